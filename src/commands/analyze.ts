@@ -1,0 +1,185 @@
+/**
+ * UNet Lens: Analyze Generalization.
+ * From the Explorer context menu or the editor title (a model URI is passed), or the
+ * palette (quick picks of the workspace's models and dataset files). Runs the analysis in
+ * the background worker with a cancellable progress notification and shows the panel
+ * beside the active editor.
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import { runWorker, WorkerError } from '../host/workerRunner';
+import type { PanelManager } from '../host/panelManager';
+import type { ProgressEvent } from '../engine/types';
+
+export interface AnalyzeDeps {
+  context: vscode.ExtensionContext;
+  panels: PanelManager;
+  log: vscode.LogOutputChannel;
+  setRunning: (running: boolean) => void;
+}
+
+const MODEL_GLOB = '**/*.onnx';
+const DATASET_GLOB = '**/*unetlens.json';
+const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
+
+let current: AbortController | undefined;
+
+export function cancelCurrent(): boolean {
+  if (!current) return false;
+  current.abort();
+  return true;
+}
+
+async function pickFile(glob: string, placeHolder: string, near?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const found = await vscode.workspace.findFiles(glob, EXCLUDE, 500);
+  if (found.length === 0) return undefined;
+  // Files in the model's folder or its ancestors first, then by path.
+  const nearDir = near ? path.dirname(near.fsPath) : undefined;
+  const score = (u: vscode.Uri) => (nearDir && nearDir.startsWith(path.dirname(u.fsPath)) ? nearDir.length - path.dirname(u.fsPath).length : 1e9);
+  found.sort((a, b) => score(a) - score(b) || a.fsPath.localeCompare(b.fsPath));
+  if (found.length === 1 || (near && score(found[0]) < score(found[1]))) return found[0];
+  const items = found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u }));
+  const picked = await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true });
+  return picked?.uri;
+}
+
+async function pickModel(): Promise<vscode.Uri | undefined> {
+  const found = await vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE, 500);
+  if (found.length === 0) {
+    void vscode.window.showErrorMessage('UNet Lens: no .onnx model in this workspace. Export your UNet with torch.onnx.export and try again.');
+    return undefined;
+  }
+  if (found.length === 1) return found[0];
+  const items = found
+    .sort((a, b) => a.fsPath.localeCompare(b.fsPath))
+    .map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u }));
+  return (await vscode.window.showQuickPick(items, { placeHolder: 'Which model should UNet Lens analyze?', matchOnDescription: true }))?.uri;
+}
+
+function modelFromEditor(): vscode.Uri | undefined {
+  const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+  const input = tab?.input as { uri?: vscode.Uri } | undefined;
+  const uri = input?.uri ?? vscode.window.activeTextEditor?.document.uri;
+  return uri && uri.fsPath.endsWith('.onnx') ? uri : undefined;
+}
+
+export async function analyzeCommand(deps: AnalyzeDeps, arg?: unknown): Promise<void> {
+  const { log } = deps;
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage(
+      'UNet Lens runs the model file to analyze it, so it only runs in a trusted workspace. Trust this workspace (Manage Workspace Trust) to analyze models.',
+    );
+    return;
+  }
+  if (current) {
+    void vscode.window.showInformationMessage('UNet Lens is already analyzing a model. Cancel it first or wait for it to finish.');
+    return;
+  }
+  const modelUri = arg instanceof vscode.Uri ? arg : modelFromEditor() ?? (await pickModel());
+  if (!modelUri) return;
+  if (modelUri.scheme !== 'file') {
+    void vscode.window.showErrorMessage(`UNet Lens can only analyze files on disk (got ${modelUri.toString()}).`);
+    return;
+  }
+  const datasetUri = await pickFile(DATASET_GLOB, 'Which dataset file (unetlens.json) goes with this model?', modelUri);
+  if (!datasetUri) {
+    const choice = await vscode.window.showErrorMessage(
+      'UNet Lens needs a dataset file named *unetlens.json in the workspace that says where the images and labels are.',
+      'Show Example',
+    );
+    if (choice === 'Show Example') void vscode.env.openExternal(vscode.Uri.joinPath(deps.context.extensionUri, 'README.md'));
+    return;
+  }
+  await runAnalysis(deps, modelUri.fsPath, datasetUri.fsPath);
+}
+
+export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetPath: string): Promise<void> {
+  const { context, panels, log } = deps;
+  const cfg = vscode.workspace.getConfiguration('unetLens');
+  const key = modelPath;
+  const title = `UNet Lens: ${path.basename(modelPath)}`;
+  const storage = context.storageUri ?? context.globalStorageUri;
+  const outDir = path.join(
+    storage.fsPath,
+    'results',
+    createHash('sha256').update(`${modelPath}\n${datasetPath}`).digest('hex').slice(0, 16),
+  );
+  const overrides: Record<string, number> = {};
+  const maxPoints = cfg.get<number | null>('maxPoints');
+  const seed = cfg.get<number | null>('seed');
+  if (typeof maxPoints === 'number') overrides.maxPoints = maxPoints;
+  if (typeof seed === 'number') overrides.seed = seed;
+
+  const started = Date.now();
+  const controller = new AbortController();
+  current = controller;
+  deps.setRunning(true);
+  log.info(`analyze ${modelPath} with ${datasetPath} → ${outDir}`);
+  try {
+    const outcome = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `UNet Lens: ${path.basename(modelPath)}`, cancellable: true },
+      async (progress, token) => {
+        token.onCancellationRequested(() => controller.abort());
+        let lastFraction = 0;
+        const onProgress = (e: ProgressEvent) => {
+          const count = e.total ? ` (${e.done ?? 0}/${e.total})` : '';
+          const fraction = stageFraction(e);
+          const increment = Math.max(0, fraction - lastFraction) * 100;
+          lastFraction = Math.max(lastFraction, fraction);
+          progress.report({ message: `${e.message}${count}`, increment });
+        };
+        return runWorker(path.join(context.extensionUri.fsPath, 'dist', 'worker.js'), {
+          type: 'analyze',
+          id: randomUUID(),
+          modelPath,
+          datasetPath,
+          overrides,
+          threads: cfg.get<number>('threads') ?? 0,
+          outDir,
+        }, {
+          onProgress,
+          onLog: (line) => log.info(line),
+          signal: controller.signal,
+          maxOldSpaceMB: cfg.get<number>('workerMemoryMB') ?? 8192,
+        });
+      },
+    );
+    panels.show(key, outcome.results, path.join(outDir, 'results.json'));
+    const ms = Date.now() - started;
+    log.info(
+      `done in ${ms} ms (engine ${outcome.results.timings.totalMs} ms); worker peak RSS ${(outcome.peakRssBytes / 2 ** 20).toFixed(0)} MB; ` +
+        `${outcome.results.taps.length} taps, ${outcome.results.splits.length} splits`,
+    );
+    for (const w of outcome.results.warnings) log.warn(w);
+  } catch (e) {
+    const err = e as WorkerError;
+    if (err.kind === 'cancelled') {
+      log.info('analysis cancelled');
+      void vscode.window.showInformationMessage('UNet Lens: analysis cancelled.');
+      return;
+    }
+    log.error(`${err.kind ?? 'error'}: ${err.message}${err.where ? ` (${err.where})` : ''}`);
+    const choice = await vscode.window.showErrorMessage(`UNet Lens: ${err.message}`, 'Show Log');
+    if (choice === 'Show Log') log.show(true);
+  } finally {
+    current = undefined;
+    deps.setRunning(false);
+  }
+}
+
+/** Rough share of the whole job done at a progress event, for the notification's bar. */
+function stageFraction(e: ProgressEvent): number {
+  const within = e.total ? (e.done ?? 0) / e.total : 0;
+  switch (e.stage) {
+    case 'load':
+      return 0.05;
+    case 'forward':
+      return 0.05 + 0.55 * within;
+    case 'metrics':
+      return 0.6 + 0.35 * within;
+    case 'write':
+    case 'done':
+      return 0.97;
+  }
+}

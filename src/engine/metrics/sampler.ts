@@ -1,0 +1,336 @@
+/**
+ * Streaming stratified sampling without replacement (METHOD.md §2 "Sampling").
+ * Pure: no `vscode`, no I/O.
+ *
+ * ## Design
+ *
+ * - Every point that arrives gets a random key `u ~ U[0, 1)` from a `Prng(seed)`, drawn in
+ *   arrival order (one draw per point, whatever its stratum), and an arrival number `seq`.
+ *   Order of points is `(u, seq)` lexicographic, so keys never tie.
+ * - Per stratum, only the `maxPoints` points of smallest keys are kept (a bounded max-heap):
+ *   memory ≤ `numStrata × maxPoints × dim` floats, whatever the number of points streamed.
+ * - `finish()`, with `T` points seen in total and `c_s` in stratum `s`:
+ *   - `T ≤ maxPoints`: every point, in arrival order. No sampling at all, so the results are
+ *     exactly those of the full set.
+ *   - otherwise, quotas proportional to the stratum counts by largest remainder:
+ *     `q_s = floor(M·c_s / T)`, then the `M − Σ q_s` leftover points go one each to the
+ *     strata with the largest remainders `(M·c_s) mod T` (ties: lower stratum index), with
+ *     `M = maxPoints`; so `Σ q_s = M` and `q_s ≤ c_s`. Stratum `s` contributes its `q_s`
+ *     points of smallest keys — a uniform sample without replacement of that stratum.
+ *     The kept points are returned in arrival order.
+ * - The result depends only on the seed and on the sequence of points (not on how the
+ *   stream is cut into `add` calls).
+ *
+ * Unlabelled data: use `numStrata = 1` and strata all 0 (or pass no strata).
+ */
+
+import { MetricArgumentError, checkInt, firstNonFinite } from './validate';
+import { Prng } from './prng';
+
+export type SideArray = Int32Array | Float32Array | Float64Array;
+type SideCtor = Int32ArrayConstructor | Float32ArrayConstructor | Float64ArrayConstructor;
+
+export interface StratifiedSamplerOptions {
+  /** At most this many points are returned (M ≥ 1). */
+  maxPoints: number;
+  /** Values per point (channels). */
+  dim: number;
+  /** Seed of the key stream. */
+  seed: number;
+  /** Strata are 0 … numStrata−1 (the number of classes; 1 for unlabelled data). Default 1. */
+  numStrata?: number;
+}
+
+export interface SampleResult {
+  /** Number of points kept. */
+  n: number;
+  dim: number;
+  /** Kept points, row-major n×dim, in arrival order. */
+  points: Float32Array;
+  /** Stratum of each kept point. */
+  strata: Int32Array;
+  /** Arrival number (0-based, over all points ever added) of each kept point. */
+  seq: Float64Array;
+  /** Side data of each kept point, by the names given to `add`. */
+  extras: { [name: string]: SideArray };
+  /** Points seen in total. */
+  total: number;
+  /** Points seen per stratum. */
+  totalPerStratum: number[];
+  /** Points kept per stratum (the quotas). */
+  keptPerStratum: number[];
+  /** False when every point was kept (total ≤ maxPoints). */
+  sampled: boolean;
+  /** Points added that held a NaN or ±Inf value (they are stored like the others). */
+  nonFinite: number;
+}
+
+class Stratum {
+  size = 0;
+  cap = 0;
+  points: Float32Array = new Float32Array(0);
+  keys: Float64Array = new Float64Array(0);
+  seqs: Float64Array = new Float64Array(0);
+  /** Max-heap of slot numbers ordered by (key, seq). */
+  heap: Int32Array = new Int32Array(0);
+  extras: SideArray[] = [];
+
+  constructor(
+    private readonly dim: number,
+    private readonly max: number,
+    private readonly extraCtors: SideCtor[],
+  ) {}
+
+  grow(): void {
+    const cap = Math.min(this.max, Math.max(16, this.cap * 2));
+    const p = new Float32Array(cap * this.dim);
+    p.set(this.points);
+    this.points = p;
+    const k = new Float64Array(cap);
+    k.set(this.keys);
+    this.keys = k;
+    const s = new Float64Array(cap);
+    s.set(this.seqs);
+    this.seqs = s;
+    const h = new Int32Array(cap);
+    h.set(this.heap);
+    this.heap = h;
+    this.extras = this.extraCtors.map((C, e) => {
+      const a = new C(cap);
+      if (this.extras[e]) a.set(this.extras[e] as never);
+      return a;
+    });
+    this.cap = cap;
+  }
+
+  /** (key, seq) of slot a is greater than that of slot b. */
+  private gt(a: number, b: number): boolean {
+    const ka = this.keys[a];
+    const kb = this.keys[b];
+    return ka > kb || (ka === kb && this.seqs[a] > this.seqs[b]);
+  }
+
+  /** Slot to write the point into, or −1 if the point is not among the `max` smallest keys. */
+  slotFor(key: number): number {
+    if (this.size < this.max) {
+      if (this.size === this.cap) this.grow();
+      const slot = this.size++;
+      return slot;
+    }
+    const top = this.heap[0];
+    // a newer point has a larger seq, so it only wins with a strictly smaller key
+    return key < this.keys[top] ? top : -1;
+  }
+
+  /** After writing `slot`: restore the heap (push a new slot, or sift down the replaced top). */
+  settle(slot: number, isNew: boolean): void {
+    const heap = this.heap;
+    if (isNew) {
+      let i = this.size - 1;
+      heap[i] = slot;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!this.gt(heap[i], heap[parent])) break;
+        const t = heap[i];
+        heap[i] = heap[parent];
+        heap[parent] = t;
+        i = parent;
+      }
+    } else {
+      let i = 0;
+      const n = this.size;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        let c = l;
+        if (l + 1 < n && this.gt(heap[l + 1], heap[l])) c = l + 1;
+        if (!this.gt(heap[c], heap[i])) break;
+        const t = heap[i];
+        heap[i] = heap[c];
+        heap[c] = t;
+        i = c;
+      }
+    }
+  }
+}
+
+/**
+ * Streaming stratified sampler without replacement; see this file's header for the design.
+ *
+ * ```ts
+ * const s = new StratifiedSampler({ maxPoints: 4096, dim: C, seed: 0, numStrata: K });
+ * s.add(points, labels, { gt: labels, pred: predicted, image: imageIndex, loc: locationIndex });
+ * const { points, strata, extras } = s.finish();
+ * ```
+ */
+export class StratifiedSampler {
+  readonly maxPoints: number;
+  readonly dim: number;
+  readonly numStrata: number;
+  private readonly prng: Prng;
+  private strata: Stratum[] | null = null;
+  private extraNames: string[] | null = null;
+  private extraCtors: SideCtor[] = [];
+  private counts: number[];
+  private total = 0;
+  private nonFinite = 0;
+
+  constructor(opts: StratifiedSamplerOptions) {
+    const fn = 'StratifiedSampler';
+    if (!opts || typeof opts !== 'object') throw new MetricArgumentError(fn, 'opts', 'must be an object');
+    this.maxPoints = checkInt(fn, 'maxPoints', opts.maxPoints, 1);
+    this.dim = checkInt(fn, 'dim', opts.dim, 1);
+    this.numStrata = checkInt(fn, 'numStrata', opts.numStrata ?? 1, 1, 1 << 20);
+    if (typeof opts.seed !== 'number' || !Number.isFinite(opts.seed)) {
+      throw new MetricArgumentError(fn, 'seed', `must be a finite number, got ${String(opts.seed)}`);
+    }
+    this.prng = new Prng(opts.seed);
+    this.counts = new Array(this.numStrata).fill(0);
+  }
+
+  /** Points seen so far. */
+  get seen(): number {
+    return this.total;
+  }
+
+  /**
+   * Streams in m points.
+   * @param points row-major m×dim
+   * @param strata per-point stratum in [0, numStrata); may be omitted when numStrata = 1
+   * @param extras per-point side data (each array of length m); the same names and array
+   *   types at every call (e.g. `{ gt, pred, image, loc }` as Int32Arrays)
+   */
+  add(points: Float32Array, strata?: Int32Array | Uint8Array | null, extras?: { [name: string]: SideArray }): void {
+    const fn = 'StratifiedSampler.add';
+    const dim = this.dim;
+    if (!(points instanceof Float32Array)) throw new MetricArgumentError(fn, 'points', 'must be a Float32Array of m×dim values');
+    if (points.length % dim !== 0) throw new MetricArgumentError(fn, 'points', `has length ${points.length}, not a multiple of dim = ${dim}`);
+    const m = points.length / dim;
+    if (strata == null) {
+      if (this.numStrata !== 1) throw new MetricArgumentError(fn, 'strata', `is required when numStrata = ${this.numStrata}`);
+    } else {
+      if (!(strata instanceof Int32Array || strata instanceof Uint8Array)) throw new MetricArgumentError(fn, 'strata', 'must be an Int32Array or Uint8Array');
+      if (strata.length !== m) throw new MetricArgumentError(fn, 'strata', `has length ${strata.length}, expected m = ${m} (points.length / dim)`);
+      for (let i = 0; i < m; i++) {
+        const s = strata[i];
+        if (s < 0 || s >= this.numStrata) {
+          throw new MetricArgumentError(fn, 'strata', `holds ${s} at index ${i}, outside [0, numStrata = ${this.numStrata})`);
+        }
+      }
+    }
+    const ex = extras ?? {};
+    const names = Object.keys(ex).sort();
+    if (this.extraNames === null) {
+      for (const name of names) {
+        const a = ex[name];
+        if (!(a instanceof Int32Array || a instanceof Float32Array || a instanceof Float64Array)) {
+          throw new MetricArgumentError(fn, `extras.${name}`, 'must be an Int32Array, Float32Array or Float64Array');
+        }
+      }
+      this.extraNames = names;
+      this.extraCtors = names.map((name) => ex[name].constructor as SideCtor);
+      this.strata = [];
+      for (let s = 0; s < this.numStrata; s++) this.strata.push(new Stratum(dim, this.maxPoints, this.extraCtors));
+    } else if (names.join('\u0000') !== this.extraNames.join('\u0000')) {
+      throw new MetricArgumentError(fn, 'extras', `must have the names given at the first call (${this.extraNames.join(', ') || 'none'}), got ${names.join(', ') || 'none'}`);
+    }
+    const extraArrays = names.map((name, e) => {
+      const a = ex[name];
+      if (!(a instanceof this.extraCtors[e])) throw new MetricArgumentError(fn, `extras.${name}`, `must be a ${this.extraCtors[e].name} as at the first call`);
+      if (a.length !== m) throw new MetricArgumentError(fn, `extras.${name}`, `has length ${a.length}, expected m = ${m}`);
+      return a;
+    });
+    const all = this.strata as Stratum[];
+    for (let i = 0; i < m; i++) {
+      const key = this.prng.next();
+      const seq = this.total++;
+      const s = strata == null ? 0 : strata[i];
+      this.counts[s]++;
+      const st = all[s];
+      const isNew = st.size < this.maxPoints;
+      const slot = st.slotFor(key);
+      const row = points.subarray(i * dim, (i + 1) * dim);
+      if (firstNonFinite(row) >= 0) this.nonFinite++;
+      if (slot < 0) continue;
+      st.points.set(row, slot * dim);
+      st.keys[slot] = key;
+      st.seqs[slot] = seq;
+      for (let e = 0; e < extraArrays.length; e++) st.extras[e][slot] = extraArrays[e][i];
+      st.settle(slot, isNew);
+    }
+  }
+
+  /**
+   * Quotas per stratum (largest-remainder rounding of `M·c_s/T`; see the file header).
+   */
+  quotas(): number[] {
+    const T = this.total;
+    const M = this.maxPoints;
+    if (T <= M) return this.counts.slice();
+    const q = this.counts.map((c) => Math.floor((M * c) / T));
+    // exact integer arithmetic: M·c ≤ M·T stays below 2^53 for any realistic stream
+    for (let s = 0; s < q.length; s++) {
+      while (q[s] * T > M * this.counts[s]) q[s]--;
+      while ((q[s] + 1) * T <= M * this.counts[s]) q[s]++;
+    }
+    let left = M - q.reduce((a, b) => a + b, 0);
+    const order = q.map((_, s) => s).sort((a, b) => {
+      const ra = M * this.counts[a] - q[a] * T;
+      const rb = M * this.counts[b] - q[b] * T;
+      return rb - ra || a - b;
+    });
+    for (let t = 0; left > 0; t++, left--) q[order[t]]++;
+    return q;
+  }
+
+  /** The sample (see the file header). Does not consume the sampler: more points may follow. */
+  finish(): SampleResult {
+    const dim = this.dim;
+    const names = this.extraNames ?? [];
+    const all = this.strata ?? [];
+    const q = this.quotas();
+    const sampled = this.total > this.maxPoints;
+    // chosen (stratum, slot) pairs
+    const picks: { s: number; slot: number; seq: number }[] = [];
+    for (let s = 0; s < all.length; s++) {
+      const st = all[s];
+      const slots = Array.from({ length: st.size }, (_, i) => i);
+      if (sampled) {
+        slots.sort((a, b) => st.keys[a] - st.keys[b] || st.seqs[a] - st.seqs[b]);
+        slots.length = q[s];
+      }
+      for (const slot of slots) picks.push({ s, slot, seq: st.seqs[slot] });
+    }
+    picks.sort((a, b) => a.seq - b.seq);
+    const n = picks.length;
+    const points = new Float32Array(n * dim);
+    const strata = new Int32Array(n);
+    const seq = new Float64Array(n);
+    const extras: { [name: string]: SideArray } = {};
+    const outExtras = this.extraCtors.map((C) => new C(n));
+    names.forEach((name, e) => (extras[name] = outExtras[e]));
+    for (let i = 0; i < n; i++) {
+      const { s, slot } = picks[i];
+      const st = all[s];
+      points.set(st.points.subarray(slot * dim, (slot + 1) * dim), i * dim);
+      strata[i] = s;
+      seq[i] = st.seqs[slot];
+      for (let e = 0; e < outExtras.length; e++) outExtras[e][i] = st.extras[e][slot];
+    }
+    const kept = new Array(this.numStrata).fill(0);
+    for (let i = 0; i < n; i++) kept[strata[i]]++;
+    return {
+      n,
+      dim,
+      points,
+      strata,
+      seq,
+      extras,
+      total: this.total,
+      totalPerStratum: this.counts.slice(),
+      keptPerStratum: kept,
+      sampled,
+      nonFinite: this.nonFinite,
+    };
+  }
+}

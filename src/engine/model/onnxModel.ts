@@ -1,0 +1,377 @@
+/**
+ * Loading an ONNX model for the analysis: read and check the file, find the input and the
+ * prediction output, settle the per-image input dims, open an onnxruntime session whose
+ * graph also outputs every candidate tap, probe it with one zero image to learn the
+ * candidates' shapes, and plan the taps (taps.ts).
+ *
+ * Batches are N×C×H×W (N×C×D×H×W) float32. Models that take channels-last input (a
+ * Transpose to channels-first right after the input, as converted Keras models have) get
+ * their batches transposed here; `inputDims` and `run`'s batch stay channels-first. Their
+ * `output` comes back channels-first too (the tensor before the final Transpose). A model
+ * whose batch dim is fixed (often 1) is run in chunks of that size.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as nodePath from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { LensError, TapInfo, Tensor, TensorDesc } from '../types';
+import { OnnxGraph, OnnxValueInfo, parseOnnx, withExtraOutputs } from './onnxGraph';
+import { GraphIndex, inputLayout, logitsValue, planTaps, probeValues } from './taps';
+
+export interface LoadOnnxOptions {
+  taps: 'auto' | string[];
+  maxTaps: number;
+  /** Which graph output is the prediction; 'auto' = the first. */
+  output: 'auto' | string;
+  /** Per-image [C, H, W] ([C, D, H, W]) the dataset will feed; needed when the model's dims are dynamic, checked against them when fixed. */
+  inputDims?: number[];
+  /** onnxruntime intra-op threads (0 or undefined: its default). */
+  threads?: number;
+}
+
+export interface LoadedModel {
+  format: 'onnx';
+  path: string;
+  sha256: string;
+  inputs: TensorDesc[];
+  outputs: TensorDesc[];
+  inputName: string;
+  /** Per-image input dims the model takes, channels-first, e.g. [1, 64, 64]. */
+  inputDims: number[];
+  /** 'NCHW'-style (channels-first) or channels-last as the model file declares its input; run() takes channels-first either way. */
+  inputLayout: 'channels-first' | 'channels-last';
+  outputName: string;
+  /** Per-image dims of `output` as run() returns it (channels-first). */
+  outputDims: number[];
+  taps: TapInfo[];
+  tapsLeftOut: string[];
+  run(batch: Tensor, opts?: { taps?: string[] }): Promise<{ output: Tensor; taps: Map<string, Tensor> }>;
+  dispose(): Promise<void>;
+}
+
+function modelError(message: string, path: string): LensError {
+  return new LensError(message, 'model', path);
+}
+
+const fmt = (dims: (number | string)[]) => `[${dims.join(', ')}]`;
+
+function describe(v: OnnxValueInfo): TensorDesc {
+  return { name: v.name, dims: v.dims ?? [], type: v.type };
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  try {
+    const st = await fs.stat(path);
+    if (st.isDirectory()) throw modelError(`${path} is a folder, not an ONNX model file`, path);
+    return new Uint8Array(await fs.readFile(path));
+  } catch (e) {
+    if (e instanceof LensError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw modelError(`model file not found: ${path}`, path);
+    if (code === 'EACCES' || code === 'EPERM') throw modelError(`cannot read the model file ${path}: permission denied`, path);
+    throw modelError(`cannot read the model file ${path}: ${(e as Error).message}`, path);
+  }
+}
+
+function ortMessage(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/\s+/g, ' ').trim();
+}
+
+/** Opens an onnxruntime session on `bytes` (written next to the model when its weights live in external files). */
+async function createSession(
+  bytes: Uint8Array,
+  path: string,
+  external: boolean,
+  threads: number | undefined,
+): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    // failures come back as exceptions, which we wrap; keep onnxruntime's own log quiet
+    logSeverityLevel: 4,
+    graphOptimizationLevel: 'all',
+    ...(threads && threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+  };
+  if (!external) return ort.InferenceSession.create(bytes, options);
+  // external data is found relative to the model file: open a modified copy in the same folder
+  const tmp = nodePath.join(nodePath.dirname(path), `.${nodePath.basename(path)}.unetlens-${process.pid}-${randomBytes(4).toString('hex')}.onnx`);
+  try {
+    await fs.writeFile(tmp, bytes);
+  } catch (e) {
+    throw modelError(
+      `${path} keeps its weights in external files; opening it needs a temporary copy next to it, which could not be written: ${(e as Error).message}`,
+      path,
+    );
+  }
+  try {
+    return await ort.InferenceSession.create(tmp, options);
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+function toFloat32(v: ort.Tensor): Float32Array {
+  const d = v.data as unknown;
+  if (d instanceof Float32Array) return d;
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Float32Array.from(d as ArrayLike<bigint>, (x) => Number(x));
+  if (ArrayBuffer.isView(d)) return Float32Array.from(d as unknown as ArrayLike<number>);
+  throw new LensError(`cannot read an onnxruntime tensor of type ${v.type} as numbers`, 'internal');
+}
+
+/** Loads an ONNX model (see the file comment). All failures are LensError(kind 'model', where = path). */
+export async function loadOnnxModel(path: string, opts: LoadOnnxOptions): Promise<LoadedModel> {
+  const bytes = await readModelFile(path);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const graph: OnnxGraph = parseOnnx(bytes, path);
+
+  // ---- the input
+  if (graph.inputs.length === 0) throw modelError(`${path} declares no input`, path);
+  if (graph.inputs.length > 1) {
+    throw modelError(
+      `${path} has ${graph.inputs.length} inputs (${graph.inputs.map((i) => JSON.stringify(i.name)).join(', ')}); UNet Lens feeds one image input`,
+      path,
+    );
+  }
+  const input = graph.inputs[0];
+  if (input.elemType !== 1 && input.elemType !== 0) {
+    throw modelError(`${path}: input ${JSON.stringify(input.name)} is ${input.type}; only float32 inputs are supported`, path);
+  }
+
+  // ---- the prediction output
+  if (graph.outputs.length === 0) throw modelError(`${path} declares no output`, path);
+  let outputName: string;
+  if (opts.output === 'auto') outputName = graph.outputs[0].name;
+  else {
+    if (!graph.outputs.some((o) => o.name === opts.output)) {
+      throw modelError(
+        `model.output is ${JSON.stringify(opts.output)}, but ${path} has the outputs ${graph.outputs.map((o) => JSON.stringify(o.name)).join(', ')}`,
+        path,
+      );
+    }
+    outputName = opts.output;
+  }
+  const idx = new GraphIndex(graph, { input: input.name, output: outputName });
+  const layout = inputLayout(idx);
+  const channelsLast = layout === 'channels-last';
+  const toFirst = <T>(d: T[]) => (channelsLast ? [d[d.length - 1], ...d.slice(0, -1)] : [...d]);
+  const toLast = <T>(d: T[]) => (channelsLast ? [...d.slice(1), d[0]] : [...d]);
+
+  // ---- per-image input dims
+  const declared = input.dims;
+  let batchDim: number | undefined;
+  let inputDims: number[];
+  const want = opts.inputDims;
+  if (declared && declared.length < 3) {
+    throw modelError(
+      `${path}: input ${JSON.stringify(input.name)} has shape ${fmt(declared)}; UNet Lens needs an image input N×C×H×W or N×C×D×H×W`,
+      path,
+    );
+  }
+  if (declared) {
+    const fixed = (d: number | string): d is number => typeof d === 'number' && d > 0;
+    batchDim = fixed(declared[0]) ? declared[0] : undefined;
+    const per = toFirst(declared.slice(1));
+    const shown = `${fmt(declared)}${channelsLast ? ' (channels-last)' : ''}`;
+    if (want) {
+      if (want.length !== per.length) {
+        throw modelError(
+          `${path}: input ${JSON.stringify(input.name)} has shape ${shown}, ${per.length}-D per image ${fmt(per)}, but the data gives ${want.length}-D images ${fmt(want)}`,
+          path,
+        );
+      }
+      per.forEach((d, a) => {
+        if (fixed(d) && d !== want[a]) {
+          throw modelError(
+            `${path}: input ${JSON.stringify(input.name)} takes images of shape ${fmt(per)} (channels first; the model declares ${shown}), but the data gives ${fmt(want)}` +
+              (a === 0 ? ` (${d} channel${d === 1 ? '' : 's'} expected, ${want[a]} given)` : ''),
+            path,
+          );
+        }
+      });
+      inputDims = [...want];
+    } else {
+      const dynamic = per.map((d, a) => (fixed(d) ? -1 : a)).filter((a) => a >= 0);
+      if (dynamic.length) {
+        throw modelError(
+          `${path}: input ${JSON.stringify(input.name)} has dynamic dims ${shown}; give the image size and channels in the dataset file (input.size, input.channels)`,
+          path,
+        );
+      }
+      inputDims = per as number[];
+    }
+  } else {
+    if (!want) throw modelError(`${path}: input ${JSON.stringify(input.name)} declares no shape; give the image size and channels in the dataset file`, path);
+    inputDims = [...want];
+  }
+  if (inputDims.length !== 3 && inputDims.length !== 4) {
+    throw modelError(`${path}: per-image input dims ${fmt(inputDims)} are neither [C, H, W] nor [C, D, H, W]`, path);
+  }
+  if (inputDims.some((d) => !Number.isInteger(d) || d <= 0)) throw modelError(`${path}: bad per-image input dims ${fmt(inputDims)}`, path);
+
+  // ---- session with the candidate outputs, probe, plan
+  const probe = probeValues(idx, opts.taps);
+  const outNames = graph.outputs.map((o) => o.name);
+  const withTaps = withExtraOutputs(bytes, probe, { existing: outNames });
+  const external = [...graph.initializers.values()].some((t) => t.external);
+  let session: ort.InferenceSession;
+  try {
+    session = await createSession(withTaps, path, external, opts.threads);
+  } catch (e) {
+    if (e instanceof LensError) throw e;
+    // is it the model itself, or the outputs we added?
+    let plainOk = false;
+    try {
+      const plain = await createSession(bytes, path, external, opts.threads);
+      plainOk = true;
+      await plain.release();
+    } catch {
+      /* the model itself */
+    }
+    if (plainOk) {
+      throw new LensError(`${path}: onnxruntime opens the model but not with its interior tensors as outputs: ${ortMessage(e)}`, 'internal', path);
+    }
+    throw modelError(`onnxruntime cannot load ${path}: ${ortMessage(e)}`, path);
+  }
+
+  const batchOf = batchDim ?? 1;
+  const logits = logitsValue(idx);
+  const fetchOutput = logits !== outputName && session.outputNames.includes(logits) ? logits : outputName;
+  const perImage = inputDims.reduce((a, b) => a * b, 1);
+  const modelDims = toLast(inputDims);
+
+  const runRaw = async (data: Float32Array, n: number, names: string[]): Promise<Map<string, Tensor>> => {
+    const feed = new ort.Tensor('float32', data, [n, ...modelDims]);
+    let res: ort.InferenceSession.ReturnType;
+    try {
+      res = await session.run({ [input.name]: feed }, names, { logSeverityLevel: 4 });
+    } catch (e) {
+      throw modelError(`onnxruntime could not run ${path} on input ${fmt([n, ...modelDims])}: ${ortMessage(e)}`, path);
+    }
+    const out = new Map<string, Tensor>();
+    for (const name of names) {
+      const v = res[name];
+      out.set(name, { data: toFloat32(v), dims: [...v.dims] });
+    }
+    return out;
+  };
+
+  // probe: one zero image (a full batch when the batch dim is fixed)
+  const probeNames = [...new Set([fetchOutput, ...probe.filter((p) => session.outputNames.includes(p))])];
+  let probed: Map<string, Tensor>;
+  try {
+    probed = await runRaw(new Float32Array(perImage * batchOf), batchOf, probeNames);
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+  const shapes = new Map<string, number[]>();
+  shapes.set(input.name, toLast(inputDims));
+  for (const [name, t] of probed) shapes.set(name, t.dims.slice(1));
+  probed.clear();
+
+  let plan;
+  try {
+    plan = planTaps(graph, shapes, { taps: opts.taps, maxTaps: opts.maxTaps, output: outputName, input: input.name });
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+  const tapNames = plan.taps.map((t) => t.name);
+  const available = new Set(session.outputNames);
+  const outputDims = shapes.get(fetchOutput) ?? [];
+  let disposed = false;
+
+  const transposeToLast = (src: Float32Array, n: number): Float32Array => {
+    if (!channelsLast) return src;
+    const c = inputDims[0];
+    const sp = perImage / c;
+    const dst = new Float32Array(src.length);
+    for (let b = 0; b < n; b++) {
+      const o = b * perImage;
+      for (let ch = 0; ch < c; ch++) for (let p = 0; p < sp; p++) dst[o + p * c + ch] = src[o + ch * sp + p];
+    }
+    return dst;
+  };
+
+  const model: LoadedModel = {
+    format: 'onnx',
+    path,
+    sha256,
+    inputs: graph.inputs.map(describe),
+    outputs: graph.outputs.map(describe),
+    inputName: input.name,
+    inputDims,
+    inputLayout: layout,
+    outputName,
+    outputDims,
+    taps: plan.taps,
+    tapsLeftOut: plan.leftOut,
+
+    async run(batch, runOpts) {
+      if (disposed) throw new LensError(`the model ${path} was already disposed`, 'internal', path);
+      const dims = batch.dims;
+      if (dims.length !== inputDims.length + 1 || inputDims.some((d, a) => dims[a + 1] !== d)) {
+        throw new LensError(`${path} takes batches of N×${inputDims.join('×')} images; got ${fmt(dims)}`, 'data', path);
+      }
+      const n = dims[0];
+      if (n < 1) throw new LensError(`${path}: run() was given an empty batch`, 'internal', path);
+      if (batch.data.length !== n * perImage) throw new LensError(`batch data has ${batch.data.length} values for dims ${fmt(dims)}`, 'internal', path);
+      const wanted = runOpts?.taps ?? tapNames;
+      for (const t of wanted) {
+        if (!available.has(t)) {
+          throw new LensError(
+            `${JSON.stringify(t)} is not one of the tensors ${path} was loaded to output (its taps: ${tapNames.slice(0, 4).map((x) => JSON.stringify(x)).join(', ')}…)`,
+            'model',
+            path,
+          );
+        }
+      }
+      const names = [...new Set([fetchOutput, ...wanted])];
+      const chunk = batchDim ?? Math.max(n, 1);
+      const parts: Map<string, Tensor>[] = [];
+      for (let s = 0; s < n; s += chunk) {
+        const m = Math.min(chunk, n - s);
+        let data = batch.data.subarray(s * perImage, (s + m) * perImage);
+        if (batchDim !== undefined && m < batchDim) {
+          const padded = new Float32Array(batchDim * perImage);
+          padded.set(data);
+          data = padded;
+        }
+        const res = await runRaw(transposeToLast(data, batchDim ?? m), batchDim ?? m, names);
+        if (batchDim !== undefined && m < batchDim) {
+          for (const [k, t] of res) {
+            const per = t.data.length / t.dims[0];
+            res.set(k, { data: t.data.slice(0, m * per), dims: [m, ...t.dims.slice(1)] });
+          }
+        }
+        parts.push(res);
+      }
+      const joined = new Map<string, Tensor>();
+      for (const name of names) {
+        if (parts.length === 1) {
+          joined.set(name, parts[0].get(name)!);
+          continue;
+        }
+        const ts = parts.map((p) => p.get(name)!);
+        const total = ts.reduce((a, t) => a + t.data.length, 0);
+        const data = new Float32Array(total);
+        let o = 0;
+        for (const t of ts) {
+          data.set(t.data, o);
+          o += t.data.length;
+        }
+        joined.set(name, { data, dims: [n, ...ts[0].dims.slice(1)] });
+      }
+      const output = joined.get(fetchOutput)!;
+      const taps = new Map<string, Tensor>();
+      for (const t of wanted) taps.set(t, joined.get(t)!);
+      return { output, taps };
+    },
+
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await session.release();
+    },
+  };
+  return model;
+}

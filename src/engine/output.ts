@@ -1,0 +1,47 @@
+/**
+ * Writes the two files of an analysis: results.json (CONTRACT.md §3) and the
+ * self-contained report.html. Each is written to a temporary name and renamed, so a
+ * cancelled or crashed run never leaves a half-written file, and nothing else in the
+ * folder is touched.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { renderReport } from './report';
+import { LensError, type Results } from './types';
+
+export interface Outputs {
+  resultsPath: string;
+  reportPath: string;
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, text, 'utf8');
+  await fs.rename(tmp, file);
+}
+
+/** Reads the webview bundle and its stylesheet from the bundle folder (dist/). */
+export async function reportAssets(distDir: string): Promise<{ script: string; css: string }> {
+  const scriptPath = path.join(distDir, 'webview.js');
+  const cssPath = path.join(distDir, 'media', 'panel.css');
+  try {
+    const [script, css] = await Promise.all([fs.readFile(scriptPath, 'utf8'), fs.readFile(cssPath, 'utf8')]);
+    return { script, css };
+  } catch (e) {
+    throw new LensError(`cannot build report.html: ${(e as Error).message} (run "npm run build" first)`, 'internal', scriptPath);
+  }
+}
+
+export async function writeOutputs(results: Results, outDir: string, distDir: string): Promise<Outputs> {
+  try {
+    await fs.mkdir(outDir, { recursive: true });
+  } catch (e) {
+    throw new LensError(`cannot create the output folder ${outDir}: ${(e as Error).message}`, 'args', outDir);
+  }
+  const resultsPath = path.join(outDir, 'results.json');
+  const reportPath = path.join(outDir, 'report.html');
+  const assets = await reportAssets(distDir);
+  await writeAtomic(resultsPath, `${JSON.stringify(results)}\n`);
+  await writeAtomic(reportPath, renderReport(results, assets));
+  return { resultsPath, reportPath };
+}

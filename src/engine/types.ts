@@ -1,0 +1,207 @@
+/**
+ * Types shared by every part of the engine and by the results file (CONTRACT.md §3).
+ * Pure data: no `vscode`, no Node APIs.
+ */
+
+export type Task = 'segmentation' | 'classification' | 'regression';
+export type Stage = 'encoder' | 'bottleneck' | 'decoder';
+export type Activation = 'auto' | 'softmax' | 'sigmoid' | 'probability';
+
+/** The parsed, validated and defaulted `unetlens.json` (CONTRACT.md §1). Paths are absolute. */
+export interface DatasetConfig {
+  /** Absolute path of the dataset file itself. */
+  path: string;
+  task: Task;
+  classes: string[];
+  input: {
+    layout: 'NCHW' | 'NHWC' | 'NCDHW' | 'NDHWC';
+    /** [H, W] or [D, H, W]; undefined = take images as they are (or the model's fixed dims). */
+    size?: number[];
+    channels: number;
+    scale: number;
+    mean: number[];
+    std: number[];
+    resize: 'resize' | 'crop';
+  };
+  splits: SplitConfig[];
+  model: { output: 'auto' | string; activation: Activation };
+  analysis: AnalysisSettings;
+}
+
+export interface SplitConfig {
+  name: string;
+  /** Absolute path: a folder, or a single .npy/.npz array. */
+  images: string;
+  /** Absolute path or undefined for an unlabeled split. */
+  labels?: string;
+}
+
+export interface AnalysisSettings {
+  maxPoints: number;
+  k: number;
+  seed: number;
+  taps: 'auto' | string[];
+  maxTaps: number;
+  /** Images per forward pass. */
+  batchSize: number;
+  /** How many images per split get a spatial knnConfidence map in the results. */
+  mapsPerSplit: number;
+}
+
+export const DEFAULT_ANALYSIS: AnalysisSettings = {
+  maxPoints: 4096,
+  k: 10,
+  seed: 0,
+  taps: 'auto',
+  maxTaps: 64,
+  batchSize: 4,
+  mapsPerSplit: 3,
+};
+
+/** A dense float tensor, row-major, with its dims (e.g. [N, C, H, W]). */
+export interface Tensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface ReceptiveField {
+  /** Side of the receptive field in input pixels. */
+  size: number;
+  /** Distance in input pixels between neighbouring locations of this tap. */
+  jump: number;
+  /** Per spatial axis ([H, W] or [D, H, W]), only when the axes differ (anisotropic kernels or
+   * pooling); `size` and `jump` are then the largest over the axes. */
+  sizes?: number[];
+  jumps?: number[];
+}
+
+export interface TapInfo {
+  /** ONNX value name (or layer name for TF.js). */
+  name: string;
+  /** Op type of the node that produces it (Relu, Conv, MaxPool, ConvTranspose, Resize…). */
+  op: string;
+  /** Position in forward (topological) order among the chosen taps, from 0. */
+  index: number;
+  stage: Stage;
+  /** Number of down-samplings between the input and this tap (net of up-samplings). */
+  level: number;
+  /** Per-image shape without batch: [C, H, W] or [C, D, H, W]. */
+  shape: number[];
+  receptiveField: ReceptiveField;
+}
+
+export interface TensorDesc {
+  name: string;
+  /** Dims with symbolic/unknown ones as strings or -1. */
+  dims: (number | string)[];
+  type: string;
+}
+
+export interface TapMetrics {
+  db: number | null;
+  roughness: number | null;
+  knnConfidence: number | null;
+  featureShift: number | null;
+  /** Points measured at this tap for this split (after sampling). */
+  points: number;
+}
+
+export interface Performance {
+  [metric: string]: number | (number | null)[] | null | undefined;
+}
+
+export interface SplitResult {
+  name: string;
+  labeled: boolean;
+  images: number;
+  performance: Performance | null;
+  predictedPerformance?: { [metric: string]: number; low: number; high: number } | null;
+}
+
+export interface PcaResult {
+  explainedVariance: number[];
+  /** rows [pc1, pc2, pc3, label] per split */
+  points: { [split: string]: number[][] };
+}
+
+export interface ConfidenceMap {
+  split: string;
+  tap: string;
+  image: string;
+  /** Grid dims [H, W] (or [D, H, W]). */
+  dims: number[];
+  /** Row-major values in [0, 1]; null where not measured. */
+  values: (number | null)[];
+}
+
+export interface Results {
+  schema: 'unet-lens/results@1';
+  methodVersion: string;
+  createdAt: string;
+  tool: { name: 'unet-lens'; version: string; backend: string };
+  model: {
+    path: string;
+    sha256: string;
+    format: 'onnx' | 'tfjs';
+    inputs: TensorDesc[];
+    outputs: TensorDesc[];
+  };
+  dataset: { path: string; task: Task; classes: string[] };
+  settings: { maxPoints: number; k: number; seed: number; maxTaps: number };
+  taps: TapInfo[];
+  /** Tensors `auto` considered but left out because of maxTaps. */
+  tapsLeftOut: string[];
+  splits: SplitResult[];
+  metrics: { [split: string]: { [tap: string]: TapMetrics } };
+  pca: { [tap: string]: PcaResult };
+  maps: { items: ConfidenceMap[] };
+  warnings: string[];
+  timings: { totalMs: number; loadMs: number; forwardMs: number; metricsMs: number; [k: string]: number };
+}
+
+export const METHOD_VERSION = '1';
+export const RESULTS_SCHEMA = 'unet-lens/results@1';
+
+/** Progress of a running analysis (also the CLI's `--json` lines). */
+export interface ProgressEvent {
+  stage: 'load' | 'forward' | 'metrics' | 'write' | 'done';
+  message: string;
+  split?: string;
+  tap?: string;
+  done?: number;
+  total?: number;
+}
+
+/**
+ * An error the user can act on: says what went wrong and where (file, field).
+ * `code` picks the CLI exit code: 2 for bad arguments or dataset file, 3 for model errors.
+ */
+export class LensError extends Error {
+  constructor(
+    message: string,
+    public readonly kind: 'dataset' | 'model' | 'data' | 'args' | 'cancelled' | 'internal',
+    public readonly where?: string,
+  ) {
+    super(message);
+    this.name = 'LensError';
+  }
+  get exitCode(): number {
+    switch (this.kind) {
+      case 'dataset':
+      case 'data':
+      case 'args':
+        return 2;
+      case 'model':
+        return 3;
+      case 'cancelled':
+        return 130;
+      default:
+        return 1;
+    }
+  }
+}
+
+/** A cancellation signal the engine checks between batches and taps. */
+export interface CancelToken {
+  readonly cancelled: boolean;
+}

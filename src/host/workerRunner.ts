@@ -1,0 +1,148 @@
+/**
+ * Runs one analysis job in a forked Node process (dist/worker.js) and turns its messages
+ * into a promise. Pure Node (no `vscode`), so integration tests drive it directly.
+ *
+ * Lifecycle (after microsoft/vscode-tensorboard's child handling): one process per job;
+ * cancel = SIGTERM, then SIGKILL after `killGraceMs`; a process that exits without a
+ * result is a crash, reported with the tail of its stderr.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { parseWorkerMessage, type AnalyzeJob, type WorkerMessage } from '../protocol/messages';
+import type { ProgressEvent, Results } from '../engine/types';
+
+export interface WorkerOutcome {
+  results: Results;
+  peakRssBytes: number;
+}
+
+export class WorkerError extends Error {
+  constructor(
+    message: string,
+    /** 'cancelled' | 'crash' | an engine LensError kind ('dataset', 'model', 'data', …) */
+    public readonly kind: string,
+    public readonly where?: string,
+    public readonly stderrTail = '',
+  ) {
+    super(message);
+    this.name = 'WorkerError';
+  }
+}
+
+export interface RunOptions {
+  onProgress?: (e: ProgressEvent) => void;
+  /** Every stderr chunk and every worker log line, for the output channel. */
+  onLog?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Heap limit of the worker, MB. */
+  maxOldSpaceMB?: number;
+  killGraceMs?: number;
+  /** Extra environment for the worker (tests). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export function runWorker(workerPath: string, job: AnalyzeJob, opts: RunOptions = {}): Promise<WorkerOutcome> {
+  return new Promise<WorkerOutcome>((resolve, reject) => {
+    if (opts.signal?.aborted) {
+      reject(new WorkerError('Analysis cancelled.', 'cancelled'));
+      return;
+    }
+    const execArgv = opts.maxOldSpaceMB ? [`--max-old-space-size=${opts.maxOldSpaceMB}`] : [];
+    let child: ChildProcess;
+    try {
+      child = fork(workerPath, [], {
+        execArgv,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        // In desktop VS Code the extension host is Electron: run the child as plain Node.
+        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...opts.env },
+      });
+    } catch (e) {
+      reject(new WorkerError(`Could not start the analysis worker (${workerPath}): ${(e as Error).message}`, 'crash'));
+      return;
+    }
+
+    let settled = false;
+    let stderr = '';
+    let cancelled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const log = (line: string) => opts.onLog?.(line);
+
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      opts.signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+
+    const onAbort = () => {
+      cancelled = true;
+      log('[host] cancel requested: stopping the worker');
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), opts.killGraceMs ?? 1000);
+      killTimer.unref();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => log(s.trimEnd()));
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+      stderr = (stderr + s).slice(-8000);
+      log(s.trimEnd());
+    });
+
+    child.on('message', (raw: unknown) => {
+      const parsed = parseWorkerMessage(raw);
+      if (!parsed.ok) {
+        log(`[host] rejected a worker message: ${parsed.reason}`);
+        return;
+      }
+      const msg: WorkerMessage = parsed.message;
+      if (msg.id !== job.id) {
+        log(`[host] rejected a worker message for another job (${msg.id})`);
+        return;
+      }
+      switch (msg.type) {
+        case 'progress':
+          opts.onProgress?.(msg.event);
+          break;
+        case 'log':
+          log(`[worker] ${msg.message}`);
+          break;
+        case 'result':
+          finish(() => resolve({ results: msg.results, peakRssBytes: msg.peakRssBytes }));
+          child.disconnect?.();
+          break;
+        case 'error':
+          finish(() => reject(new WorkerError(msg.message, msg.kind, msg.where, stderr)));
+          break;
+      }
+    });
+
+    child.on('error', (e) => {
+      finish(() => reject(new WorkerError(`The analysis worker failed: ${e.message}`, 'crash', workerPath, stderr)));
+    });
+
+    child.on('exit', (code, signal) => {
+      if (killTimer) clearTimeout(killTimer);
+      if (cancelled) {
+        finish(() => reject(new WorkerError('Analysis cancelled.', 'cancelled')));
+        return;
+      }
+      const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+      finish(() =>
+        reject(
+          new WorkerError(
+            `The analysis worker stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})` +
+              (tail ? `: ${tail}` : '') +
+              '. See the UNet Lens output channel for its log.',
+            'crash',
+            workerPath,
+            stderr,
+          ),
+        ),
+      );
+    });
+
+    child.send(job, (err) => {
+      if (err) finish(() => reject(new WorkerError(`Could not send the job to the worker: ${err.message}`, 'crash')));
+    });
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * chart.js set-up shared by the views: only the parts the panel uses are registered, the
+ * theme goes into chart.js defaults, and two small plugins draw what chart.js has no option
+ * for (the canvas background, so exported PNGs are not transparent; the encoder /
+ * bottleneck / decoder bands, the selected tap and a reference line).
+ */
+import {
+  CategoryScale,
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  ScatterController,
+  Tooltip,
+  type ChartType,
+  type Plugin,
+  type PointStyle,
+} from 'chart.js';
+import type { Stage } from '../src/engine/types';
+import { stageRuns } from './format';
+import { seriesColor, withAlpha, type Theme } from './theme';
+
+Chart.register(LineController, ScatterController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip, Legend);
+
+export { Chart };
+
+export interface StageBandsOptions {
+  /** Stage of each x position (category index). */
+  stages: Stage[];
+  fill: Record<Stage, string>;
+  text: string;
+  separator: string;
+  font: string;
+  /** Category index of the selected tap, drawn as a vertical line. */
+  selected: number | null;
+  selectedColor: string;
+  /** A horizontal reference value (e.g. featureShift = 1), drawn dashed. */
+  refLine: number | null;
+  refColor: string;
+}
+
+declare module 'chart.js' {
+  interface PluginOptionsByType<TType extends ChartType> {
+    unetlensBackground?: { color: string };
+    unetlensStages?: StageBandsOptions | false;
+  }
+}
+
+/** Paints the canvas with the editor background before anything else. */
+export const backgroundPlugin: Plugin = {
+  id: 'unetlensBackground',
+  beforeDraw(chart, _args, options) {
+    const opts = options as { color?: string };
+    if (!opts?.color) return;
+    const { ctx } = chart;
+    ctx.save();
+    ctx.globalCompositeOperation = 'destination-over';
+    ctx.fillStyle = opts.color;
+    ctx.fillRect(0, 0, chart.width, chart.height);
+    ctx.restore();
+  },
+};
+
+/** Stage bands behind the lines of a per-tap chart, their names above the plot area. */
+export const stageBandsPlugin: Plugin<'line'> = {
+  id: 'unetlensStages',
+  beforeDatasetsDraw(chart, _args, options) {
+    const opts = options as unknown as StageBandsOptions | false;
+    if (!opts || !opts.stages?.length) return;
+    const { ctx, chartArea: area } = chart;
+    const x = chart.scales.x;
+    const y = chart.scales.y;
+    if (!area || !x || !y) return;
+    const n = opts.stages.length;
+    const px = (i: number) => x.getPixelForValue(i);
+    const half = n > 1 ? Math.abs(px(1) - px(0)) / 2 : area.width / 2;
+    ctx.save();
+    ctx.font = opts.font;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'bottom';
+    const runs = stageRuns(opts.stages);
+    for (const [k, run] of runs.entries()) {
+      const left = Math.max(area.left, px(run.from) - half);
+      const right = Math.min(area.right, px(run.to) + half);
+      ctx.fillStyle = opts.fill[run.stage] ?? 'transparent';
+      ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
+      if (k > 0) {
+        ctx.strokeStyle = opts.separator;
+        ctx.lineWidth = 1;
+        ctx.setLineDash([3, 3]);
+        ctx.beginPath();
+        ctx.moveTo(Math.round(left) + 0.5, area.top);
+        ctx.lineTo(Math.round(left) + 0.5, area.bottom);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      }
+      const label = ctx.measureText(run.stage).width <= right - left - 2 ? run.stage : run.stage.slice(0, 3) + '.';
+      if (ctx.measureText(label).width <= right - left + 2) {
+        ctx.fillStyle = opts.text;
+        ctx.fillText(label, (left + right) / 2, area.top - 2);
+      }
+    }
+    if (opts.refLine !== null && opts.refLine !== undefined) {
+      const ry = y.getPixelForValue(opts.refLine);
+      if (ry >= area.top && ry <= area.bottom) {
+        ctx.strokeStyle = opts.refColor;
+        ctx.lineWidth = 1;
+        ctx.setLineDash([2, 4]);
+        ctx.beginPath();
+        ctx.moveTo(area.left, Math.round(ry) + 0.5);
+        ctx.lineTo(area.right, Math.round(ry) + 0.5);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      }
+    }
+    if (opts.selected !== null && opts.selected >= 0 && opts.selected < n) {
+      // a soft column over the selected tap, edged in the focus colour
+      const sx = px(opts.selected);
+      const w = Math.max(6, Math.min(half, 14));
+      const left = Math.max(area.left, sx - w);
+      const right = Math.min(area.right, sx + w);
+      ctx.fillStyle = withAlpha(opts.selectedColor, 0.14);
+      ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
+      ctx.strokeStyle = withAlpha(opts.selectedColor, 0.7);
+      ctx.lineWidth = 1;
+      ctx.strokeRect(Math.round(left) + 0.5, Math.round(area.top) + 0.5, Math.round(right - left) - 1, Math.round(area.bottom - area.top) - 1);
+    }
+    ctx.restore();
+  },
+};
+
+/** Puts the theme into chart.js defaults (called before every (re)draw). */
+export function applyChartTheme(theme: Theme): void {
+  Chart.defaults.color = theme.fg;
+  Chart.defaults.borderColor = theme.grid;
+  Chart.defaults.font.family = theme.font;
+  Chart.defaults.font.size = Math.max(11, Math.round(theme.fontSize * 0.92));
+  Chart.defaults.animation = false;
+  Chart.defaults.plugins.tooltip.backgroundColor = withAlpha(theme.bg, 0.96);
+  Chart.defaults.plugins.tooltip.titleColor = theme.fg;
+  Chart.defaults.plugins.tooltip.bodyColor = theme.fg;
+  Chart.defaults.plugins.tooltip.footerColor = theme.muted;
+  Chart.defaults.plugins.tooltip.borderColor = theme.border;
+  Chart.defaults.plugins.tooltip.borderWidth = 1;
+}
+
+export function stageFills(theme: Theme): Record<Stage, string> {
+  if (theme.kind === 'high-contrast') return { encoder: 'transparent', bottleneck: withAlpha(theme.fg, 0.12), decoder: 'transparent' };
+  return {
+    encoder: withAlpha(theme.fg, 0.035),
+    bottleneck: withAlpha(theme.fg, 0.1),
+    decoder: withAlpha(theme.fg, 0.035),
+  };
+}
+
+export const POINT_STYLES: PointStyle[] = ['circle', 'rect', 'triangle', 'rectRot', 'star', 'crossRot'];
+
+/** The look of a split, the same in every view: colour, marker, dashed if unlabeled. */
+export function splitStyle(theme: Theme, split: { order: number; labeled: boolean }) {
+  return {
+    color: seriesColor(theme, split.order),
+    pointStyle: POINT_STYLES[split.order % POINT_STYLES.length],
+    dash: split.labeled ? [] : [6, 4],
+    width: theme.kind === 'high-contrast' ? 3 : 2,
+  };
+}
+
+/** Export name of a chart (no extension: the host or the download adds it). */
+export function exportName(s: string): string {
+  return `unetlens-${s}`;
+}

@@ -1,0 +1,34 @@
+/**
+ * A tiny DOM builder. Never sets `style` attributes or innerHTML: the panel's CSP has no
+ * 'unsafe-inline', and every string from results.json goes in as text.
+ */
+type Child = Node | string | number | null | undefined | false;
+type Attr = string | number | boolean | null | undefined | ((ev: Event) => void);
+
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, Attr> | null = null,
+  ...children: (Child | Child[])[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'style') throw new Error('inline style attributes are not allowed by the CSP');
+    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v as EventListener);
+    else if (k === 'class') el.className = String(v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, ...children);
+  return el;
+}
+
+export function append(el: Node, ...children: (Child | Child[])[]): void {
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  }
+}
+
+export function clear(el: Element): void {
+  while (el.firstChild) el.removeChild(el.firstChild);
+}

@@ -1,0 +1,272 @@
+/**
+ * Entry of the UNet Lens panel (bundled into dist/webview.js, browser, iife).
+ *
+ * Two modes:
+ *  - in VS Code (`acquireVsCodeApi` exists): posts `ready`, then draws the `results`
+ *    messages it receives and shows `status` messages (loading / error / stale); the last
+ *    results are kept with `setState`, so a hidden and restored panel draws again at once;
+ *  - in the offline report: reads the results embedded in
+ *    `<script type="application/json" id="unetlens-results">` and draws them at load.
+ *
+ * It draws only what results.json says; it never computes a metric.
+ *
+ * Test hooks (a contract with the end-to-end tests): on <body>, `data-state`
+ * (empty|loading|ready|error|stale), `data-taps`, `data-splits`, `data-metrics`; on each
+ * metric canvas `data-chart` and `data-series`; on the PCA canvas `data-chart="pca"`,
+ * `data-tap` and `data-points`.
+ */
+import type { Results } from '../src/engine/types';
+import { parseHostToWebview } from '../src/protocol/messages';
+import { clear, h } from './dom';
+import { baseName } from './format';
+import { createHost } from './host';
+import { Store, VIEWS, type ViewId } from './state';
+import { observeTheme, readTheme } from './theme';
+import type { ViewContext } from './views/context';
+import { OverviewView } from './views/overview';
+import { TapView } from './views/tapView';
+
+function start(): void {
+  const host = createHost();
+  const store = new Store(host);
+  const body = document.body;
+  body.dataset.mode = host.mode;
+
+  if (host.mode === 'report') applyReportTheme();
+
+  // ---------------------------------------------------------------- layout
+  const app = document.getElementById('app') ?? body.appendChild(h('div', { id: 'app' }));
+  clear(app);
+  const titleModel = h('span', { class: 'title-model' });
+  const titleSource = h('span', { class: 'title-source' });
+  const actions = h('div', { class: 'title-actions' });
+  if (host.mode === 'vscode') {
+    actions.append(
+      h(
+        'button',
+        { type: 'button', class: 'btn secondary', title: 'Open these results as a self-contained HTML report', onclick: () => host.post({ type: 'openReport' }) },
+        'Open report',
+      ),
+    );
+  }
+  const statusArea = h('div', { class: 'status-area', role: 'status', 'aria-live': 'polite' });
+  const placeholder = h('div', { class: 'placeholder' });
+  const tabList = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
+  const panels = {} as Record<ViewId, HTMLElement>;
+  const tabs = {} as Record<ViewId, HTMLButtonElement>;
+  for (const v of VIEWS) {
+    tabs[v.id] = h(
+      'button',
+      { type: 'button', role: 'tab', id: `tab-${v.id}`, 'aria-controls': `view-${v.id}`, class: 'tab', onclick: () => showView(v.id, true) },
+      v.title,
+    );
+    tabList.append(tabs[v.id]);
+    panels[v.id] = h('div', { role: 'tabpanel', id: `view-${v.id}`, 'aria-labelledby': `tab-${v.id}`, class: 'view', tabindex: -1 });
+  }
+  tabList.addEventListener('keydown', (ev) => {
+    const ids = VIEWS.map((v) => v.id);
+    const i = ids.indexOf(store.view);
+    const next =
+      ev.key === 'ArrowRight' ? ids[(i + 1) % ids.length]
+      : ev.key === 'ArrowLeft' ? ids[(i - 1 + ids.length) % ids.length]
+      : ev.key === 'Home' ? ids[0]
+      : ev.key === 'End' ? ids[ids.length - 1]
+      : undefined;
+    if (next) {
+      ev.preventDefault();
+      showView(next, true);
+      tabs[next].focus();
+    }
+  });
+  const main = h('main', { class: 'results' }, tabList, ...VIEWS.map((v) => panels[v.id]));
+  app.append(
+    h('header', { class: 'titlebar' }, h('h1', null, 'UNet Lens', titleModel), titleSource, actions),
+    statusArea,
+    placeholder,
+    main,
+  );
+
+  // ---------------------------------------------------------------- views
+  const ctx: ViewContext = {
+    host,
+    store,
+    theme: readTheme,
+    selectTap(name, reveal) {
+      if (store.tap !== name) {
+        store.tap = name;
+        store.persist();
+        host.post({ type: 'selectTap', tap: name });
+        tapView.showTap(name);
+        overview.setSelected(name);
+      }
+      if (reveal) showView('tap', true);
+    },
+  };
+  const overview = new OverviewView(panels.overview, ctx);
+  const tapView = new TapView(panels.tap, ctx);
+
+  function showView(id: ViewId, persist: boolean): void {
+    store.view = id;
+    body.dataset.view = id;
+    for (const v of VIEWS) {
+      const on = v.id === id;
+      tabs[v.id].setAttribute('aria-selected', String(on));
+      tabs[v.id].tabIndex = on ? 0 : -1;
+      panels[v.id].hidden = !on;
+    }
+    if (persist) store.persist();
+  }
+
+  function setHooks(taps: number, splits: number, metrics: string[]): void {
+    body.dataset.taps = String(taps);
+    body.dataset.splits = String(splits);
+    body.dataset.metrics = metrics.join(',');
+  }
+
+  function renderStatus(): void {
+    body.dataset.state = store.state;
+    clear(statusArea);
+    const rerun = () =>
+      h('button', { type: 'button', class: 'btn', onclick: () => host.post({ type: 'rerun' }) }, 'Re-run');
+    if (store.state === 'loading') {
+      statusArea.append(
+        h('div', { class: 'banner loading' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', null, store.message || 'Analyzing…')),
+      );
+    } else if (store.state === 'error') {
+      statusArea.append(
+        h(
+          'div',
+          { class: 'banner error', role: 'alert' },
+          h('span', { class: 'banner-text' }, h('strong', null, 'Analysis failed: '), store.message),
+          host.mode === 'vscode' ? rerun() : null,
+        ),
+      );
+    } else if (store.state === 'stale') {
+      statusArea.append(
+        h(
+          'div',
+          { class: 'banner stale' },
+          h(
+            'span',
+            { class: 'banner-text' },
+            h('strong', null, 'The model file changed on disk'),
+            store.message ? ` — ${store.message}` : '',
+            store.results ? ' — these results are from the previous version.' : '',
+          ),
+          rerun(),
+        ),
+      );
+    }
+    placeholder.textContent =
+      store.results ? ''
+      : store.state === 'empty' ? 'No results yet. Run “UNet Lens: Analyze Model” on a model file to see how its layers separate the classes.'
+      : store.state === 'loading' ? 'The analysis is running; the charts appear when it is done.'
+      : '';
+    placeholder.hidden = !!store.results || placeholder.textContent === '';
+  }
+
+  function renderResults(): void {
+    const r = store.results;
+    actions.hidden = !r;
+    if (!r) {
+      overview.destroy();
+      tapView.destroy();
+      main.hidden = true;
+      titleModel.textContent = '';
+      titleSource.textContent = '';
+      setHooks(0, 0, []);
+      return;
+    }
+    main.hidden = false;
+    titleModel.textContent = ` — ${baseName(r.model?.path ?? '')}`;
+    titleSource.textContent = store.source ? store.source : '';
+    titleSource.title = store.source;
+    // Show the view first: charts size themselves from their (visible) container.
+    showView(store.view, false);
+    try {
+      const summary = overview.render(r);
+      tapView.render(r);
+      setHooks(summary.taps, summary.splits, summary.metrics);
+    } catch (e) {
+      console.error('UNet Lens: could not draw these results', e);
+      store.setStatus('error', `Could not draw these results: ${e instanceof Error ? e.message : String(e)}`);
+      renderStatus();
+    }
+  }
+
+  function redraw(): void {
+    if (!store.results) return;
+    const y = window.scrollY;
+    overview.draw();
+    tapView.draw();
+    window.scrollTo(0, y);
+  }
+
+  observeTheme(redraw);
+
+  // ---------------------------------------------------------------- go
+  if (host.mode === 'report') {
+    const embedded = document.getElementById('unetlens-results');
+    applyHash(store);
+    try {
+      const results = JSON.parse(embedded?.textContent ?? 'null') as Results | null;
+      if (!results || results.schema !== 'unet-lens/results@1') throw new Error('no results of schema unet-lens/results@1 in this page');
+      store.setResults(results, '', false);
+    } catch (e) {
+      store.setStatus('error', e instanceof Error ? e.message : String(e));
+    }
+    renderStatus();
+    renderResults();
+    return;
+  }
+
+  window.addEventListener('message', (ev: MessageEvent) => {
+    const parsed = parseHostToWebview(ev.data);
+    if (!parsed.ok) {
+      console.warn(`UNet Lens: ignored a message from the host: ${parsed.reason}`);
+      return;
+    }
+    const m = parsed.message;
+    if (m.type === 'results') {
+      store.setResults(m.results, m.source);
+      renderStatus();
+      renderResults();
+    } else if (m.type === 'status') {
+      store.setStatus(m.state, m.message);
+      renderStatus();
+    } else if (m.type === 'theme') {
+      redraw();
+    }
+  });
+  const restored = store.restore();
+  renderStatus();
+  if (restored) {
+    renderResults();
+  } else {
+    setHooks(0, 0, []);
+    main.hidden = true;
+    actions.hidden = true;
+  }
+  host.post({ type: 'ready' });
+}
+
+/** The report honours `?theme=light|dark` (else the OS setting, through CSS). */
+function applyReportTheme(): void {
+  const theme = new URLSearchParams(location.search).get('theme');
+  const root = document.documentElement;
+  root.classList.add('unetlens-report');
+  if (theme === 'dark' || theme === 'light') root.classList.add(`theme-${theme}`);
+}
+
+/** The report honours `#view=tap&tap=<name>&pc3=1` (deep links, screenshots). */
+function applyHash(store: Store): void {
+  const p = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const view = p.get('view');
+  if (view === 'overview' || view === 'tap') store.view = view;
+  const tap = p.get('tap');
+  if (tap) store.tap = tap;
+  if (p.get('pc3') === '1') store.pc3 = true;
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+else start();

@@ -1,0 +1,13 @@
+import type { Host } from '../host';
+import type { Store } from '../state';
+import type { Theme } from '../theme';
+
+/** What a view gets from the panel. */
+export interface ViewContext {
+  host: Host;
+  store: Store;
+  /** The colours to draw with now (read at draw time). */
+  theme(): Theme;
+  /** Selects a tap everywhere; `reveal` also switches to the Tap view. */
+  selectTap(name: string, reveal: boolean): void;
+}

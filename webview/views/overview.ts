@@ -1,0 +1,473 @@
+/**
+ * The Overview: what was analysed, how the model performs per split, and for each metric
+ * of METHOD.md §4 a line over the taps in forward order, one line per split.
+ */
+import type { ChartConfiguration } from 'chart.js';
+import type { Results, SplitResult, TapInfo } from '../../src/engine/types';
+import { applyChartTheme, backgroundPlugin, Chart, exportName, splitStyle, stageBandsPlugin, stageFills } from '../charts';
+import { clear, h } from '../dom';
+import {
+  baseName,
+  fmt,
+  METRICS,
+  metricsCsv,
+  metricSeries,
+  performanceCsv,
+  performanceKeys,
+  predictedKey,
+  type MetricKey,
+  type Series,
+  shapeText,
+  splitsInOrder,
+  tapDetails,
+  tapLabels,
+  tapsInOrder,
+} from '../format';
+import type { Theme } from '../theme';
+import type { ViewContext } from './context';
+
+interface MetricInfo {
+  title: string;
+  axis: string;
+  explain: (k: number) => string;
+  refLine: number | null;
+}
+
+export const METRIC_INFO: Record<MetricKey, MetricInfo> = {
+  db: {
+    title: 'Class separation (Davies–Bouldin)',
+    axis: 'DB index',
+    explain: () =>
+      'Davies–Bouldin index of the points grouped by their true label. Lower = classes better separated. Needs labels: unlabeled splits have none.',
+    refLine: null,
+  },
+  roughness: {
+    title: 'Roughness',
+    axis: 'roughness (DB)',
+    explain: () =>
+      'DB of the previous tap’s points grouped by the k-means clusters this tap draws. Higher = rougher: the partition is not yet separable in what the layer receives. Label-free.',
+    refLine: null,
+  },
+  knnConfidence: {
+    title: 'kNN confidence',
+    axis: 'kNN confidence',
+    explain: (k) =>
+      `Share of each point’s ${k} nearest train points whose label equals its predicted label, averaged. Higher = more confident. Label-free on the split measured.`,
+    refLine: null,
+  },
+  featureShift: {
+    title: 'Feature shift',
+    axis: 'feature shift (× train)',
+    explain: (k) =>
+      `Distance to the ${k}-th nearest train point, divided by train’s own median. ≈ 1 = in distribution (dotted line); larger = the features have shifted away from training. Label-free.`,
+    refLine: 1,
+  },
+};
+
+export interface OverviewSummary {
+  taps: number;
+  splits: number;
+  metrics: string[];
+}
+
+interface ChartSlot {
+  canvas: HTMLCanvasElement;
+  build: (theme: Theme) => ChartConfiguration<'line'>;
+  chart?: Chart<'line'>;
+}
+
+const PERF_LABELS: Record<string, string> = {
+  dice: 'Dice',
+  accuracy: 'Accuracy',
+  dicePerClass: 'Dice per class',
+  mse: 'MSE',
+  psnr: 'PSNR',
+  ssim: 'SSIM',
+  iou: 'IoU',
+};
+
+export class OverviewView {
+  private slots: ChartSlot[] = [];
+  private taps: TapInfo[] = [];
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly ctx: ViewContext,
+  ) {}
+
+  render(results: Results): OverviewSummary {
+    this.destroy();
+    clear(this.root);
+    this.taps = tapsInOrder(results);
+    this.root.append(this.header(results), this.performance(results));
+
+    const grid = h('div', { class: 'chart-grid' });
+    const drawnMetrics: string[] = [];
+    const drawnSplits = new Set<string>();
+    const missing: string[] = [];
+    for (const metric of METRICS) {
+      const { drawn, empty } = metricSeries(results, metric);
+      if (drawn.length === 0 || this.taps.length === 0) {
+        missing.push(metric);
+        continue;
+      }
+      drawnMetrics.push(metric);
+      for (const s of drawn) drawnSplits.add(s.split);
+      grid.append(this.metricCard(results, metric, drawn, empty));
+    }
+    this.root.append(
+      h(
+        'section',
+        { class: 'section', 'aria-labelledby': 'ov-metrics-h' },
+        h('div', { class: 'section-head' }, h('h2', { id: 'ov-metrics-h' }, 'Metrics by tap')),
+        h(
+          'p',
+          { class: 'hint' },
+          'Taps in forward order from input to output; shaded bands mark encoder, bottleneck and decoder. Labeled splits are solid lines, unlabeled dashed. Click a point to open that tap.',
+        ),
+        grid,
+        missing.length
+          ? h('p', { class: 'note' }, `No values in these results for: ${missing.join(', ')}.`)
+          : null,
+      ),
+      this.valuesTable(results),
+    );
+    this.draw();
+    return { taps: this.taps.length, splits: drawnSplits.size, metrics: drawnMetrics };
+  }
+
+  /** Draws (again) every chart with the current theme. */
+  draw(): void {
+    const theme = this.ctx.theme();
+    applyChartTheme(theme);
+    for (const slot of this.slots) {
+      slot.chart?.destroy();
+      slot.chart = new Chart(slot.canvas, slot.build(theme));
+    }
+  }
+
+  /** Moves the selected-tap marker without rebuilding the charts. */
+  setSelected(tapName: string | undefined): void {
+    const idx = this.taps.findIndex((t) => t.name === tapName);
+    for (const slot of this.slots) {
+      const opts = slot.chart?.options.plugins?.unetlensStages;
+      if (slot.chart && opts) {
+        opts.selected = idx >= 0 ? idx : null;
+        slot.chart.update('none');
+      }
+    }
+  }
+
+  destroy(): void {
+    for (const slot of this.slots) slot.chart?.destroy();
+    this.slots = [];
+  }
+
+  // ---------------------------------------------------------------- header
+
+  private header(r: Results): HTMLElement {
+    const created = new Date(r.createdAt);
+    const createdText = Number.isNaN(created.getTime()) ? r.createdAt : created.toLocaleString();
+    const row = (label: string, value: Node | string, title?: string) =>
+      h('div', { class: 'kv' }, h('dt', null, label), h('dd', { title }, value));
+    const leftOut = r.tapsLeftOut?.length ?? 0;
+    const dl = h(
+      'dl',
+      { class: 'kv-grid' },
+      row('Model', baseName(r.model?.path ?? '?'), r.model?.path),
+      row('Dataset', baseName(r.dataset?.path ?? '?'), r.dataset?.path),
+      row('Task', `${r.dataset?.task ?? '?'} · classes: ${(r.dataset?.classes ?? []).join(', ') || '—'}`),
+      row('Created', createdText, r.createdAt),
+      row('Backend', r.tool?.backend ?? '?', `${r.tool?.name ?? 'unet-lens'} ${r.tool?.version ?? ''}`),
+      row(
+        'Taps',
+        `${this.taps.length}${leftOut ? ` (${leftOut} left out by maxTaps)` : ''}`,
+        leftOut ? `Left out: ${r.tapsLeftOut.join(', ')}` : undefined,
+      ),
+      row(
+        'Settings',
+        `maxPoints ${r.settings?.maxPoints ?? '?'} · k ${r.settings?.k ?? '?'} · seed ${r.settings?.seed ?? '?'} · method v${r.methodVersion ?? '?'}`,
+      ),
+      row('Model hash', `${r.model?.format ?? ''} · sha256 ${(r.model?.sha256 ?? '').slice(0, 12)}…`, r.model?.sha256),
+    );
+    const warnings = r.warnings ?? [];
+    return h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'ov-head-h' },
+      h('h2', { id: 'ov-head-h', class: 'visually-hidden' }, 'Analysis'),
+      dl,
+      warnings.length
+        ? h(
+            'details',
+            { class: 'warnings' },
+            h('summary', null, `${warnings.length} warning${warnings.length > 1 ? 's' : ''}`),
+            h('ul', null, warnings.map((w) => h('li', null, w))),
+          )
+        : null,
+    );
+  }
+
+  // ---------------------------------------------------------------- performance
+
+  private performance(r: Results): HTMLElement {
+    const keys = performanceKeys(r);
+    const classes = r.dataset?.classes ?? [];
+    const cell = (s: SplitResult, k: string): HTMLElement => {
+      const v = s.performance?.[k];
+      if (typeof v === 'number') return h('td', { class: 'num' }, fmt(v));
+      if (Array.isArray(v)) {
+        const named = v.length === classes.length;
+        return h('td', { class: 'num' }, v.map((x, i) => (named ? `${classes[i]} ${fmt(x)}` : fmt(x))).join(' · '));
+      }
+      const p = s.predictedPerformance;
+      if (p && predictedKey(p) === k) {
+        return h(
+          'td',
+          { class: 'num predicted', title: 'Predicted from the label-free metrics; [low, high] is the interval' },
+          `≈ ${fmt(p[k])}`,
+          typeof p.low === 'number' && typeof p.high === 'number' ? h('span', { class: 'range' }, ` [${fmt(p.low)}, ${fmt(p.high)}]`) : null,
+        );
+      }
+      return h('td', { class: 'num muted' }, '—');
+    };
+    const table = h(
+      'table',
+      { class: 'data' },
+      h('caption', { class: 'visually-hidden' }, 'Performance of the final output per split'),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'col' }, 'Split'),
+          h('th', { scope: 'col' }, 'Labels'),
+          h('th', { scope: 'col', class: 'num' }, 'Images'),
+          keys.map((k) => h('th', { scope: 'col', class: 'num' }, PERF_LABELS[k] ?? k)),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        (r.splits ?? []).map((s) =>
+          h(
+            'tr',
+            null,
+            h('th', { scope: 'row' }, s.name),
+            h('td', null, s.labeled ? 'labeled' : 'unlabeled'),
+            h('td', { class: 'num' }, fmt(s.images)),
+            keys.map((k) => cell(s, k)),
+          ),
+        ),
+      ),
+    );
+    const anyPredicted = (r.splits ?? []).some((s) => s.predictedPerformance);
+    return h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'ov-perf-h' },
+      h(
+        'div',
+        { class: 'section-head' },
+        h('h2', { id: 'ov-perf-h' }, 'Performance'),
+        this.csvButton('performance', () => performanceCsv(r), 'Export the performance table as CSV'),
+      ),
+      h('div', { class: 'table-wrap' }, table),
+      anyPredicted
+        ? h('p', { class: 'hint' }, '≈ value [low, high]: predicted from the label-free metrics for a split without labels.')
+        : null,
+    );
+  }
+
+  // ---------------------------------------------------------------- metric charts
+
+  private metricCard(r: Results, metric: MetricKey, series: Series[], empty: string[]): HTMLElement {
+    const info = METRIC_INFO[metric];
+    const taps = this.taps;
+    const labels = tapLabels(taps);
+    const drawn = series.map((s) => ({ split: s.split, values: s.values }));
+    const canvas = h('canvas', {
+      'data-chart': metric,
+      'data-series': JSON.stringify(drawn),
+      role: 'img',
+      'aria-label': `${info.title} per tap for ${series.map((s) => s.split).join(', ')}. The values are in the table "Values by tap".`,
+    });
+    const selectedIdx = () => {
+      const i = taps.findIndex((t) => t.name === this.ctx.store.tap);
+      return i >= 0 ? i : null;
+    };
+    const build = (theme: Theme): ChartConfiguration<'line'> => ({
+      type: 'line',
+      data: {
+        labels,
+        datasets: series.map((s) => {
+          const st = splitStyle(theme, s);
+          return {
+            label: s.labeled ? s.split : `${s.split} (unlabeled)`,
+            data: s.values,
+            borderColor: st.color,
+            backgroundColor: st.color,
+            borderDash: st.dash,
+            borderWidth: st.width,
+            pointStyle: st.pointStyle,
+            pointRadius: 3,
+            pointHoverRadius: 6,
+            pointHitRadius: 8,
+            spanGaps: false,
+            tension: 0,
+          };
+        }),
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        layout: { padding: { top: 14 } },
+        interaction: { mode: 'index', intersect: false },
+        scales: {
+          x: {
+            grid: { color: theme.grid, drawOnChartArea: false },
+            ticks: { color: theme.fg, maxRotation: 60, minRotation: 0, autoSkip: true, autoSkipPadding: 4 },
+            border: { color: theme.border },
+          },
+          y: {
+            title: { display: true, text: info.axis, color: theme.muted },
+            grid: { color: theme.grid },
+            ticks: { color: theme.fg },
+            border: { color: theme.border },
+            suggestedMax: metric === 'knnConfidence' ? 1 : undefined,
+            suggestedMin: metric === 'featureShift' ? 0.8 : undefined,
+          },
+        },
+        plugins: {
+          legend: {
+            position: 'bottom',
+            labels: { color: theme.fg, boxWidth: 28, boxHeight: 2, padding: 12 },
+          },
+          tooltip: {
+            callbacks: {
+              title: (items) => (items.length ? taps[items[0].dataIndex]?.name ?? '' : ''),
+              beforeBody: (items) => (items.length && taps[items[0].dataIndex] ? tapDetails(taps[items[0].dataIndex]) : []),
+              label: (item) => ` ${series[item.datasetIndex]?.split ?? ''}: ${fmt(item.raw)}`,
+            },
+          },
+          unetlensBackground: { color: theme.bg },
+          unetlensStages: {
+            stages: taps.map((t) => t.stage),
+            fill: stageFills(theme),
+            text: theme.muted,
+            separator: theme.border,
+            font: `${Math.max(10, Math.round(theme.fontSize * 0.85))}px ${theme.font}`,
+            selected: selectedIdx(),
+            selectedColor: theme.focus,
+            refLine: info.refLine,
+            refColor: theme.muted,
+          },
+        },
+        onClick: (evt, elements, chart) => {
+          let i = elements[0]?.index;
+          if (i === undefined && evt.x !== null && evt.x !== undefined) {
+            const v = chart.scales.x.getValueForPixel(evt.x);
+            if (v !== undefined) i = Math.round(v);
+          }
+          if (i !== undefined && taps[i]) this.ctx.selectTap(taps[i].name, true);
+        },
+        onHover: (evt, elements) => {
+          const target = evt.native?.target as HTMLElement | undefined;
+          if (target) target.style.cursor = elements.length ? 'pointer' : 'default';
+        },
+      },
+      plugins: [backgroundPlugin, stageBandsPlugin],
+    });
+    this.slots.push({ canvas, build });
+
+    const title = `ov-chart-${metric}`;
+    return h(
+      'section',
+      { class: 'card chart-card', 'aria-labelledby': title },
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h3', { id: title }, info.title),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn secondary',
+            title: `Export the ${info.title} chart as PNG`,
+            'aria-label': `Export ${info.title} chart as PNG`,
+            onclick: () => this.exportPng(metric),
+          },
+          'PNG',
+        ),
+      ),
+      h('div', { class: 'chart-box' }, canvas),
+      h('p', { class: 'explain' }, info.explain(r.settings?.k ?? 10)),
+      empty.length ? h('p', { class: 'note' }, `No values for ${empty.join(', ')}.`) : null,
+    );
+  }
+
+  private exportPng(metric: string): void {
+    const slot = this.slots.find((s) => s.canvas.dataset.chart === metric);
+    if (slot?.chart) this.ctx.host.exportPng(exportName(metric), slot.chart.toBase64Image('image/png', 1));
+  }
+
+  private csvButton(name: string, csv: () => string, title: string): HTMLElement {
+    return h(
+      'button',
+      { type: 'button', class: 'btn secondary', title, 'aria-label': title, onclick: () => this.ctx.host.exportCsv(exportName(name), csv()) },
+      'CSV',
+    );
+  }
+
+  // ---------------------------------------------------------------- values table
+
+  private valuesTable(r: Results): HTMLElement {
+    const splits = splitsInOrder(r).filter((s) => r.metrics?.[s.name]);
+    const labels = tapLabels(this.taps);
+    const table = h(
+      'table',
+      { class: 'data compact' },
+      h('caption', { class: 'visually-hidden' }, 'Every metric per tap and split'),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'col', rowspan: 2 }, '#'),
+          h('th', { scope: 'col', rowspan: 2 }, 'Tap'),
+          h('th', { scope: 'col', rowspan: 2 }, 'Stage'),
+          h('th', { scope: 'col', rowspan: 2 }, 'Shape'),
+          METRICS.map((m) => h('th', { scope: 'colgroup', colspan: splits.length, class: 'group' }, m)),
+        ),
+        h('tr', null, METRICS.flatMap(() => splits.map((s) => h('th', { scope: 'col', class: 'num' }, s.name)))),
+      ),
+      h(
+        'tbody',
+        null,
+        this.taps.map((t, i) =>
+          h(
+            'tr',
+            null,
+            h('td', { class: 'num muted' }, String(i + 1)),
+            h('th', { scope: 'row', title: t.name }, labels[i]),
+            h('td', null, t.stage),
+            h('td', null, shapeText(t.shape)),
+            METRICS.flatMap((m) => splits.map((s) => h('td', { class: 'num' }, fmt(r.metrics[s.name]?.[t.name]?.[m])))),
+          ),
+        ),
+      ),
+    );
+    return h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'ov-values-h' },
+      h(
+        'div',
+        { class: 'section-head' },
+        h('h2', { id: 'ov-values-h' }, 'Values by tap'),
+        this.csvButton('metrics', () => metricsCsv(r), 'Export every metric per tap and split as CSV'),
+      ),
+      h('details', { class: 'values' }, h('summary', null, `Table: ${this.taps.length} taps × ${splits.length} splits`), h('div', { class: 'table-wrap' }, table)),
+    );
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * The Tap view: one tap in detail. Its facts, its metrics per split, and the PCA scatter
+ * of its points (PC1 against PC2, or PC3), coloured by label, one marker per split.
+ */
+import type { ChartConfiguration } from 'chart.js';
+import type { Results, TapInfo } from '../../src/engine/types';
+import { applyChartTheme, backgroundPlugin, Chart, exportName, splitStyle } from '../charts';
+import { clear, h } from '../dom';
+import {
+  fileSafe,
+  fmt,
+  METRICS,
+  ordinal,
+  pct,
+  shapeText,
+  shortTapName,
+  splitsInOrder,
+  strideSample,
+  tapLabels,
+  tapsInOrder,
+  type SplitDesc,
+} from '../format';
+import { seriesColor, withAlpha, type Theme } from '../theme';
+import type { ViewContext } from './context';
+
+/** Above this many points in all splits, the scatter shows a deterministic subsample. */
+export const MAX_SCATTER_POINTS = 5000;
+
+interface Group {
+  split: SplitDesc;
+  /** Class index, or -1 for a row without a usable label. */
+  cls: number;
+  rows: number[][];
+}
+
+export class TapView {
+  private chart?: Chart<'scatter'>;
+  private canvas?: HTMLCanvasElement;
+  private build?: (theme: Theme) => ChartConfiguration<'scatter'>;
+  private select?: HTMLSelectElement;
+  private pc3Box?: HTMLInputElement;
+  private content?: HTMLElement;
+  private results?: Results;
+  private taps: TapInfo[] = [];
+  private drawnPoints = 0;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly ctx: ViewContext,
+  ) {}
+
+  render(results: Results): void {
+    this.destroy();
+    clear(this.root);
+    this.results = results;
+    this.taps = tapsInOrder(results);
+    const labels = tapLabels(this.taps);
+
+    this.select = h(
+      'select',
+      { id: 'tap-select', 'aria-describedby': 'tap-select-hint' },
+      this.taps.map((t, i) =>
+        h('option', { value: t.name, title: t.name }, `${i + 1}. ${labels[i]} — ${t.stage}, level ${t.level}, ${shapeText(t.shape)}`),
+      ),
+    );
+    this.select.addEventListener('change', () => this.ctx.selectTap(this.select!.value, false));
+    const step = (d: number) => {
+      const i = this.taps.findIndex((t) => t.name === this.ctx.store.tap);
+      const next = this.taps[Math.min(this.taps.length - 1, Math.max(0, i + d))];
+      if (next) this.ctx.selectTap(next.name, false);
+    };
+    this.pc3Box = h('input', { type: 'checkbox', id: 'pc3-toggle' });
+    this.pc3Box.checked = this.ctx.store.pc3;
+    this.pc3Box.addEventListener('change', () => {
+      this.ctx.store.pc3 = this.pc3Box!.checked;
+      this.ctx.store.persist();
+      this.draw();
+    });
+
+    const controls = h(
+      'div',
+      { class: 'controls', role: 'group', 'aria-label': 'Tap' },
+      h('label', { for: 'tap-select' }, 'Tap'),
+      this.select,
+      h('button', { type: 'button', class: 'btn secondary icon', title: 'Previous tap', 'aria-label': 'Previous tap', onclick: () => step(-1) }, '‹'),
+      h('button', { type: 'button', class: 'btn secondary icon', title: 'Next tap', 'aria-label': 'Next tap', onclick: () => step(1) }, '›'),
+      h('label', { class: 'check', for: 'pc3-toggle' }, this.pc3Box, 'PC3 on the y axis'),
+      h('span', { id: 'tap-select-hint', class: 'visually-hidden' }, 'Taps in forward order, from the input to the output.'),
+    );
+    this.content = h('div', { class: 'tap-content' });
+    this.root.append(h('section', { class: 'section', 'aria-label': 'Tap' }, controls), this.content);
+    this.showTap(this.ctx.store.tap);
+  }
+
+  /** Shows another tap (keeps the controls, so keyboard focus stays where it is). */
+  showTap(name: string | undefined): void {
+    if (!this.results || !this.content || !this.select) return;
+    this.chart?.destroy();
+    this.chart = undefined;
+    this.canvas = undefined;
+    this.build = undefined;
+    clear(this.content);
+    const tap = this.taps.find((t) => t.name === name) ?? this.taps[0];
+    if (!tap) {
+      this.content.append(h('p', { class: 'note' }, 'These results have no taps.'));
+      return;
+    }
+    if (this.select.value !== tap.name) this.select.value = tap.name;
+    this.content.append(h('div', { class: 'tap-top' }, this.facts(tap), this.metricsTable(tap)), this.pcaCard(tap));
+    this.draw();
+  }
+
+  draw(): void {
+    if (!this.canvas || !this.build) return;
+    const theme = this.ctx.theme();
+    applyChartTheme(theme);
+    this.chart?.destroy();
+    this.chart = new Chart(this.canvas, this.build(theme));
+  }
+
+  destroy(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+  }
+
+  get points(): number {
+    return this.drawnPoints;
+  }
+
+  // ---------------------------------------------------------------- facts and metrics
+
+  private facts(tap: TapInfo): HTMLElement {
+    const rf = tap.receptiveField;
+    const row = (label: string, value: string) => h('div', { class: 'kv' }, h('dt', null, label), h('dd', null, value));
+    return h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'tap-h' },
+      h('h2', { id: 'tap-h', class: 'tap-name' }, shortTapName(tap.name, 60)),
+      h(
+        'dl',
+        { class: 'kv-list' },
+        row('Name', tap.name),
+        row('Op', tap.op),
+        row('Position', `${this.taps.indexOf(tap) + 1} of ${this.taps.length} · ${tap.stage}, level ${tap.level}`),
+        row('Shape', `${shapeText(tap.shape)} (channels × spatial)`),
+        row('Receptive field', rf ? `${rf.size} px, step ${rf.jump} px` : 'unknown'),
+      ),
+    );
+  }
+
+  private metricsTable(tap: TapInfo): HTMLElement {
+    const r = this.results!;
+    const splits = splitsInOrder(r).filter((s) => r.metrics?.[s.name]);
+    return h(
+      'section',
+      { class: 'section', 'aria-label': 'Metrics at this tap' },
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { class: 'data' },
+          h('caption', { class: 'visually-hidden' }, 'Metrics at this tap per split'),
+          h(
+            'thead',
+            null,
+            h(
+              'tr',
+              null,
+              h('th', { scope: 'col' }, 'Split'),
+              METRICS.map((m) => h('th', { scope: 'col', class: 'num' }, m)),
+              h('th', { scope: 'col', class: 'num' }, 'points'),
+            ),
+          ),
+          h(
+            'tbody',
+            null,
+            splits.map((s) => {
+              const m = r.metrics[s.name]?.[tap.name];
+              return h(
+                'tr',
+                null,
+                h('th', { scope: 'row' }, s.labeled ? s.name : `${s.name} (unlabeled)`),
+                METRICS.map((k) => h('td', { class: 'num' }, fmt(m?.[k]))),
+                h('td', { class: 'num' }, fmt(m?.points)),
+              );
+            }),
+          ),
+        ),
+      ),
+    );
+  }
+
+  // ---------------------------------------------------------------- PCA
+
+  private pcaCard(tap: TapInfo): HTMLElement {
+    const r = this.results!;
+    const pca = r.pca?.[tap.name];
+    const card = h('section', { class: 'card pca-card', 'aria-labelledby': 'pca-h' });
+    const head = h('div', { class: 'card-head' }, h('h3', { id: 'pca-h' }, 'PCA of the points at this tap'));
+    card.append(head);
+    this.drawnPoints = 0;
+    if (!pca || !pca.points || Object.keys(pca.points).length === 0) {
+      card.append(h('p', { class: 'note' }, 'These results hold no PCA projection for this tap.'));
+      if (this.pc3Box) this.pc3Box.disabled = true;
+      return card;
+    }
+    const ev = pca.explainedVariance ?? [];
+    const hasPc3 = ev.length >= 3 || Object.values(pca.points).some((rows) => rows.some((row) => Number.isFinite(row[2])));
+    if (this.pc3Box) {
+      this.pc3Box.disabled = !hasPc3;
+      if (!hasPc3) this.pc3Box.checked = false;
+    }
+
+    const sample = strideSample(pca.points, MAX_SCATTER_POINTS);
+    const classes = r.dataset?.classes ?? [];
+    const groups: Group[] = [];
+    for (const split of splitsInOrder(r)) {
+      const rows = sample.rows[split.name];
+      if (!rows) continue;
+      const byClass = new Map<number, number[][]>();
+      for (const row of rows) {
+        const lab = row[3];
+        const c = Number.isInteger(lab) && lab >= 0 && lab < Math.max(classes.length, 1) ? lab : -1;
+        let list = byClass.get(c);
+        if (!list) byClass.set(c, (list = []));
+        list.push(row);
+      }
+      for (const c of [...byClass.keys()].sort((a, b) => a - b)) groups.push({ split, cls: c, rows: byClass.get(c)! });
+    }
+    this.drawnPoints = sample.shown;
+
+    const canvas = h('canvas', {
+      'data-chart': 'pca',
+      'data-tap': tap.name,
+      'data-points': String(sample.shown),
+      'data-total': String(sample.total),
+      role: 'img',
+      'aria-label': `PCA scatter of ${sample.shown} points at tap ${tap.name}, coloured by label, one marker per split.`,
+    });
+    this.canvas = canvas;
+    const className = (c: number) => (c < 0 ? 'no label' : classes[c] ?? `class ${c}`);
+    this.build = (theme: Theme): ChartConfiguration<'scatter'> => {
+      const yi = this.ctx.store.pc3 && hasPc3 ? 2 : 1;
+      const radius = sample.shown > 2000 ? 2 : 2.5;
+      return {
+        type: 'scatter',
+        data: {
+          datasets: groups.map((g) => {
+            const color = classColor(theme, g.cls, classes);
+            const st = splitStyle(theme, g.split);
+            return {
+              label: `${g.split.name} · ${className(g.cls)}${g.split.labeled ? '' : ' (predicted)'}`,
+              data: g.rows.map((row) => ({ x: row[0], y: row[yi] })),
+              pointStyle: st.pointStyle,
+              clip: 6,
+              pointRadius: radius,
+              pointHoverRadius: radius + 3,
+              borderWidth: 1,
+              borderColor: withAlpha(color, 0.9),
+              backgroundColor: g.split.labeled ? withAlpha(color, 0.5) : 'transparent',
+            };
+          }),
+        },
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          parsing: false,
+          scales: {
+            x: {
+              type: 'linear',
+              grace: '3%',
+              title: { display: true, text: `PC1 (${pct(ev[0])} of variance)`, color: theme.muted },
+              grid: { color: theme.grid },
+              ticks: { color: theme.fg },
+              border: { color: theme.border },
+            },
+            y: {
+              type: 'linear',
+              grace: '3%',
+              title: { display: true, text: `PC${yi + 1} (${pct(ev[yi])} of variance)`, color: theme.muted },
+              grid: { color: theme.grid },
+              ticks: { color: theme.fg },
+              border: { color: theme.border },
+            },
+          },
+          plugins: {
+            legend: { position: 'bottom', labels: { color: theme.fg, usePointStyle: true, padding: 12 } },
+            tooltip: {
+              callbacks: {
+                label: (item) => {
+                  const p = item.raw as { x: number; y: number };
+                  return ` ${item.dataset.label ?? ''}: (${fmt(p.x)}, ${fmt(p.y)})`;
+                },
+              },
+            },
+            unetlensBackground: { color: theme.bg },
+          },
+        },
+        plugins: [backgroundPlugin],
+      };
+    };
+
+    head.append(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn secondary',
+          title: 'Export the PCA scatter as PNG',
+          'aria-label': 'Export the PCA scatter as PNG',
+          onclick: () => {
+            if (this.chart) this.ctx.host.exportPng(exportName(`pca-${fileSafe(shortTapName(tap.name))}`), this.chart.toBase64Image('image/png', 1));
+          },
+        },
+        'PNG',
+      ),
+    );
+    card.append(
+      h('div', { class: 'chart-box tall' }, canvas),
+      h(
+        'p',
+        { class: 'explain' },
+        'PCA fitted on the train points at this tap; every split is projected on the same axes. Colour = label (the predicted label on unlabeled splits, hollow markers); marker shape = split. Click a legend entry to hide it.',
+      ),
+      h(
+        'p',
+        { class: 'note', 'data-role': 'sample-note' },
+        sample.stride > 1
+          ? `Showing ${sample.shown} of ${sample.total} points (every ${ordinal(sample.stride)} point of each split, to keep drawing fast).`
+          : `Showing all ${sample.total} points.`,
+      ),
+    );
+    return card;
+  }
+}
+
+/** A class's colour: a "background" class is drawn muted, the others take the chart colours in order. */
+function classColor(theme: Theme, cls: number, classes: string[]): string {
+  if (cls < 0) return theme.muted;
+  const isBg = (name: string | undefined) => !!name && /^(background|bg|_?background_?)$/i.test(name);
+  if (isBg(classes[cls])) return theme.muted;
+  let k = 0;
+  for (let i = 0; i < cls; i++) if (!isBg(classes[i])) k++;
+  return seriesColor(theme, k);
+}
