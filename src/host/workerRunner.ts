@@ -38,6 +38,8 @@ export interface RunOptions {
   killGraceMs?: number;
   /** Extra environment for the worker (tests). */
   env?: NodeJS.ProcessEnv;
+  /** Called with the worker's pid once it runs. */
+  onSpawn?: (pid: number) => void;
 }
 
 export function runWorker(workerPath: string, job: AnalyzeJob, opts: RunOptions = {}): Promise<WorkerOutcome> {
@@ -60,6 +62,7 @@ export function runWorker(workerPath: string, job: AnalyzeJob, opts: RunOptions 
       return;
     }
 
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     let settled = false;
     let stderr = '';
     let cancelled = false;

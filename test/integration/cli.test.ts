@@ -1,0 +1,186 @@
+/**
+ * The CLI of CONTRACT.md §2 on the bundled example: exit codes, the results file's shape
+ * (CONTRACT.md §3), the report, and failures that say what and where.
+ * Runs the built bundle (dist/cli.js), as a user would.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..', '..');
+const cli = join(root, 'dist', 'cli.js');
+const model = join(root, 'examples', 'synthetic', 'model.onnx');
+const data = join(root, 'examples', 'synthetic', 'unetlens.json');
+const tmp = () => mkdtempSync(join(tmpdir(), 'unetlens-cli-'));
+const runCli = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+test('analyze on the example writes results.json and report.html per the contract', () => {
+  const out = tmp();
+  const r = runCli(['analyze', model, '--data', data, '--out', out, '--max-points', '512', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  // --json: one JSON object per progress line on stderr
+  const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(events.some((e) => e.stage === 'forward' && e.total === 96), 'forward progress counts all 96 images');
+  assert.equal(events.at(-1).stage, 'done');
+
+  const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.equal(res.schema, 'unet-lens/results@1');
+  assert.equal(res.methodVersion, '1');
+  assert.ok(!Number.isNaN(Date.parse(res.createdAt)));
+  assert.equal(res.model.format, 'onnx');
+  assert.match(res.model.sha256, /^[0-9a-f]{64}$/);
+  assert.equal(res.dataset.task, 'segmentation');
+  assert.deepEqual(res.dataset.classes, ['background', 'lesion']);
+  assert.deepEqual(res.settings, { maxPoints: 512, k: 10, seed: 0, maxTaps: 64 });
+  assert.equal(res.taps.length, 15);
+  assert.deepEqual(res.taps.map((t: { index: number }) => t.index), [...Array(15).keys()]);
+  assert.deepEqual(
+    [...new Set(res.taps.map((t: { stage: string }) => t.stage))],
+    ['encoder', 'bottleneck', 'decoder'],
+    'stages in forward order',
+  );
+  for (const t of res.taps) {
+    assert.ok(t.receptiveField.size >= 1 && t.receptiveField.jump > 0);
+    assert.equal(t.shape.length, 3);
+  }
+  assert.deepEqual(res.splits.map((s: { name: string }) => s.name), ['train', 'test', 'siteB']);
+  const [train, testSplit, siteB] = res.splits;
+  assert.equal(train.images, 48);
+  assert.equal(testSplit.images, 24);
+  assert.equal(siteB.labeled, false);
+  assert.equal(siteB.performance, null);
+  // The example's training log says test Dice 0.92: the same network, the same data.
+  const log = JSON.parse(readFileSync(join(root, 'examples', 'synthetic', 'training-log.json'), 'utf8'));
+  assert.ok(Math.abs(testSplit.performance.dice - log.dice.test) < 1e-3, `test dice ${testSplit.performance.dice} vs ${log.dice.test}`);
+  for (const split of ['train', 'test', 'siteB']) {
+    for (const t of res.taps) {
+      const m = res.metrics[split][t.name];
+      assert.ok(m, `metrics for ${split} ${t.name}`);
+      assert.equal(m.points, 512);
+      if (split === 'siteB') assert.equal(m.db, null, 'db needs labels: null on an unlabeled split');
+      else assert.ok(m.db > 0 && Number.isFinite(m.db));
+      assert.ok(m.knnConfidence >= 0 && m.knnConfidence <= 1);
+      assert.ok(m.featureShift > 0);
+    }
+  }
+  // featureShift on train is 1 by definition (median of the LOO k-th distance over itself).
+  for (const t of res.taps) assert.ok(Math.abs(res.metrics.train[t.name].featureShift - 1) < 1e-9);
+  for (const t of res.taps) {
+    const p = res.pca[t.name];
+    assert.equal(p.explainedVariance.length, 3);
+    assert.ok(p.explainedVariance[0] >= p.explainedVariance[1]);
+    for (const split of ['train', 'test', 'siteB']) {
+      assert.ok(p.points[split].length > 0);
+      assert.equal(p.points[split][0].length, 4);
+    }
+  }
+  assert.ok(Array.isArray(res.warnings));
+  assert.ok(res.timings.totalMs > 0);
+  const text = readFileSync(join(out, 'results.json'), 'utf8');
+  assert.ok(!/NaN|Infinity/.test(text), 'no NaN or Infinity in the results file');
+
+  const report = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.ok(report.includes('id="unetlens-results"'));
+  assert.ok(!/(src|href)\s*=\s*["']https?:/i.test(report), 'no remote resources in the report');
+});
+
+test('the same inputs and seed give the same numbers', () => {
+  const a = tmp();
+  const b = tmp();
+  for (const out of [a, b]) assert.equal(runCli(['analyze', model, '--data', data, '--out', out, '--max-points', '256']).status, 0);
+  const ra = JSON.parse(readFileSync(join(a, 'results.json'), 'utf8'));
+  const rb = JSON.parse(readFileSync(join(b, 'results.json'), 'utf8'));
+  assert.deepEqual(ra.metrics, rb.metrics);
+  assert.deepEqual(ra.pca, rb.pca);
+});
+
+test('bad arguments exit 2 with one clear line', () => {
+  const out = tmp();
+  let r = runCli(['analyze', model, '--out', out]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--data <unetlens.json> is required/);
+  r = runCli(['frobnicate']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown command "frobnicate"/);
+  r = runCli(['analyze', model, '--data', data, '--out', out, '--max-points', 'many']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--max-points needs an integer/);
+  assert.deepEqual(readdirSync(out), [], 'nothing written');
+});
+
+test('a missing or bad dataset file exits 2 naming the file and field', () => {
+  const out = tmp();
+  let r = runCli(['analyze', model, '--data', join(out, 'nope-unetlens.json'), '--out', out]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /nope-unetlens\.json/);
+  const bad = join(tmp(), 'unetlens.json');
+  writeFileSync(bad, JSON.stringify({ task: 'segmentation', classes: ['a', 'b'], input: { channels: 'one' }, splits: { train: { images: 'x' } } }));
+  r = runCli(['analyze', model, '--data', bad, '--out', out]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /input\.channels/);
+  assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('unet-lens:')).length, 1, 'one error line');
+  assert.ok(!existsSync(join(out, 'results.json')));
+});
+
+test('a corrupt model exits 3 naming the file, and leaves the model untouched', () => {
+  const dir = tmp();
+  const out = join(dir, 'out');
+  const corrupt = join(dir, 'model.onnx');
+  const bytes = readFileSync(model);
+  writeFileSync(corrupt, bytes.subarray(0, Math.floor(bytes.length / 3)));
+  const before = readFileSync(corrupt);
+  const r = runCli(['analyze', corrupt, '--data', data, '--out', out]);
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /model\.onnx/);
+  assert.match(r.stderr, /not a valid ONNX model|truncated/i);
+  assert.deepEqual(readFileSync(corrupt), before, 'the model file is not changed');
+  assert.ok(!existsSync(join(out, 'results.json')));
+});
+
+test('a model whose input cannot take the images exits 3 with both shapes', () => {
+  const dir = tmp();
+  // The model wants 1×64×64; tell the engine the images are 3-channel 32×32.
+  const cfg = JSON.parse(readFileSync(data, 'utf8'));
+  cfg.input.size = [32, 48];
+  for (const s of Object.values(cfg.splits) as { images: string; labels?: string }[]) {
+    s.images = join(root, 'examples', 'synthetic', s.images);
+    if (s.labels) s.labels = join(root, 'examples', 'synthetic', s.labels);
+  }
+  const file = join(dir, 'unetlens.json');
+  writeFileSync(file, JSON.stringify(cfg));
+  const r = runCli(['analyze', model, '--data', file, '--out', join(dir, 'out')]);
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /64/);
+  assert.match(r.stderr, /32/);
+});
+
+test('SIGINT cancels with exit code 130 and writes nothing', async () => {
+  const out = tmp();
+  const child = spawn(process.execPath, [cli, 'analyze', model, '--data', data, '--out', out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  await new Promise<void>((resolveStarted) => {
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+      if (stderr.includes('"stage":"forward"')) resolveStarted();
+    });
+  });
+  const t0 = Date.now();
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.equal(code, 130, stderr);
+  assert.ok(Date.now() - t0 < 2000, `stopped in ${Date.now() - t0} ms`);
+  assert.ok(!existsSync(join(out, 'results.json')));
+});
+
+test('a dataset whose images are not where it says fails before touching the model', () => {
+  const dir = tmp();
+  copyFileSync(model, join(dir, 'model.onnx'));
+  const file = join(dir, 'unetlens.json');
+  writeFileSync(file, JSON.stringify({ task: 'segmentation', classes: ['bg', 'fg'], splits: { train: { images: 'data/train/images' } } }));
+  const r = runCli(['analyze', join(dir, 'model.onnx'), '--data', file, '--out', join(dir, 'out')]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /data\/train\/images/);
+});

@@ -1,0 +1,117 @@
+/**
+ * The background worker (dist/worker.js) driven by the host's runner, outside VS Code:
+ * a job runs and streams progress; cancel stops it within 2 s; a crash is reported with
+ * its stderr; an engine error comes back with its kind; the next run after a crash works.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runWorker, WorkerError } from '../../src/host/workerRunner';
+import type { AnalyzeJob } from '../../src/protocol/messages';
+import type { ProgressEvent } from '../../src/engine/types';
+
+const root = resolve(__dirname, '..', '..');
+const worker = join(root, 'dist', 'worker.js');
+const model = join(root, 'examples', 'synthetic', 'model.onnx');
+const data = join(root, 'examples', 'synthetic', 'unetlens.json');
+const job = (over: Partial<AnalyzeJob> = {}): AnalyzeJob => ({
+  type: 'analyze',
+  id: `job-${Math.random()}`,
+  modelPath: model,
+  datasetPath: data,
+  overrides: { maxPoints: 256 },
+  ...over,
+});
+
+test('a job runs in the worker, streams progress and writes its outputs', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'unetlens-worker-'));
+  const events: ProgressEvent[] = [];
+  const { results, peakRssBytes } = await runWorker(worker, job({ outDir: out }), { onProgress: (e) => events.push(e) });
+  assert.equal(results.taps.length, 15);
+  assert.equal(results.splits.length, 3);
+  assert.ok(peakRssBytes > 10 * 2 ** 20, `peak RSS ${peakRssBytes}`);
+  assert.ok(events.some((e) => e.stage === 'load'));
+  assert.ok(events.some((e) => e.stage === 'forward' && e.done === e.total));
+  assert.ok(events.some((e) => e.stage === 'metrics'));
+  assert.equal(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).schema, 'unet-lens/results@1');
+  assert.ok(existsSync(join(out, 'report.html')));
+});
+
+test('cancel stops the worker within 2 s and writes nothing', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'unetlens-worker-'));
+  const controller = new AbortController();
+  let cancelledAt = 0;
+  const p = runWorker(worker, job({ outDir: out, overrides: {} }), {
+    signal: controller.signal,
+    onProgress: (e) => {
+      if (e.stage === 'forward' && !cancelledAt) {
+        cancelledAt = Date.now();
+        controller.abort();
+      }
+    },
+  });
+  await assert.rejects(p, (e: WorkerError) => e.kind === 'cancelled');
+  assert.ok(Date.now() - cancelledAt < 2000, `stopped after ${Date.now() - cancelledAt} ms`);
+  assert.ok(!existsSync(join(out, 'results.json')));
+});
+
+test('a worker killed from outside (e.g. out of memory) is reported as a crash, and the next run works', async () => {
+  let pid = 0;
+  const p = runWorker(worker, job({ overrides: {} }), {
+    onSpawn: (id) => (pid = id),
+    onProgress: (e) => {
+      if (e.stage === 'forward' && pid) {
+        process.kill(pid, 'SIGKILL');
+        pid = 0;
+      }
+    },
+  });
+  await assert.rejects(p, (e: WorkerError) => {
+    assert.equal(e.kind, 'crash');
+    assert.match(e.message, /stopped unexpectedly \(signal SIGKILL\)/);
+    assert.match(e.message, /output channel/);
+    return true;
+  });
+  const again = await runWorker(worker, job());
+  assert.equal(again.results.taps.length, 15);
+});
+
+test("a crash's stderr reaches the log and the error", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'unetlens-worker-'));
+  const crasher = join(dir, 'crasher.js');
+  writeFileSync(crasher, "process.on('message', () => { process.stderr.write('FATAL: native abort in kernel\\n'); process.exit(7); });");
+  const lines: string[] = [];
+  await assert.rejects(runWorker(crasher, job(), { onLog: (l) => lines.push(l) }), (e: WorkerError) => {
+    assert.equal(e.kind, 'crash');
+    assert.match(e.message, /exit code 7/);
+    assert.match(e.message, /FATAL: native abort in kernel/);
+    return true;
+  });
+  assert.ok(lines.some((l) => l.includes('FATAL: native abort in kernel')));
+});
+
+test('an engine error comes back with its kind and where', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'unetlens-worker-'));
+  const bad = join(dir, 'model.onnx');
+  writeFileSync(bad, Buffer.from('this is not an onnx model at all'));
+  await assert.rejects(runWorker(worker, job({ modelPath: bad })), (e: WorkerError) => {
+    assert.equal(e.kind, 'model');
+    assert.match(e.message, /model\.onnx/);
+    return true;
+  });
+});
+
+test('malformed messages from a worker are rejected with a logged reason', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'unetlens-worker-'));
+  const liar = join(dir, 'liar.js');
+  writeFileSync(
+    liar,
+    "process.on('message', (j) => { process.send({ type: 'bogus' }); process.send({ type: 'result', id: j.id, results: { schema: 'other' } }); setTimeout(() => process.exit(0), 50); });",
+  );
+  const lines: string[] = [];
+  await assert.rejects(runWorker(liar, job(), { onLog: (l) => lines.push(l) }), (e: WorkerError) => e.kind === 'crash');
+  assert.ok(lines.some((l) => l.includes('unknown message type "bogus"')));
+  assert.ok(lines.some((l) => l.includes('malformed "result" message')));
+});
