@@ -6,22 +6,13 @@ import * as vscode from 'vscode';
 import { PanelManager, PANEL_TYPE } from './host/panelManager';
 import { analyzeCommand, cancelCurrent, runAnalysis } from './commands/analyze';
 import { openResultsCommand } from './commands/openResults';
-import type { Results } from './engine/types';
-import { promises as fs } from 'node:fs';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('UNet Lens', { log: true });
   const setRunning = (running: boolean) => void vscode.commands.executeCommand('setContext', 'unetLens.running', running);
   const panels: PanelManager = new PanelManager(context.extensionUri, {
     log: (line) => log.info(line),
-    onRerun: async (source) => {
-      try {
-        const r = JSON.parse(await fs.readFile(source, 'utf8')) as Results;
-        await runAnalysis(deps, r.model.path, r.dataset.path);
-      } catch (e) {
-        void vscode.window.showErrorMessage(`UNet Lens: cannot re-run from ${source}: ${(e as Error).message}`);
-      }
-    },
+    onRerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath),
   });
   const deps = { context, panels, log, setRunning };
 

@@ -116,6 +116,9 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
   current = controller;
   deps.setRunning(true);
   log.info(`analyze ${modelPath} with ${datasetPath} → ${outDir}`);
+  // The panel opens at once beside the editor, in its loading state, and fills when the
+  // worker answers.
+  panels.showStatus(key, title, 'loading', `Analyzing ${path.basename(modelPath)} with ${path.basename(datasetPath)}…`, { modelPath, datasetPath });
   try {
     const outcome = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `UNet Lens: ${path.basename(modelPath)}`, cancellable: true },
@@ -156,10 +159,12 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     const err = e as WorkerError;
     if (err.kind === 'cancelled') {
       log.info('analysis cancelled');
+      panels.showStatus(key, title, 'error', 'Analysis cancelled. Run UNet Lens: Analyze Generalization to start again.');
       void vscode.window.showInformationMessage('UNet Lens: analysis cancelled.');
       return;
     }
     log.error(`${err.kind ?? 'error'}: ${err.message}${err.where ? ` (${err.where})` : ''}`);
+    panels.showStatus(key, title, 'error', err.message);
     const choice = await vscode.window.showErrorMessage(`UNet Lens: ${err.message}`, 'Show Log');
     if (choice === 'Show Log') log.show(true);
   } finally {

@@ -11,6 +11,7 @@
  * dropped (only the PCA rows are kept).
  */
 import { createRequire } from 'node:module';
+import * as ort from 'onnxruntime-node';
 import { loadDatasetFile } from './data/datasetFile';
 import { listSplit, type SplitItem, type SplitSource } from './data/splits';
 import { toModelInput, toLabelMap } from './data/preprocess';
@@ -19,8 +20,10 @@ import {
   StratifiedSampler,
   SegmentationAccumulator,
   AccuracyAccumulator,
-  buildTrainReference,
-  neighborsInTrain,
+  buildTrainReferenceAsync,
+  neighborsInTrainAsync,
+  createOnnxGemm,
+  type AsyncGemm,
   knnConfidence,
   featureShift,
   daviesBouldin,
@@ -140,6 +143,12 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     const loadMs = performance.now() - t0;
     log(`model ${modelPath}: ${model.taps.length} taps (${model.tapsLeftOut.length} left out), input ${model.inputName} [${model.inputDims.join(', ')}], prediction ${model.outputName} [${model.outputDims.join(', ')}]`);
     const modelSpatial = model.inputDims.slice(1);
+    // kNN distance products run through onnxruntime's Gemm (BLAS-class kernels), not JS loops.
+    const gemm = await createOnnxGemm(ort, {
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 4,
+      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+    });
     const taps = buildTapStates(model, modelSpatial);
 
     const results: Results = {
@@ -188,7 +197,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
           continue;
         }
         const sample = pass.samplers[ti].finish();
-        results.metrics[src.name][tap.info.name] = tapMetrics(tap, sample, src.name === 'train', src.labeled && cfg.task !== 'regression', numClasses, settings, results, warnings);
+        results.metrics[src.name][tap.info.name] = await tapMetrics(gemm, tap, sample, src.name === 'train', src.labeled && cfg.task !== 'regression', numClasses, settings, results, warnings);
         // Let the event loop breathe between taps (progress messages, cancellation).
         await new Promise((r) => setImmediate(r));
       }
@@ -381,7 +390,8 @@ function argmaxOrThreshold(scores: Float32Array, K: number, act: string): number
 
 type Sample = ReturnType<StratifiedSampler['finish']>;
 
-function tapMetrics(
+async function tapMetrics(
+  gemm: AsyncGemm,
   tap: TapState,
   sample: Sample,
   isTrain: boolean,
@@ -390,7 +400,7 @@ function tapMetrics(
   settings: AnalysisSettings,
   results: Results,
   warnings: string[],
-): TapMetrics {
+): Promise<TapMetrics> {
   const n = sample.n;
   const D = sample.dim;
   const C = tap.C;
@@ -412,13 +422,13 @@ function tapMetrics(
   }
 
   if (isTrain) {
-    tap.ref = buildTrainReference({ points: P, n, dim: C, labels: labeled ? gt : null, k: settings.k });
+    tap.ref = await buildTrainReferenceAsync({ points: P, n, dim: C, labels: labeled ? gt : null, k: settings.k, gemm });
     tap.pca = fitPca(P, n, C, 3);
     results.pca[tap.info.name].explainedVariance = tap.pca.explainedVarianceRatio.map((v) => round(v, 6));
   }
   const ref = tap.ref;
   if (ref && ref.n > 1) {
-    const neighbors = isTrain ? ref.self : neighborsInTrain(ref, P, n);
+    const neighbors = isTrain ? ref.self : await neighborsInTrainAsync(ref, P, n, { gemm });
     if (ref.labels && numClasses >= 2) m.knnConfidence = finiteOrNull(knnConfidence({ ref, neighbors, predicted: pred }).mean);
     m.featureShift = finiteOrNull(featureShift({ ref, neighbors }).value);
   } else if (!ref) {

@@ -19,7 +19,8 @@ interface PanelState {
 }
 
 export interface PanelEvents {
-  onRerun?: (source: string) => void;
+  /** Re-run the analysis behind a panel (the model and dataset file it showed or tried). */
+  onRerun?: (job: { modelPath: string; datasetPath: string }) => void;
   log: (line: string) => void;
 }
 
@@ -27,6 +28,8 @@ class ResultsPanel {
   private ready = false;
   private pending: HostToWebview[] = [];
   source: string | undefined;
+  /** The analysis this panel shows or waits for (for Re-run). */
+  job: { modelPath: string; datasetPath: string } | undefined;
   readonly disposed = new vscode.EventEmitter<void>();
 
   constructor(
@@ -62,6 +65,7 @@ class ResultsPanel {
 
   showResults(results: Results, source: string): void {
     this.source = source;
+    this.job = { modelPath: results.model.path, datasetPath: results.dataset.path };
     this.panel.title = `UNet Lens: ${path.basename(results.model.path)}`;
     this.post({ type: 'results', results, source });
   }
@@ -83,7 +87,7 @@ class ResultsPanel {
         break;
       }
       case 'rerun':
-        if (this.source) this.events.onRerun?.(this.source);
+        if (this.job) this.events.onRerun?.(this.job);
         break;
       case 'exportPng':
         await this.saveExport(msg.name, 'png', Buffer.from(msg.dataUrl.slice(msg.dataUrl.indexOf(',') + 1), 'base64'));
@@ -149,8 +153,16 @@ export class PanelManager implements vscode.WebviewPanelSerializer<PanelState> {
     return p;
   }
 
-  showStatus(key: string, title: string, state: 'loading' | 'error' | 'stale', message: string): void {
-    this.panelFor(key, title).post({ type: 'status', state, message });
+  showStatus(
+    key: string,
+    title: string,
+    state: 'loading' | 'error' | 'stale',
+    message: string,
+    job?: { modelPath: string; datasetPath: string },
+  ): void {
+    const p = this.panelFor(key, title);
+    if (job) p.job = job;
+    p.post({ type: 'status', state, message });
   }
 
   /** Marks every panel showing this model as stale (the model changed on disk). */

@@ -27,14 +27,15 @@
  *    `β = 2·(2.3·2⁻²⁴ + (dim+8)·2⁻⁵¹ + 1.1·(dim+2)·2⁻⁵²)` (the float32 rounding of the centred
  *    inputs, the float64 norm and combination roundings, and the rounding of the float64
  *    reference `d` itself), all doubled for safety.
- * 4. Per query (one pass over the block row): `T` = the k-th smallest upper bound `d̃ + B`
- *    over eligible refs. At least k
- *    refs have `d ≤ T`, so the k-th smallest d is ≤ T, and every ref in the true top k has
- *    lower bound `d̃ − B ≤ d ≤ T`. The candidates are all refs with `d̃ − B ≤ T` (k plus the
- *    few whose distance is within rounding of the k-th: the "margin"), re-ranked by their
- *    exact float64 d and index. Hence the result equals the brute force exactly, ties
- *    included. Inputs with |centred value| > 1e15 (float32 products could overflow) take the
- *    brute-force path.
+ * 4. The margin. Per query (one pass over the block row): `T` = the k-th smallest upper
+ *    bound `d̃ + B` over the eligible refs. At least k refs have `d ≤ T`, so the k-th
+ *    smallest d is ≤ T, and every ref in the true top k (ties at the k-th distance included)
+ *    has lower bound `d̃ − B ≤ d ≤ T`. The candidates are all refs with `d̃ − B ≤ T` — k plus
+ *    the few whose distance is within rounding of the k-th (≈ k on real data; many more only
+ *    with massive exact ties) — re-ranked by their exact float64 d and index. Hence the
+ *    result equals the brute force exactly, ties included.
+ * 5. Fallbacks to the brute force: `exact: true`, small problems (nq·nr·dim ≤ 65536), and
+ *    inputs with |centred value| > 1e15 (float32 products could overflow).
  *
  * ## The gemm hook
  *

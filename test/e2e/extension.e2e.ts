@@ -1,0 +1,183 @@
+/**
+ * UNet Lens inside real VS Code (code-server 4.100.3 + Debian Chromium, driven by
+ * playwright-core): the user's path end to end, on a copy of the bundled example.
+ *
+ * - right-click model.onnx in the Explorer → "Analyze Generalization" → the worker runs →
+ *   the panel opens beside the training script and draws every tap and split;
+ * - the palette command with its quick pick, then Cancel in the progress notification:
+ *   the worker is gone within 2 s and the editor goes on working;
+ * - a corrupt .onnx: a clear error naming the file, the file untouched, the editor usable.
+ * Screenshots go to test-results/e2e/.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
+import {
+  REPO_ROOT,
+  explorerContextMenu,
+  openBrowser,
+  runCommand,
+  screenshot,
+  startCodeServer,
+  waitForNotification,
+  waitForWorkbench,
+  webviewFrame,
+  type CodeServer,
+} from './codeServer';
+
+const EXAMPLE = path.join(REPO_ROOT, 'examples', 'synthetic');
+let workspace: string;
+let server: CodeServer;
+let browser: Browser;
+let page: Page;
+const consoleLines: string[] = [];
+
+/** dist/worker.js processes running now (pids). */
+function workerPids(): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    // The extension runs from a symlink in code-server's extensions folder.
+    .filter((l) => /\/dist\/worker\.js\b/.test(l) && !l.includes('ps -eo'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+async function panelBody(timeoutMs: number, state: string) {
+  const frame = webviewFrame(page, { extensionId: 'unetlens.unet-lens' });
+  const body = frame.locator(`body[data-state="${state}"]`);
+  await body.waitFor({ state: 'attached', timeout: timeoutMs });
+  return { frame, body };
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js')), 'build first (npm test does)');
+  workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'unetlens-ws-'));
+  fs.cpSync(EXAMPLE, workspace, { recursive: true, filter: (src) => !src.includes('unetlens-out') });
+  // A training script to edit while the panel sits beside it.
+  fs.writeFileSync(
+    path.join(workspace, 'train.py'),
+    'import torch\n\n# ... train the UNet ...\ntorch.onnx.export(model, x, "model.onnx", opset_version=13)\n',
+  );
+  // A model file cut short, as an interrupted export leaves it.
+  const bytes = fs.readFileSync(path.join(workspace, 'model.onnx'));
+  fs.writeFileSync(path.join(workspace, 'broken.onnx'), bytes.subarray(0, 5000));
+  server = await startCodeServer({ workspace, extensionDevPath: REPO_ROOT });
+  ({ browser, page } = await openBrowser(server.url, { console: consoleLines, viewport: { width: 1600, height: 1000 } }));
+  await waitForWorkbench(page);
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  if (server) {
+    const logs = server.serverLogs();
+    const ours = logs.split('\n').filter((l) => /unet ?lens/i.test(l)).slice(-40);
+    if (ours.length) process.stderr.write(`[e2e] extension log lines:\n${ours.join('\n')}\n`);
+    await server.stop();
+  }
+  if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+});
+
+test('right-click model.onnx → Analyze Generalization → the panel opens beside the training code with every tap and split', async () => {
+  // Open the training script first: the panel must open beside it.
+  await runCommand(page, 'Go to File...').catch(async () => {
+    await page.keyboard.press('Control+P');
+  });
+  const quick = page.locator('.quick-input-widget .quick-input-box input');
+  await quick.fill('train.py');
+  await page.locator('.quick-input-widget .monaco-list-row.focused', { hasText: 'train.py' }).waitFor({ timeout: 15_000 });
+  await quick.press('Enter');
+  await page.locator('.editor-group-container .tab.active', { hasText: 'train.py' }).waitFor({ timeout: 15_000 });
+
+  const t0 = Date.now();
+  await explorerContextMenu(page, 'model.onnx', 'Analyze Generalization', 30_000);
+  // The panel opens at once (loading), then fills when the worker answers.
+  await panelBody(30_000, 'loading').catch(() => {});
+  const firstPanelMs = Date.now() - t0;
+  const { frame } = await panelBody(180_000, 'ready');
+  const readyMs = Date.now() - t0;
+  process.stderr.write(`[e2e] first panel after ${firstPanelMs} ms; results drawn after ${readyMs} ms\n`);
+
+  const body = frame.locator('body');
+  assert.equal(await body.getAttribute('data-taps'), '15');
+  assert.equal(await body.getAttribute('data-splits'), '3');
+  const metrics = (await body.getAttribute('data-metrics'))!.split(',');
+  for (const m of ['db', 'roughness', 'knnConfidence', 'featureShift']) assert.ok(metrics.includes(m), `${m} drawn (${metrics})`);
+  const series = JSON.parse((await frame.locator('canvas[data-chart="db"]').getAttribute('data-series'))!) as { split: string; values: (number | null)[] }[];
+  assert.deepEqual(series.map((s) => s.split), ['train', 'test'], 'db needs labels: train and test only');
+  for (const s of series) {
+    assert.equal(s.values.length, 15);
+    assert.ok(s.values.every((v) => typeof v === 'number' && v > 0), `${s.split}: ${s.values}`);
+  }
+  const shift = JSON.parse((await frame.locator('canvas[data-chart="featureShift"]').getAttribute('data-series'))!) as { split: string; values: number[] }[];
+  assert.deepEqual(shift.map((s) => s.split), ['train', 'test', 'siteB']);
+
+  // Beside the training code: two editor groups, train.py in one, the panel in the other.
+  const groups = page.locator('.editor-group-container');
+  assert.equal(await groups.count(), 2);
+  assert.equal(await page.locator('.editor-group-container .tab', { hasText: 'train.py' }).count(), 1);
+  assert.equal(await page.locator('.editor-group-container .tab', { hasText: 'UNet Lens: model.onnx' }).count(), 1);
+
+  // The results were written into the extension's storage, not the workspace.
+  assert.ok(!fs.existsSync(path.join(workspace, 'results.json')));
+  await screenshot(page, 'panel-overview');
+  assert.equal(workerPids().length, 0, 'the worker exits when done');
+});
+
+test('palette command with quick pick, then Cancel: the worker stops within 2 s and the editor stays usable', async () => {
+  await runCommand(page, 'UNet Lens: Analyze Generalization');
+  // Two models in the workspace: the command asks which one.
+  const quick = page.locator('.quick-input-widget');
+  await quick.locator('.monaco-list-row', { hasText: 'model.onnx' }).first().waitFor({ timeout: 15_000 });
+  await quick.locator('.quick-input-box input').fill('model.onnx');
+  await quick.locator('.monaco-list-row.focused', { hasText: 'model.onnx' }).waitFor({ timeout: 5000 });
+  await quick.locator('.quick-input-box input').press('Enter');
+
+  // The progress notification, with its Cancel button, once the worker is running.
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'UNet Lens' }).first();
+  await toast.waitFor({ timeout: 30_000 });
+  const deadline = Date.now() + 30_000;
+  while (workerPids().length === 0 && Date.now() < deadline) await page.waitForTimeout(100);
+  assert.ok(workerPids().length > 0, 'a worker process runs the analysis');
+  await page.waitForTimeout(1500);
+  await screenshot(page, 'progress-notification');
+  const text = await toast.innerText();
+  assert.match(text, /Forward passes|Loading|Reading|Metrics/, `progress shows the stage: ${text}`);
+
+  const t0 = Date.now();
+  await toast.hover();
+  await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+  while (workerPids().length > 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+  const stoppedMs = Date.now() - t0;
+  process.stderr.write(`[e2e] worker gone ${stoppedMs} ms after Cancel\n`);
+  assert.equal(workerPids().length, 0);
+  assert.ok(stoppedMs < 2000, `worker stopped after ${stoppedMs} ms`);
+  await waitForNotification(page, /analysis cancelled/i, 10_000);
+
+  // The editor still answers: type into the training script.
+  await page.locator('.editor-group-container .tab', { hasText: 'train.py' }).click();
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('# still responsive\n');
+  await page.locator('.view-line', { hasText: 'still responsive' }).waitFor({ timeout: 5000 });
+});
+
+test('a corrupt .onnx gets a clear error naming the file; the file is untouched and the editor usable', async () => {
+  const before = fs.readFileSync(path.join(workspace, 'broken.onnx'));
+  await explorerContextMenu(page, 'broken.onnx', 'Analyze Generalization', 30_000);
+  const msg = await waitForNotification(page, /broken\.onnx is not a valid ONNX model/, 60_000);
+  process.stderr.write(`[e2e] error shown: ${msg}\n`);
+  assert.match(msg, /truncated at byte \d+/);
+  // The panel of that model says the same, in its error state.
+  const { body } = await panelBody(30_000, 'error');
+  assert.match(await body.innerText(), /broken\.onnx is not a valid ONNX model/);
+  await screenshot(page, 'corrupt-model-error');
+  assert.deepEqual(fs.readFileSync(path.join(workspace, 'broken.onnx')), before, 'the model file is unchanged');
+  assert.equal(workerPids().length, 0);
+  // Usable: the next command runs (open the log channel).
+  await runCommand(page, 'UNet Lens: Show Log');
+  await page.locator('.part.panel', { hasText: 'UNet Lens' }).first().waitFor({ timeout: 15_000 });
+});
