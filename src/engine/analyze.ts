@@ -65,6 +65,8 @@ export interface AnalyzeOptions {
 
 /** PCA rows kept per tap and split in the results file (evenly strided). */
 const PCA_ROWS = 1000;
+/** k-means++ initialisations for roughness (the best inertia wins), as scikit-learn's n_init. */
+const KMEANS_INITS = 10;
 /** Largest side of the input patch used as the "previous tap" of the first tap. */
 const MAX_FIRST_PATCH = 9;
 
@@ -417,14 +419,14 @@ async function tapMetrics(
 
   if (labeled) m.db = finiteOrNull(daviesBouldin(P, n, C, gt));
   if (numClasses >= 2 && n > numClasses) {
-    const r = roughness({ points: P, dim: C, prevPoints: Q, prevDim: tap.prevDim, n, k: numClasses, seed: settings.seed });
+    const r = roughness({ points: P, dim: C, prevPoints: Q, prevDim: tap.prevDim, n, k: numClasses, seed: settings.seed, nInit: KMEANS_INITS });
     m.roughness = finiteOrNull(r.value);
   }
 
   if (isTrain) {
     tap.ref = await buildTrainReferenceAsync({ points: P, n, dim: C, labels: labeled ? gt : null, k: settings.k, gemm });
     tap.pca = fitPca(P, n, C, 3);
-    results.pca[tap.info.name].explainedVariance = tap.pca.explainedVarianceRatio.map((v) => round(v, 6));
+    results.pca[tap.info.name].explainedVariance = tap.pca.explainedVarianceRatio.slice();
   }
   const ref = tap.ref;
   if (ref && ref.n > 1) {
@@ -445,10 +447,6 @@ async function tapMetrics(
     }
     const split = Object.keys(results.metrics).at(-1)!;
     results.pca[tap.info.name].points[split] = rows;
-  }
-  for (const k of ['db', 'roughness', 'knnConfidence', 'featureShift'] as const) {
-    const v = m[k];
-    if (v !== null) m[k] = round(v, 10);
   }
   return m;
 }
