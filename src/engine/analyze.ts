@@ -15,7 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { loadDatasetFile } from './data/datasetFile';
 import { listSplit, type SplitItem, type SplitSource } from './data/splits';
 import { toModelInput, toLabelMap } from './data/preprocess';
-import { loadOnnxModel, type LoadedModel } from './model/onnxModel';
+import { loadModel, type LoadedModel } from './model/load';
 import {
   StratifiedSampler,
   SegmentationAccumulator,
@@ -134,7 +134,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
 
   progress({ stage: 'load', message: 'Loading the model' });
   checkCancel(opts.cancel);
-  const model = await loadOnnxModel(modelPath, {
+  const model = await loadModel(modelPath, {
     taps: settings.taps,
     maxTaps: settings.maxTaps,
     output: cfg.model.output,

@@ -124,14 +124,22 @@ export interface PcaResult {
   points: { [split: string]: number[][] };
 }
 
-export interface ConfidenceMap {
+/**
+ * Spatial knnConfidence maps of one image (METHOD.md §4: the per-point values laid back on
+ * the tap's grid), with what the panel needs to draw them over the image.
+ */
+export interface ImageMaps {
   split: string;
-  tap: string;
+  /** Item id within the split (base name). */
   image: string;
-  /** Grid dims [H, W] (or [D, H, W]). */
-  dims: number[];
-  /** Row-major values in [0, 1]; null where not measured. */
-  values: (number | null)[];
+  /** Grey preview of the model input, row-major ints 0..255 on a grid of at most 128 px a side (3D: the middle slice). */
+  preview: { dims: number[]; values: number[] };
+  /** Ground-truth label map on the preview grid; null where the split has no labels. */
+  label: number[] | null;
+  /** Predicted label map on the preview grid; null for regression. */
+  prediction: number[] | null;
+  /** Per tap name: knnConfidence of each location of that tap (3D: the middle slice), row-major, values in [0, 1]. */
+  confidence: { [tap: string]: { dims: number[]; values: number[] } };
 }
 
 export interface Results {
@@ -142,7 +150,7 @@ export interface Results {
   model: {
     path: string;
     sha256: string;
-    format: 'onnx' | 'tfjs';
+    format: 'onnx' | 'tfjs' | 'keras';
     inputs: TensorDesc[];
     outputs: TensorDesc[];
   };
@@ -154,7 +162,7 @@ export interface Results {
   splits: SplitResult[];
   metrics: { [split: string]: { [tap: string]: TapMetrics } };
   pca: { [tap: string]: PcaResult };
-  maps: { items: ConfidenceMap[] };
+  maps: { items: ImageMaps[] };
   warnings: string[];
   timings: { totalMs: number; loadMs: number; forwardMs: number; metricsMs: number; [k: string]: number };
 }
