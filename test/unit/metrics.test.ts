@@ -405,7 +405,7 @@ describe('pca', () => {
             maxAt = d;
           }
         }
-        note('PCA components |cos| (sklearn), 1 - |dot|', 1 - Math.abs(dot));
+        note('PCA components (sklearn), | 1 - |cos| |', Math.abs(1 - Math.abs(dot)));
         assert.ok(Math.abs(Math.abs(dot) - 1) < 1e-9, `component ${j} of ${c.set}: |dot| = ${Math.abs(dot)}`);
         assert.ok(m.components[j * s.dim + maxAt] > 0, 'sign convention: largest |coordinate| positive');
       }
@@ -500,6 +500,32 @@ describe('knnSearch', () => {
           assert.ok(fast.candidatesPerQuery >= k);
         }
       }
+    }
+  });
+  it('fuzz: fast path = brute force over random dims, offsets, scales, quantisation, duplicates, k, blocks', () => {
+    const r = new Prng(2024);
+    for (let t = 0; t < 80; t++) {
+      const dim = 1 + r.int(70);
+      const n = 10 + r.int(300);
+      const nq = 1 + r.int(100);
+      const offset = [0, 1, 100, 1e4, -3e3][r.int(5)];
+      const scale = [1, 1e-3, 10, 1e-6, 1e3][r.int(5)];
+      const quant = [0, 0, 1, 4][r.int(4)];
+      const mk = (m: number) => Float32Array.from({ length: m * dim }, () => {
+        let v = r.normal();
+        if (quant) v = Math.round(v * quant) / quant;
+        return offset + scale * v;
+      });
+      const ref = mk(n);
+      const from = r.int(n);
+      ref.copyWithin(r.int(n) * dim, from * dim, from * dim + dim); // a duplicate point
+      const self = r.int(2) === 1;
+      const query = self ? ref : mk(nq);
+      const o = { query, nq: self ? n : nq, ref, nr: n, dim, k: 1 + r.int(30), excludeSelf: self && r.int(2) === 1, blockSize: 1 + r.int(20000) };
+      const fast = knnSearch(o);
+      const slow = knnBruteForce(o);
+      assert.deepEqual(fast.indices, slow.indices, `fuzz case ${t}: ${JSON.stringify({ dim, n, offset, scale, quant, k: o.k })}`);
+      assert.deepEqual(fast.distances, slow.distances);
     }
   });
   it('ties go to the lower reference index; excludeSelf skips only the same index', () => {
