@@ -67,9 +67,11 @@ function modelFromEditor(): vscode.Uri | undefined {
 export async function analyzeCommand(deps: AnalyzeDeps, arg?: unknown): Promise<void> {
   const { log } = deps;
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage(
-      'UNet Lens runs the model file to analyze it, so it only runs in a trusted workspace. Trust this workspace (Manage Workspace Trust) to analyze models.',
+    const choice = await vscode.window.showWarningMessage(
+      'UNet Lens needs a trusted workspace: it runs the model file to analyze it.',
+      'Manage Workspace Trust',
     );
+    if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
     return;
   }
   if (current) {

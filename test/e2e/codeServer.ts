@@ -96,6 +96,8 @@ export interface CodeServerOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for GET /healthz (ms). Default 60 s. */
   startTimeoutMs?: number;
+  /** Keep Workspace Trust on, so the folder opens in Restricted Mode (default: trust disabled). */
+  workspaceTrust?: boolean;
 }
 
 export interface CodeServer {
@@ -187,7 +189,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     '--extensions-dir', extensionsDir,
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(opts.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--ignore-last-opened',
     workspace,
