@@ -22,7 +22,7 @@ run('node', ['dist/cli.js', 'analyze', 'examples/synthetic/model.onnx', '--data'
 console.log(`\nanalysis took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`results: ${out}/results.json\nreport:  ${out}/report.html (open it in a browser; works offline)\n`);
 
-run('npx', ['vsce', 'package', '--target', 'linux-x64', '--allow-missing-repository', '--skip-license', '-o', 'dist/unet-lens-linux-x64.vsix']);
+run('npx', ['vsce', 'package', '--target', 'linux-x64', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '-o', 'dist/unet-lens-linux-x64.vsix']);
 const vsix = 'dist/unet-lens-linux-x64.vsix';
 console.log(`packaged ${vsix} (${(statSync(vsix).size / 2 ** 20).toFixed(1)} MB)`);
 for (const code of ['code', 'code-server']) {
