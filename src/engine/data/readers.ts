@@ -6,8 +6,12 @@
  * - Label masks come back as integer class maps with spatial dims only: `[H, W]` (or `[D, H, W]`).
  *
  * A reader is one entry of {@link READERS}, keyed by (lower-case) extension; adding a format
- * (.jpg, .tif, .nii, .nii.gz…) means adding one entry. Extensions UNet Lens knows but cannot
- * read yet are listed in {@link NOT_YET_SUPPORTED} so folder listings can say so.
+ * means adding one entry (the decoders of JPEG, TIFF and NIfTI live in jpeg.ts, tiff.ts and
+ * nifti.ts). Extensions UNet Lens knows but cannot read yet are listed in
+ * {@link NOT_YET_SUPPORTED} so folder listings can say so.
+ *
+ * Formats: PNG, NumPy .npy/.npz, JPEG (images only: never masks), TIFF (multi-page = the slices
+ * of a volume in a 3D layout), NIfTI .nii/.nii.gz (voxels in file order, no reorientation).
  *
  * No `vscode` import: shared by the CLI, the worker and the tests.
  */
@@ -16,6 +20,9 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { unzipSync } from 'fflate';
 import { LensError } from '../types';
+import { decodeJpeg } from './jpeg';
+import { decodeNifti } from './nifti';
+import { decodeTiff } from './tiff';
 
 /** Raw pixel values, planar, channels first: `[C, H, W]` or `[C, D, H, W]`. */
 export interface RawImage {
@@ -748,7 +755,22 @@ function readArrayImage(arr: NdArray, ctx: ReadContext, what: string): RawImage 
   return toChannelsFirst(arr.data, arr.shape, channelAxisOf(arr.shape, ctx, what));
 }
 
-/** Readers by lower-case extension. One entry per format; later: .jpg, .tif, .nii, .nii.gz. */
+const rankOf = (ctx: ReadContext): 2 | 3 => (spatialRank(ctx.layout) === 3 ? 3 : 2);
+
+const JPEG_READER: ImageFileReader = {
+  format: 'JPEG',
+  read: (file, ctx) => decodeJpeg(readFileOrThrow(file), file, ctx.role),
+};
+const TIFF_READER: ImageFileReader = {
+  format: 'TIFF',
+  read: (file, ctx) => decodeTiff(readFileOrThrow(file), file, ctx.role, rankOf(ctx), ctx.layout),
+};
+const NIFTI_READER: ImageFileReader = {
+  format: 'NIfTI',
+  read: (file, ctx) => decodeNifti(readFileOrThrow(file), file, ctx.role, rankOf(ctx), ctx.layout),
+};
+
+/** Readers by lower-case extension (`.nii.gz` is one extension, see {@link extOf}). One entry per format. */
 export const READERS: Record<string, ImageFileReader> = {
   '.png': {
     format: 'PNG',
@@ -765,17 +787,21 @@ export const READERS: Record<string, ImageFileReader> = {
       return readArrayImage(arr, ctx, `${file}#${arr.member}`);
     },
   },
+  '.jpg': JPEG_READER,
+  '.jpeg': JPEG_READER,
+  '.tif': TIFF_READER,
+  '.tiff': TIFF_READER,
+  '.nii': NIFTI_READER,
+  '.nii.gz': NIFTI_READER,
 };
 
 /** Formats UNet Lens knows of but cannot read yet (for the "skipped" note). */
 export const NOT_YET_SUPPORTED: Record<string, string> = {
-  '.jpg': 'JPEG',
-  '.jpeg': 'JPEG',
-  '.tif': 'TIFF',
-  '.tiff': 'TIFF',
-  '.nii': 'NIfTI',
-  '.nii.gz': 'NIfTI',
   '.bmp': 'BMP',
+  '.gif': 'GIF',
+  '.webp': 'WebP',
+  '.hdr': 'Analyze/NIfTI .hdr/.img pair',
+  '.img': 'Analyze/NIfTI .hdr/.img pair',
   '.dcm': 'DICOM',
   '.mha': 'MetaImage',
   '.mhd': 'MetaImage',
