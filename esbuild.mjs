@@ -3,7 +3,7 @@
 //   dist/worker.js, dist/cli.js  the engine's entries (node, onnxruntime-node external and shipped)
 //   dist/webview.js    the panel (browser, chart.js bundled)
 import * as esbuild from 'esbuild';
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -32,6 +32,13 @@ const builds = [
 
 mkdirSync('dist', { recursive: true });
 cpSync('media', 'dist/media', { recursive: true });
+// The TF.js WebAssembly backend (bundled into worker.js / cli.js) loads its binaries at run
+// time from the folder given to setWasmPaths: the bundle's own folder (src/engine/model/tfjsRuntime.ts).
+// Under Node it never uses the threaded build (tfjs-backend-wasm turns threads off there).
+const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
+for (const f of readdirSync(wasmDir)) {
+  if (f.endsWith('.wasm') && !f.includes('threaded')) cpSync(`${wasmDir}/${f}`, `dist/${f}`);
+}
 
 if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();
