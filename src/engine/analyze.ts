@@ -1,14 +1,82 @@
 /**
  * The pipeline: model + dataset file → results (CONTRACT.md §3), per METHOD.md §1–§4.
  *
- * Streaming, split by split (`train` first, as it is the reference): each batch of images
- * is run once with every tap requested; at every tap each location becomes a point
- * (its C-vector, plus the previous tap's vector at the same input location for roughness),
- * labelled by the area-pooled mask and the pooled prediction, and fed to a per-tap
- * stratified sampler. Memory: about `maxPoints × (C + C_prev)` floats per tap and stratum
- * for the split in progress, plus the train reference of each tap, plus one batch of
- * activations. After a split's pass its metrics are computed tap by tap and its points
- * dropped (only the PCA rows are kept).
+ * ## Passes
+ *
+ * Split by split, `train` first (it is the reference): each batch of images is run once with
+ * every tap requested; at every tap each location becomes a point (its C-vector, plus the
+ * previous tap's vector at the same input location for roughness), labelled by the
+ * area-pooled mask and the pooled prediction, and fed to a per-tap stratified sampler.
+ * After a split's pass its metrics are computed tap by tap and its points dropped (only the
+ * PCA rows are kept). Then a small extra forward pass over the split's first
+ * `analysis.mapsPerSplit` images makes their spatial maps (below); train's own maps come
+ * after train's reference is final, so they use the same reference as every other split.
+ *
+ * ## Memory bound
+ *
+ * With S strata (the number of classes; 1 for regression), at any time the engine holds
+ * - per tap, for the split in progress: at most `maxPoints × (C + C_prev)` float32 values
+ *   per stratum (C the tap's channels, C_prev the previous tap's, or the first tap's input
+ *   patch), plus four int32 side values per kept point;
+ * - per tap, the train reference: `n × C` float32 (n ≤ maxPoints), its leave-one-out
+ *   neighbours (`n × k` int32 + float64) and its labels and origins (3 × n int32);
+ * - one batch of activations (`batchSize` images × Σ_taps C·H·W float32, as onnxruntime
+ *   returns them) and, per image and tap, a few transient arrays of that tap's size;
+ * - the kNN scratch of one search (a block of at most 2²² float32 distance products);
+ * - the results themselves (≤ 1000 PCA rows per tap and split, the maps).
+ * Nothing grows with the number of images. Point values are copied only for the points the
+ * sampler keeps (`StratifiedSampler.addRows`), straight from the batch's activations.
+ * test/integration/memory.test.ts streams 660 images of 64×64 through the example UNet
+ * (15 taps; ≈ 1.6 GB of points if held at once) in a worker whose V8 heap is capped at
+ * 192 MB, with maxPoints 512, and requires a peak RSS under 450 MB (measured: ~220 MB; the
+ * same worker on a 10-image fixture peaks at ~155 MB).
+ *
+ * ## Tasks
+ *
+ * - segmentation: per-pixel labels; performance = pooled Dice (per class, mean over the
+ *   foreground) and pixel accuracy.
+ * - classification: the prediction output is N×K (or N×K×1×1) class scores; every point of an
+ *   image carries the image's label (and predicted class); performance = accuracy.
+ * - regression (denoising, translation, reconstruction): the labels are target images. A
+ *   target is compared with the model output in the model's input space: it goes through the
+ *   images' preprocessing (`input.scale`, `mean`, `std`, resize or crop to the output's size),
+ *   so the model is taken to predict targets normalised like its inputs. Performance = MSE,
+ *   PSNR, SSIM (RegressionAccumulator), all with one data range R for every split: max − min
+ *   of the train targets so preprocessed (read once before the train pass; the first labelled
+ *   split's targets when train has none; 1 when they are constant, with a warning), recorded
+ *   as `settings.dataRange`. There are no classes: db and knnConfidence are null, roughness
+ *   uses K = 2 clusters, featureShift is as usual, and there are no maps.
+ *
+ * ## The prediction output (`model.activation`)
+ *
+ * `softmax`: C ≥ 2 class channels, label = argmax; `sigmoid`: one channel of logits,
+ * foreground where > 0; `probability`: one channel in [0, 1], foreground where > 0.5. `auto`
+ * takes `softmax` for C ≥ 2, and for one channel `probability` when every value of the first
+ * batch lies in [0, 1], else `sigmoid`. The choice is checked against the output's channels
+ * and the dataset's classes (softmax: C = number of classes; one channel: two classes) and
+ * recorded as `model.activation` in the results. Regression ignores it.
+ *
+ * ## Maps (`results.maps.items`)
+ *
+ * For the first `mapsPerSplit` images of every split (segmentation and classification, when
+ * train has labels): per tap, the knnConfidence of every location of the tap (3D: of its
+ * plane that holds the input's middle slice) against the tap's train reference — the share of
+ * its k nearest train points whose ground-truth label equals the location's predicted label.
+ * On train itself, a location that is one of the reference points does not count itself
+ * (leave-one-out, exactly as the per-tap metric); all other reference points count, including
+ * neighbouring locations of the same image. Without sampling, the mean of a split's maps over
+ * all its images is its per-tap knnConfidence. Maps wider than 128 cells are stored
+ * area-averaged to at most 128 a side; values are rounded to 4 decimals. Beside them: a grey
+ * preview of the model input (mean over channels, area-averaged to at most 128 px a side,
+ * min–max scaled to 0..255), and the ground-truth and predicted label maps on the preview grid
+ * (majority-pooled; classification: the image's label everywhere).
+ *
+ * ## Robustness
+ *
+ * A tap whose activations hold NaN/Inf on a split gets null metrics there (and no points);
+ * the next tap's roughness, which reads it, too; each case is named in `warnings`. A NaN/Inf
+ * in the prediction output or in a preprocessed image stops the analysis with a LensError
+ * naming the model or the image. Nothing is written unless the analysis completes.
  */
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
@@ -20,10 +88,14 @@ import {
   StratifiedSampler,
   SegmentationAccumulator,
   AccuracyAccumulator,
+  RegressionAccumulator,
   buildTrainReferenceAsync,
   neighborsInTrainAsync,
+  knnSearchAsync,
   createOnnxGemm,
+  createOnnxTopk,
   type AsyncGemm,
+  type TopkHook,
   knnConfidence,
   featureShift,
   daviesBouldin,
@@ -36,25 +108,40 @@ import {
   type TrainReference,
   type PcaModel,
 } from './metrics';
-import { allFinite, inputPatches, pointsOfImage, prod, resolveActivation } from './points';
+import {
+  allFinite,
+  areaMean,
+  greyPreview,
+  inputPatchAt,
+  labelPlane,
+  mapSize,
+  middleCell,
+  planeOf,
+  pointsOfImage,
+  prod,
+  resolveActivation,
+} from './points';
 import {
   LensError,
   METHOD_VERSION,
   RESULTS_SCHEMA,
+  type Activation,
   type AnalysisSettings,
   type CancelToken,
   type DatasetConfig,
+  type ImageMaps,
   type Performance,
   type ProgressEvent,
   type Results,
   type SplitResult,
+  type Task,
   type TapInfo,
   type TapMetrics,
   type Tensor,
 } from './types';
 
 export interface AnalyzeOptions {
-  overrides?: Partial<Pick<AnalysisSettings, 'maxPoints' | 'seed' | 'k' | 'maxTaps' | 'batchSize'>>;
+  overrides?: Partial<Pick<AnalysisSettings, 'maxPoints' | 'seed' | 'k' | 'maxTaps' | 'batchSize' | 'mapsPerSplit'>>;
   threads?: number;
   onProgress?: (e: ProgressEvent) => void;
   log?: (message: string) => void;
@@ -69,8 +156,12 @@ const PCA_ROWS = 1000;
 const KMEANS_INITS = 10;
 /** Largest side of the input patch used as the "previous tap" of the first tap. */
 const MAX_FIRST_PATCH = 9;
+/** Clusters of roughness for regression (no classes). */
+const REGRESSION_CLUSTERS = 2;
 
 const TOOL_VERSION = '0.1.0';
+
+type Mode = Exclude<Activation, 'auto'>;
 
 function ortVersion(): string {
   try {
@@ -101,15 +192,47 @@ interface TapState {
   /** For each location here: the previous tap's location (same input pixels). */
   prevLoc: Int32Array | null;
   ref?: TrainReference;
+  /** Per reference point: the train image (index in the split) and the location it came from. */
+  refImage?: Int32Array;
+  refLoc?: Int32Array;
   pca?: PcaModel;
 }
 
+/** Everything a pass needs, settled once per analysis. */
+interface Run {
+  cfg: DatasetConfig;
+  settings: AnalysisSettings;
+  model: LoadedModel;
+  taps: TapState[];
+  task: Task;
+  /** Classes (segmentation, classification); 0 for regression. */
+  numClasses: number;
+  /** Spatial dims of the model input. */
+  spatial: number[];
+  /** Channels of the model input. */
+  C0: number;
+  /** Per-image dims of the prediction output, [K, ...spatial]. */
+  outDims: number[];
+  /** How the output is read; settled on the first batch (not for regression). */
+  activation?: Mode;
+  /** Regression: R of PSNR/SSIM. */
+  dataRange?: number;
+  gemm: AsyncGemm;
+  /** The kNN candidate search (onnxruntime Gemm + TopK); exact results either way. */
+  topk: TopkHook;
+  cancel?: CancelToken;
+  warnings: string[];
+  log: (m: string) => void;
+}
+
 interface SplitPass {
-  samplers: StratifiedSampler[];
+  /** Per tap; set to null once its metrics are done (its points are no longer needed). */
+  samplers: (StratifiedSampler | null)[];
   /** Taps whose activations held NaN/Inf in this split. */
   nonFinite: Set<number>;
+  /** Taps whose previous tap held NaN/Inf (roughness reads it): tap index → previous tap's name. */
+  roughOff: Map<number, string>;
   performance: Performance | null;
-  images: number;
 }
 
 export async function analyze(modelPath: string, datasetPath: string, opts: AnalyzeOptions = {}): Promise<Results> {
@@ -122,11 +245,13 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
   const cfg = loadDatasetFile(datasetPath);
   const settings: AnalysisSettings = { ...cfg.analysis, ...definedOnly(opts.overrides ?? {}) };
   const sources: SplitSource[] = cfg.splits.map((s) => listSplit(cfg, s));
-  for (const s of sources) for (const note of s.notes) log(`split "${s.name}": ${note}`);
+  for (const s of sources) for (const note of s.notes) log(note);
   const train = sources.find((s) => s.name === 'train');
   if (!train) throw new LensError(`${datasetPath}: the dataset file has no "train" split`, 'dataset', datasetPath);
   if (train.count === 0) throw new LensError(`split "train" has no images`, 'data', datasetPath);
   for (const s of sources) if (s.count === 0) throw new LensError(`split "${s.name}" has no images`, 'data', datasetPath);
+  // train first: it is the reference of every other split
+  sources.sort((a, b) => (a === train ? -1 : b === train ? 1 : 0));
 
   const numClasses = cfg.task === 'regression' ? 0 : cfg.classes.length;
   const spatial = cfg.input.size ?? firstImageSpatial(train);
@@ -145,20 +270,39 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     const loadMs = performance.now() - t0;
     log(`model ${modelPath}: ${model.taps.length} taps (${model.tapsLeftOut.length} left out), input ${model.inputName} [${model.inputDims.join(', ')}], prediction ${model.outputName} [${model.outputDims.join(', ')}]`);
     const modelSpatial = model.inputDims.slice(1);
+    checkOutputShape(cfg, model, modelSpatial);
     // kNN distance products run through onnxruntime's Gemm (BLAS-class kernels), not JS loops.
-    const gemm = await createOnnxGemm(ort, {
+    const kernelOptions = {
       graphOptimizationLevel: 'all',
       logSeverityLevel: 4,
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
-    });
+    };
+    const gemm = await createOnnxGemm(ort, kernelOptions);
+    const topk = await createOnnxTopk(ort, kernelOptions);
     const taps = buildTapStates(model, modelSpatial);
+    const run: Run = {
+      cfg,
+      settings,
+      model,
+      taps,
+      task: cfg.task,
+      numClasses,
+      spatial: modelSpatial,
+      C0: model.inputDims[0],
+      outDims: model.outputDims.slice(),
+      gemm,
+      topk,
+      cancel: opts.cancel,
+      warnings,
+      log,
+    };
 
     const results: Results = {
       schema: RESULTS_SCHEMA,
       methodVersion: METHOD_VERSION,
       createdAt: new Date().toISOString(),
-      tool: { name: 'unet-lens', version: TOOL_VERSION, backend: `onnxruntime-node ${ortVersion()} (cpu)` },
-      model: { path: modelPath, sha256: model.sha256, format: 'onnx', inputs: model.inputs, outputs: model.outputs },
+      tool: { name: 'unet-lens', version: TOOL_VERSION, backend: model.backend ?? `onnxruntime-node ${ortVersion()} (cpu)` },
+      model: { path: modelPath, sha256: model.sha256, format: model.format, inputs: model.inputs, outputs: model.outputs },
       dataset: { path: datasetPath, task: cfg.task, classes: cfg.classes },
       settings: { maxPoints: settings.maxPoints, k: settings.k, seed: settings.seed, maxTaps: settings.maxTaps },
       taps: taps.map((t) => t.info),
@@ -172,40 +316,72 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     };
     for (const t of taps) results.pca[t.info.name] = { explainedVariance: [], points: {} };
 
-    const totalImages = sources.reduce((a, s) => a + s.count, 0);
-    let imagesDone = 0;
     let forwardMs = 0;
     let metricsMs = 0;
+    let mapsMs = 0;
+    if (cfg.task === 'regression') {
+      const tr = performance.now();
+      progress({ stage: 'forward', message: 'Reading the train targets (data range of PSNR and SSIM)' });
+      run.dataRange = targetRange(run, sources);
+      if (run.dataRange !== undefined) results.settings.dataRange = run.dataRange;
+      forwardMs += performance.now() - tr;
+    }
+
+    const totalImages = sources.reduce((a, s) => a + s.count, 0);
+    let imagesDone = 0;
     for (let si = 0; si < sources.length; si++) {
       const src = sources[si];
+      const isTrain = src === train;
       const tf = performance.now();
-      const pass = await forwardPass(cfg, settings, model, taps, src, si, numClasses, modelSpatial, opts.cancel, (done) =>
+      const pass = await forwardPass(run, src, si, (done) =>
         progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
       );
       imagesDone += src.count;
       forwardMs += performance.now() - tf;
+      if (run.activation && !results.model.activation) results.model.activation = run.activation;
 
       const tm = performance.now();
       const split: SplitResult = { name: src.name, labeled: src.labeled, images: src.count, performance: pass.performance };
       results.splits.push(split);
-      results.metrics[src.name] = {};
+      const metrics: { [tap: string]: TapMetrics } = (results.metrics[src.name] = {});
       for (let ti = 0; ti < taps.length; ti++) {
         checkCancel(opts.cancel);
         const tap = taps[ti];
         progress({ stage: 'metrics', message: `Metrics: ${src.name}, ${shortName(tap.info.name)}`, split: src.name, tap: tap.info.name, done: ti, total: taps.length });
         if (pass.nonFinite.has(ti)) {
-          warnings.push(`Tap ${tap.info.name}: split "${src.name}": activations hold NaN or Inf; metrics left out for this tap and split.`);
-          results.metrics[src.name][tap.info.name] = { db: null, roughness: null, knnConfidence: null, featureShift: null, points: 0 };
+          warnings.push(
+            `Tap ${tap.info.name}: split "${src.name}": activations hold NaN or Inf; metrics left out for this tap and split` +
+              (isTrain ? ' (and its knnConfidence and featureShift on every split, which need the train points).' : '.'),
+          );
+          metrics[tap.info.name] = { db: null, roughness: null, knnConfidence: null, featureShift: null, points: 0 };
           continue;
         }
-        const sample = pass.samplers[ti].finish();
-        results.metrics[src.name][tap.info.name] = await tapMetrics(gemm, tap, sample, src.name === 'train', src.labeled && cfg.task !== 'regression', numClasses, settings, results, warnings);
+        const roughOff = pass.roughOff.get(ti);
+        if (roughOff !== undefined) {
+          warnings.push(`Tap ${tap.info.name}: split "${src.name}": roughness left out (it reads the previous tap ${roughOff}, whose activations hold NaN or Inf).`);
+        }
+        const sample = pass.samplers[ti]!.finish();
+        pass.samplers[ti] = null;
+        metrics[tap.info.name] = await tapMetrics(run, tap, sample, src.name, isTrain, src.labeled && cfg.task !== 'regression', roughOff === undefined, results);
         // Let the event loop breathe between taps (progress messages, cancellation).
         await new Promise((r) => setImmediate(r));
       }
       metricsMs += performance.now() - tm;
+
+      const tmaps = performance.now();
+      const items = await mapsPass(run, src, isTrain, pass.nonFinite, (done, total) =>
+        progress({ stage: 'metrics', message: `Maps: ${src.name}`, split: src.name, done, total }),
+      );
+      results.maps.items.push(...items);
+      mapsMs += performance.now() - tmaps;
     }
-    results.timings = { totalMs: Math.round(performance.now() - t0), loadMs: Math.round(loadMs), forwardMs: Math.round(forwardMs), metricsMs: Math.round(metricsMs) };
+    results.timings = {
+      totalMs: Math.round(performance.now() - t0),
+      loadMs: Math.round(loadMs),
+      forwardMs: Math.round(forwardMs),
+      metricsMs: Math.round(metricsMs),
+      mapsMs: Math.round(mapsMs),
+    };
     progress({ stage: 'write', message: 'Writing results' });
     return results;
   } finally {
@@ -249,125 +425,247 @@ function buildTapStates(model: LoadedModel, inSpatial: number[]): TapState[] {
   return states;
 }
 
-async function forwardPass(
-  cfg: DatasetConfig,
-  settings: AnalysisSettings,
-  model: LoadedModel,
-  taps: TapState[],
-  src: SplitSource,
-  splitIndex: number,
-  numClasses: number,
-  spatial: number[],
-  cancel: CancelToken | undefined,
-  onBatch: (done: number) => void,
-): Promise<SplitPass> {
-  const labeled = src.labeled && cfg.task !== 'regression';
+/** The prediction output must suit the task: checked once, from the shapes, before any data is read. */
+function checkOutputShape(cfg: DatasetConfig, model: LoadedModel, spatial: number[]): void {
+  const dims = model.outputDims;
+  const [, ...sp] = dims;
+  const shown = `${model.path}: the prediction output "${model.outputName}" is ${dims.join('×')} per image`;
+  if (cfg.task === 'classification') {
+    if (!sp.every((d) => d === 1)) {
+      throw new LensError(`${shown}, but the dataset file ${cfg.path} says "task": "classification", which needs one score per class (N×K or N×K×1×1)`, 'dataset', cfg.path);
+    }
+  } else if (sp.length !== spatial.length) {
+    throw new LensError(
+      `${shown}, but the dataset file ${cfg.path} says "task": "${cfg.task}", which needs an output map of the input's rank (N×C×${spatial.map(() => '…').join('×')}, like the input ${spatial.join('×')})`,
+      'dataset',
+      cfg.path,
+    );
+  }
+}
+
+/** Settles how the output is read (`model.activation`) on the first batch, checked against the classes. */
+function settleActivation(run: Run, output: Tensor): void {
+  if (run.activation || run.task === 'regression') return;
+  const K = output.dims[1];
+  const mode = resolveActivation(run.cfg.model.activation, K, output.data);
+  const shown = `${run.model.path}: the prediction output "${run.model.outputName}" has ${K} channel${K === 1 ? '' : 's'}`;
+  const classes = `${run.numClasses} classes (${run.cfg.classes.join(', ')})`;
+  if (mode === 'softmax' && K !== run.numClasses) {
+    throw new LensError(`${shown}, one per class, but the dataset file ${run.cfg.path} lists ${classes}`, 'dataset', run.cfg.path);
+  }
+  if (mode !== 'softmax' && run.numClasses !== 2) {
+    throw new LensError(`${shown}, read as "${mode}" (background/foreground), but the dataset file ${run.cfg.path} lists ${classes}`, 'dataset', run.cfg.path);
+  }
+  run.activation = mode;
+  run.log(`prediction output read as "${mode}"${run.cfg.model.activation === 'auto' ? ' (model.activation "auto")' : ''}`);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* One batch, one image                                                                         */
+/* ------------------------------------------------------------------------------------------ */
+
+interface Batch {
+  items: SplitItem[];
+  /** n × C0 × inL model input. */
+  input: Float32Array;
+  output: Tensor;
+  taps: Map<string, Tensor>;
+}
+
+/** Reads, preprocesses and runs images [start, start + n) of a split; checks what comes back. */
+async function runBatch(run: Run, src: SplitSource, start: number, n: number): Promise<Batch> {
+  const { C0, spatial, model, cfg } = run;
+  const inL = prod(spatial);
+  const items: SplitItem[] = [];
+  const input = new Float32Array(n * C0 * inL);
+  for (let b = 0; b < n; b++) {
+    const item = src.read(start + b);
+    items.push(item);
+    const x = toModelInput(item.image, cfg.input, spatial, item.imageFile);
+    if (x.length !== C0 * inL) {
+      throw new LensError(`${item.imageFile}: preprocessed to ${x.length} values, the model takes ${C0}×${spatial.join('×')}`, 'data', item.imageFile);
+    }
+    if (!allFinite(x)) {
+      throw new LensError(`${item.imageFile}: the image holds NaN or Inf values (after preprocessing); the model cannot be run on it`, 'data', item.imageFile);
+    }
+    input.set(x, b * C0 * inL);
+  }
+  const { output, taps } = await model.run({ data: input, dims: [n, C0, ...spatial] });
+  if (!allFinite(output.data)) {
+    throw new LensError(
+      `${model.path}: the model's prediction output "${model.outputName}" holds NaN or Inf for image${n > 1 ? 's' : ''} ${items.map((i) => i.id).join(', ')} of split "${src.name}"`,
+      'model',
+      model.path,
+    );
+  }
+  settleActivation(run, output);
+  return { items, input, output, taps };
+}
+
+/** What the model predicts for an image and what its ground truth says, each on its own grid. */
+interface ImageLabels {
+  /** Segmentation: predicted label per output pixel; classification: [class]; regression: null. */
+  pred: Int32Array | null;
+  /** Segmentation: ground truth on the model input grid; classification: [label]; null: none. */
+  gt: Int32Array | null;
+}
+
+function imageLabels(run: Run, item: SplitItem, out: Float32Array, labeled: boolean): ImageLabels {
+  if (run.task === 'classification') {
+    const pred = Int32Array.of(argmaxOrThreshold(out, run.outDims[0], run.activation!));
+    return { pred, gt: labeled && item.label ? Int32Array.of(item.label.data[0]) : null };
+  }
+  if (run.task === 'segmentation') {
+    const pred = predictedLabels(out, run.outDims, run.activation!);
+    const gt = labeled && item.label ? toLabelMap(item.label, run.spatial, run.cfg.input.resize) : null;
+    return { pred, gt };
+  }
+  return { pred: null, gt: null };
+}
+
+/** Per tap grid (key: its dims) within one image: the points' labels, and their strata and image index once needed. */
+type LabelCache = Map<string, { gt: Int32Array; pred: Int32Array; stratum?: Int32Array; image?: Int32Array }>;
+
+/** Labels of the L points of a tap grid (cached per grid within one image). */
+function pointLabels(run: Run, il: ImageLabels, dims: number[], cache: LabelCache): { gt: Int32Array; pred: Int32Array; stratum?: Int32Array; image?: Int32Array } {
+  const key = dims.join('x');
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const L = prod(dims);
+  let gt: Int32Array;
+  let pred: Int32Array;
+  if (run.task === 'classification') {
+    gt = new Int32Array(L).fill(il.gt ? il.gt[0] : -1);
+    pred = new Int32Array(L).fill(il.pred![0]);
+  } else if (run.task === 'segmentation') {
+    gt = il.gt ? poolLabels(il.gt, run.spatial, dims, run.numClasses) : new Int32Array(L).fill(-1);
+    pred = poolLabels(il.pred!, run.outDims.slice(1), dims, run.numClasses);
+  } else {
+    gt = new Int32Array(L).fill(-1);
+    pred = new Int32Array(L);
+  }
+  const res: { gt: Int32Array; pred: Int32Array; stratum?: Int32Array; image?: Int32Array } = { gt, pred };
+  cache.set(key, res);
+  return res;
+}
+
+/** A regression target in the model's output space: preprocessed like the images, sized like the output. */
+function targetForOutput(run: Run, item: SplitItem): Float32Array | null {
+  const t = item.target;
+  if (!t) return null;
+  const [oc, ...osp] = run.outDims;
+  const where = item.labelFile ?? item.imageFile;
+  if (t.dims[0] !== oc) {
+    throw new LensError(
+      `${where}: the target has ${t.dims[0]} channel${t.dims[0] === 1 ? '' : 's'} but the prediction output "${run.model.outputName}" of ${run.model.path} has ${oc}`,
+      'data',
+      where,
+    );
+  }
+  return toModelInput(t, { ...run.cfg.input, channels: oc }, osp, where);
+}
+
+/** Regression: R = max − min of the train targets (else of the first labelled split's) in the output space. */
+function targetRange(run: Run, sources: SplitSource[]): number | undefined {
+  const src = sources.find((s) => s.name === 'train' && s.labeled) ?? sources.find((s) => s.labeled);
+  if (!src) return undefined;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < src.count; i++) {
+    checkCancel(run.cancel);
+    const item = src.read(i);
+    const t = targetForOutput(run, item);
+    if (!t) continue;
+    for (let j = 0; j < t.length; j++) {
+      const v = t[j];
+      if (!Number.isFinite(v)) {
+        throw new LensError(`${item.labelFile ?? item.imageFile}: the target holds NaN or Inf values`, 'data', item.labelFile ?? item.imageFile);
+      }
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
+  const R = max - min;
+  if (!(R > 0)) {
+    run.warnings.push(`Split "${src.name}": every target value is ${min}; PSNR and SSIM use the data range 1.`);
+    return 1;
+  }
+  run.log(`regression: data range R = ${R} (max − min of the targets of split "${src.name}", preprocessed like the images)`);
+  return R;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The forward pass of a split                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBatch: (done: number) => void): Promise<SplitPass> {
+  const { cfg, settings, taps, C0, spatial } = run;
+  const labeled = src.labeled && run.task !== 'regression';
+  const numClasses = run.numClasses;
   const strata = Math.max(1, numClasses);
   const samplers = taps.map(
     (t, ti) => new StratifiedSampler({ maxPoints: settings.maxPoints, dim: t.C + t.prevDim, seed: streamSeed(settings.seed, ti, splitIndex), numStrata: strata }),
   );
   const nonFinite = new Set<number>();
-  const seg = cfg.task === 'segmentation' && src.labeled ? new SegmentationAccumulator(numClasses) : null;
-  const cls = cfg.task === 'classification' && src.labeled ? new AccuracyAccumulator() : null;
-  const C0 = model.inputDims[0];
+  const roughOff = new Map<number, string>();
+  const seg = run.task === 'segmentation' && src.labeled ? new SegmentationAccumulator(numClasses) : null;
+  const cls = run.task === 'classification' && src.labeled ? new AccuracyAccumulator() : null;
+  const reg = run.task === 'regression' && src.labeled && run.dataRange !== undefined ? new RegressionAccumulator({ dataRange: run.dataRange }) : null;
   const inL = prod(spatial);
+  const outSpatial = run.outDims.slice(1);
+  const outPerImage = prod(run.outDims);
   const B = Math.max(1, settings.batchSize);
-  let activation: ReturnType<typeof resolveActivation> | undefined;
 
   for (let start = 0; start < src.count; start += B) {
-    if (cancel?.cancelled) throw new LensError('Analysis cancelled.', 'cancelled');
+    checkCancel(run.cancel);
     const n = Math.min(B, src.count - start);
-    const items: SplitItem[] = [];
-    const batch = new Float32Array(n * C0 * inL);
-    for (let b = 0; b < n; b++) {
-      const item = src.read(start + b);
-      items.push(item);
-      const x = toModelInput(item.image, cfg.input, spatial, item.imageFile);
-      if (x.length !== C0 * inL) {
-        throw new LensError(`${item.imageFile}: preprocessed to ${x.length} values, the model takes ${C0}×${spatial.join('×')}`, 'data', item.imageFile);
-      }
-      batch.set(x, b * C0 * inL);
-    }
-    const input: Tensor = { data: batch, dims: [n, C0, ...spatial] };
-    const { output, taps: tapOut } = await model.run(input);
-
-    const outSpatial = output.dims.slice(2);
-    const outPerImage = prod(output.dims.slice(1));
-    if (!allFinite(output.data)) {
-      throw new LensError(`the model's prediction output "${model.outputName}" holds NaN or Inf for images ${items.map((i) => i.id).join(', ')} of split "${src.name}"`, 'model', model.path);
-    }
-    activation ??= resolveActivation(cfg.model.activation, output.dims[1], output.data.subarray(0, outPerImage));
+    const batch = await runBatch(run, src, start, n);
 
     for (let b = 0; b < n; b++) {
-      const item = items[b];
-      // Prediction: per pixel (segmentation) or per image (classification).
-      let predMap: Int32Array;
-      let gtMap: Int32Array | null = null;
-      let gtDims = spatial;
-      if (cfg.task === 'classification') {
-        const scores = output.data.subarray(b * outPerImage, (b + 1) * outPerImage);
-        predMap = Int32Array.of(argmaxOrThreshold(scores, output.dims[1], activation));
-        if (cls && item.label) cls.add([predMap[0]], [item.label.data[0]]);
-      } else {
-        const per = output.data.subarray(b * outPerImage, (b + 1) * outPerImage);
-        predMap = cfg.task === 'segmentation' ? predictedLabels(per, output.dims.slice(1), activation) : new Int32Array(prod(outSpatial));
-        if (labeled && item.label) {
-          gtMap = toLabelMap(item.label, spatial, cfg.input.resize);
-          gtDims = spatial;
-          if (seg) {
-            const gtAtOut = outSpatial.every((d, a) => d === spatial[a]) ? gtMap : poolLabels(gtMap, spatial, outSpatial, numClasses);
-            seg.add(predMap, gtAtOut);
-          }
-        }
+      const item = batch.items[b];
+      const out = batch.output.data.subarray(b * outPerImage, (b + 1) * outPerImage);
+      const il = imageLabels(run, item, out, labeled);
+      if (seg && il.gt) {
+        const gtAtOut = outSpatial.every((d, a) => d === spatial[a]) ? il.gt : poolLabels(il.gt, spatial, outSpatial, numClasses);
+        seg.add(il.pred!, gtAtOut);
+      } else if (cls && item.label) {
+        cls.add([il.pred![0]], [item.label.data[0]]);
+      } else if (reg) {
+        const target = targetForOutput(run, item);
+        if (target) reg.add(out, target, run.outDims);
       }
 
-      const image = batch.subarray(b * C0 * inL, (b + 1) * C0 * inL);
-      let prevPoints: Float32Array | null = null;
+      const image = batch.input.subarray(b * C0 * inL, (b + 1) * C0 * inL);
+      const cache: LabelCache = new Map();
+      // the previous tap of this image, channel-major (C_prev × L_prev), and whether it is finite
+      let prevView: Float32Array | null = null;
+      let prevFinite = true;
       for (let ti = 0; ti < taps.length; ti++) {
         const tap = taps[ti];
-        const t = tapOut.get(tap.info.name);
-        if (!t) throw new LensError(`the model run did not return tap ${tap.info.name}`, 'model', model.path);
-        const pts = pointsOfImage(t, b);
+        const t = batch.taps.get(tap.info.name);
+        if (!t) throw new LensError(`the model run did not return tap ${tap.info.name}`, 'model', run.model.path);
         const L = prod(tap.dims);
-        if (nonFinite.has(ti) || !allFinite(pts)) {
-          nonFinite.add(ti);
-          prevPoints = pts;
+        const view = t.data.subarray(b * tap.C * L, (b + 1) * tap.C * L);
+        const finite = allFinite(view);
+        if (!finite) nonFinite.add(ti);
+        if (nonFinite.has(ti)) {
+          prevView = view;
+          prevFinite = finite;
           continue;
         }
-        // Labels of the points.
-        let gt: Int32Array;
-        let pred: Int32Array;
-        if (cfg.task === 'classification') {
-          gt = new Int32Array(L).fill(item.label ? item.label.data[0] : -1);
-          pred = new Int32Array(L).fill(predMap[0]);
-        } else if (cfg.task === 'segmentation') {
-          gt = gtMap ? poolLabels(gtMap, gtDims, tap.dims, numClasses) : new Int32Array(L).fill(-1);
-          pred = poolLabels(predMap, outSpatial, tap.dims, numClasses);
-        } else {
-          gt = new Int32Array(L).fill(-1);
-          pred = new Int32Array(L);
+        if (tap.prev && !prevFinite && !roughOff.has(ti)) roughOff.set(ti, taps[ti - 1].info.name);
+        const lab = pointLabels(run, il, tap.dims, cache);
+        if (!lab.stratum) {
+          const stratum = new Int32Array(L);
+          for (let l = 0; l < L; l++) stratum[l] = labeled ? Math.max(0, lab.gt[l]) : Math.max(0, Math.min(lab.pred[l], Math.max(0, numClasses - 1)));
+          lab.stratum = stratum;
+          lab.image = new Int32Array(L).fill(start + b);
         }
-        // The previous tap's vector at the same input location.
-        const D = tap.C + tap.prevDim;
-        const rows = new Float32Array(L * D);
-        let prevRows: Float32Array;
-        if (tap.prev && tap.prevLoc && prevPoints) {
-          prevRows = prevPoints;
-        } else {
-          const side = Math.sqrt(tap.prevDim / C0);
-          prevRows = inputPatches(image, C0, spatial, tap.dims, Math.round(tap.dims.length === 3 ? Math.cbrt(tap.prevDim / C0) : side)).data;
-        }
-        for (let l = 0; l < L; l++) {
-          rows.set(pts.subarray(l * tap.C, (l + 1) * tap.C), l * D);
-          const pl = tap.prevLoc ? tap.prevLoc[l] : l;
-          rows.set(prevRows.subarray(pl * tap.prevDim, (pl + 1) * tap.prevDim), l * D + tap.C);
-        }
-        const stratum = new Int32Array(L);
-        for (let l = 0; l < L; l++) stratum[l] = labeled ? Math.max(0, gt[l]) : Math.max(0, Math.min(pred[l], Math.max(0, numClasses - 1)));
-        const loc = new Int32Array(L);
-        for (let l = 0; l < L; l++) loc[l] = l;
-        samplers[ti].add(rows, stratum, { gt, pred, image: new Int32Array(L).fill(start + b), loc });
-        prevPoints = pts;
+        // A point: the tap's C-vector at the location, then the previous tap's vector at the same
+        // input location (or the input patch), written only for the points the sampler keeps.
+        samplers[ti].addRows(L, rowFill(run, tap, view, prevView, image), lab.stratum, { gt: lab.gt, pred: lab.pred, image: lab.image!, loc: locations(L) });
+        prevView = view;
+        prevFinite = true;
       }
     }
     onBatch(start + n);
@@ -379,8 +677,51 @@ async function forwardPass(
     perf = { dice: s.dice, accuracy: s.accuracy, dicePerClass: s.dicePerClass };
   } else if (cls) {
     perf = { accuracy: cls.result().accuracy };
+  } else if (reg) {
+    const r = reg.result();
+    perf = { mse: finiteOrNull(r.mse), psnr: finiteOrNull(r.psnr), ssim: finiteOrNull(r.ssim) };
   }
-  return { samplers, nonFinite, performance: perf, images: src.count };
+  return { samplers, nonFinite, roughOff, performance: perf };
+}
+
+const LOCATIONS = new Map<number, Int32Array>();
+/** 0 … L−1 (shared, read-only). */
+function locations(L: number): Int32Array {
+  let a = LOCATIONS.get(L);
+  if (!a) {
+    a = Int32Array.from({ length: L }, (_, l) => l);
+    LOCATIONS.set(L, a);
+  }
+  return a;
+}
+
+/**
+ * Writes point l of a tap into `dst[off …]`: its C values (`view` is the image's C×L
+ * activations, channel-major), then the previous tap's C_prev values at the location
+ * `prevLoc[l]` (`prevView` channel-major), or for the first tap the input patch of its
+ * receptive field (`inputPatchAt`).
+ */
+function rowFill(run: Run, tap: TapState, view: Float32Array, prevView: Float32Array | null, image: Float32Array): (l: number, dst: Float32Array, off: number) => void {
+  const C = tap.C;
+  const L = prod(tap.dims);
+  const P = tap.prevDim;
+  if (tap.prev && tap.prevLoc && prevView) {
+    const Lp = prod(tap.prev.dims);
+    const prevLoc = tap.prevLoc;
+    return (l, dst, off) => {
+      for (let c = 0; c < C; c++) dst[off + c] = view[c * L + l];
+      const pl = prevLoc[l];
+      const o = off + C;
+      for (let c = 0; c < P; c++) dst[o + c] = prevView[c * Lp + pl];
+    };
+  }
+  const { C0, spatial } = run;
+  const r = Math.round(tap.dims.length === 3 ? Math.cbrt(P / C0) : Math.sqrt(P / C0));
+  const side = Math.max(1, Math.round(r));
+  return (l, dst, off) => {
+    for (let c = 0; c < C; c++) dst[off + c] = view[c * L + l];
+    inputPatchAt(image, C0, spatial, tap.dims, side, l, dst, off + C);
+  };
 }
 
 function argmaxOrThreshold(scores: Float32Array, K: number, act: string): number {
@@ -390,27 +731,31 @@ function argmaxOrThreshold(scores: Float32Array, K: number, act: string): number
   return best;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Metrics of a tap on a split                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
 type Sample = ReturnType<StratifiedSampler['finish']>;
 
 async function tapMetrics(
-  gemm: AsyncGemm,
+  run: Run,
   tap: TapState,
   sample: Sample,
+  splitName: string,
   isTrain: boolean,
   labeled: boolean,
-  numClasses: number,
-  settings: AnalysisSettings,
+  withRoughness: boolean,
   results: Results,
-  warnings: string[],
 ): Promise<TapMetrics> {
+  const { settings, numClasses, gemm, topk } = run;
   const n = sample.n;
   const D = sample.dim;
   const C = tap.C;
   const P = new Float32Array(n * C);
-  const Q = new Float32Array(n * tap.prevDim);
+  const Q = withRoughness ? new Float32Array(n * tap.prevDim) : null;
   for (let i = 0; i < n; i++) {
     P.set(sample.points.subarray(i * D, i * D + C), i * C);
-    Q.set(sample.points.subarray(i * D + C, (i + 1) * D), i * tap.prevDim);
+    Q?.set(sample.points.subarray(i * D + C, (i + 1) * D), i * tap.prevDim);
   }
   const gt = sample.extras.gt as Int32Array;
   const pred = sample.extras.pred as Int32Array;
@@ -418,23 +763,26 @@ async function tapMetrics(
   if (n === 0) return m;
 
   if (labeled) m.db = finiteOrNull(daviesBouldin(P, n, C, gt));
-  if (numClasses >= 2 && n > numClasses) {
-    const r = roughness({ points: P, dim: C, prevPoints: Q, prevDim: tap.prevDim, n, k: numClasses, seed: settings.seed, nInit: KMEANS_INITS });
+  const clusters = run.task === 'regression' ? REGRESSION_CLUSTERS : numClasses;
+  if (Q && clusters >= 2 && n > clusters) {
+    const r = roughness({ points: P, dim: C, prevPoints: Q, prevDim: tap.prevDim, n, k: clusters, seed: settings.seed, nInit: KMEANS_INITS });
     m.roughness = finiteOrNull(r.value);
   }
 
   if (isTrain) {
-    tap.ref = await buildTrainReferenceAsync({ points: P, n, dim: C, labels: labeled ? gt : null, k: settings.k, gemm });
+    tap.ref = await buildTrainReferenceAsync({ points: P, n, dim: C, labels: labeled ? gt : null, k: settings.k, gemm, topk });
+    tap.refImage = (sample.extras.image as Int32Array).slice();
+    tap.refLoc = (sample.extras.loc as Int32Array).slice();
     tap.pca = fitPca(P, n, C, 3);
     results.pca[tap.info.name].explainedVariance = tap.pca.explainedVarianceRatio.slice();
   }
   const ref = tap.ref;
   if (ref && ref.n > 1) {
-    const neighbors = isTrain ? ref.self : await neighborsInTrainAsync(ref, P, n, { gemm });
+    const neighbors = isTrain ? ref.self : await neighborsInTrainAsync(ref, P, n, { gemm, topk });
     if (ref.labels && numClasses >= 2) m.knnConfidence = finiteOrNull(knnConfidence({ ref, neighbors, predicted: pred }).mean);
     m.featureShift = finiteOrNull(featureShift({ ref, neighbors }).value);
   } else if (!ref) {
-    warnings.push(`Tap ${tap.info.name}: no train reference (train activations were not usable); label-free metrics left out.`);
+    run.warnings.push(`Tap ${tap.info.name}: split "${splitName}": knnConfidence and featureShift left out (no train reference: the train activations of this tap hold NaN or Inf).`);
   }
 
   if (tap.pca) {
@@ -445,10 +793,126 @@ async function tapMetrics(
     for (let i = 0; i < n; i += stride) {
       rows.push([round(proj[i * width], 4), round(proj[i * width + 1], 4), round(proj[i * width + 2], 4), labeled ? gt[i] : pred[i]]);
     }
-    const split = Object.keys(results.metrics).at(-1)!;
-    results.pca[tap.info.name].points[split] = rows;
+    results.pca[tap.info.name].points[splitName] = rows;
   }
   return m;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Maps                                                                                         */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Spatial knnConfidence maps of the first `mapsPerSplit` images of a split (see the file header). */
+async function mapsPass(
+  run: Run,
+  src: SplitSource,
+  isTrain: boolean,
+  nonFinite: Set<number>,
+  onImage: (done: number, total: number) => void,
+): Promise<ImageMaps[]> {
+  const { settings, taps, C0, spatial, numClasses } = run;
+  const count = Math.min(Math.max(0, Math.floor(settings.mapsPerSplit)), src.count);
+  if (count === 0 || run.task === 'regression' || numClasses < 2) return [];
+  const usable = taps
+    .map((tap, ti) => ({ tap, ti }))
+    .filter(({ tap, ti }) => tap.ref && tap.ref.labels && tap.ref.n > 1 && !nonFinite.has(ti));
+  if (usable.length === 0) return [];
+  const labeled = src.labeled;
+  const inL = prod(spatial);
+  const outPerImage = prod(run.outDims);
+  const inDepth = spatial.length === 3 ? spatial[0] : undefined;
+  const B = Math.max(1, settings.batchSize);
+  const items: ImageMaps[] = [];
+  for (let start = 0; start < count; start += B) {
+    checkCancel(run.cancel);
+    const n = Math.min(B, count - start);
+    const batch = await runBatch(run, src, start, n);
+    for (let b = 0; b < n; b++) {
+      const item = batch.items[b];
+      const out = batch.output.data.subarray(b * outPerImage, (b + 1) * outPerImage);
+      const il = imageLabels(run, item, out, labeled);
+      const preview = greyPreview(batch.input.subarray(b * C0 * inL, (b + 1) * C0 * inL), C0, spatial);
+      const pv = preview.dims;
+      const size = pv[0] * pv[1];
+      let label: number[] | null = null;
+      let prediction: number[] | null = null;
+      if (run.task === 'classification') {
+        if (il.gt && il.gt[0] >= 0) label = new Array<number>(size).fill(il.gt[0]);
+        prediction = new Array<number>(size).fill(il.pred![0]);
+      } else {
+        if (il.gt) label = labelPlane(il.gt, spatial, inDepth, pv, numClasses);
+        prediction = labelPlane(il.pred!, run.outDims.slice(1), inDepth, pv, numClasses);
+      }
+      const confidence: ImageMaps['confidence'] = {};
+      const cache: LabelCache = new Map();
+      for (const { tap } of usable) {
+        checkCancel(run.cancel);
+        const t = batch.taps.get(tap.info.name)!;
+        const pts = pointsOfImage(t, b);
+        const z = tap.dims.length === 3 ? middleCell(inDepth ?? tap.dims[0], tap.dims[0]) : 0;
+        const plane = planeOf(tap.dims, z);
+        const nq = plane.dims[0] * plane.dims[1];
+        const q = pts.subarray(plane.offset * tap.C, (plane.offset + nq) * tap.C);
+        if (!allFinite(q)) continue;
+        const { pred } = pointLabels(run, il, tap.dims, cache);
+        const values = await confidenceAt(run, tap, q, nq, pred.subarray(plane.offset, plane.offset + nq), isTrain ? { image: start + b, offset: plane.offset } : null);
+        const dims = mapSize(plane.dims);
+        const stored = areaMean(values, plane.dims, dims);
+        confidence[tap.info.name] = { dims, values: Array.from(stored, (v) => round(v, 4)) };
+        await new Promise((r) => setImmediate(r));
+      }
+      items.push({ split: src.name, image: item.id, preview, label, prediction, confidence });
+      onImage(start + b + 1, count);
+    }
+  }
+  return items;
+}
+
+/**
+ * knnConfidence of each of `nq` points (row-major, the tap's C-vectors) with predicted labels
+ * `pred`: the share of its k nearest reference points whose train label equals its predicted
+ * label. `self` (train only): the image index and the flat location of the first point, so a
+ * point that is itself a reference point leaves itself out (as `ref.self`).
+ */
+async function confidenceAt(
+  run: Run,
+  tap: TapState,
+  q: Float32Array,
+  nq: number,
+  pred: Int32Array,
+  self: { image: number; offset: number } | null,
+): Promise<Float64Array> {
+  const ref = tap.ref!;
+  const labels = ref.labels!;
+  const k = run.settings.k;
+  const kq = Math.min(self ? k + 1 : k, ref.n);
+  const nb = await knnSearchAsync({ query: q, nq, ref: ref.points, nr: ref.n, dim: ref.dim, k: kq, gemm: run.gemm, topk: run.topk });
+  let own: Int32Array | null = null;
+  if (self) {
+    own = new Int32Array(nq).fill(-1);
+    const img = tap.refImage!;
+    const loc = tap.refLoc!;
+    for (let j = 0; j < ref.n; j++) {
+      if (img[j] !== self.image) continue;
+      const l = loc[j] - self.offset;
+      if (l >= 0 && l < nq) own[l] = j;
+    }
+  }
+  const out = new Float64Array(nq);
+  for (let i = 0; i < nq; i++) {
+    const me = own ? own[i] : -1;
+    const want = Math.min(k, ref.n - (me >= 0 ? 1 : 0));
+    let used = 0;
+    let agree = 0;
+    for (let j = 0; j < nb.k && used < want; j++) {
+      const r = nb.indices[i * nb.k + j];
+      if (r === me) continue;
+      used++;
+      if (labels[r] === pred[i]) agree++;
+    }
+    out[i] = used > 0 ? agree / used : 0;
+  }
+  return out;
 }
 
 function finiteOrNull(v: number | null | undefined): number | null {

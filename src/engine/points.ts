@@ -5,6 +5,7 @@
  * (Predicted labels and the l → l−1 location map live in metrics/pooling.ts.)
  * Pure functions on typed arrays.
  */
+import { axisBlocks, poolLabels } from './metrics/pooling';
 import { LensError, type Activation, type Tensor } from './types';
 
 /** Number of elements of a dims list. */
@@ -66,38 +67,171 @@ export function inputPatches(
   dims: readonly number[],
   r: number,
 ): { data: Float32Array; dim: number } {
-  const rank = dims.length;
   const side = Math.max(1, Math.round(r));
+  const dim = C0 * side ** dims.length;
+  const L = prod(dims);
+  const out = new Float32Array(L * dim);
+  for (let l = 0; l < L; l++) inputPatchAt(image, C0, inDims, dims, side, l, out, l * dim);
+  return { data: out, dim };
+}
+
+/**
+ * The input patch of one location `l` (row-major in `dims`) of `inputPatches`, written to
+ * `dst[offset … offset + C0·side^rank)` (zeros outside the image).
+ */
+export function inputPatchAt(
+  image: Float32Array,
+  C0: number,
+  inDims: readonly number[],
+  dims: readonly number[],
+  side: number,
+  l: number,
+  dst: Float32Array,
+  offset: number,
+): void {
+  const rank = dims.length;
   const half = Math.floor(side / 2);
   const patchLocs = side ** rank;
-  const dim = C0 * patchLocs;
-  const L = prod(dims);
   const inL = prod(inDims);
-  const out = new Float32Array(L * dim);
-  const idx = new Array<number>(rank).fill(0);
-  const centre = new Array<number>(rank).fill(0);
+  // centre of the cell in input pixels, per axis (last axis fastest in l)
+  let rest = l;
+  let c0 = 0;
+  let c1 = 0;
+  let c2 = 0;
+  for (let a = rank - 1; a >= 0; a--) {
+    const i = rest % dims[a];
+    rest = (rest - i) / dims[a];
+    const c = Math.min(inDims[a] - 1, Math.floor(((i + 0.5) * inDims[a]) / dims[a]));
+    if (a === rank - 1) c0 = c;
+    else if (a === rank - 2) c1 = c;
+    else c2 = c;
+  }
+  const centre = rank === 1 ? [c0] : rank === 2 ? [c1, c0] : [c2, c1, c0];
   const off = new Array<number>(rank).fill(0);
-  for (let l = 0; l < L; l++) {
-    for (let a = 0; a < rank; a++) centre[a] = Math.min(inDims[a] - 1, Math.floor(((idx[a] + 0.5) * inDims[a]) / dims[a]));
-    off.fill(0);
-    for (let p = 0; p < patchLocs; p++) {
-      let inside = true;
-      let flat = 0;
-      for (let a = 0; a < rank; a++) {
-        const x = centre[a] - half + off[a];
-        if (x < 0 || x >= inDims[a]) inside = false;
-        flat = flat * inDims[a] + x;
-      }
-      if (inside) for (let c = 0; c < C0; c++) out[l * dim + p * C0 + c] = image[c * inL + flat];
-      for (let a = rank - 1; a >= 0; a--) {
-        if (++off[a] < side) break;
-        off[a] = 0;
-      }
+  for (let p = 0; p < patchLocs; p++) {
+    let inside = true;
+    let flat = 0;
+    for (let a = 0; a < rank; a++) {
+      const x = centre[a] - half + off[a];
+      if (x < 0 || x >= inDims[a]) inside = false;
+      flat = flat * inDims[a] + x;
     }
+    const o = offset + p * C0;
+    if (inside) for (let c = 0; c < C0; c++) dst[o + c] = image[c * inL + flat];
+    else for (let c = 0; c < C0; c++) dst[o + c] = 0;
     for (let a = rank - 1; a >= 0; a--) {
-      if (++idx[a] < dims[a]) break;
-      idx[a] = 0;
+      if (++off[a] < side) break;
+      off[a] = 0;
     }
   }
-  return { data: out, dim };
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Per-image maps (results.maps): slices, previews, area means                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Largest side of a preview or a stored confidence map (results.maps), in cells. */
+export const MAP_MAX_SIDE = 128;
+
+/**
+ * The cell of an axis of `outSize` cells that holds input index `floor(inSize / 2)` (the
+ * middle slice of a 3D input), by the block rule of metrics/pooling.ts: for `outSize ≤ inSize`
+ * the cell whose block contains it; for `outSize > inSize` the first cell whose centre falls
+ * in it.
+ */
+export function middleCell(inSize: number, outSize: number): number {
+  const zc = Math.floor(inSize / 2);
+  const { start, end } = axisBlocks(inSize, outSize);
+  for (let i = 0; i < outSize; i++) if (start[i] <= zc && zc < end[i]) return i;
+  return Math.min(outSize - 1, Math.floor(outSize / 2));
+}
+
+/**
+ * The 2D grid of a spatial grid for the maps: `[H, W]` itself, or for `[D, H, W]` the slice
+ * `z` (row-major, so its locations are the contiguous range `[z·H·W, (z+1)·H·W)`).
+ */
+export function planeOf(dims: readonly number[], z: number): { dims: [number, number]; offset: number } {
+  if (dims.length === 2) return { dims: [dims[0], dims[1]], offset: 0 };
+  if (dims.length === 3) return { dims: [dims[1], dims[2]], offset: z * dims[1] * dims[2] };
+  if (dims.length === 1) return { dims: [1, dims[0]], offset: 0 };
+  throw new LensError(`no 2D plane in a grid of ${dims.length} spatial dims`, 'internal');
+}
+
+/** `[h, w]` of a grid of at most `MAP_MAX_SIDE` cells a side with the aspect of `[H, W]`. */
+export function mapSize(dims: readonly [number, number], maxSide = MAP_MAX_SIDE): [number, number] {
+  const m = Math.max(dims[0], dims[1]);
+  if (m <= maxSide) return [dims[0], dims[1]];
+  return [Math.max(1, Math.round((dims[0] * maxSide) / m)), Math.max(1, Math.round((dims[1] * maxSide) / m))];
+}
+
+/**
+ * Area mean of a row-major `[H, W]` plane onto `[h, w]` (h ≤ H, w ≤ W): each output cell is
+ * the mean of its block (`axisBlocks`, the same blocks as label pooling).
+ */
+export function areaMean(values: ArrayLike<number>, dims: readonly [number, number], out: readonly [number, number]): Float64Array {
+  const [H, W] = dims;
+  const [h, w] = out;
+  const res = new Float64Array(h * w);
+  if (h === H && w === W) {
+    for (let i = 0; i < h * w; i++) res[i] = values[i];
+    return res;
+  }
+  const by = axisBlocks(H, h);
+  const bx = axisBlocks(W, w);
+  for (let i = 0; i < h; i++) {
+    for (let j = 0; j < w; j++) {
+      let s = 0;
+      let n = 0;
+      for (let y = by.start[i]; y < by.end[i]; y++) {
+        for (let x = bx.start[j]; x < bx.end[j]; x++) {
+          s += values[y * W + x];
+          n++;
+        }
+      }
+      res[i * w + j] = s / n;
+    }
+  }
+  return res;
+}
+
+/**
+ * Grey preview of one model input (planar `C0×spatial`): the middle slice in 3D, the mean
+ * over channels, area-averaged to at most `MAP_MAX_SIDE` a side, then min–max scaled to
+ * integers 0..255 (all 0 when the slice is constant).
+ */
+export function greyPreview(image: Float32Array, C0: number, spatial: readonly number[]): { dims: [number, number]; values: number[] } {
+  const z = spatial.length === 3 ? Math.floor(spatial[0] / 2) : 0;
+  const plane = planeOf(spatial, z);
+  const P = plane.dims[0] * plane.dims[1];
+  const inL = prod(spatial);
+  const grey = new Float64Array(P);
+  for (let c = 0; c < C0; c++) {
+    const base = c * inL + plane.offset;
+    for (let i = 0; i < P; i++) grey[i] += image[base + i];
+  }
+  for (let i = 0; i < P; i++) grey[i] /= C0;
+  const dims = mapSize(plane.dims);
+  const small = areaMean(grey, plane.dims, dims);
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of small) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const span = max - min;
+  const values = Array.from(small, (v) => (span > 0 ? Math.round(((v - min) / span) * 255) : 0));
+  return { dims, values };
+}
+
+/**
+ * A label map on its own grid (`dims`, 2D or 3D) as shown beside a preview: the plane holding
+ * the input's middle slice (`inDepth` = the input's depth in 3D), majority-pooled
+ * (`poolLabels`) onto the preview grid `to`.
+ */
+export function labelPlane(labels: Int32Array, dims: readonly number[], inDepth: number | undefined, to: readonly [number, number], numClasses: number): number[] {
+  const z = dims.length === 3 ? middleCell(inDepth ?? dims[0], dims[0]) : 0;
+  const plane = planeOf(dims, z);
+  const P = plane.dims[0] * plane.dims[1];
+  const sub = labels.subarray(plane.offset, plane.offset + P);
+  return Array.from(poolLabels(sub, [...plane.dims], [...to], Math.max(1, numClasses)));
 }

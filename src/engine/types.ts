@@ -153,9 +153,18 @@ export interface Results {
     format: 'onnx' | 'tfjs' | 'keras';
     inputs: TensorDesc[];
     outputs: TensorDesc[];
+    /** How the prediction output was read (`model.activation`, `auto` resolved); absent for regression. */
+    activation?: Exclude<Activation, 'auto'>;
   };
   dataset: { path: string; task: Task; classes: string[] };
-  settings: { maxPoints: number; k: number; seed: number; maxTaps: number };
+  settings: {
+    maxPoints: number;
+    k: number;
+    seed: number;
+    maxTaps: number;
+    /** Regression: the data range R of PSNR and SSIM (max − min of the train targets, in the model's output space). */
+    dataRange?: number;
+  };
   taps: TapInfo[];
   /** Tensors `auto` considered but left out because of maxTaps. */
   tapsLeftOut: string[];

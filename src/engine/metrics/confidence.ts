@@ -21,7 +21,7 @@
  */
 
 import { MetricArgumentError, checkInt, checkLabels, type IntArray } from './validate';
-import { knnSearch, knnSearchAsync, type AsyncGemm, type Gemm, type KnnResult } from './knn';
+import { knnSearch, knnSearchAsync, type AsyncGemm, type Gemm, type KnnResult, type TopkHook } from './knn';
 import { median } from './stats';
 
 export interface TrainReference {
@@ -89,9 +89,9 @@ export function buildTrainReference(o: TrainReferenceOptions): TrainReference {
 }
 
 /** `buildTrainReference` with a gemm hook that may be asynchronous. */
-export async function buildTrainReferenceAsync(o: Omit<TrainReferenceOptions, 'gemm'> & { gemm?: AsyncGemm }): Promise<TrainReference> {
+export async function buildTrainReferenceAsync(o: Omit<TrainReferenceOptions, 'gemm'> & { gemm?: AsyncGemm; topk?: TopkHook }): Promise<TrainReference> {
   const { labels } = prepare(o as TrainReferenceOptions, 'buildTrainReferenceAsync');
-  const self = await knnSearchAsync({ query: o.points, nq: o.n, ref: o.points, nr: o.n, dim: o.dim, k: o.k, excludeSelf: true, gemm: o.gemm, gemmErrorFactor: o.gemmErrorFactor });
+  const self = await knnSearchAsync({ query: o.points, nq: o.n, ref: o.points, nr: o.n, dim: o.dim, k: o.k, excludeSelf: true, gemm: o.gemm, topk: o.topk, gemmErrorFactor: o.gemmErrorFactor });
   return finishReference(o as TrainReferenceOptions, labels, self);
 }
 
@@ -102,9 +102,9 @@ export function neighborsInTrain(ref: TrainReference, query: Float32Array, nq: n
 }
 
 /** `neighborsInTrain` with a gemm hook that may be asynchronous. */
-export async function neighborsInTrainAsync(ref: TrainReference, query: Float32Array, nq: number, opts: { gemm?: AsyncGemm; gemmErrorFactor?: number } = {}): Promise<KnnResult> {
+export async function neighborsInTrainAsync(ref: TrainReference, query: Float32Array, nq: number, opts: { gemm?: AsyncGemm; topk?: TopkHook; gemmErrorFactor?: number } = {}): Promise<KnnResult> {
   checkRef('neighborsInTrainAsync', ref);
-  return knnSearchAsync({ query, nq, ref: ref.points, nr: ref.n, dim: ref.dim, k: ref.k, gemm: opts.gemm, gemmErrorFactor: opts.gemmErrorFactor });
+  return knnSearchAsync({ query, nq, ref: ref.points, nr: ref.n, dim: ref.dim, k: ref.k, gemm: opts.gemm, topk: opts.topk, gemmErrorFactor: opts.gemmErrorFactor });
 }
 
 function checkRef(fn: string, ref: TrainReference): void {

@@ -261,6 +261,77 @@ export class StratifiedSampler {
   }
 
   /**
+   * Streams in m points whose values are written on demand: exactly as `add` with the same
+   * points (the same keys, the same sample), but only the points that are kept at arrival
+   * are materialised, by `fill(i, dst, offset)` writing point i's `dim` values to
+   * `dst[offset …]`. For streams far longer than `maxPoints`, most points are never copied.
+   * `nonFinite` is not counted here: the caller checks its values.
+   * @param strata per-point stratum in [0, numStrata) (may be omitted when numStrata = 1)
+   * @param extras per-point side data, as for `add`
+   */
+  addRows(m: number, fill: (i: number, dst: Float32Array, offset: number) => void, strata?: Int32Array | Uint8Array | null, extras?: { [name: string]: SideArray }): void {
+    const fn = 'StratifiedSampler.addRows';
+    checkInt(fn, 'm', m, 0);
+    if (typeof fill !== 'function') throw new MetricArgumentError(fn, 'fill', 'must be a function (i, dst, offset) => void');
+    const extraArrays = this.prepare(fn, m, strata, extras);
+    const dim = this.dim;
+    const all = this.strata as Stratum[];
+    for (let i = 0; i < m; i++) {
+      const key = this.prng.next();
+      const seq = this.total++;
+      const s = strata == null ? 0 : strata[i];
+      this.counts[s]++;
+      const st = all[s];
+      const isNew = st.size < this.maxPoints;
+      const slot = st.slotFor(key);
+      if (slot < 0) continue;
+      fill(i, st.points, slot * dim);
+      st.keys[slot] = key;
+      st.seqs[slot] = seq;
+      for (let e = 0; e < extraArrays.length; e++) st.extras[e][slot] = extraArrays[e][i];
+      st.settle(slot, isNew);
+    }
+  }
+
+  /** Checks strata and extras of m points (the first call fixes the extras' names and types); returns the extras in name order. */
+  private prepare(fn: string, m: number, strata: Int32Array | Uint8Array | null | undefined, extras: { [name: string]: SideArray } | undefined): SideArray[] {
+    if (strata == null) {
+      if (this.numStrata !== 1) throw new MetricArgumentError(fn, 'strata', `is required when numStrata = ${this.numStrata}`);
+    } else {
+      if (!(strata instanceof Int32Array || strata instanceof Uint8Array)) throw new MetricArgumentError(fn, 'strata', 'must be an Int32Array or Uint8Array');
+      if (strata.length !== m) throw new MetricArgumentError(fn, 'strata', `has length ${strata.length}, expected m = ${m}`);
+      for (let i = 0; i < m; i++) {
+        const s = strata[i];
+        if (s < 0 || s >= this.numStrata) {
+          throw new MetricArgumentError(fn, 'strata', `holds ${s} at index ${i}, outside [0, numStrata = ${this.numStrata})`);
+        }
+      }
+    }
+    const ex = extras ?? {};
+    const names = Object.keys(ex).sort();
+    if (this.extraNames === null) {
+      for (const name of names) {
+        const a = ex[name];
+        if (!(a instanceof Int32Array || a instanceof Float32Array || a instanceof Float64Array)) {
+          throw new MetricArgumentError(fn, `extras.${name}`, 'must be an Int32Array, Float32Array or Float64Array');
+        }
+      }
+      this.extraNames = names;
+      this.extraCtors = names.map((name) => ex[name].constructor as SideCtor);
+      this.strata = [];
+      for (let s = 0; s < this.numStrata; s++) this.strata.push(new Stratum(this.dim, this.maxPoints, this.extraCtors));
+    } else if (names.join('\u0000') !== this.extraNames.join('\u0000')) {
+      throw new MetricArgumentError(fn, 'extras', `must have the names given at the first call (${this.extraNames.join(', ') || 'none'}), got ${names.join(', ') || 'none'}`);
+    }
+    return names.map((name, e) => {
+      const a = ex[name];
+      if (!(a instanceof this.extraCtors[e])) throw new MetricArgumentError(fn, `extras.${name}`, `must be a ${this.extraCtors[e].name} as at the first call`);
+      if (a.length !== m) throw new MetricArgumentError(fn, `extras.${name}`, `has length ${a.length}, expected m = ${m}`);
+      return a;
+    });
+  }
+
+  /**
    * Quotas per stratum (largest-remainder rounding of `M·c_s/T`; see the file header).
    */
   quotas(): number[] {

@@ -1,0 +1,200 @@
+/**
+ * The building blocks the pipeline's speed rests on, each checked to give exactly the result
+ * of its plain definition:
+ * - knnSearch with the onnxruntime top-k hook (Gemm + TopK) and with duplicate grouping,
+ *   against the float64 brute force (indices and distances bit for bit), on random data, on
+ *   quantised data full of exact ties and duplicates, with and without leave-one-out;
+ * - StratifiedSampler.addRows (values written only for the points kept) against add;
+ * - inputPatchAt against inputPatches; the map helpers of points.ts.
+ * Run: node --import tsx --test test/unit/pipeline-knn.test.ts
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
+import { Prng } from '../../src/engine/metrics/prng';
+import { knnBruteForce, knnSearch, knnSearchAsync, type KnnResult, type TopkHook } from '../../src/engine/metrics/knn';
+import { createOnnxGemm, createOnnxTopk } from '../../src/engine/metrics/gemm-onnx';
+import { StratifiedSampler } from '../../src/engine/metrics/sampler';
+import { areaMean, greyPreview, inputPatchAt, inputPatches, mapSize, middleCell, planeOf } from '../../src/engine/points';
+
+function points(n: number, dim: number, seed: number, opts: { quantum?: number; dup?: number; pool?: number; offset?: number } = {}): Float32Array {
+  const r = new Prng(seed);
+  const x = new Float32Array(n * dim);
+  for (let i = 0; i < n * dim; i++) {
+    let v = Math.max(0, r.normal() + 0.3) * 3 + (opts.offset ?? 0);
+    if (opts.quantum) v = Math.round(v / opts.quantum) * opts.quantum;
+    x[i] = v;
+  }
+  if (opts.dup) {
+    const pool = opts.pool ?? 1;
+    for (let i = pool; i < n; i++) {
+      if (r.next() < opts.dup) {
+        const b = r.int(pool);
+        x.copyWithin(i * dim, b * dim, (b + 1) * dim);
+      }
+    }
+  }
+  return x;
+}
+
+function same(a: KnnResult, b: KnnResult, what: string): void {
+  assert.equal(a.k, b.k, `${what}: k`);
+  assert.equal(a.indices.length, b.indices.length, `${what}: size`);
+  for (let i = 0; i < a.indices.length; i++) {
+    if (a.indices[i] !== b.indices[i] || a.distances[i] !== b.distances[i]) {
+      assert.fail(`${what}: query ${Math.floor(i / a.k)} column ${i % a.k}: (${a.indices[i]}, ${a.distances[i]}) vs brute force (${b.indices[i]}, ${b.distances[i]})`);
+    }
+  }
+}
+
+/** A JavaScript top-k hook: float32 s = c − 2·a·b accumulated in float32, then the kk smallest. */
+const jsTopk: TopkHook = (a, m, b, n, k, c, kk, values, indices) => {
+  const s = new Float32Array(n);
+  const order = new Int32Array(n);
+  for (let i = 0; i < m; i++) {
+    for (let r = 0; r < n; r++) {
+      let dot = 0;
+      for (let p = 0; p < k; p++) dot = Math.fround(dot + Math.fround(a[i * k + p] * b[r * k + p]));
+      s[r] = Math.fround(c[r] - Math.fround(2 * dot));
+      order[r] = r;
+    }
+    const sorted = Array.from(order).sort((x, y) => s[x] - s[y]);
+    for (let j = 0; j < kk; j++) {
+      values[i * kk + j] = s[sorted[j]];
+      indices[i * kk + j] = sorted[j];
+    }
+  }
+};
+
+describe('knnSearch: top-k hook and duplicate grouping give the brute force, bit for bit', () => {
+  const cases: [string, number, number, Parameters<typeof points>[3], number][] = [
+    ['random, dim 8', 1500, 8, {}, 10],
+    ['random, dim 32, far from the origin', 1200, 32, { offset: 100 }, 10],
+    ['dim 2, quantised (exact ties at many distances)', 1500, 2, { quantum: 0.5 }, 10],
+    ['dim 4, 95% copies of one point', 1500, 4, { dup: 0.95, pool: 1 }, 10],
+    ['dim 8, 70% copies of 3 points, quantised', 1500, 8, { dup: 0.7, pool: 3, quantum: 0.25 }, 10],
+    ['dim 16, 50% copies of 40 points', 1000, 16, { dup: 0.5, pool: 40 }, 7],
+    ['dim 1, k 30', 600, 1, { quantum: 0.1 }, 30],
+  ];
+  it('with onnxruntime (Gemm + TopK) and the onnxruntime gemm', async () => {
+    const topk = await createOnnxTopk(ort, { logSeverityLevel: 4 });
+    const gemm = await createOnnxGemm(ort, { logSeverityLevel: 4 });
+    for (const [name, n, dim, opts, k] of cases) {
+      const x = points(n, dim, 1, opts);
+      const y = points(n, dim, 2, opts);
+      for (const excl of [true, false]) {
+        const q = excl ? x : y;
+        const ref = knnBruteForce({ query: q, nq: n, ref: x, nr: n, dim, k, excludeSelf: excl });
+        for (const dedup of [true, false]) {
+          const a = await knnSearchAsync({ query: q, nq: n, ref: x, nr: n, dim, k, excludeSelf: excl, gemm, topk, dedup });
+          same(a, ref, `${name}, ${excl ? 'leave-one-out' : 'queries'}, top-k${dedup ? '' : ', no grouping'}`);
+          const g = await knnSearchAsync({ query: q, nq: n, ref: x, nr: n, dim, k, excludeSelf: excl, gemm, dedup });
+          same(g, ref, `${name}, ${excl ? 'leave-one-out' : 'queries'}, gemm${dedup ? '' : ', no grouping'}`);
+        }
+      }
+    }
+  });
+
+  it('with a JavaScript top-k hook (synchronous knnSearch), small blocks', () => {
+    for (const [name, n, dim, opts, k] of cases.slice(0, 5)) {
+      const m = Math.min(n, 500);
+      const x = points(m, dim, 3, opts);
+      for (const excl of [true, false]) {
+        const q = excl ? x : points(m, dim, 4, opts);
+        const ref = knnBruteForce({ query: q, nq: m, ref: x, nr: m, dim, k, excludeSelf: excl });
+        same(knnSearch({ query: q, nq: m, ref: x, nr: m, dim, k, excludeSelf: excl, topk: jsTopk, blockSize: 5000 }), ref, `${name} (js top-k)`);
+      }
+    }
+  });
+
+  it('k at least the number of points: every point, ordered', async () => {
+    const topk = await createOnnxTopk(ort, { logSeverityLevel: 4 });
+    const x = points(300, 3, 5, { dup: 0.5, pool: 2 });
+    for (const k of [299, 300, 400]) {
+      const ref = knnBruteForce({ query: x, nq: 300, ref: x, nr: 300, dim: 3, k, excludeSelf: true });
+      same(await knnSearchAsync({ query: x, nq: 300, ref: x, nr: 300, dim: 3, k, excludeSelf: true, topk }), ref, `k ${k}`);
+    }
+  });
+});
+
+describe('StratifiedSampler.addRows', () => {
+  it('keeps exactly what add keeps (points, strata, extras), whatever the batching', () => {
+    const dim = 5;
+    const n = 3000;
+    const r = new Prng(9);
+    const pts = new Float32Array(n * dim).map(() => r.normal());
+    const strata = Int32Array.from({ length: n }, () => r.int(3));
+    const tag = Int32Array.from({ length: n }, (_, i) => i * 7);
+    for (const maxPoints of [100, 5000]) {
+      const a = new StratifiedSampler({ maxPoints, dim, seed: 4, numStrata: 3 });
+      const b = new StratifiedSampler({ maxPoints, dim, seed: 4, numStrata: 3 });
+      for (let s = 0; s < n; s += 700) {
+        const e = Math.min(n, s + 700);
+        a.add(pts.slice(s * dim, e * dim), strata.slice(s, e), { tag: tag.slice(s, e) });
+        let written = 0;
+        b.addRows(
+          e - s,
+          (i, dst, off) => {
+            written++;
+            for (let c = 0; c < dim; c++) dst[off + c] = pts[(s + i) * dim + c];
+          },
+          strata.slice(s, e),
+          { tag: tag.slice(s, e) },
+        );
+        if (maxPoints === 100 && s > 0) assert.ok(written < (e - s) / 2, 'most points are never written');
+      }
+      const ra = a.finish();
+      const rb = b.finish();
+      assert.deepEqual(rb.points, ra.points);
+      assert.deepEqual(rb.strata, ra.strata);
+      assert.deepEqual(rb.seq, ra.seq);
+      assert.deepEqual(rb.extras.tag, ra.extras.tag);
+      assert.deepEqual(rb.keptPerStratum, ra.keptPerStratum);
+    }
+  });
+});
+
+describe('points.ts', () => {
+  it('inputPatchAt writes what inputPatches does (2D and 3D, zeros outside, over stale values)', () => {
+    const r = new Prng(2);
+    for (const [inDims, dims, side, C0] of [
+      [[16, 12], [8, 6], 5, 1],
+      [[16, 16], [16, 16], 3, 3],
+      [[8, 16, 16], [4, 8, 8], 3, 1],
+      [[9, 7], [3, 7], 4, 2],
+    ] as [number[], number[], number, number][]) {
+      const image = new Float32Array(C0 * inDims.reduce((a, b) => a * b, 1)).map(() => r.normal());
+      const all = inputPatches(image, C0, inDims, dims, side);
+      const L = dims.reduce((a, b) => a * b, 1);
+      const dst = new Float32Array(all.dim + 3).fill(42);
+      for (let l = 0; l < L; l++) {
+        inputPatchAt(image, C0, inDims, dims, side, l, dst, 3);
+        assert.deepEqual(dst.subarray(3), all.data.subarray(l * all.dim, (l + 1) * all.dim), `location ${l}`);
+      }
+    }
+  });
+
+  it('middle slices, planes, map sizes, area means, grey previews', () => {
+    assert.equal(middleCell(8, 8), 4);
+    assert.equal(middleCell(8, 4), 2);
+    assert.equal(middleCell(12, 3), 1);
+    assert.equal(middleCell(7, 7), 3);
+    assert.equal(middleCell(4, 8), 4);
+    assert.deepEqual(planeOf([4, 8, 6], 2), { dims: [8, 6], offset: 96 });
+    assert.deepEqual(planeOf([8, 6], 0), { dims: [8, 6], offset: 0 });
+    assert.deepEqual(mapSize([64, 64]), [64, 64]);
+    assert.deepEqual(mapSize([512, 384]), [128, 96]);
+    assert.deepEqual(mapSize([100, 300]), [43, 128]);
+    assert.deepEqual(Array.from(areaMean([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], [4, 4], [2, 2])), [3.5, 5.5, 11.5, 13.5]);
+    // 2 channels, 2×2: grey = channel mean, min-max to 0..255
+    const p = greyPreview(Float32Array.of(0, 1, 2, 3, 2, 3, 4, 5), 2, [2, 2]);
+    assert.deepEqual(p, { dims: [2, 2], values: [0, 85, 170, 255] });
+    // constant: all 0; 3D: the middle slice
+    assert.deepEqual(greyPreview(new Float32Array(8).fill(3), 1, [2, 2, 2]).values, [0, 0, 0, 0]);
+    assert.deepEqual(greyPreview(Float32Array.of(9, 9, 9, 9, 0, 1, 2, 4, 9, 9, 9, 9), 1, [3, 2, 2]).values, [0, 64, 128, 255]);
+    // a big image is area-averaged to ≤ 128 a side
+    const big = greyPreview(new Float32Array(300 * 200).map((_, i) => i % 200), 1, [300, 200]);
+    assert.deepEqual(big.dims, [128, 85]);
+    assert.equal(big.values.length, 128 * 85);
+  });
+});
