@@ -4,7 +4,13 @@
 // a real run of the bundled 3-level example UNet (examples/synthetic): they are a drawing
 // fixture only, never a reference for the metrics.
 //
-//   node scripts/make_sample_results.mjs [outFile] [--points N]
+//   node scripts/make_sample_results.mjs [outFile] [--points N] [--maps-per-split M]
+//
+// `maps.items` (types.ts ImageMaps) holds M images per split (default 2): a 64×64 grey
+// preview of a lesion scene like the example's, the label map (labeled splits), a
+// prediction map (the label, eroded or dilated here and there, with a miss or a false
+// alarm; worse on siteB) and, per tap, a kNN-confidence grid at the tap's resolution that
+// drops along the prediction's boundaries and, on siteB, around the middle of the network.
 //
 // Deterministic: the same arguments always give the same file.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,7 +21,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const pointsArg = args.indexOf('--points');
 const pointsPerSplit = pointsArg >= 0 ? Number(args[pointsArg + 1]) : 500;
-const positional = args.filter((a, i) => !a.startsWith('--') && (pointsArg < 0 || i !== pointsArg + 1));
+const mapsArg = args.indexOf('--maps-per-split');
+const mapsPerSplit = mapsArg >= 0 ? Number(args[mapsArg + 1]) : 2;
+const positional = args.filter(
+  (a, i) => !a.startsWith('--') && (pointsArg < 0 || i !== pointsArg + 1) && (mapsArg < 0 || i !== mapsArg + 1),
+);
 const outFile = resolve(positional[0] ?? resolve(here, '../test/fixtures/results-sample.json'));
 
 // ---------------------------------------------------------------- seeded randomness
@@ -148,6 +158,145 @@ for (const [i, tap] of taps.entries()) {
   pca[tap.name] = { explainedVariance: [ev0, ev1, ev2], points };
 }
 
+// ---------------------------------------------------------------- maps
+// Own random stream, so adding maps leaves every number above as it was.
+const mrand = mulberry32(7331);
+const mgauss = () => {
+  const u = Math.max(mrand(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * mrand());
+};
+const P = H0; // preview side
+
+/** Distance transform (chessboard, two passes) to the nearest pixel where mask != value. */
+function distanceTo(mask, w, h, value) {
+  const INF = 1e9;
+  const d = new Float64Array(w * h);
+  for (let i = 0; i < w * h; i++) d[i] = mask[i] === value ? INF : 0;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (x > 0) d[i] = Math.min(d[i], d[i - 1] + 1);
+      if (y > 0) d[i] = Math.min(d[i], d[i - w] + 1);
+      if (x > 0 && y > 0) d[i] = Math.min(d[i], d[i - w - 1] + 1);
+      if (x < w - 1 && y > 0) d[i] = Math.min(d[i], d[i - w + 1] + 1);
+    }
+  for (let y = h - 1; y >= 0; y--)
+    for (let x = w - 1; x >= 0; x--) {
+      const i = y * w + x;
+      if (x < w - 1) d[i] = Math.min(d[i], d[i + 1] + 1);
+      if (y < h - 1) d[i] = Math.min(d[i], d[i + w] + 1);
+      if (x < w - 1 && y < h - 1) d[i] = Math.min(d[i], d[i + w + 1] + 1);
+      if (x > 0 && y < h - 1) d[i] = Math.min(d[i], d[i + w - 1] + 1);
+    }
+  return d;
+}
+
+function scene(shift) {
+  const n = 1 + Math.floor(mrand() * 3);
+  const blobs = [];
+  for (let k = 0; k < n; k++) {
+    blobs.push({
+      cx: 10 + mrand() * (P - 20), cy: 10 + mrand() * (P - 20),
+      a: 3 + mrand() * 7, b: 3 + mrand() * 7, th: mrand() * Math.PI,
+      c: 0.18 + mrand() * 0.22,
+    });
+  }
+  // smooth texture: a few low-frequency waves plus noise
+  const waves = Array.from({ length: 4 }, () => ({ fx: mrand() * 0.3, fy: mrand() * 0.3, ph: mrand() * 6.28, amp: 0.03 + mrand() * 0.04 }));
+  const gx = (mrand() - 0.5) * 0.004;
+  const preview = [];
+  const label = [];
+  for (let y = 0; y < P; y++)
+    for (let x = 0; x < P; x++) {
+      let v = 0.35 + gx * (x - P / 2) * P / 8;
+      for (const w of waves) v += w.amp * Math.sin(w.fx * x + w.fy * y + w.ph);
+      let inside = 0;
+      for (const b of blobs) {
+        const dx = x - b.cx;
+        const dy = y - b.cy;
+        const u = (dx * Math.cos(b.th) + dy * Math.sin(b.th)) / b.a;
+        const t = (-dx * Math.sin(b.th) + dy * Math.cos(b.th)) / b.b;
+        const r2 = u * u + t * t;
+        v += b.c / (1 + Math.exp((r2 - 1) * 6));
+        if (r2 <= 1) inside = 1;
+      }
+      v += 0.03 * (1 + shift) * mgauss();
+      if (shift > 0.5) v = 0.22 + 0.55 * v; // the "other scanner": lower gain
+      preview.push(Math.max(0, Math.min(255, Math.round(v * 255))));
+      label.push(inside);
+    }
+  return { preview, label, blobs };
+}
+
+function predictionOf(label, shift) {
+  // erode or dilate by one pixel in places, and on a shifted split miss a blob half
+  const pred = label.slice();
+  const grow = mrand() < 0.5;
+  for (let y = 1; y < P - 1; y++)
+    for (let x = 1; x < P - 1; x++) {
+      const i = y * P + x;
+      const nb = label[i - 1] + label[i + 1] + label[i - P] + label[i + P];
+      const edge = nb > 0 && nb < 4;
+      if (edge && mrand() < 0.5) pred[i] = grow ? 1 : label[i] && nb >= 3 ? 1 : 0;
+    }
+  if (shift > 0.5) {
+    const cut = Math.floor(P * (0.3 + 0.4 * mrand()));
+    for (let y = 0; y < P; y++) for (let x = cut; x < P; x++) if (mrand() < 0.9) pred[y * P + x] = 0;
+  }
+  if (mrand() < 0.4 + shift * 0.5) {
+    // a false alarm: a small blob
+    const cx = 6 + Math.floor(mrand() * (P - 12));
+    const cy = 6 + Math.floor(mrand() * (P - 12));
+    for (let y = cy - 2; y <= cy + 2; y++) for (let x = cx - 2; x <= cx + 2; x++) if ((x - cx) ** 2 + (y - cy) ** 2 <= 5) pred[y * P + x] = 1;
+  }
+  return pred;
+}
+
+function confidenceGrid(pred, tap, i, shift) {
+  const side = tap.shape[1];
+  const f = P / side;
+  // distance (preview px) to the prediction's boundary
+  const dIn = distanceTo(pred, P, P, 1);
+  const dOut = distanceTo(pred, P, P, 0);
+  const d = depth(i);
+  const midDip = shift * 0.45 * Math.sin(Math.PI * d); // shifted data: unsure in the middle
+  const width = 1.5 + 5 * (1 - d) * (1 - d); // early taps: wide unsure bands
+  const values = [];
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++) {
+      const py = Math.min(P - 1, Math.floor((y + 0.5) * f));
+      const px = Math.min(P - 1, Math.floor((x + 0.5) * f));
+      const j = py * P + px;
+      const dist = Math.max(dIn[j], dOut[j]) - 1;
+      let c = 0.97 - 0.55 * Math.exp(-(dist * dist) / (2 * width * width)) - midDip * (0.6 + 0.4 * mrand());
+      c += 0.04 * mgauss();
+      values.push(Math.round(Math.max(0, Math.min(1, c)) * 100) / 100);
+    }
+  return { dims: [side, side], values };
+}
+
+const maps = { items: [] };
+for (const split of splits) {
+  const sh = shiftOf[split.name];
+  for (let k = 0; k < mapsPerSplit; k++) {
+    const { preview, label } = scene(sh);
+    const prediction = predictionOf(label, sh);
+    const confidence = {};
+    for (const [i, tap] of taps.entries()) {
+      if (split.name === 'test' && tap.name === nanTap) continue; // as in the metrics: no values there
+      confidence[tap.name] = confidenceGrid(prediction, tap, i, sh);
+    }
+    maps.items.push({
+      split: split.name,
+      image: `case${String(k * 7 + 3).padStart(3, '0')}`,
+      preview: { dims: [P, P], values: preview },
+      label: split.labeled ? label : null,
+      prediction,
+      confidence,
+    });
+  }
+}
+
 const results = {
   schema: 'unet-lens/results@1',
   methodVersion: '1',
@@ -171,11 +320,13 @@ const results = {
   splits,
   metrics,
   pca,
-  maps: { items: [] },
+  maps,
   warnings,
   timings: { totalMs: 8421, loadMs: 212, forwardMs: 1310, metricsMs: 6899 },
 };
 
 mkdirSync(dirname(outFile), { recursive: true });
 writeFileSync(outFile, JSON.stringify(results) + '\n');
-console.log(`wrote ${outFile} (${taps.length} taps, ${splits.length} splits, ${pointsPerSplit} PCA points per split)`);
+console.log(
+  `wrote ${outFile} (${taps.length} taps, ${splits.length} splits, ${pointsPerSplit} PCA points per split, ${maps.items.length} image maps)`,
+);

@@ -1,26 +1,52 @@
 /**
- * Activation only: wires commands, menus and the panel serializer to the host services.
- * Nothing heavy runs here: analyses run in a forked worker (src/worker.ts).
+ * Activation only: wires commands, menus, the CodeLens, the model-file watcher, the
+ * results cache and the panel serializer to the host services. Nothing heavy runs here:
+ * analyses run in a forked worker (src/worker.ts).
  */
 import * as vscode from 'vscode';
+import * as path from 'node:path';
 import { PanelManager, PANEL_TYPE } from './host/panelManager';
 import { analyzeCommand, cancelCurrent, runAnalysis } from './commands/analyze';
 import { openResultsCommand } from './commands/openResults';
+import { exportReportCommand } from './commands/exportReport';
+import { CODELENS_SELECTOR, explainFormatComing, FORMAT_COMING_COMMAND, ModelSaveLensProvider } from './host/codeLens';
+import { FileHasher } from './host/hash';
+import { ModelFreshness } from './host/modelWatcher';
+import { ResultsCache } from './host/resultsCache';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('UNet Lens', { log: true });
   const setRunning = (running: boolean) => void vscode.commands.executeCommand('setContext', 'unetLens.running', running);
+  const storage = context.storageUri ?? context.globalStorageUri;
+  const cache = new ResultsCache(path.join(storage.fsPath, 'results'));
+  const hasher = new FileHasher();
+  const lenses = new ModelSaveLensProvider();
   const panels: PanelManager = new PanelManager(context.extensionUri, {
     log: (line) => log.info(line),
-    onRerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath),
+    onRerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath, { force: true }),
+    onShowing: (panel) => freshness.track(panel),
+    onClosed: (panel) => freshness.untrack(panel),
+    onOpened: () => lenses.refresh(),
   });
-  const deps = { context, panels, log, setRunning };
+  const deps = { context, panels, log, setRunning, cache, hasher };
+  const freshness = new ModelFreshness({
+    panels,
+    hasher,
+    log: (line) => log.info(line),
+    rerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath, { auto: true }),
+    autoRerun: () => vscode.workspace.getConfiguration('unetLens').get<boolean>('autoRerun', false),
+  });
 
   context.subscriptions.push(
     log,
     { dispose: () => panels.dispose() },
+    freshness,
+    lenses,
+    vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, lenses),
     vscode.commands.registerCommand('unetLens.analyze', (arg?: unknown) => analyzeCommand(deps, arg)),
     vscode.commands.registerCommand('unetLens.openResults', (arg?: unknown) => openResultsCommand(panels, log, arg)),
+    vscode.commands.registerCommand('unetLens.exportReport', () => exportReportCommand(panels)),
+    vscode.commands.registerCommand(FORMAT_COMING_COMMAND, (file?: unknown, format?: unknown) => explainFormatComing(file, format)),
     vscode.commands.registerCommand('unetLens.cancel', () => {
       if (!cancelCurrent()) void vscode.window.showInformationMessage('UNet Lens: no analysis is running.');
     }),

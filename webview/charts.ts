@@ -9,6 +9,7 @@ import {
   Chart,
   Legend,
   LinearScale,
+  LogarithmicScale,
   LineController,
   LineElement,
   PointElement,
@@ -22,7 +23,7 @@ import type { Stage } from '../src/engine/types';
 import { stageRuns } from './format';
 import { seriesColor, withAlpha, type Theme } from './theme';
 
-Chart.register(LineController, ScatterController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip, Legend);
+Chart.register(LineController, ScatterController, LineElement, PointElement, CategoryScale, LinearScale, LogarithmicScale, Tooltip, Legend);
 
 export { Chart };
 
@@ -45,8 +46,67 @@ declare module 'chart.js' {
   interface PluginOptionsByType<TType extends ChartType> {
     unetlensBackground?: { color: string };
     unetlensStages?: StageBandsOptions | false;
+    unetlensLayerCache?: { enabled: boolean };
   }
 }
+
+interface LayerCache {
+  canvas: HTMLCanvasElement;
+  valid: boolean;
+  t0: number;
+}
+const layerCaches = new WeakMap<Chart, LayerCache>();
+
+/**
+ * Keeps big scatters smooth: after a full draw the canvas (background, axes, points) is
+ * kept as a bitmap, and a redraw that changed nothing but the hover (the tooltip) copies
+ * the bitmap instead of drawing thousands of points again. Any update (data, legend
+ * toggle, resize, theme) draws in full and takes a new bitmap. The time of the last
+ * render goes to the canvas's `data-render-ms` (a test hook).
+ */
+export const layerCachePlugin: Plugin = {
+  id: 'unetlensLayerCache',
+  afterUpdate(chart) {
+    const c = layerCaches.get(chart);
+    if (c) c.valid = false;
+  },
+  resize(chart) {
+    const c = layerCaches.get(chart);
+    if (c) c.valid = false;
+  },
+  beforeDraw(chart) {
+    let c = layerCaches.get(chart);
+    if (!c) layerCaches.set(chart, (c = { canvas: document.createElement('canvas'), valid: false, t0: 0 }));
+    c.t0 = performance.now();
+  },
+  beforeDatasetsDraw(chart, _args, options) {
+    const opts = options as { enabled?: boolean };
+    const c = layerCaches.get(chart);
+    if (!opts?.enabled || !c?.valid || c.canvas.width !== chart.canvas.width || c.canvas.height !== chart.canvas.height) return;
+    const ctx = chart.ctx;
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.globalCompositeOperation = 'copy';
+    ctx.drawImage(c.canvas, 0, 0);
+    ctx.restore();
+    return false;
+  },
+  afterDatasetsDraw(chart, _args, options) {
+    const opts = options as { enabled?: boolean };
+    const c = layerCaches.get(chart);
+    if (!opts?.enabled || !c) return;
+    c.canvas.width = chart.canvas.width;
+    c.canvas.height = chart.canvas.height;
+    const cctx = c.canvas.getContext('2d');
+    if (!cctx) return;
+    cctx.drawImage(chart.canvas, 0, 0);
+    c.valid = true;
+  },
+  afterDraw(chart) {
+    const c = layerCaches.get(chart);
+    if (c) chart.canvas.dataset.renderMs = (performance.now() - c.t0).toFixed(1);
+  },
+};
 
 /** Paints the canvas with the editor background before anything else. */
 export const backgroundPlugin: Plugin = {

@@ -185,6 +185,16 @@ export function predictedKey(p: { [k: string]: number } | null | undefined): str
   return p ? Object.keys(p).find((k) => k !== 'low' && k !== 'high') : undefined;
 }
 
+/**
+ * The metric a per-split plot shows: the first of dice, accuracy, psnr, ssim, mse that any
+ * split has (measured or predicted), else the first performance key.
+ */
+export function primaryMetric(results: Results): string | undefined {
+  const keys = performanceKeys(results).filter((k) => k !== 'dicePerClass');
+  for (const k of ['dice', 'accuracy', 'psnr', 'ssim', 'mse']) if (keys.includes(k)) return k;
+  return keys[0];
+}
+
 export function performanceCsv(results: Results): string {
   const keys = performanceKeys(results);
   const header = ['split', 'labeled', 'images', ...keys, 'predictedMetric', 'predicted', 'predictedLow', 'predictedHigh'];

@@ -3,28 +3,36 @@
  *
  * Two modes:
  *  - in VS Code (`acquireVsCodeApi` exists): posts `ready`, then draws the `results`
- *    messages it receives and shows `status` messages (loading / error / stale); the last
- *    results are kept with `setState`, so a hidden and restored panel draws again at once;
+ *    messages it receives and shows `status` messages (loading / error / stale); the view
+ *    choices and the `source` are kept with `setState` (the host's serializer reads
+ *    `source` after a window reload), and the host posts the results again after every
+ *    `ready`, so a hidden and restored panel draws again;
  *  - in the offline report: reads the results embedded in
  *    `<script type="application/json" id="unetlens-results">` and draws them at load.
  *
  * It draws only what results.json says; it never computes a metric.
  *
  * Test hooks (a contract with the end-to-end tests): on <body>, `data-state`
- * (empty|loading|ready|error|stale), `data-taps`, `data-splits`, `data-metrics`; on each
- * metric canvas `data-chart` and `data-series`; on the PCA canvas `data-chart="pca"`,
- * `data-tap` and `data-points`.
+ * (empty|loading|ready|error|stale), `data-taps`, `data-splits`, `data-metrics`,
+ * `data-view`, `data-cached`, `data-theme` and `data-redraws` (counts theme redraws); on
+ * each metric canvas `data-chart`, `data-series` and `data-scale`; on the PCA canvas
+ * `data-chart="pca"`, `data-tap` and `data-points`; The U, the map and the splits plot
+ * describe theirs in their own files. Every chart carries `data-theme` and `data-bg`, the
+ * theme it was last drawn with.
  */
 import type { Results } from '../src/engine/types';
 import { parseHostToWebview } from '../src/protocol/messages';
 import { clear, h } from './dom';
 import { baseName } from './format';
 import { createHost } from './host';
-import { Store, VIEWS, type ViewId } from './state';
+import { isViewId, Store, VIEWS, type ViewId } from './state';
 import { observeTheme, readTheme } from './theme';
 import type { ViewContext } from './views/context';
+import { MapsView } from './views/mapsView';
 import { OverviewView } from './views/overview';
+import { SplitsView } from './views/splitsView';
 import { TapView } from './views/tapView';
+import { UnetView } from './views/unetView';
 
 function start(): void {
   const host = createHost();
@@ -44,7 +52,17 @@ function start(): void {
     actions.append(
       h(
         'button',
-        { type: 'button', class: 'btn secondary', title: 'Open these results as a self-contained HTML report', onclick: () => host.post({ type: 'openReport' }) },
+        {
+          type: 'button',
+          class: 'btn secondary',
+          title: 'Save a self-contained HTML report of these results (it opens offline, in any browser)',
+          onclick: () => host.post({ type: 'exportReport' }),
+        },
+        'Export report…',
+      ),
+      h(
+        'button',
+        { type: 'button', class: 'btn secondary', title: 'Open the HTML report of these results in the browser', onclick: () => host.post({ type: 'openReport' }) },
         'Open report',
       ),
     );
@@ -96,14 +114,23 @@ function start(): void {
         store.tap = name;
         store.persist();
         host.post({ type: 'selectTap', tap: name });
+        body.dataset.tap = name;
         tapView.showTap(name);
         overview.setSelected(name);
+        unetView.setSelected(name);
+        mapsView.setSelected(name);
       }
       if (reveal) showView('tap', true);
     },
   };
   const overview = new OverviewView(panels.overview, ctx);
+  const unetView = new UnetView(panels.unet, ctx);
   const tapView = new TapView(panels.tap, ctx);
+  const mapsView = new MapsView(panels.maps, ctx);
+  const splitsView = new SplitsView(panels.splits, ctx);
+  const allViews = [overview, unetView, tapView, mapsView, splitsView];
+  /** Views drawn while hidden (no size yet): drawn again when shown. */
+  const needsDraw = new Set<ViewId>();
 
   function showView(id: ViewId, persist: boolean): void {
     store.view = id;
@@ -114,7 +141,15 @@ function start(): void {
       tabs[v.id].tabIndex = on ? 0 : -1;
       panels[v.id].hidden = !on;
     }
+    if (needsDraw.has(id) && store.results) {
+      needsDraw.delete(id);
+      viewOf(id).draw();
+    }
     if (persist) store.persist();
+  }
+
+  function viewOf(id: ViewId): { draw(): void } {
+    return { overview, unet: unetView, tap: tapView, maps: mapsView, splits: splitsView }[id];
   }
 
   function setHooks(taps: number, splits: number, metrics: string[]): void {
@@ -125,6 +160,7 @@ function start(): void {
 
   function renderStatus(): void {
     body.dataset.state = store.state;
+    body.dataset.cached = String(store.state === 'ready' && store.cached);
     clear(statusArea);
     const rerun = () =>
       h('button', { type: 'button', class: 'btn', onclick: () => host.post({ type: 'rerun' }) }, 'Re-run');
@@ -139,6 +175,20 @@ function start(): void {
           { class: 'banner error', role: 'alert' },
           h('span', { class: 'banner-text' }, h('strong', null, 'Analysis failed: '), store.message),
           host.mode === 'vscode' ? rerun() : null,
+        ),
+      );
+    } else if (store.state === 'ready' && store.cached && host.mode === 'vscode') {
+      statusArea.append(
+        h(
+          'div',
+          { class: 'banner cached', 'data-role': 'cached' },
+          h(
+            'span',
+            { class: 'banner-text' },
+            h('strong', null, 'Cached results'),
+            ` from ${whenText(store.results?.createdAt)}: the model file, the dataset file and the settings are the same as then.`,
+          ),
+          rerun(),
         ),
       );
     } else if (store.state === 'stale') {
@@ -159,7 +209,7 @@ function start(): void {
     }
     placeholder.textContent =
       store.results ? ''
-      : store.state === 'empty' ? 'No results yet. Run “UNet Lens: Analyze Model” on a model file to see how its layers separate the classes.'
+      : store.state === 'empty' ? 'No results yet. Run “UNet Lens: Analyze Generalization” on a model file to see how its layers separate the classes.'
       : store.state === 'loading' ? 'The analysis is running; the charts appear when it is done.'
       : '';
     placeholder.hidden = !!store.results || placeholder.textContent === '';
@@ -169,8 +219,7 @@ function start(): void {
     const r = store.results;
     actions.hidden = !r;
     if (!r) {
-      overview.destroy();
-      tapView.destroy();
+      for (const v of allViews) v.destroy();
       main.hidden = true;
       titleModel.textContent = '';
       titleSource.textContent = '';
@@ -183,9 +232,15 @@ function start(): void {
     titleSource.title = store.source;
     // Show the view first: charts size themselves from their (visible) container.
     showView(store.view, false);
+    body.dataset.tap = store.tap ?? '';
     try {
       const summary = overview.render(r);
+      unetView.render(r);
       tapView.render(r);
+      mapsView.render(r);
+      splitsView.render(r);
+      needsDraw.clear();
+      for (const v of VIEWS) if (v.id !== store.view) needsDraw.add(v.id);
       setHooks(summary.taps, summary.splits, summary.metrics);
     } catch (e) {
       console.error('UNet Lens: could not draw these results', e);
@@ -194,13 +249,19 @@ function start(): void {
     }
   }
 
+  let redraws = 0;
   function redraw(): void {
+    body.dataset.theme = readTheme().kind;
     if (!store.results) return;
     const y = window.scrollY;
-    overview.draw();
-    tapView.draw();
+    // The visible view now, the others when they are shown.
+    viewOf(store.view).draw();
+    needsDraw.clear();
+    for (const v of VIEWS) if (v.id !== store.view) needsDraw.add(v.id);
+    body.dataset.redraws = String(++redraws);
     window.scrollTo(0, y);
   }
+  body.dataset.theme = readTheme().kind;
 
   observeTheme(redraw);
 
@@ -228,7 +289,7 @@ function start(): void {
     }
     const m = parsed.message;
     if (m.type === 'results') {
-      store.setResults(m.results, m.source);
+      store.setResults(m.results, m.source, true, m.cached === true);
       renderStatus();
       renderResults();
     } else if (m.type === 'status') {
@@ -238,16 +299,20 @@ function start(): void {
       redraw();
     }
   });
-  const restored = store.restore();
+  // The view choices come back from the state; the results come from the host after `ready`.
+  store.restore();
+  if (store.source) store.setStatus('loading', 'Opening the results…');
   renderStatus();
-  if (restored) {
-    renderResults();
-  } else {
-    setHooks(0, 0, []);
-    main.hidden = true;
-    actions.hidden = true;
-  }
+  setHooks(0, 0, []);
+  main.hidden = true;
+  actions.hidden = true;
   host.post({ type: 'ready' });
+}
+
+function whenText(iso: string | undefined): string {
+  if (!iso) return 'an earlier run';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
 /** The report honours `?theme=light|dark` (else the OS setting, through CSS). */
@@ -262,7 +327,7 @@ function applyReportTheme(): void {
 function applyHash(store: Store): void {
   const p = new URLSearchParams(location.hash.replace(/^#/, ''));
   const view = p.get('view');
-  if (view === 'overview' || view === 'tap') store.view = view;
+  if (isViewId(view)) store.view = view;
   const tap = p.get('tap');
   if (tap) store.tap = tap;
   if (p.get('pc3') === '1') store.pc3 = true;

@@ -1,29 +1,55 @@
 /**
- * What the panel shows, and its persistence: in VS Code the last results, the chosen view
- * and tap live in `vscode.setState`, so a hidden and restored panel draws again at once.
+ * What the panel shows, and its persistence: in VS Code the chosen view, tap, metric,
+ * split, image and toggles live in `vscode.setState` together with `source` (the
+ * results.json the panel shows), so a hidden and restored panel, or one brought back after
+ * a window reload by the host's serializer, opens where the user left it. The results
+ * themselves are not in the state (they can be many megabytes): the host posts them again
+ * whenever the webview (re)loads and says `ready`.
  */
 import type { Results } from '../src/engine/types';
+import { METRICS, type MetricKey } from './format';
 import type { Host } from './host';
 
 export type PanelState = 'empty' | 'loading' | 'ready' | 'error' | 'stale';
-export type ViewId = 'overview' | 'tap';
+export type ViewId = 'overview' | 'unet' | 'tap' | 'maps' | 'splits';
 export const VIEWS: { id: ViewId; title: string }[] = [
   { id: 'overview', title: 'Overview' },
+  { id: 'unet', title: 'The U' },
   { id: 'tap', title: 'Tap view' },
+  { id: 'maps', title: 'Where is the model unsure' },
+  { id: 'splits', title: 'Splits' },
 ];
+const VIEW_IDS = VIEWS.map((v) => v.id);
+
+export function isViewId(v: unknown): v is ViewId {
+  return typeof v === 'string' && (VIEW_IDS as string[]).includes(v);
+}
+
+export function isMetricKey(v: unknown): v is MetricKey {
+  return typeof v === 'string' && (METRICS as readonly string[]).includes(v);
+}
 
 interface Persisted {
-  v: 1;
-  results?: Results;
+  v: 2;
   source?: string;
   view: ViewId;
   tap?: string;
   pc3: boolean;
+  log: MetricKey[];
+  unetMetric?: MetricKey;
+  unetSplit?: string;
+  mapSplit?: string;
+  mapImage?: string;
+  mapOpacity: number;
+  mapLabel: boolean;
+  mapPrediction: boolean;
 }
 
 export class Store {
   results: Results | undefined;
   source = '';
+  /** The host found these results in its cache (same model, dataset file and settings). */
+  cached = false;
   state: PanelState = 'empty';
   /** Text of the loading / error / stale status. */
   message = '';
@@ -31,28 +57,48 @@ export class Store {
   tap: string | undefined;
   /** PCA scatter: PC3 (instead of PC2) on the y axis. */
   pc3 = false;
+  /** Metrics drawn on a log axis (Overview) and log colour scale (The U). */
+  log = new Set<MetricKey>();
+  /** The U: metric and split that colour the blocks. */
+  unetMetric: MetricKey | undefined;
+  unetSplit: string | undefined;
+  /** Where is the model unsure: split, image, overlay opacity, contours. */
+  mapSplit: string | undefined;
+  mapImage: string | undefined;
+  mapOpacity = 0.45;
+  mapLabel = true;
+  mapPrediction = true;
 
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly host: Host) {}
 
-  /** Takes back what a previous instance of this panel saved. True if results came back. */
+  /**
+   * Takes back what a previous instance of this panel saved: the view choices and the
+   * source. Results never come from the state (the host sends them after `ready`).
+   */
   restore(): boolean {
-    const s = this.host.getState() as Partial<Persisted> | undefined;
-    if (!s || typeof s !== 'object' || s.v !== 1) return false;
-    if (s.view === 'overview' || s.view === 'tap') this.view = s.view;
+    const s = this.host.getState() as (Omit<Partial<Persisted>, 'v'> & { v?: number }) | undefined;
+    if (!s || typeof s !== 'object' || (s.v !== 1 && s.v !== 2)) return false;
+    if (isViewId(s.view)) this.view = s.view;
     if (typeof s.tap === 'string') this.tap = s.tap;
+    if (typeof s.source === 'string') this.source = s.source;
     this.pc3 = s.pc3 === true;
-    if (s.results && typeof s.results === 'object' && s.results.schema === 'unet-lens/results@1') {
-      this.setResults(s.results, typeof s.source === 'string' ? s.source : '', false);
-      return true;
-    }
-    return false;
+    if (Array.isArray(s.log)) this.log = new Set(s.log.filter(isMetricKey));
+    if (isMetricKey(s.unetMetric)) this.unetMetric = s.unetMetric;
+    if (typeof s.unetSplit === 'string') this.unetSplit = s.unetSplit;
+    if (typeof s.mapSplit === 'string') this.mapSplit = s.mapSplit;
+    if (typeof s.mapImage === 'string') this.mapImage = s.mapImage;
+    if (typeof s.mapOpacity === 'number' && s.mapOpacity >= 0 && s.mapOpacity <= 1) this.mapOpacity = s.mapOpacity;
+    if (typeof s.mapLabel === 'boolean') this.mapLabel = s.mapLabel;
+    if (typeof s.mapPrediction === 'boolean') this.mapPrediction = s.mapPrediction;
+    return true;
   }
 
-  setResults(results: Results, source: string, persist = true): void {
+  setResults(results: Results, source: string, persist = true, cached = false): void {
     this.results = results;
     this.source = source;
+    this.cached = cached;
     this.state = 'ready';
     this.message = '';
     const names = (results.taps ?? []).map((t) => t.name);
@@ -65,7 +111,7 @@ export class Store {
     this.message = message;
   }
 
-  /** Saves the view choices (debounced: the results can be large). */
+  /** Saves the view choices (debounced). */
   persist(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.persistNow(), 250);
@@ -74,7 +120,21 @@ export class Store {
   persistNow(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const s: Persisted = { v: 1, results: this.results, source: this.source, view: this.view, tap: this.tap, pc3: this.pc3 };
+    const s: Persisted = {
+      v: 2,
+      source: this.source || undefined,
+      view: this.view,
+      tap: this.tap,
+      pc3: this.pc3,
+      log: [...this.log],
+      unetMetric: this.unetMetric,
+      unetSplit: this.unetSplit,
+      mapSplit: this.mapSplit,
+      mapImage: this.mapImage,
+      mapOpacity: this.mapOpacity,
+      mapLabel: this.mapLabel,
+      mapPrediction: this.mapPrediction,
+    };
     try {
       this.host.setState(s);
     } catch (e) {

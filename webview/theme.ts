@@ -18,9 +18,13 @@ export interface Theme {
   focus: string;
   /** Chart colours in the order splits and classes use them. */
   series: string[];
+  /** The theme's chart colours by name (each falls back to the text colour). */
+  charts: Record<ChartColor, string>;
   font: string;
   fontSize: number;
 }
+
+export type ChartColor = 'blue' | 'orange' | 'green' | 'purple' | 'red' | 'yellow';
 
 const SERIES_VARS = [
   '--vscode-charts-blue',
@@ -66,7 +70,16 @@ export function readTheme(): Theme {
             : 'dark';
   const font = cssVar(style, '--vscode-font-family') || style.fontFamily || 'sans-serif';
   const fontSize = parseFloat(cssVar(style, '--vscode-font-size')) || parseFloat(style.fontSize) || 13;
-  return { kind, fg, bg, muted, border, grid, focus, series: series.length ? series : [fg], font, fontSize };
+  const chart = (name: ChartColor) => cssVar(style, `--vscode-charts-${name}`) || fg;
+  const charts: Record<ChartColor, string> = {
+    blue: chart('blue'),
+    orange: chart('orange'),
+    green: chart('green'),
+    purple: chart('purple'),
+    red: chart('red'),
+    yellow: chart('yellow'),
+  };
+  return { kind, fg, bg, muted, border, grid, focus, series: series.length ? series : [fg], charts, font, fontSize };
 }
 
 /** Colour of the i-th series (split or class). */
@@ -110,6 +123,20 @@ export function withAlpha(color: string, a: number): string {
   const p = parseColor(color);
   if (!p) return color;
   return `rgba(${p[0]}, ${p[1]}, ${p[2]}, ${+(p[3] * a).toFixed(3)})`;
+}
+
+/** [r, g, b] of a CSS colour (alpha dropped; grey when the colour cannot be read). */
+export function toRgb(color: string): [number, number, number] {
+  const p = parseColor(color);
+  return p ? [p[0], p[1], p[2]] : [128, 128, 128];
+}
+
+/**
+ * Colour stops of the panel's "good → bad" scale, from the theme's chart colours: blue
+ * (better), yellow, red (worse). Used by The U and the confidence overlay, with its legend.
+ */
+export function scaleStops(theme: Theme): [number, number, number][] {
+  return [toRgb(theme.charts.blue), toRgb(theme.charts.yellow), toRgb(theme.charts.red)];
 }
 
 function luminance(color: string): number {

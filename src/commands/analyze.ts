@@ -1,22 +1,28 @@
 /**
  * UNet Lens: Analyze Generalization.
  * From the Explorer context menu or the editor title (a model URI is passed), or the
- * palette (quick picks of the workspace's models and dataset files). Runs the analysis in
- * the background worker with a cancellable progress notification and shows the panel
- * beside the active editor.
+ * palette (quick picks of the workspace's models and dataset files), or the CodeLens over
+ * a training script's export line. Takes the results from the cache when nothing changed,
+ * else runs the analysis in the background worker with a cancellable progress
+ * notification, and shows the panel beside the active editor.
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { runWorker, WorkerError } from '../host/workerRunner';
 import type { PanelManager } from '../host/panelManager';
-import type { ProgressEvent } from '../engine/types';
+import type { FileHasher } from '../host/hash';
+import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
+import { METHOD_VERSION, type ProgressEvent, type Results } from '../engine/types';
 
 export interface AnalyzeDeps {
   context: vscode.ExtensionContext;
   panels: PanelManager;
   log: vscode.LogOutputChannel;
   setRunning: (running: boolean) => void;
+  cache: ResultsCache;
+  hasher: FileHasher;
 }
 
 const MODEL_GLOB = '**/*.onnx';
@@ -96,32 +102,105 @@ export async function analyzeCommand(deps: AnalyzeDeps, arg?: unknown): Promise<
   await runAnalysis(deps, modelUri.fsPath, datasetUri.fsPath);
 }
 
-export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetPath: string): Promise<void> {
-  const { context, panels, log } = deps;
+export interface RunOptions {
+  /** Skip the cache (Re-run). */
+  force?: boolean;
+  /** Started by the file watcher: queue behind a running analysis instead of saying so. */
+  auto?: boolean;
+}
+
+let queued: { modelPath: string; datasetPath: string; opts: RunOptions } | undefined;
+
+/** The overrides of the dataset file's `analysis` block that come from the settings. */
+function settingsOverrides(): { maxPoints?: number; seed?: number } {
   const cfg = vscode.workspace.getConfiguration('unetLens');
-  const key = modelPath;
-  const title = `UNet Lens: ${path.basename(modelPath)}`;
-  const storage = context.storageUri ?? context.globalStorageUri;
-  const outDir = path.join(
-    storage.fsPath,
-    'results',
-    createHash('sha256').update(`${modelPath}\n${datasetPath}`).digest('hex').slice(0, 16),
-  );
-  const overrides: Record<string, number> = {};
+  const overrides: { maxPoints?: number; seed?: number } = {};
   const maxPoints = cfg.get<number | null>('maxPoints');
   const seed = cfg.get<number | null>('seed');
   if (typeof maxPoints === 'number') overrides.maxPoints = maxPoints;
   if (typeof seed === 'number') overrides.seed = seed;
+  return overrides;
+}
+
+/**
+ * Runs (or takes from the cache) the analysis of a model with a dataset file and shows it
+ * in the model's panel beside the editor.
+ *
+ * Cache: the key is the sha256 of the model file and of the dataset file (hashed here,
+ * streamed), a fingerprint of the data files it names, the settings overrides and the
+ * method and extension versions. A hit shows the cached results at once (the panel says
+ * they are cached and offers Re-run); Re-run skips the cache, and so does analyzing again
+ * the very results the model's open panel already shows (the user sees them and asks
+ * again: they want a fresh run).
+ */
+export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetPath: string, opts: RunOptions = {}): Promise<void> {
+  const { context, panels, log, cache, hasher } = deps;
+  const cfg = vscode.workspace.getConfiguration('unetLens');
+  const key = modelPath;
+  const title = `UNet Lens: ${path.basename(modelPath)}`;
+  if (current) {
+    if (opts.auto) {
+      queued = { modelPath, datasetPath, opts };
+      log.info(`analysis queued behind the running one: ${modelPath}`);
+    } else {
+      void vscode.window.showInformationMessage('UNet Lens is already analyzing a model. Cancel it first or wait for it to finish.');
+    }
+    return;
+  }
+  const overrides = settingsOverrides();
+  // What the model's panel shows now, if it is open with results (see the cache rule below).
+  const open = panels.get(key);
+  const openKey = open?.results ? open.cacheKey : undefined;
 
   const started = Date.now();
   const controller = new AbortController();
   current = controller;
   deps.setRunning(true);
-  log.info(`analyze ${modelPath} with ${datasetPath} → ${outDir}`);
   // The panel opens at once beside the editor, in its loading state, and fills when the
-  // worker answers.
+  // cache or the worker answers.
   panels.showStatus(key, title, 'loading', `Analyzing ${path.basename(modelPath)} with ${path.basename(datasetPath)}…`, { modelPath, datasetPath });
   try {
+    // ---------------------------------------------------------------- the cache
+    let cacheKeyValue: string | undefined;
+    let modelSha256 = '';
+    let datasetSha256 = '';
+    try {
+      [modelSha256, datasetSha256] = await Promise.all([hasher.sha256(modelPath, controller.signal), hasher.sha256(datasetPath, controller.signal)]);
+      cacheKeyValue = cacheKey({
+        modelSha256,
+        datasetSha256,
+        dataFingerprint: await dataFingerprint(datasetPath),
+        settings: overrides,
+        methodVersion: METHOD_VERSION,
+        toolVersion: String(context.extension.packageJSON.version ?? ''),
+      });
+    } catch (e) {
+      // No key (e.g. the model file is missing): no cache; the worker says what is wrong.
+      log.warn(`results cache skipped: ${(e as Error).message}`);
+    }
+    // Reopening an analysis (no panel, or a panel showing something else) takes the cached
+    // results. Asking again for the analysis whose results the open panel already shows is
+    // asking for a fresh run: it runs, as Re-run does.
+    if (cacheKeyValue && !opts.force && openKey !== cacheKeyValue) {
+      const hit = await cache.lookup(cacheKeyValue);
+      if (hit) {
+        try {
+          const results = JSON.parse(await fs.readFile(hit.resultsPath, 'utf8')) as Results;
+          panels.show(key, results, hit.resultsPath, true).cacheKey = cacheKeyValue;
+          log.info(`cached results for ${modelPath} with ${datasetPath}: ${hit.resultsPath} (from ${hit.entry.createdAt})`);
+          return;
+        } catch (e) {
+          log.warn(`cached results unreadable (${(e as Error).message}); running the analysis`);
+          await cache.remove(cacheKeyValue);
+        }
+      }
+    }
+    const outDir = cacheKeyValue
+      ? cache.dirFor(cacheKeyValue)
+      : path.join(cache.root, 'uncached', createHash('sha256').update(`${modelPath}\n${datasetPath}`).digest('hex').slice(0, 16));
+    log.info(`analyze ${modelPath} with ${datasetPath} → ${outDir}`);
+
+    // ---------------------------------------------------------------- the worker
     const outcome = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `UNet Lens: ${path.basename(modelPath)}`, cancellable: true },
       async (progress, token) => {
@@ -150,7 +229,13 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
         });
       },
     );
-    panels.show(key, outcome.results, path.join(outDir, 'results.json'));
+    const resultsPath = path.join(outDir, 'results.json');
+    if (cacheKeyValue) {
+      await cache
+        .record({ key: cacheKeyValue, modelPath, datasetPath, modelSha256, datasetSha256, settings: overrides })
+        .catch((e) => log.warn(`results cache not updated: ${(e as Error).message}`));
+    }
+    panels.show(key, outcome.results, resultsPath).cacheKey = cacheKeyValue;
     const ms = Date.now() - started;
     log.info(
       `done in ${ms} ms (engine ${outcome.results.timings.totalMs} ms); worker peak RSS ${(outcome.peakRssBytes / 2 ** 20).toFixed(0)} MB; ` +
@@ -159,7 +244,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     for (const w of outcome.results.warnings) log.warn(w);
   } catch (e) {
     const err = e as WorkerError;
-    if (err.kind === 'cancelled') {
+    if (err.kind === 'cancelled' || controller.signal.aborted) {
       log.info('analysis cancelled');
       panels.showStatus(key, title, 'error', 'Analysis cancelled. Run UNet Lens: Analyze Generalization to start again.');
       void vscode.window.showInformationMessage('UNet Lens: analysis cancelled.');
@@ -172,6 +257,9 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
   } finally {
     current = undefined;
     deps.setRunning(false);
+    const next = queued;
+    queued = undefined;
+    if (next) void runAnalysis(deps, next.modelPath, next.datasetPath, next.opts);
   }
 }
 

@@ -1,14 +1,22 @@
 /**
  * Owns the results panels: opens them beside the active editor, does the `ready`
- * handshake before posting results, answers the webview's requests (export, re-run),
- * and brings panels back after a window reload (webview serializer).
+ * handshake before posting anything, answers the webview's requests (export PNG / CSV /
+ * report, re-run), and brings panels back after a window reload (webview serializer).
+ *
+ * Each panel keeps what it shows (the last results and the status over them) and posts it
+ * again whenever its webview (re)loads and says `ready`: a panel that is hidden loses its
+ * webview (retainContextWhenHidden is off, to keep memory low) and draws again when shown.
+ * The webview keeps only its view choices and `source` (the results.json it shows) in
+ * its state, which is what the serializer gets back after a reload.
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { panelHtml } from './webviewHtml';
 import { parseWebviewToHost, type HostToWebview } from '../protocol/messages';
+import { writeReport } from '../engine/report';
 import type { Results } from '../engine/types';
 
 export const PANEL_TYPE = 'unetLens.results';
@@ -18,25 +26,43 @@ interface PanelState {
   source?: string;
 }
 
+export interface Job {
+  modelPath: string;
+  datasetPath: string;
+}
+
 export interface PanelEvents {
   /** Re-run the analysis behind a panel (the model and dataset file it showed or tried). */
-  onRerun?: (job: { modelPath: string; datasetPath: string }) => void;
+  onRerun?: (job: Job) => void;
+  /** A panel now shows results (new, cached or restored after a reload). */
+  onShowing?: (panel: ResultsPanel) => void;
+  /** A panel was closed. */
+  onClosed?: (panel: ResultsPanel) => void;
+  /** A panel was created (or restored). */
+  onOpened?: (panel: ResultsPanel) => void;
   log: (line: string) => void;
 }
 
-class ResultsPanel {
+type StatusMsg = Extract<HostToWebview, { type: 'status' }>;
+type ResultsMsg = Extract<HostToWebview, { type: 'results' }>;
+
+export class ResultsPanel {
   private ready = false;
-  private pending: HostToWebview[] = [];
+  /** What the panel shows: the results, and the status shown over them (or alone). */
+  private shown: { results?: ResultsMsg; status?: StatusMsg } = {};
   source: string | undefined;
-  /** The analysis this panel shows or waits for (for Re-run). */
-  job: { modelPath: string; datasetPath: string } | undefined;
+  results: Results | undefined;
+  /** The analysis this panel shows or waits for (for Re-run and the file watcher). */
+  job: Job | undefined;
+  /** The results-cache key of the results shown (set by the analyze command). */
+  cacheKey: string | undefined;
   readonly disposed = new vscode.EventEmitter<void>();
 
   constructor(
     readonly panel: vscode.WebviewPanel,
     private readonly extensionUri: vscode.Uri,
     private readonly events: PanelEvents,
-    readonly key: string,
+    public key: string,
   ) {
     const webview = panel.webview;
     webview.options = {
@@ -50,24 +76,52 @@ class ResultsPanel {
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'panel.css')).toString(),
     });
     webview.onDidReceiveMessage((raw) => this.onMessage(raw));
+    // A hidden panel's webview is gone: it says `ready` again when shown, and gets everything then.
+    panel.onDidChangeViewState((e) => {
+      if (!e.webviewPanel.visible) this.ready = false;
+    });
     panel.onDidDispose(() => this.disposed.fire());
   }
 
-  post(msg: HostToWebview): void {
-    if (!this.ready) {
-      // Keep only the newest state message; results replace everything before them.
-      if (msg.type === 'results') this.pending = [msg];
-      else this.pending.push(msg);
-      return;
-    }
-    void this.panel.webview.postMessage(msg);
+  private send(msg: HostToWebview): void {
+    if (this.ready) void this.panel.webview.postMessage(msg);
   }
 
-  showResults(results: Results, source: string): void {
+  /** Shows a status (loading / error / stale) over the results, or alone. */
+  showStatus(state: StatusMsg['state'], message: string): void {
+    const msg: StatusMsg = { type: 'status', state, message };
+    this.shown.status = msg;
+    this.send(msg);
+  }
+
+  /** The status shown over the results, if any. */
+  get status(): StatusMsg['state'] | undefined {
+    return this.shown.status?.state;
+  }
+
+  /** Removes the status over the results (they are current again). */
+  clearStatus(): void {
+    if (!this.shown.status) return;
+    this.shown.status = undefined;
+    if (this.shown.results) this.send(this.shown.results);
+  }
+
+  showResults(results: Results, source: string, cached = false): void {
     this.source = source;
+    this.results = results;
+    this.cacheKey = undefined;
     this.job = { modelPath: results.model.path, datasetPath: results.dataset.path };
     this.panel.title = `UNet Lens: ${path.basename(results.model.path)}`;
-    this.post({ type: 'results', results, source });
+    const msg: ResultsMsg = { type: 'results', results, source, cached };
+    this.shown = { results: msg };
+    this.send(msg);
+    this.events.onShowing?.(this);
+  }
+
+  /** The newest results and status again (after the webview (re)loaded). */
+  private replay(): void {
+    if (this.shown.results) void this.panel.webview.postMessage(this.shown.results);
+    if (this.shown.status) void this.panel.webview.postMessage(this.shown.status);
   }
 
   private async onMessage(raw: unknown): Promise<void> {
@@ -77,33 +131,73 @@ class ResultsPanel {
       return;
     }
     const msg = parsed.message;
-    switch (msg.type) {
-      case 'ready': {
-        this.ready = true;
-        const queued = this.pending;
-        this.pending = [];
-        for (const m of queued) void this.panel.webview.postMessage(m);
-        this.events.log('[panel] ready');
-        break;
-      }
-      case 'rerun':
-        if (this.job) this.events.onRerun?.(this.job);
-        break;
-      case 'exportPng':
-        await this.saveExport(msg.name, 'png', Buffer.from(msg.dataUrl.slice(msg.dataUrl.indexOf(',') + 1), 'base64'));
-        break;
-      case 'exportCsv':
-        await this.saveExport(msg.name, 'csv', Buffer.from(msg.csv, 'utf8'));
-        break;
-      case 'openReport':
-        if (this.source) {
-          const report = path.join(path.dirname(this.source), 'report.html');
-          await vscode.env.openExternal(vscode.Uri.file(report));
+    try {
+      switch (msg.type) {
+        case 'ready':
+          this.ready = true;
+          this.replay();
+          this.events.log('[panel] ready');
+          break;
+        case 'rerun':
+          if (this.job) this.events.onRerun?.(this.job);
+          break;
+        case 'exportPng':
+          await this.saveExport(msg.name, 'png', Buffer.from(msg.dataUrl.slice(msg.dataUrl.indexOf(',') + 1), 'base64'));
+          break;
+        case 'exportCsv':
+          await this.saveExport(msg.name, 'csv', Buffer.from(msg.csv, 'utf8'));
+          break;
+        case 'exportReport':
+          await this.exportReport();
+          break;
+        case 'openReport': {
+          const report = await this.reportFile();
+          if (report) await vscode.env.openExternal(vscode.Uri.file(report));
+          break;
         }
-        break;
-      case 'selectTap':
-        break;
+        case 'selectTap':
+          break;
+      }
+    } catch (e) {
+      this.events.log(`[panel] ${msg.type} failed: ${(e as Error).message}`);
+      void vscode.window.showErrorMessage(`UNet Lens: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * The report.html of the results shown: the one the worker wrote next to results.json,
+   * or, when there is none (results opened from elsewhere), one rendered now into a temp
+   * folder (never written into the user's folders unasked).
+   */
+  private async reportFile(): Promise<string | undefined> {
+    if (!this.source || !this.results) return undefined;
+    const beside = path.join(path.dirname(this.source), 'report.html');
+    if (await fs.stat(beside).then((s) => s.isFile(), () => false)) return beside;
+    const tmp = path.join(os.tmpdir(), `unetlens-report-${process.pid}-${Date.now()}.html`);
+    writeReport(this.results, tmp, vscode.Uri.joinPath(this.extensionUri, 'dist').fsPath);
+    return tmp;
+  }
+
+  /** UNet Lens: Export Report… — a save dialog, then a copy of the self-contained report. */
+  async exportReport(): Promise<void> {
+    const report = await this.reportFile();
+    if (!report || !this.results) {
+      void vscode.window.showInformationMessage('UNet Lens: this panel has no results to export yet.');
+      return;
+    }
+    const model = path.basename(this.results.model.path).replace(/\.[^.]+$/, '');
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: folder ? vscode.Uri.joinPath(folder, `unetlens-report-${model.replace(/[^\w.-]+/g, '_')}.html`) : undefined,
+      filters: { 'HTML report': ['html'] },
+      saveLabel: 'Export Report',
+      title: 'Export the UNet Lens report (one self-contained HTML file)',
+    });
+    if (!target) return;
+    await vscode.workspace.fs.copy(vscode.Uri.file(report), target, { overwrite: true });
+    this.events.log(`[panel] exported the report to ${target.fsPath}`);
+    const choice = await vscode.window.showInformationMessage(`UNet Lens: report saved to ${vscode.workspace.asRelativePath(target)}.`, 'Open in Browser');
+    if (choice) await vscode.env.openExternal(target);
   }
 
   private async saveExport(name: string, ext: 'png' | 'csv', bytes: Buffer): Promise<void> {
@@ -131,7 +225,7 @@ export class PanelManager implements vscode.WebviewPanelSerializer<PanelState> {
   panelFor(key: string, title: string): ResultsPanel {
     let p = this.panels.get(key);
     if (p) {
-      p.panel.reveal(vscode.ViewColumn.Beside, true);
+      if (!p.panel.visible) p.panel.reveal(undefined, true);
       return p;
     }
     const panel = vscode.window.createWebviewPanel(
@@ -148,47 +242,71 @@ export class PanelManager implements vscode.WebviewPanelSerializer<PanelState> {
     const p = new ResultsPanel(panel, this.extensionUri, this.events, key);
     this.panels.set(key, p);
     p.disposed.event(() => {
-      if (this.panels.get(key) === p) this.panels.delete(key);
+      if (this.panels.get(p.key) === p) this.panels.delete(p.key);
+      this.events.onClosed?.(p);
     });
+    this.events.onOpened?.(p);
     return p;
   }
 
-  showStatus(
-    key: string,
-    title: string,
-    state: 'loading' | 'error' | 'stale',
-    message: string,
-    job?: { modelPath: string; datasetPath: string },
-  ): void {
+  private rekey(p: ResultsPanel, key: string): void {
+    if (p.key === key) return;
+    if (this.panels.get(p.key) === p) this.panels.delete(p.key);
+    p.key = key;
+    this.panels.set(key, p);
+  }
+
+  showStatus(key: string, title: string, state: 'loading' | 'error' | 'stale', message: string, job?: Job): void {
     const p = this.panelFor(key, title);
     if (job) p.job = job;
-    p.post({ type: 'status', state, message });
+    p.showStatus(state, message);
   }
 
-  /** Marks every panel showing this model as stale (the model changed on disk). */
+  /** Shows the stale banner on the panel of this model (the model changed on disk). */
   markStale(key: string, message: string): void {
-    this.panels.get(key)?.post({ type: 'status', state: 'stale', message });
+    this.panels.get(key)?.showStatus('stale', message);
   }
 
-  show(key: string, results: Results, source: string): void {
-    this.panelFor(key, `UNet Lens: ${path.basename(results.model.path)}`).showResults(results, source);
+  get(key: string): ResultsPanel | undefined {
+    return this.panels.get(key);
+  }
+
+  all(): ResultsPanel[] {
+    return [...this.panels.values()];
+  }
+
+  /** The panel the user looks at (for palette commands), else the only one. */
+  active(): ResultsPanel | undefined {
+    const all = this.all();
+    return all.find((p) => p.panel.active) ?? (all.length === 1 ? all[0] : undefined);
+  }
+
+  show(key: string, results: Results, source: string, cached = false): ResultsPanel {
+    const p = this.panelFor(key, `UNet Lens: ${path.basename(results.model.path)}`);
+    p.showResults(results, source, cached);
+    return p;
   }
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: PanelState | undefined): Promise<void> {
-    const source = state?.source;
+    const source = typeof state?.source === 'string' ? state.source : undefined;
     const p = this.adopt(panel, source ?? `restored-${Date.now()}`);
     if (!source) {
-      p.post({ type: 'status', state: 'error', message: 'This panel was closed before results were ready. Run UNet Lens: Analyze Generalization again.' });
+      p.showStatus('error', 'This panel was closed before results were ready. Run UNet Lens: Analyze Generalization again.');
       return;
     }
     try {
       const results = JSON.parse(await fs.readFile(source, 'utf8')) as Results;
+      if (results?.schema !== 'unet-lens/results@1') throw new Error('not a UNet Lens results file');
       const key = results.model?.path ?? source;
-      this.panels.delete(p.key);
-      this.panels.set(key, p);
+      const other = this.panels.get(key);
+      if (other && other !== p) {
+        // Two restored panels of one model: keep both, key the second by its source.
+        this.rekey(p, source);
+      } else this.rekey(p, key);
       p.showResults(results, source);
+      this.events.log(`[panel] restored ${source}`);
     } catch (e) {
-      p.post({ type: 'status', state: 'error', message: `Cannot reopen ${source}: ${(e as Error).message}` });
+      p.showStatus('error', `Cannot reopen ${source}: ${(e as Error).message}`);
     }
   }
 

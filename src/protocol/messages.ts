@@ -34,7 +34,7 @@ export type WorkerMessage =
 // ---------------------------------------------------------------- host ↔ webview
 
 export type HostToWebview =
-  | { type: 'results'; results: Results; source: string }
+  | { type: 'results'; results: Results; source: string; /** found in the host's results cache */ cached?: boolean }
   | { type: 'status'; state: 'loading' | 'error' | 'stale'; message: string }
   | { type: 'theme' };
 
@@ -44,7 +44,9 @@ export type WebviewToHost =
   | { type: 'exportPng'; name: string; dataUrl: string }
   | { type: 'exportCsv'; name: string; csv: string }
   | { type: 'rerun' }
-  | { type: 'openReport' };
+  | { type: 'openReport' }
+  /** Save a copy of the self-contained report.html (a save dialog in the host). */
+  | { type: 'exportReport' };
 
 // ---------------------------------------------------------------- validation
 
@@ -71,10 +73,12 @@ const webviewToHostChecks: Record<string, Check> = {
   exportCsv: (m) => str(m.name) && str(m.csv),
   rerun: () => true,
   openReport: () => true,
+  exportReport: () => true,
 };
 
 const hostToWebviewChecks: Record<string, Check> = {
-  results: (m) => obj(m.results) && m.results.schema === 'unet-lens/results@1' && str(m.source),
+  results: (m) =>
+    obj(m.results) && m.results.schema === 'unet-lens/results@1' && str(m.source) && (m.cached === undefined || typeof m.cached === 'boolean'),
   status: (m) => str(m.state) && str(m.message),
   theme: () => true,
 };

@@ -23,6 +23,7 @@ import {
   tapLabels,
   tapsInOrder,
 } from '../format';
+import { canLog, decadesSpanned } from '../scale';
 import type { Theme } from '../theme';
 import type { ViewContext } from './context';
 
@@ -31,6 +32,14 @@ interface MetricInfo {
   axis: string;
   explain: (k: number) => string;
   refLine: number | null;
+}
+
+/** Tick labels of a log axis: 1-2-5 steps only, so the axis stays readable. */
+function logTick(v: number): string {
+  if (!(v > 0)) return '';
+  const m = v / 10 ** Math.floor(Math.log10(v) + 1e-9);
+  const r = Math.round(m * 1000) / 1000;
+  return r === 1 || r === 2 || r === 5 ? fmt(v) : '';
 }
 
 export const METRIC_INFO: Record<MetricKey, MetricInfo> = {
@@ -140,10 +149,14 @@ export class OverviewView {
   draw(): void {
     const theme = this.ctx.theme();
     applyChartTheme(theme);
-    for (const slot of this.slots) {
-      slot.chart?.destroy();
-      slot.chart = new Chart(slot.canvas, slot.build(theme));
-    }
+    for (const slot of this.slots) this.drawSlot(slot, theme);
+  }
+
+  private drawSlot(slot: ChartSlot, theme: Theme): void {
+    slot.chart?.destroy();
+    slot.chart = new Chart(slot.canvas, slot.build(theme));
+    slot.canvas.dataset.theme = theme.kind;
+    slot.canvas.dataset.bg = theme.bg;
   }
 
   /** Moves the selected-tap marker without rebuilding the charts. */
@@ -228,6 +241,9 @@ export class OverviewView {
           typeof p.low === 'number' && typeof p.high === 'number' ? h('span', { class: 'range' }, ` [${fmt(p.low)}, ${fmt(p.high)}]`) : null,
         );
       }
+      if (!s.labeled && !s.predictedPerformance && k === keys[0]) {
+        return h('td', { class: 'num muted not-predicted', title: 'No labels: the performance of this split can only be predicted, and these results hold no prediction' }, 'not predicted yet');
+      }
       return h('td', { class: 'num muted' }, '—');
     };
     const table = h(
@@ -285,9 +301,14 @@ export class OverviewView {
     const taps = this.taps;
     const labels = tapLabels(taps);
     const drawn = series.map((s) => ({ split: s.split, values: s.values }));
+    const allValues = series.flatMap((x) => x.values);
+    const loggable = canLog(allValues);
+    const decades = decadesSpanned(allValues);
+    const useLog = () => loggable && this.ctx.store.log.has(metric);
     const canvas = h('canvas', {
       'data-chart': metric,
       'data-series': JSON.stringify(drawn),
+      'data-scale': useLog() ? 'log' : 'linear',
       role: 'img',
       'aria-label': `${info.title} per tap for ${series.map((s) => s.split).join(', ')}. The values are in the table "Values by tap".`,
     });
@@ -329,14 +350,23 @@ export class OverviewView {
             ticks: { color: theme.fg, maxRotation: 60, minRotation: 0, autoSkip: true, autoSkipPadding: 4 },
             border: { color: theme.border },
           },
-          y: {
-            title: { display: true, text: info.axis, color: theme.muted },
-            grid: { color: theme.grid },
-            ticks: { color: theme.fg },
-            border: { color: theme.border },
-            suggestedMax: metric === 'knnConfidence' ? 1 : undefined,
-            suggestedMin: metric === 'featureShift' ? 0.8 : undefined,
-          },
+          y: useLog()
+            ? {
+                type: 'logarithmic',
+                title: { display: true, text: `${info.axis} (log)`, color: theme.muted },
+                grid: { color: theme.grid },
+                ticks: { color: theme.fg, callback: (v) => logTick(Number(v)) },
+                border: { color: theme.border },
+              }
+            : {
+                type: 'linear',
+                title: { display: true, text: info.axis, color: theme.muted },
+                grid: { color: theme.grid },
+                ticks: { color: theme.fg },
+                border: { color: theme.border },
+                suggestedMax: metric === 'knnConfidence' ? 1 : undefined,
+                suggestedMin: metric === 'featureShift' ? 0.8 : undefined,
+              },
         },
         plugins: {
           legend: {
@@ -378,9 +408,25 @@ export class OverviewView {
       },
       plugins: [backgroundPlugin, stageBandsPlugin],
     });
-    this.slots.push({ canvas, build });
+    const slot: ChartSlot = { canvas, build };
+    this.slots.push(slot);
 
     const title = `ov-chart-${metric}`;
+    const logId = `ov-log-${metric}`;
+    const logBox = h('input', { type: 'checkbox', id: logId, disabled: !loggable });
+    logBox.checked = useLog();
+    logBox.addEventListener('change', () => {
+      if (logBox.checked) this.ctx.store.log.add(metric);
+      else this.ctx.store.log.delete(metric);
+      this.ctx.store.persist();
+      canvas.dataset.scale = useLog() ? 'log' : 'linear';
+      const theme = this.ctx.theme();
+      applyChartTheme(theme);
+      this.drawSlot(slot, theme);
+    });
+    const logTitle = loggable
+      ? `Logarithmic y axis${decades >= 1 ? ` (the values span ${decades.toFixed(1)} orders of magnitude)` : ''}`
+      : 'Not available: some values are zero or negative';
     return h(
       'section',
       { class: 'card chart-card', 'aria-labelledby': title },
@@ -388,6 +434,12 @@ export class OverviewView {
         'div',
         { class: 'card-head' },
         h('h3', { id: title }, info.title),
+        h(
+          'label',
+          { class: `check small${decades >= 1 ? ' suggest' : ''}`, for: logId, title: logTitle },
+          logBox,
+          decades >= 1 ? 'log (wide range)' : 'log',
+        ),
         h(
           'button',
           {

@@ -4,7 +4,7 @@
  */
 import type { ChartConfiguration } from 'chart.js';
 import type { Results, TapInfo } from '../../src/engine/types';
-import { applyChartTheme, backgroundPlugin, Chart, exportName, splitStyle } from '../charts';
+import { applyChartTheme, backgroundPlugin, Chart, exportName, layerCachePlugin, splitStyle } from '../charts';
 import { clear, h } from '../dom';
 import {
   fileSafe,
@@ -115,7 +115,11 @@ export class TapView {
     const theme = this.ctx.theme();
     applyChartTheme(theme);
     this.chart?.destroy();
+    const t0 = performance.now();
     this.chart = new Chart(this.canvas, this.build(theme));
+    this.canvas.dataset.drawMs = String(Math.round(performance.now() - t0));
+    this.canvas.dataset.theme = theme.kind;
+    this.canvas.dataset.bg = theme.bg;
   }
 
   destroy(): void {
@@ -251,7 +255,10 @@ export class TapView {
             const st = splitStyle(theme, g.split);
             return {
               label: `${g.split.name} · ${className(g.cls)}${g.split.labeled ? '' : ' (predicted)'}`,
-              data: g.rows.map((row) => ({ x: row[0], y: row[yi] })),
+              // Sorted by x: with `parsing: false` chart.js takes the data as sorted along
+              // the x axis (it reads the axis range from the first and last points and
+              // binary-searches them on hover), so unsorted points would fall off the plot.
+              data: g.rows.map((row) => ({ x: row[0], y: row[yi] })).sort((a, b) => a.x - b.x),
               pointStyle: st.pointStyle,
               clip: 6,
               pointRadius: radius,
@@ -296,9 +303,11 @@ export class TapView {
               },
             },
             unetlensBackground: { color: theme.bg },
+            // thousands of points: hovering only redraws the tooltip over a kept bitmap
+            unetlensLayerCache: { enabled: sample.shown > 1000 },
           },
         },
-        plugins: [backgroundPlugin],
+        plugins: [backgroundPlugin, layerCachePlugin],
       };
     };
 

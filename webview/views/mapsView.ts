@@ -1,0 +1,432 @@
+/**
+ * "Where is the model unsure": one image of a split, its grey preview with the selected
+ * tap's kNN-confidence map laid over it (nearest-neighbour upsampled, semi-transparent,
+ * the panel's good → bad colour scale), and the label and prediction contours where the
+ * results have them. A strip below shows the same image at every tap, so one sees where
+ * along the network the model becomes unsure. Everything drawn is in `results.maps.items`.
+ *
+ * Test hooks: the main canvas has `data-chart="map"`, `data-split`, `data-image`,
+ * `data-tap`, `data-grid` (the confidence grid, "h×w", or "" when the tap has none),
+ * `data-preview` ("H×W"), `data-contours`, `data-theme`, `data-bg`; the view's root has
+ * `data-items` (maps in the file) and, when there are none, `data-empty="maps"`.
+ */
+import type { ImageMaps, Results, TapInfo } from '../../src/engine/types';
+import { exportName } from '../charts';
+import { clear, h } from '../dom';
+import { fileSafe, fmt, shortTapName, tapLabels, tapsInOrder } from '../format';
+import { contourSegments, gridOf, integerZoom, labelMap, mapItems, mapSplits, upsampleNearest, type Grid } from '../maps';
+import { badness, interpolate } from '../scale';
+import { canvasToPng } from '../svg';
+import { scaleStops, type Theme } from '../theme';
+import type { ViewContext } from './context';
+
+interface PaintOptions {
+  zoom: number;
+  opacity: number;
+  label: boolean;
+  prediction: boolean;
+  /** Contour line width in canvas pixels (0: no contours). */
+  line: number;
+}
+
+export class MapsView {
+  private results?: Results;
+  private items: ImageMaps[] = [];
+  private taps: TapInfo[] = [];
+  private splitSelect?: HTMLSelectElement;
+  private tapSelect?: HTMLSelectElement;
+  private opacity?: HTMLInputElement;
+  private labelBox?: HTMLInputElement;
+  private predBox?: HTMLInputElement;
+  private thumbs?: HTMLElement;
+  private stage?: HTMLElement;
+  private canvas?: HTMLCanvasElement;
+  private readout?: HTMLElement;
+  private strip?: HTMLElement;
+  private note?: HTMLElement;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly ctx: ViewContext,
+  ) {}
+
+  render(results: Results): void {
+    this.destroy();
+    clear(this.root);
+    this.results = results;
+    this.items = mapItems(results);
+    this.taps = tapsInOrder(results);
+    this.root.dataset.items = String(this.items.length);
+    delete this.root.dataset.empty;
+    const head = h(
+      'div',
+      { class: 'section-head' },
+      h('h2', { id: 'maps-h' }, 'Where is the model unsure'),
+    );
+    if (this.items.length === 0) {
+      this.root.dataset.empty = 'maps';
+      this.root.append(
+        h(
+          'section',
+          { class: 'section', 'aria-labelledby': 'maps-h' },
+          head,
+          h(
+            'div',
+            { class: 'empty-state' },
+            h('p', null, h('strong', null, 'This results file has no confidence maps.')),
+            h(
+              'p',
+              { class: 'hint' },
+              'The analysis lays the kNN confidence of a few images per split back on their pixel grid (analysis.mapsPerSplit in the dataset file). Re-run the analysis with a version of UNet Lens that writes them to see where the model is unsure.',
+            ),
+          ),
+        ),
+      );
+      return;
+    }
+    const store = this.ctx.store;
+    const splits = mapSplits(results, this.items);
+    if (!store.mapSplit || !splits.includes(store.mapSplit)) store.mapSplit = splits[0];
+
+    this.splitSelect = h(
+      'select',
+      { id: 'maps-split' },
+      splits.map((sp) => {
+        const n = this.items.filter((it) => it.split === sp).length;
+        const labeled = results.splits?.find((x) => x.name === sp)?.labeled;
+        return h('option', { value: sp }, `${sp}${labeled === false ? ' (unlabeled)' : ''} — ${n} image${n === 1 ? '' : 's'}`);
+      }),
+    );
+    this.splitSelect.value = store.mapSplit;
+    this.splitSelect.addEventListener('change', () => {
+      store.mapSplit = this.splitSelect!.value;
+      store.mapImage = undefined;
+      store.persist();
+      this.draw();
+    });
+    const labels = tapLabels(this.taps);
+    this.tapSelect = h(
+      'select',
+      { id: 'maps-tap' },
+      this.taps.map((t, i) => h('option', { value: t.name, title: t.name }, `${i + 1}. ${labels[i]} — ${t.stage}, level ${t.level}`)),
+    );
+    if (store.tap) this.tapSelect.value = store.tap;
+    this.tapSelect.addEventListener('change', () => this.ctx.selectTap(this.tapSelect!.value, false));
+    this.opacity = h('input', { type: 'range', id: 'maps-opacity', min: 0, max: 100, step: 5, 'aria-valuetext': '' });
+    this.opacity.value = String(Math.round(store.mapOpacity * 100));
+    this.opacity.addEventListener('input', () => {
+      store.mapOpacity = Number(this.opacity!.value) / 100;
+      this.opacity!.setAttribute('aria-valuetext', `${this.opacity!.value} %`);
+      store.persist();
+      this.paintAll();
+    });
+    this.labelBox = h('input', { type: 'checkbox', id: 'maps-label' });
+    this.labelBox.checked = store.mapLabel;
+    this.labelBox.addEventListener('change', () => {
+      store.mapLabel = this.labelBox!.checked;
+      store.persist();
+      this.paintAll();
+    });
+    this.predBox = h('input', { type: 'checkbox', id: 'maps-pred' });
+    this.predBox.checked = store.mapPrediction;
+    this.predBox.addEventListener('change', () => {
+      store.mapPrediction = this.predBox!.checked;
+      store.persist();
+      this.paintAll();
+    });
+
+    const controls = h(
+      'div',
+      { class: 'controls', role: 'group', 'aria-label': 'Confidence map' },
+      h('span', { class: 'field' }, h('label', { for: 'maps-split' }, 'Split'), this.splitSelect),
+      h('span', { class: 'field' }, h('label', { for: 'maps-tap' }, 'Tap'), this.tapSelect),
+      h('label', { for: 'maps-opacity', class: 'range-label' }, 'Overlay', this.opacity),
+      h('label', { class: 'check', for: 'maps-label' }, this.labelBox, h('span', { class: 'swatch line label', 'aria-hidden': 'true' }), 'Label contour'),
+      h('label', { class: 'check', for: 'maps-pred' }, this.predBox, h('span', { class: 'swatch line prediction', 'aria-hidden': 'true' }), 'Prediction contour'),
+      h('span', { class: 'spacer' }),
+      h(
+        'button',
+        { type: 'button', class: 'btn secondary', title: 'Export this map as PNG', 'aria-label': 'Export this confidence map as PNG', onclick: () => this.exportPng() },
+        'PNG',
+      ),
+    );
+    this.thumbs = h('div', { class: 'map-thumbs', role: 'group', 'aria-label': 'Images' });
+    this.stage = h('div', { class: 'map-stage' });
+    this.readout = h('p', { class: 'readout', 'aria-live': 'off' }, ' ');
+    this.note = h('p', { class: 'note', 'data-role': 'maps-note' });
+    this.strip = h('div', { class: 'map-strip', role: 'group', 'aria-label': 'This image at every tap' });
+    this.root.append(
+      h(
+        'section',
+        { class: 'section', 'aria-labelledby': 'maps-h' },
+        head,
+        h(
+          'p',
+          { class: 'hint' },
+          'The kNN confidence of each location at the chosen tap (the share of its nearest train points that agree with the predicted label), laid over the input. Red = unsure, blue = confident. Contours: the true label (solid) and the prediction (dashed) where the split has them.',
+        ),
+        controls,
+        this.thumbs,
+        h(
+          'div',
+          { class: 'map-legend' },
+          h('span', { class: 'muted' }, 'kNN confidence: unsure'),
+          h('span', { class: 'gradient-bar', role: 'img', 'aria-label': 'Colour scale: red = kNN confidence 0 (unsure), yellow = 0.5, blue = 1 (confident)' }),
+          h('span', { class: 'muted' }, 'confident'),
+          h('span', { class: 'ticks' }, h('span', null, '0'), h('span', null, '0.5'), h('span', null, '1')),
+        ),
+        h('div', { class: 'map-main' }, this.stage, this.readout, this.note),
+        h('h3', { class: 'strip-title' }, 'This image at every tap'),
+        this.strip,
+      ),
+    );
+    this.draw();
+  }
+
+  private current(): ImageMaps | undefined {
+    const store = this.ctx.store;
+    const ofSplit = this.items.filter((it) => it.split === store.mapSplit);
+    return ofSplit.find((it) => it.image === store.mapImage) ?? ofSplit[0];
+  }
+
+  /** Rebuilds thumbnails, the main canvas and the strip for the current choices and theme. */
+  draw(): void {
+    if (!this.results || this.items.length === 0 || !this.thumbs || !this.stage || !this.strip) return;
+    const store = this.ctx.store;
+    const item = this.current();
+    if (!item) return;
+    store.mapImage = item.image;
+    if (this.splitSelect && this.splitSelect.value !== store.mapSplit) this.splitSelect.value = store.mapSplit!;
+    if (this.tapSelect && store.tap && this.tapSelect.value !== store.tap) this.tapSelect.value = store.tap;
+    const theme = this.ctx.theme();
+
+    // thumbnails of the split's images
+    clear(this.thumbs);
+    for (const it of this.items.filter((x) => x.split === store.mapSplit)) {
+      const c = h('canvas', { 'aria-hidden': 'true' });
+      const on = it === item;
+      const btn = h(
+        'button',
+        {
+          type: 'button',
+          class: `map-thumb${on ? ' selected' : ''}`,
+          'aria-pressed': on ? 'true' : 'false',
+          'data-image': it.image,
+          title: it.image,
+          onclick: () => {
+            store.mapImage = it.image;
+            store.persist();
+            this.draw();
+          },
+        },
+        c,
+        h('span', { class: 'thumb-name' }, it.image),
+      );
+      this.thumbs.append(btn);
+      const g = gridOf(it.preview.dims, it.preview.values.length)!;
+      this.paint(c, it, store.tap, theme, { zoom: integerZoom(g, 72), opacity: store.mapOpacity, label: false, prediction: false, line: 0 });
+    }
+
+    // the main picture
+    const g = gridOf(item.preview.dims, item.preview.values.length)!;
+    const zoom = this.mainZoom(g);
+    const canvas = h('canvas', { class: 'map-canvas', role: 'img' });
+    clear(this.stage);
+    this.stage.append(canvas);
+    this.canvas = canvas;
+    this.paintMain(theme);
+    canvas.addEventListener('mousemove', (ev) => this.onHover(ev, item, g, zoom));
+    canvas.addEventListener('mouseleave', () => {
+      if (this.readout) this.readout.textContent = ' ';
+    });
+
+    // the same image at every tap
+    clear(this.strip);
+    const labels = tapLabels(this.taps);
+    this.taps.forEach((t, i) => {
+      const c = h('canvas', { 'aria-hidden': 'true' });
+      const has = !!item.confidence?.[t.name];
+      const on = t.name === store.tap;
+      const btn = h(
+        'button',
+        {
+          type: 'button',
+          class: `map-tapcell${on ? ' selected' : ''}${has ? '' : ' missing'}`,
+          'aria-pressed': on ? 'true' : 'false',
+          'data-tap': t.name,
+          title: `${t.name}${has ? '' : ' (no map)'}`,
+          'aria-label': `Tap ${labels[i]}${has ? '' : ', no map'}`,
+          onclick: () => this.ctx.selectTap(t.name, false),
+        },
+        c,
+        h('span', { class: 'cell-name' }, labels[i]),
+      );
+      this.strip!.append(btn);
+      this.paint(c, item, t.name, theme, { zoom: integerZoom(g, 76), opacity: store.mapOpacity, label: false, prediction: false, line: 0 });
+    });
+  }
+
+  private paintMain(theme: Theme): void {
+    const item = this.current();
+    const canvas = this.canvas;
+    if (!item || !canvas) return;
+    const store = this.ctx.store;
+    const g = gridOf(item.preview.dims, item.preview.values.length)!;
+    const zoom = this.mainZoom(g);
+    const info = this.paint(canvas, item, store.tap, theme, {
+      zoom,
+      opacity: store.mapOpacity,
+      label: store.mapLabel,
+      prediction: store.mapPrediction,
+      line: Math.max(1.5, Math.min(3, zoom * 0.4)),
+    });
+    const tap = store.tap ?? '';
+    canvas.dataset.chart = 'map';
+    canvas.dataset.split = item.split;
+    canvas.dataset.image = item.image;
+    canvas.dataset.tap = tap;
+    canvas.dataset.grid = info.grid ? `${info.grid.h}x${info.grid.w}` : '';
+    canvas.dataset.preview = `${g.h}x${g.w}`;
+    canvas.dataset.contours = info.contours.join(',');
+    canvas.dataset.theme = theme.kind;
+    canvas.dataset.bg = theme.bg;
+    canvas.setAttribute(
+      'aria-label',
+      `Image ${item.image} of ${item.split} with the kNN confidence of tap ${shortTapName(tap)} laid over it${info.contours.length ? `, contours: ${info.contours.join(' and ')}` : ''}.`,
+    );
+    if (this.note) {
+      const labeled = this.results?.splits?.find((x) => x.name === item.split)?.labeled;
+      const parts: string[] = [];
+      if (!info.grid) parts.push(`This image has no confidence map at tap ${shortTapName(tap)}.`);
+      if (store.mapLabel && !labelMap(item.label, g)) parts.push(labeled === false ? `${item.split} has no labels: no label contour.` : 'No label map for this image.');
+      if (store.mapPrediction && !labelMap(item.prediction, g)) parts.push('No prediction map for this image.');
+      this.note.textContent = parts.join(' ');
+      this.note.hidden = parts.length === 0;
+    }
+  }
+
+  /** Zoom of the main picture: as large as fits the view (at most 448 px), whole pixels. */
+  private mainZoom(g: Grid): number {
+    const avail = this.root.clientWidth || 448;
+    return integerZoom(g, Math.max(128, Math.min(448, avail - 8)));
+  }
+
+  /** Redraws every canvas without rebuilding the DOM (opacity, contours). */
+  private paintAll(): void {
+    if (!this.results || this.items.length === 0) return;
+    this.draw();
+  }
+
+  /**
+   * Draws the preview of `item`, the confidence of `tap` over it and the contours, on
+   * `canvas` at `zoom` device pixels per preview pixel.
+   */
+  private paint(canvas: HTMLCanvasElement, item: ImageMaps, tap: string | undefined, theme: Theme, o: PaintOptions): { grid: Grid | null; contours: string[] } {
+    const g = gridOf(item.preview.dims, item.preview.values.length)!;
+    canvas.width = g.w * o.zoom;
+    canvas.height = g.h * o.zoom;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return { grid: null, contours: [] };
+    const img = new ImageData(g.w, g.h);
+    const conf = tap ? item.confidence?.[tap] : undefined;
+    const cg = conf ? gridOf(conf.dims, conf.values.length) : null;
+    const up = conf && cg ? upsampleNearest(conf.values, cg, g) : null;
+    const stops = scaleStops(theme);
+    // 64 colours are plenty for a [0, 1] overlay
+    const lut: number[][] = [];
+    for (let i = 0; i < 64; i++) lut.push(interpolate(stops, badness(i / 63, true)));
+    const a = up ? o.opacity : 0;
+    const pv = item.preview.values;
+    for (let i = 0; i < g.h * g.w; i++) {
+      const grey = Math.max(0, Math.min(255, pv[i] ?? 0));
+      let r = grey;
+      let gg = grey;
+      let b = grey;
+      if (up) {
+        const c = up[i];
+        if (Number.isFinite(c)) {
+          const col = lut[Math.round(Math.min(1, Math.max(0, c)) * 63)];
+          r = grey * (1 - a) + col[0] * a;
+          gg = grey * (1 - a) + col[1] * a;
+          b = grey * (1 - a) + col[2] * a;
+        }
+      }
+      img.data[i * 4] = r;
+      img.data[i * 4 + 1] = gg;
+      img.data[i * 4 + 2] = b;
+      img.data[i * 4 + 3] = 255;
+    }
+    const small = document.createElement('canvas');
+    small.width = g.w;
+    small.height = g.h;
+    small.getContext('2d')!.putImageData(img, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+
+    const contours: string[] = [];
+    const drawContour = (map: number[] | null, color: string, dash: number[], name: string) => {
+      if (!map) return;
+      const segs = contourSegments(map, g);
+      ctx.save();
+      ctx.strokeStyle = color;
+      ctx.lineWidth = o.line;
+      ctx.lineCap = 'square';
+      ctx.setLineDash(dash);
+      ctx.beginPath();
+      for (const [x0, y0, x1, y1] of segs) {
+        ctx.moveTo(x0 * o.zoom, y0 * o.zoom);
+        ctx.lineTo(x1 * o.zoom, y1 * o.zoom);
+      }
+      ctx.stroke();
+      ctx.restore();
+      contours.push(name);
+    };
+    if (o.line > 0 && o.label) drawContour(labelMap(item.label, g), theme.charts.green, [], 'label');
+    if (o.line > 0 && o.prediction) drawContour(labelMap(item.prediction, g), theme.charts.purple, [o.zoom * 0.5, o.zoom * 0.5], 'prediction');
+    return { grid: cg, contours };
+  }
+
+  private onHover(ev: MouseEvent, item: ImageMaps, g: Grid, zoom: number): void {
+    if (!this.readout || !this.canvas) return;
+    const rect = this.canvas.getBoundingClientRect();
+    const sx = this.canvas.width / rect.width;
+    const x = Math.floor(((ev.clientX - rect.left) * sx) / zoom);
+    const y = Math.floor(((ev.clientY - rect.top) * sx) / zoom);
+    if (x < 0 || y < 0 || x >= g.w || y >= g.h) return;
+    const tap = this.ctx.store.tap;
+    const conf = tap ? item.confidence?.[tap] : undefined;
+    const cg = conf ? gridOf(conf.dims, conf.values.length) : null;
+    const classes = this.results?.dataset?.classes ?? [];
+    const cls = (v: number | undefined) => (v === undefined ? '—' : classes[v] ?? String(v));
+    const i = y * g.w + x;
+    const parts = [`x ${x}, y ${y}`];
+    if (conf && cg) {
+      const cy = Math.min(cg.h - 1, Math.floor(((y + 0.5) * cg.h) / g.h));
+      const cx = Math.min(cg.w - 1, Math.floor(((x + 0.5) * cg.w) / g.w));
+      parts.push(`confidence ${fmt(conf.values[cy * cg.w + cx])} (cell ${cx}, ${cy} of the tap's ${cg.w}×${cg.h} grid)`);
+    }
+    const lab = labelMap(item.label, g);
+    const pred = labelMap(item.prediction, g);
+    if (lab) parts.push(`label ${cls(lab[i])}`);
+    if (pred) parts.push(`predicted ${cls(pred[i])}`);
+    this.readout.textContent = parts.join(' · ');
+  }
+
+  /** Another tap was selected elsewhere. */
+  setSelected(_name: string | undefined): void {
+    if (this.items.length === 0) return;
+    this.draw();
+  }
+
+  private exportPng(): void {
+    const item = this.current();
+    if (!this.canvas || !item) return;
+    const theme = this.ctx.theme();
+    const name = `map-${fileSafe(item.split)}-${fileSafe(item.image)}-${fileSafe(shortTapName(this.ctx.store.tap ?? ''))}`;
+    this.ctx.host.exportPng(exportName(name), canvasToPng(this.canvas, theme.bg));
+  }
+
+  destroy(): void {
+    this.canvas = undefined;
+  }
+}

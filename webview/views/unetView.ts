@@ -1,0 +1,576 @@
+/**
+ * "The U": the taps drawn as the network (encoder down the left by level, bottleneck at the
+ * bottom, decoder up the right, skip connections across), each block coloured by the
+ * selected metric on the selected split. Clicking a block, or Enter / Space on it, selects
+ * that tap in every view; arrow keys, Home and End move between the blocks.
+ *
+ * SVG, laid out for the width it gets (text stays at the theme's font size) and drawn again
+ * when that width or the theme changes. Colours are presentation attributes resolved from
+ * the theme, so the PNG export looks like the panel.
+ *
+ * Test hooks: the <svg> has `data-chart="unet"`, `data-blocks`, `data-metric`,
+ * `data-split`, `data-selected`, `data-theme`; each block `data-tap`, `data-value`.
+ */
+import type { Results, TapInfo } from '../../src/engine/types';
+import { exportName } from '../charts';
+import { clear, h } from '../dom';
+import { fmt, METRICS, numOrNull, shapeText, shortTapName, splitsInOrder, tapsInOrder, type MetricKey, type SplitDesc } from '../format';
+import {
+  badness,
+  decadesSpanned,
+  domainOf,
+  HIGHER_IS_BETTER,
+  interpolate,
+  legendTicks,
+  METRIC_SHORT,
+  metricsPresent,
+  metricValues,
+  position,
+  readableOn,
+  rgbCss,
+  type Domain,
+  type RGB,
+} from '../scale';
+import { s, svgToPng } from '../svg';
+import { scaleStops, toRgb, type Theme } from '../theme';
+import { layoutUnet, moveFocus, type ULayout } from '../unetLayout';
+import type { ViewContext } from './context';
+import { METRIC_INFO } from './overview';
+
+const LEFT = 92; // level labels
+const TOP = 54; // stage labels, and room for the level-0 skip arcs
+const LEGEND_H = 66;
+
+export class UnetView {
+  private results?: Results;
+  private taps: TapInfo[] = [];
+  private layout?: ULayout;
+  private splits: SplitDesc[] = [];
+  private metricSelect?: HTMLSelectElement;
+  private splitSelect?: HTMLSelectElement;
+  private logBox?: HTMLInputElement;
+  private logLabel?: HTMLElement;
+  private wrap?: HTMLElement;
+  private svg?: SVGSVGElement;
+  private detail?: HTMLElement;
+  private note?: HTMLElement;
+  private observer?: ResizeObserver;
+  private lastWidth = 0;
+  private frame = 0;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly ctx: ViewContext,
+  ) {}
+
+  render(results: Results): void {
+    this.destroy();
+    clear(this.root);
+    this.results = results;
+    this.taps = tapsInOrder(results);
+    this.layout = layoutUnet(this.taps);
+    this.splits = splitsInOrder(results).filter((sp) => results.metrics?.[sp.name]);
+    const store = this.ctx.store;
+
+    const present = metricsPresent(results);
+    if (this.taps.length === 0 || present.length === 0) {
+      this.root.append(
+        h('section', { class: 'section' }, h('p', { class: 'note empty-state' }, 'These results have no per-tap metrics to draw the network with.')),
+      );
+      return;
+    }
+    if (!store.unetMetric || !present.includes(store.unetMetric)) store.unetMetric = present.includes('db') ? 'db' : present[0];
+    this.pickSplit();
+
+    this.metricSelect = h(
+      'select',
+      { id: 'unet-metric' },
+      METRICS.map((m) => h('option', { value: m, disabled: !present.includes(m) }, METRIC_SHORT[m])),
+    );
+    this.metricSelect.value = store.unetMetric;
+    this.metricSelect.addEventListener('change', () => {
+      store.unetMetric = this.metricSelect!.value as MetricKey;
+      this.pickSplit();
+      this.fillSplits();
+      store.persist();
+      this.draw();
+    });
+    this.splitSelect = h('select', { id: 'unet-split' });
+    this.fillSplits();
+    this.splitSelect.addEventListener('change', () => {
+      store.unetSplit = this.splitSelect!.value;
+      store.persist();
+      this.draw();
+    });
+    this.logBox = h('input', { type: 'checkbox', id: 'unet-log' });
+    this.logBox.addEventListener('change', () => {
+      const m = store.unetMetric!;
+      if (this.logBox!.checked) store.log.add(m);
+      else store.log.delete(m);
+      store.persist();
+      this.draw();
+    });
+    this.logLabel = h('label', { class: 'check', for: 'unet-log', title: 'Colour by the logarithm of the value (every value must be positive)' }, this.logBox, 'Log colour scale');
+
+    const controls = h(
+      'div',
+      { class: 'controls', role: 'group', 'aria-label': 'Colour the network by' },
+      h('span', { class: 'field' }, h('label', { for: 'unet-metric' }, 'Colour by'), this.metricSelect),
+      h('span', { class: 'field' }, h('label', { for: 'unet-split' }, 'on split'), this.splitSelect),
+      this.logLabel,
+      h('span', { class: 'spacer' }),
+      h(
+        'button',
+        { type: 'button', class: 'btn secondary', title: 'Export the network picture as PNG', 'aria-label': 'Export the network picture as PNG', onclick: () => void this.exportPng() },
+        'PNG',
+      ),
+    );
+    this.wrap = h('div', { class: 'unet-wrap' });
+    this.note = h('p', { class: 'note', 'data-role': 'unet-note' });
+    this.detail = h('div', { class: 'unet-detail', 'aria-live': 'polite' });
+    this.root.append(
+      h(
+        'section',
+        { class: 'section', 'aria-labelledby': 'unet-h' },
+        h('div', { class: 'section-head' }, h('h2', { id: 'unet-h' }, 'The network, tap by tap')),
+        h(
+          'p',
+          { class: 'hint' },
+          'Encoder down the left (one row per resolution level), bottleneck at the bottom, decoder up the right; dashed arrows are skip connections. Each block is a tap, coloured by the metric on the split chosen. Click a block (or Tab to it and press Enter; arrow keys move between blocks) to select that tap in every view.',
+        ),
+        controls,
+        this.wrap,
+        this.note,
+        this.detail,
+      ),
+    );
+    this.observer = new ResizeObserver(() => {
+      const w = this.wrap?.clientWidth ?? 0;
+      if (w > 0 && Math.abs(w - this.lastWidth) > 2) this.schedule();
+    });
+    this.observer.observe(this.wrap);
+    this.draw();
+  }
+
+  /** A split that has values for the metric: the one chosen before, else the first that is not train. */
+  private pickSplit(): void {
+    const r = this.results!;
+    const store = this.ctx.store;
+    const m = store.unetMetric!;
+    const withValues = this.splits.filter((sp) => metricValues(r, m, sp.name).length > 0).map((sp) => sp.name);
+    if (store.unetSplit && withValues.includes(store.unetSplit)) return;
+    store.unetSplit = withValues.find((n) => n !== 'train') ?? withValues[0] ?? this.splits[0]?.name;
+  }
+
+  private fillSplits(): void {
+    const r = this.results!;
+    const sel = this.splitSelect!;
+    const m = this.ctx.store.unetMetric!;
+    clear(sel);
+    for (const sp of this.splits) {
+      const has = metricValues(r, m, sp.name).length > 0;
+      sel.append(
+        h(
+          'option',
+          { value: sp.name, disabled: !has },
+          `${sp.name}${sp.labeled ? '' : ' (unlabeled)'}${has ? '' : ' — no values'}`,
+        ),
+      );
+    }
+    if (this.ctx.store.unetSplit) sel.value = this.ctx.store.unetSplit;
+  }
+
+  private schedule(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.draw();
+    });
+  }
+
+  /** Draws (again) the network with the current theme, metric, split and width. */
+  draw(): void {
+    if (!this.results || !this.layout || !this.wrap) return;
+    const width = this.wrap.clientWidth;
+    if (width <= 0) return; // hidden: drawn when it gets a size
+    this.lastWidth = width;
+    const theme = this.ctx.theme();
+    const store = this.ctx.store;
+    const metric = store.unetMetric!;
+    const split = store.unetSplit ?? '';
+    const all = metricValues(this.results, metric);
+    const canLogNow = all.length > 0 && all.every((v) => v > 0);
+    if (this.logBox) {
+      this.logBox.disabled = !canLogNow;
+      this.logBox.checked = canLogNow && store.log.has(metric);
+    }
+    const decades = decadesSpanned(all);
+    if (this.logLabel) this.logLabel.title = canLogNow
+      ? `Colour by the logarithm of the value${decades >= 1 ? ` (the values span ${decades.toFixed(1)} orders of magnitude)` : ''}`
+      : 'Not available: some values are zero or negative';
+    // One domain over every split, so switching splits compares like with like.
+    const domain = domainOf(all, canLogNow && store.log.has(metric));
+    const focusedTap = (document.activeElement as Element | null)?.closest?.('[data-tap]')?.getAttribute('data-tap');
+    const svg = this.build(theme, metric, split, domain, width);
+    clear(this.wrap);
+    this.wrap.append(svg);
+    this.svg = svg;
+    if (focusedTap) (svg.querySelector(`[data-tap="${cssEscape(focusedTap)}"]`) as SVGGElement | null)?.focus();
+    this.updateDetail();
+    const sp = this.splits.find((x) => x.name === split);
+    const missing = this.layout.blocks.filter((b) => numOrNull(this.results!.metrics?.[split]?.[b.tap.name]?.[metric]) === null).length;
+    this.note!.textContent =
+      metric === 'db' && sp && !sp.labeled ? `${split} has no labels: the Davies–Bouldin index needs them.`
+      : missing ? `${missing} of ${this.taps.length} taps have no ${METRIC_SHORT[metric]} value on ${split} (drawn hollow).`
+      : '';
+    this.note!.hidden = this.note!.textContent === '';
+  }
+
+  private build(theme: Theme, metric: MetricKey, split: string, domain: Domain | null, width: number): SVGSVGElement {
+    const L = this.layout!;
+    const r = this.results!;
+    const fontSize = Math.max(10, Math.round(theme.fontSize * 0.9));
+    const colW = Math.max(22, Math.min(76, Math.floor((width - LEFT - 8) / Math.max(1, L.cols))));
+    const blockW = Math.max(16, colW - Math.max(4, Math.round(colW * 0.14)));
+    const blockH = Math.max(30, Math.round(fontSize * 2.9));
+    const nameH = colW >= 40 ? fontSize + 4 : 0;
+    const rowH = blockH + nameH + 20;
+    const plotW = LEFT + L.cols * colW + 8;
+    const plotH = TOP + L.rows * rowH;
+    const totalH = plotH + LEGEND_H;
+    const cx = (col: number) => LEFT + col * colW + colW / 2;
+    const cy = (row: number) => TOP + row * rowH + blockH / 2 + 4;
+
+    const stops = scaleStops(theme);
+    const hib = HIGHER_IS_BETTER[metric];
+    const bgRgb = toRgb(theme.bg);
+    const fgRgb = toRgb(theme.fg);
+    const colorOf = (v: number | null): RGB | null => {
+      if (!domain) return null;
+      const t = position(v, domain);
+      return t === null ? null : interpolate(stops, badness(t, hib));
+    };
+    const selected = this.ctx.store.tap;
+
+    const svg = s('svg', {
+      class: 'unet-svg',
+      viewBox: `0 0 ${plotW} ${totalH}`,
+      width: plotW,
+      height: totalH,
+      role: 'group',
+      'aria-label': `The network: ${L.cols} taps coloured by ${METRIC_SHORT[metric]} on ${split}`,
+      'font-family': theme.font,
+      'font-size': fontSize,
+      'data-chart': 'unet',
+      'data-blocks': String(L.blocks.length),
+      'data-metric': metric,
+      'data-split': split,
+      'data-selected': selected ?? '',
+      'data-theme': theme.kind,
+      'data-bg': theme.bg,
+    });
+    svg.append(s('rect', { x: 0, y: 0, width: plotW, height: totalH, fill: theme.bg }));
+
+    // marker for the skip arrows
+    svg.append(
+      s(
+        'defs',
+        null,
+        s(
+          'marker',
+          { id: 'unet-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+          s('path', { d: 'M0,0 L10,5 L0,10 z', fill: theme.muted }),
+        ),
+        this.gradient(stops, hib),
+      ),
+    );
+
+    // level labels and row guides
+    const sides = new Map<number, string>();
+    for (const b of L.blocks) if (!sides.has(b.row)) sides.set(b.row, shapeText(b.tap.shape.slice(1)));
+    for (let row = 0; row < L.rows; row++) {
+      const y = cy(row);
+      svg.append(
+        s('line', { x1: LEFT - 6, x2: plotW - 4, y1: y, y2: y, stroke: theme.grid, 'stroke-width': 1, 'stroke-dasharray': '1 5' }),
+        s('text', { x: 8, y: y - 2, fill: theme.fg, 'dominant-baseline': 'auto' }, `level ${row}`),
+        s('text', { x: 8, y: y + fontSize, fill: theme.muted, 'font-size': fontSize - 1 }, sides.get(row) ?? ''),
+      );
+    }
+    // stage labels over their column ranges
+    for (const st of L.stages) {
+      const x0 = LEFT + st.from * colW;
+      const x1 = LEFT + (st.to + 1) * colW;
+      svg.append(
+        s('line', { x1: x0 + 3, x2: x1 - 3, y1: 22, y2: 22, stroke: theme.border, 'stroke-width': 2 }),
+        s('text', { x: (x0 + x1) / 2, y: 17, fill: theme.muted, 'text-anchor': 'middle' }, x1 - x0 > st.stage.length * fontSize * 0.6 ? st.stage : st.stage.slice(0, 3) + '.'),
+      );
+    }
+
+    // forward flow, then skips, then blocks on top
+    const flows = s('g', { 'aria-hidden': 'true' });
+    for (const [a, b] of L.flows) {
+      const A = L.blocks[a];
+      const B = L.blocks[b];
+      flows.append(s('line', { x1: cx(A.col), y1: cy(A.row), x2: cx(B.col), y2: cy(B.row), stroke: theme.muted, 'stroke-width': 1.5, 'stroke-opacity': 0.7 }));
+    }
+    svg.append(flows);
+    const skips = s('g', { 'aria-hidden': 'true', 'data-skips': String(L.skips.length) });
+    for (const k of L.skips) {
+      const y = cy(k.level) - blockH / 2 - 5;
+      const x0 = cx(k.from);
+      const x1 = cx(k.to);
+      const lift = Math.min(16, rowH * 0.25);
+      skips.append(
+        s('path', {
+          d: `M${x0},${y + 4} C${x0},${y - lift} ${x1},${y - lift} ${x1},${y + 1}`,
+          fill: 'none',
+          stroke: theme.muted,
+          'stroke-width': 1.5,
+          'stroke-dasharray': '5 4',
+          'marker-end': 'url(#unet-arrow)',
+          'data-skip': `${k.level}`,
+        }),
+      );
+    }
+    svg.append(skips);
+
+    const blocks = s('g', { class: 'unet-blocks' });
+    const perTap = r.metrics?.[split] ?? {};
+    for (const b of L.blocks) {
+      const v = numOrNull(perTap[b.tap.name]?.[metric]);
+      const fill = colorOf(v);
+      const x = cx(b.col) - blockW / 2;
+      const y = cy(b.row) - blockH / 2;
+      const isSel = b.tap.name === selected;
+      const label = shortTapName(b.tap.name, 40);
+      const rf = b.tap.receptiveField;
+      const desc = `${label}: ${METRIC_SHORT[metric]} ${v === null ? 'no value' : fmt(v)} on ${split}. ${b.tap.op}, ${b.tap.stage} level ${b.tap.level}, shape ${shapeText(b.tap.shape)}${rf ? `, receptive field ${rf.size} px` : ''}.`;
+      const textColor = fill ? readableOn(fill, fgRgb, bgRgb) : fgRgb;
+      const g = s(
+        'g',
+        {
+          class: `ublock${isSel ? ' selected' : ''}`,
+          'data-tap': b.tap.name,
+          'data-col': b.col,
+          'data-value': v === null ? '' : String(v),
+          role: 'button',
+          tabindex: isSel || (!selected && b.col === 0) ? 0 : -1,
+          'aria-pressed': isSel ? 'true' : 'false',
+          'aria-label': desc,
+          onclick: () => this.choose(b.tap.name),
+          onkeydown: (ev) => this.onKey(ev as KeyboardEvent, b.col),
+        },
+        s('title', null, `${b.tap.name}\nop ${b.tap.op} · shape ${shapeText(b.tap.shape)}\n${b.tap.stage}, level ${b.tap.level}${rf ? ` · receptive field ${rf.size} px (step ${rf.jump})` : ''}\n${METRIC_SHORT[metric]} on ${split}: ${v === null ? 'no value' : fmt(v)}`),
+        s('rect', {
+          class: 'frame',
+          x: x - 3,
+          y: y - 3,
+          width: blockW + 6,
+          height: blockH + 6,
+          rx: 5,
+          fill: 'none',
+          stroke: isSel ? theme.focus : 'none',
+          'stroke-width': isSel ? 2.5 : 0,
+        }),
+        s('rect', {
+          class: 'body',
+          x,
+          y,
+          width: blockW,
+          height: blockH,
+          rx: 3,
+          fill: fill ? rgbCss(fill) : theme.bg,
+          stroke: fill ? (theme.kind === 'high-contrast' ? theme.fg : rgbCss(fill)) : theme.muted,
+          'stroke-width': fill ? 1 : 1.2,
+          'stroke-dasharray': fill ? undefined : '3 2',
+        }),
+        blockW >= 26
+          ? s('text', { x: cx(b.col), y: cy(b.row), fill: rgbCss(textColor), 'text-anchor': 'middle', 'dominant-baseline': 'central', 'font-size': blockW >= 40 ? fontSize : fontSize - 2, 'pointer-events': 'none' }, v === null ? '—' : fmt(v, blockW >= 44 ? 3 : 2))
+          : null,
+        nameH
+          ? s('text', { class: 'name', x: cx(b.col), y: y + blockH + fontSize + 2, fill: isSel ? theme.fg : theme.muted, 'text-anchor': 'middle', 'font-size': fontSize - 2, 'pointer-events': 'none', 'font-weight': isSel ? 600 : 400 }, fitName(b.tap.name, colW, fontSize - 2))
+          : null,
+      );
+      blocks.append(g);
+    }
+    svg.append(blocks);
+
+    this.legend(svg, theme, metric, domain, plotH, plotW, fontSize, hib);
+    return svg;
+  }
+
+  private gradient(stops: RGB[], hib: boolean): SVGElement {
+    const grad = s('linearGradient', { id: 'unet-legend-grad', x1: 0, x2: 1, y1: 0, y2: 0 });
+    for (let i = 0; i <= 10; i++) {
+      const t = i / 10;
+      grad.append(s('stop', { offset: t, 'stop-color': rgbCss(interpolate(stops, badness(t, hib))) }));
+    }
+    return grad;
+  }
+
+  private legend(svg: SVGSVGElement, theme: Theme, metric: MetricKey, domain: Domain | null, top: number, plotW: number, fontSize: number, hib: boolean): void {
+    const barW = Math.min(320, Math.max(160, plotW - LEFT - 200));
+    const x = LEFT;
+    const y = top + 14;
+    const g = s('g', { 'data-role': 'legend', 'aria-hidden': 'true' });
+    g.append(s('text', { x: 8, y: y + 11, fill: theme.muted }, 'colour'));
+    if (!domain) {
+      g.append(s('text', { x, y: y + 11, fill: theme.muted }, 'no values'));
+      svg.append(g);
+      return;
+    }
+    g.append(s('rect', { x, y, width: barW, height: 12, fill: 'url(#unet-legend-grad)', stroke: theme.border, 'stroke-width': 1 }));
+    const ticks = legendTicks(domain, 5);
+    ticks.forEach((v, i) => {
+      const tx = x + (barW * i) / (ticks.length - 1);
+      g.append(
+        s('line', { x1: tx, x2: tx, y1: y + 12, y2: y + 16, stroke: theme.muted }),
+        s('text', { x: tx, y: y + 17 + fontSize, fill: theme.fg, 'text-anchor': i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle', 'font-size': fontSize - 1 }, fmt(v, 2)),
+      );
+    });
+    g.append(
+      s('text', { x, y: y - 3, fill: theme.muted, 'font-size': fontSize - 1 }, hib ? 'worse' : 'better'),
+      s('text', { x: x + barW, y: y - 3, fill: theme.muted, 'text-anchor': 'end', 'font-size': fontSize - 1 }, hib ? 'better' : 'worse'),
+      s('text', { x: x + barW / 2, y: y - 3, fill: theme.fg, 'text-anchor': 'middle', 'font-size': fontSize - 1 }, METRIC_SHORT[metric]),
+      s('text', { x: x + barW + 14, y: y + 11, fill: theme.muted, 'font-size': fontSize - 1 }, domain.log ? 'log scale · range over all splits' : 'range over all splits'),
+    );
+    // the "no value" swatch
+    const nx = x + barW + 14;
+    g.append(
+      s('rect', { x: nx, y: y + 18, width: 14, height: 10, fill: theme.bg, stroke: theme.muted, 'stroke-dasharray': '3 2' }),
+      s('text', { x: nx + 20, y: y + 27, fill: theme.muted, 'font-size': fontSize - 1 }, 'no value'),
+    );
+    svg.append(g);
+  }
+
+  private onKey(ev: KeyboardEvent, col: number): void {
+    if (ev.key === 'Enter' || ev.key === ' ') {
+      ev.preventDefault();
+      const tap = this.layout?.blocks[col]?.tap.name;
+      if (tap) this.choose(tap);
+      return;
+    }
+    const next = moveFocus(col, ev.key, this.layout?.cols ?? 0);
+    if (next === null || next === col) return;
+    ev.preventDefault();
+    const blocks = this.svg?.querySelectorAll<SVGGElement>('g.ublock');
+    if (!blocks) return;
+    blocks.forEach((b, i) => b.setAttribute('tabindex', i === next ? '0' : '-1'));
+    blocks[next]?.focus();
+  }
+
+  private choose(tap: string): void {
+    this.ctx.selectTap(tap, false);
+  }
+
+  /** Moves the selection outline (no re-layout); the tap is already in the store. */
+  setSelected(name: string | undefined): void {
+    if (!this.svg) return;
+    const theme = this.ctx.theme();
+    this.svg.setAttribute('data-selected', name ?? '');
+    this.svg.querySelectorAll<SVGGElement>('g.ublock').forEach((g) => {
+      const on = g.getAttribute('data-tap') === name;
+      g.classList.toggle('selected', on);
+      g.setAttribute('aria-pressed', on ? 'true' : 'false');
+      const frame = g.querySelector('rect.frame');
+      frame?.setAttribute('stroke', on ? theme.focus : 'none');
+      frame?.setAttribute('stroke-width', on ? '2.5' : '0');
+      const name2 = g.querySelector('text.name');
+      if (name2) {
+        name2.setAttribute('fill', on ? theme.fg : theme.muted);
+        name2.setAttribute('font-weight', on ? '600' : '400');
+      }
+      if (on) g.setAttribute('tabindex', '0');
+      else if (g !== document.activeElement) g.setAttribute('tabindex', '-1');
+    });
+    this.updateDetail();
+  }
+
+  private updateDetail(): void {
+    const d = this.detail;
+    const r = this.results;
+    if (!d || !r) return;
+    clear(d);
+    const tap = this.taps.find((t) => t.name === this.ctx.store.tap);
+    if (!tap) return;
+    const metric = this.ctx.store.unetMetric!;
+    const rf = tap.receptiveField;
+    const row = (label: string, value: string) => h('div', { class: 'kv' }, h('dt', null, label), h('dd', null, value));
+    d.append(
+      h(
+        'div',
+        { class: 'unet-detail-head' },
+        h('h3', { class: 'tap-name' }, shortTapName(tap.name, 60)),
+        h(
+          'button',
+          { type: 'button', class: 'btn secondary', onclick: () => this.ctx.selectTap(tap.name, true) },
+          'Open in Tap view',
+        ),
+      ),
+      h(
+        'div',
+        { class: 'unet-detail-body' },
+        h(
+          'dl',
+          { class: 'kv-list' },
+          row('Name', tap.name),
+          row('Op', tap.op),
+          row('Where', `${tap.stage}, level ${tap.level} (tap ${this.taps.indexOf(tap) + 1} of ${this.taps.length})`),
+          row('Shape', shapeText(tap.shape)),
+          row('Receptive field', rf ? `${rf.size} px, step ${rf.jump} px` : 'unknown'),
+        ),
+        h(
+          'table',
+          { class: 'data' },
+          h('caption', { class: 'visually-hidden' }, `${METRIC_SHORT[metric]} at this tap per split`),
+          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Split'), h('th', { scope: 'col', class: 'num' }, METRIC_SHORT[metric]))),
+          h(
+            'tbody',
+            null,
+            this.splits.map((sp) =>
+              h(
+                'tr',
+                { class: sp.name === this.ctx.store.unetSplit ? 'current' : undefined },
+                h('th', { scope: 'row' }, sp.labeled ? sp.name : `${sp.name} (unlabeled)`),
+                h('td', { class: 'num' }, fmt(r.metrics?.[sp.name]?.[tap.name]?.[metric])),
+              ),
+            ),
+          ),
+        ),
+      ),
+      h('p', { class: 'explain' }, METRIC_INFO[metric].explain(r.settings?.k ?? 10)),
+    );
+  }
+
+  private async exportPng(): Promise<void> {
+    if (!this.svg) return;
+    const theme = this.ctx.theme();
+    try {
+      const url = await svgToPng(this.svg, theme.bg, 2);
+      this.ctx.host.exportPng(exportName(`unet-${this.ctx.store.unetMetric}-${this.ctx.store.unetSplit}`), url);
+    } catch (e) {
+      console.error('UNet Lens: PNG export of the network failed', e);
+    }
+  }
+
+  destroy(): void {
+    this.observer?.disconnect();
+    this.observer = undefined;
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.svg = undefined;
+    this.lastWidth = 0;
+  }
+}
+
+/** The last part of a tap's short name that fits under its block. */
+function fitName(name: string, colW: number, fontSize: number): string {
+  const short = shortTapName(name);
+  const last = short.split('/').pop() ?? short;
+  const maxChars = Math.max(3, Math.floor((colW - 2) / (fontSize * 0.58)));
+  return last.length <= maxChars ? last : last.slice(0, maxChars - 1) + '…';
+}
+
+function cssEscape(s: string): string {
+  return typeof CSS !== 'undefined' && CSS.escape ? CSS.escape(s) : s.replace(/["\\]/g, '\\$&');
+}
