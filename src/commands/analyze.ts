@@ -25,7 +25,7 @@ export interface AnalyzeDeps {
   hasher: FileHasher;
 }
 
-const MODEL_GLOB = '**/*.onnx';
+const MODEL_GLOB = '**/{*.onnx,*.h5,*.hdf5,*.keras,model.json}';
 const DATASET_GLOB = '**/*unetlens.json';
 const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
 
@@ -53,7 +53,7 @@ async function pickFile(glob: string, placeHolder: string, near?: vscode.Uri): P
 async function pickModel(): Promise<vscode.Uri | undefined> {
   const found = await vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE, 500);
   if (found.length === 0) {
-    void vscode.window.showErrorMessage('UNet Lens: no .onnx model in this workspace. Export your UNet with torch.onnx.export and try again.');
+    void vscode.window.showErrorMessage('UNet Lens: no model in this workspace (.onnx, TF.js model.json, Keras .h5/.keras). Export your UNet with torch.onnx.export or model.save and try again.');
     return undefined;
   }
   if (found.length === 1) return found[0];
@@ -63,11 +63,16 @@ async function pickModel(): Promise<vscode.Uri | undefined> {
   return (await vscode.window.showQuickPick(items, { placeHolder: 'Which model should UNet Lens analyze?', matchOnDescription: true }))?.uri;
 }
 
+/** A file UNet Lens can analyze: ONNX, a TF.js model.json, a Keras .h5/.hdf5/.keras. */
+export function isModelPath(p: string): boolean {
+  return /\.(onnx|h5|hdf5|keras)$/i.test(p) || /(^|[\\/])model\.json$/i.test(p);
+}
+
 function modelFromEditor(): vscode.Uri | undefined {
   const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
   const input = tab?.input as { uri?: vscode.Uri } | undefined;
   const uri = input?.uri ?? vscode.window.activeTextEditor?.document.uri;
-  return uri && uri.fsPath.endsWith('.onnx') ? uri : undefined;
+  return uri && isModelPath(uri.fsPath) ? uri : undefined;
 }
 
 export async function analyzeCommand(deps: AnalyzeDeps, arg?: unknown): Promise<void> {

@@ -134,12 +134,12 @@ export async function explainFormatComing(file: unknown, format: unknown): Promi
   const label = FORMAT_LABEL[(format as ModelFormat) in FORMAT_LABEL ? (format as ModelFormat) : 'unknown'];
   const name = typeof file === 'string' ? path.basename(file) : 'this model';
   const hint =
-    format === 'keras' || format === 'savedmodel' || format === 'tfjs'
-      ? 'To analyze it now, export it to ONNX (e.g. python -m tf2onnx.convert) and run UNet Lens on the .onnx file.'
+    format === 'savedmodel'
+      ? 'To analyze it now, convert it with tensorflowjs_converter (to a TF.js model.json) or export it to ONNX (python -m tf2onnx.convert).'
       : 'To analyze it now, export it to ONNX and run UNet Lens on the .onnx file.';
   const choice = await vscode.window.showInformationMessage(
-    `UNet Lens analyzes ONNX models today; ${label} support is coming, so ${name} cannot be analyzed yet. ${hint}`,
-    'Analyze an .onnx file…',
+    `UNet Lens reads ONNX, TF.js (model.json) and Keras (.h5, .keras) models; ${label} support is coming, so ${name} cannot be analyzed yet. ${hint}`,
+    'Analyze a model…',
   );
   if (choice) await vscode.commands.executeCommand('unetLens.analyze');
 }

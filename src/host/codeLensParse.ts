@@ -361,10 +361,10 @@ export function classifyTarget(p: string, isDirectory: boolean, entries: readonl
 }
 
 /**
- * The formats UNet Lens can analyze today (src/engine/model/load.ts picks the loader).
- * Change this one line when the TF.js / Keras loaders land.
+ * The formats UNet Lens can analyze (src/engine/model/load.ts picks the loader).
+ * A SavedModel folder is not read directly: convert it with tensorflowjs_converter.
  */
-export const ANALYZABLE: ReadonlySet<ModelFormat> = new Set<ModelFormat>(['onnx']);
+export const ANALYZABLE: ReadonlySet<ModelFormat> = new Set<ModelFormat>(['onnx', 'tfjs', 'keras']);
 
 /** The file to analyze for a target: the model.json inside a TF.js folder, else the path. */
 export function analysisPath(p: string, format: ModelFormat, isDirectory: boolean, join: (...parts: string[]) => string): string {

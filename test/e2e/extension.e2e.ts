@@ -65,6 +65,8 @@ before(async () => {
   // A model file cut short, as an interrupted export leaves it.
   const bytes = fs.readFileSync(path.join(workspace, 'model.onnx'));
   fs.writeFileSync(path.join(workspace, 'broken.onnx'), bytes.subarray(0, 5000));
+  // The same network saved by Keras (built from the ONNX weights by scripts/onnx-to-tfjs.ts).
+  fs.copyFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'tfjs', 'example.keras'), path.join(workspace, 'unet.keras'));
   server = await startCodeServer({ workspace, extensionDevPath: REPO_ROOT });
   ({ browser, page } = await openBrowser(server.url, { console: consoleLines, viewport: { width: 1600, height: 1000 } }));
   await waitForWorkbench(page);
@@ -163,6 +165,17 @@ test('palette command with quick pick, then Cancel: the worker stops within 2 s 
   await page.keyboard.press('Control+End');
   await page.keyboard.type('# still responsive\n');
   await page.locator('.view-line', { hasText: 'still responsive' }).waitFor({ timeout: 5000 });
+});
+
+test('right-click a Keras .keras file → the same analysis through TF.js, with the backend named', async () => {
+  await explorerContextMenu(page, 'unet.keras', 'Analyze Generalization', 30_000);
+  const { frame } = await panelBody(240_000, 'ready');
+  const body = frame.locator('body');
+  assert.equal(await body.getAttribute('data-taps'), '15');
+  assert.equal(await body.getAttribute('data-splits'), '3');
+  const text = await body.innerText();
+  assert.match(text, /tfjs 4\.22\.0 (wasm|node|cpu)/, 'the panel says which backend ran');
+  await screenshot(page, 'panel-keras');
 });
 
 test('a corrupt .onnx gets a clear error naming the file; the file is untouched and the editor usable', async () => {

@@ -198,8 +198,9 @@ before(async () => {
       '',
     ].join('\n'),
   );
-  fs.writeFileSync(path.join(workspace, 'train_keras.py'), 'import tensorflow as tf\n\nmodel = build_unet()\nmodel.save("unet.h5")\n');
-  fs.writeFileSync(path.join(workspace, 'unet.h5'), Buffer.from([0x89, 0x48, 0x44, 0x46]));
+  fs.writeFileSync(path.join(workspace, 'train_keras.py'), 'import tensorflow as tf\n\nmodel = build_unet()\ntf.saved_model.save(model, "exported")\n');
+  fs.mkdirSync(path.join(workspace, 'exported'));
+  fs.writeFileSync(path.join(workspace, 'exported', 'saved_model.pb'), Buffer.from([0x08, 0x01]));
   server = await startCodeServer({ workspace, extensionDevPath: REPO_ROOT });
   ({ browser, page } = await openBrowser(server.url, { console: consoleLines, viewport: { width: 1600, height: 1000 } }));
   await waitForWorkbench(page);
@@ -467,13 +468,13 @@ test('unetLens.autoRerun: a new checkpoint re-runs the analysis by itself', asyn
   writeWorkspaceSettings({ 'unetLens.autoRerun': false });
 });
 
-test('a lens over a Keras save explains that the format is coming', async () => {
+test('a lens over a SavedModel export explains that the format is coming', async () => {
   await openFile('train_keras.py');
   const l = lens(/support coming/);
   await l.waitFor({ timeout: 30_000 });
-  assert.match(await l.innerText(), /Keras/);
+  assert.match(await l.innerText(), /SavedModel/);
   await l.click();
-  await waitForNotification(page, /analyzes ONNX models today/, 10_000);
+  await waitForNotification(page, /reads ONNX, TF\.js \(model\.json\) and Keras/, 10_000);
   await screenshot(page, 'panels-codelens-keras');
   await page.keyboard.press('Escape');
 });
