@@ -374,7 +374,17 @@ export async function runCommand(page: Page, title: string, timeoutMs = 30_000):
     }
   }
   await input.press('Enter');
-  await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+  // The palette closes, or the command reuses the same widget for its own quick pick
+  // (then the input no longer holds the ">title" text).
+  await page.waitForFunction(
+    () => {
+      const w = document.querySelector('.quick-input-widget') as HTMLElement | null;
+      const i = w?.querySelector('.quick-input-box input') as HTMLInputElement | null;
+      return !w || w.style.display === 'none' || !w.offsetParent || !i || !i.value.startsWith('>');
+    },
+    undefined,
+    { timeout: 10_000 },
+  );
 }
 
 export interface WebviewFrameOptions {

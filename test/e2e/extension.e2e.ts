@@ -46,9 +46,9 @@ function workerPids(): number[] {
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
-async function panelBody(timeoutMs: number, state: string) {
+async function panelBody(timeoutMs: number, state: string, hasText?: string) {
   const frame = webviewFrame(page, { extensionId: 'unetlens.unet-lens' });
-  const body = frame.locator(`body[data-state="${state}"]`);
+  const body = frame.locator(`body[data-state="${state}"]`, hasText ? { hasText } : undefined);
   await body.waitFor({ state: 'attached', timeout: timeoutMs });
   return { frame, body };
 }
@@ -169,7 +169,7 @@ test('palette command with quick pick, then Cancel: the worker stops within 2 s 
 
 test('right-click a Keras .keras file → the same analysis through TF.js, with the backend named', async () => {
   await explorerContextMenu(page, 'unet.keras', 'Analyze Generalization', 30_000);
-  const { frame } = await panelBody(240_000, 'ready');
+  const { frame } = await panelBody(240_000, 'ready', 'unet.keras');
   const body = frame.locator('body');
   assert.equal(await body.getAttribute('data-taps'), '15');
   assert.equal(await body.getAttribute('data-splits'), '3');
@@ -185,7 +185,7 @@ test('a corrupt .onnx gets a clear error naming the file; the file is untouched 
   process.stderr.write(`[e2e] error shown: ${msg}\n`);
   assert.match(msg, /truncated at byte \d+/);
   // The panel of that model says the same, in its error state.
-  const { body } = await panelBody(30_000, 'error');
+  const { body } = await panelBody(30_000, 'error', 'broken.onnx');
   assert.match(await body.innerText(), /broken\.onnx is not a valid ONNX model/);
   await screenshot(page, 'corrupt-model-error');
   assert.deepEqual(fs.readFileSync(path.join(workspace, 'broken.onnx')), before, 'the model file is unchanged');
