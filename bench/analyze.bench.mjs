@@ -1,0 +1,288 @@
+#!/usr/bin/env node
+/**
+ * Benchmark of the FULL analysis: `unet-lens analyze` (our CLI, dist/cli.js) against the plain
+ * researcher's pipeline (bench/python_pipeline.py: PyTorch hooks + NumPy + scikit-learn) on the
+ * same model, data and settings, in the same invocation, runs alternating.
+ *
+ *   node bench/analyze.bench.mjs [--runs 3] [--large-runs 1] [--only example|large]
+ *                                [--no-build] [--no-readme] [--threads 2] [--py-sklearn-threads 1]
+ *                                [--profile] [--keep]
+ *
+ * Cases
+ *   example  examples/synthetic/ (3-level UNet 8/16/32, 64x64, 48 + 24 + 24 images)
+ *   large    bench/.data/ (4-level UNet 32/64/128/256 + bottleneck 512, 256x256, 100 images per
+ *            split), made by `/usr/bin/python3 scripts/make_bench_model.py` (git-ignored)
+ * Per run and side: wall time of the whole process (node or python start to exit, measured here),
+ * peak RSS (GNU time's "%M", i.e. getrusage ru_maxrss of the child), and the stage times each
+ * side reports: results.timings (loadMs / forwardMs / metricsMs) for ours, the same names plus
+ * importMs and the metric sub-stages for Python. Both sides: 2 compute threads (`--threads 2` for
+ * onnxruntime, torch.set_num_threads(2); sklearn's OpenMP uses the 2 cores), batch 4,
+ * maxPoints 4096, k 10, seed 0.
+ * Prints a table of medians and ratios python/ours (> 1: ours is faster), a check that both sides
+ * computed the same numbers (Dice equal; interior metrics close: they draw different random
+ * samples, so they agree only statistically), and rewrites the figures section of
+ * bench/README.md (between the `<!-- figures -->` markers) unless --no-readme.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..');
+const PY = '/usr/bin/python3';
+const TIME = '/usr/bin/time';
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+};
+const flag = (name) => argv.includes(name);
+const RUNS = Number(opt('--runs', '3'));
+const LARGE_RUNS = Number(opt('--large-runs', '1'));
+const ONLY = opt('--only', '');
+const THREADS = Number(opt('--threads', '2'));
+const PROFILE = flag('--profile');
+/** The CLI that runs: a copy of dist/ taken after the build, so that others rebuilding dist/ mid-run change nothing. */
+const SNAP = join(ROOT, 'bench/.data/cli');
+const SK_THREADS = Number(opt('--py-sklearn-threads', '1'));
+
+const CASES = [
+  {
+    id: 'example',
+    title: 'example (3-level UNet 8/16/32, 64×64, 48/24/24 images)',
+    onnx: join(ROOT, 'examples/synthetic/model.onnx'),
+    weights: join(ROOT, 'examples/synthetic/model.pt'),
+    data: join(ROOT, 'examples/synthetic/unetlens.json'),
+    arch: 'example',
+    runs: RUNS,
+  },
+  {
+    id: 'large',
+    title: 'large (4-level UNet 32/64/128/256, bottleneck 512, 256×256, 100/100/100 images)',
+    onnx: join(ROOT, 'bench/.data/model.onnx'),
+    weights: join(ROOT, 'bench/.data/model.pt'),
+    data: join(ROOT, 'bench/.data/unetlens.json'),
+    arch: 'bench',
+    runs: LARGE_RUNS,
+  },
+].filter((c) => !ONLY || c.id === ONLY);
+
+// ─────────────────────────────────────────────── helpers
+
+const median = (xs) => {
+  const a = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
+  if (!a.length) return NaN;
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+};
+const fmtS = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s` : '–');
+const fmtMB = (mb) => (Number.isFinite(mb) ? `${Math.round(mb)} MB` : '–');
+const fmtX = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '–');
+
+/** Runs a command under GNU time; resolves with wall ms (measured here), peak RSS MB, exit code. */
+function timed(cmd, args, { logFile }) {
+  return new Promise((res) => {
+    const tfile = join(TMP, `time-${Math.random().toString(36).slice(2)}.txt`);
+    const t0 = performance.now();
+    const child = spawn(TIME, ['-f', '%e %M', '-o', tfile, cmd, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHONHASHSEED: '0' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => {
+      const wallMs = performance.now() - t0;
+      let rssMB = NaN;
+      try {
+        const [, kb] = readFileSync(tfile, 'utf8').trim().split('\n').at(-1).split(/\s+/);
+        rssMB = Number(kb) / 1024;
+      } catch {
+        /* time output missing */
+      }
+      if (logFile) writeFileSync(logFile, `$ ${cmd} ${args.join(' ')}\n--- stdout\n${out}\n--- stderr\n${err}`);
+      res({ wallMs, rssMB, code, out, err });
+    });
+  });
+}
+
+async function runOurs(c, outDir) {
+  const r = await timed(process.execPath, [join(SNAP, 'cli.js'), 'analyze', c.onnx, '--data', c.data, '--out', outDir, '--threads', String(THREADS), '--json'], {
+    logFile: join(TMP, `${c.id}-ours.log`),
+  });
+  if (r.code !== 0) throw new Error(`our CLI failed (exit ${r.code}) on ${c.id}:\n${r.err.split('\n').slice(-8).join('\n')}`);
+  const results = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8'));
+  return { ...r, timings: results.timings, results };
+}
+
+async function runPython(c, outFile) {
+  const r = await timed(PY, [join(HERE, 'python_pipeline.py'), '--arch', c.arch, '--weights', c.weights, '--data', c.data, '--out', outFile, '--threads', String(THREADS), '--sklearn-threads', String(SK_THREADS)], {
+    logFile: join(TMP, `${c.id}-python.log`),
+  });
+  if (r.code !== 0) throw new Error(`python pipeline failed (exit ${r.code}) on ${c.id}:\n${r.err.split('\n').slice(-8).join('\n')}`);
+  const results = JSON.parse(readFileSync(outFile, 'utf8'));
+  return { ...r, timings: results.timings, results };
+}
+
+/** ONNX value name → PyTorch module path (`/enc1/relu2/Relu_output_0` → `enc1.relu2`, `logits` → the head). */
+function modulePath(name, pyTaps) {
+  if (!name.startsWith('/')) return pyTaps.at(-1);
+  return name.replace(/\/[A-Za-z]+_output_\d+$/, '').slice(1).replace(/\//g, '.');
+}
+
+/** How closely the two sides agree (different random samples: statistical agreement only). */
+function agreement(ours, py) {
+  const keys = ['db', 'roughness', 'knnConfidence', 'featureShift'];
+  const rel = Object.fromEntries(keys.map((k) => [k, []]));
+  let missing = 0;
+  for (const split of Object.keys(ours.metrics)) {
+    for (const [tap, m] of Object.entries(ours.metrics[split])) {
+      const q = py.metrics[split]?.[modulePath(tap, py.taps)];
+      if (!q) {
+        missing++;
+        continue;
+      }
+      for (const k of keys) {
+        if (m[k] == null || q[k] == null) continue;
+        rel[k].push(Math.abs(m[k] - q[k]) / Math.max(1e-12, Math.abs(q[k])));
+      }
+    }
+  }
+  let diceDiff = 0;
+  for (const s of ours.splits) {
+    const p = py.splits.find((x) => x.name === s.name);
+    if (s.performance?.dice != null && p?.performance?.dice != null) diceDiff = Math.max(diceDiff, Math.abs(s.performance.dice - p.performance.dice));
+  }
+  return {
+    taps: `${ours.taps.length} / ${py.taps.length}`,
+    missing,
+    diceDiff,
+    medianRel: Object.fromEntries(keys.map((k) => [k, median(rel[k])])),
+  };
+}
+
+// ─────────────────────────────────────────────── main
+
+const TMP = mkdtempSync(join(tmpdir(), 'unetlens-bench-'));
+const machine = `${cpus().length} cores (${cpus()[0]?.model?.trim() ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;
+const startedAt = new Date().toISOString();
+const load0 = loadavg()[0];
+
+if (!flag('--no-build')) {
+  const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  if (b.status !== 0) {
+    console.error(`build failed:\n${b.stderr}`);
+    process.exit(1);
+  }
+}
+rmSync(SNAP, { recursive: true, force: true });
+mkdirSync(SNAP, { recursive: true });
+for (const f of readdirSync(join(ROOT, 'dist'))) {
+  if (/^(cli\.js(\.map)?|webview\.js|.*\.wasm)$/.test(f) || f === 'media') cpSync(join(ROOT, 'dist', f), join(SNAP, f), { recursive: true });
+}
+const pyVersions = spawnSync(PY, ['-c', 'import torch, sklearn, numpy; print(torch.__version__, sklearn.__version__, numpy.__version__)'], { encoding: 'utf8' }).stdout.trim().split(' ');
+const ortVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')).version;
+
+console.log(`UNet Lens full-analysis benchmark — ${startedAt}`);
+console.log(`machine: ${machine}; load average at start ${load0.toFixed(2)}`);
+console.log(`ours: node dist/cli.js analyze … --threads ${THREADS} (onnxruntime-node ${ortVersion}); python: ${PY} bench/python_pipeline.py --threads ${THREADS} (torch ${pyVersions[0]}, sklearn ${pyVersions[1]}, numpy ${pyVersions[2]})`);
+console.log(`temporary outputs and logs: ${TMP}\n`);
+
+const report = [];
+for (const c of CASES) {
+  if (!existsSync(c.onnx) || !existsSync(c.weights) || !existsSync(c.data)) {
+    console.log(`${c.id}: missing ${c.onnx} (or its .pt / unetlens.json) — run: /usr/bin/python3 scripts/make_bench_model.py\n`);
+    continue;
+  }
+  console.log(`── ${c.title}: ${c.runs} run(s) per side, alternating`);
+  const ours = [];
+  const py = [];
+  for (let r = 0; r < c.runs; r++) {
+    const order = r % 2 === 0 ? ['ours', 'python'] : ['python', 'ours'];
+    for (const side of order) {
+      if (side === 'ours') {
+        const o = await runOurs(c, join(TMP, `${c.id}-ours-${r}`));
+        ours.push(o);
+        console.log(`  run ${r + 1} ours:   wall ${fmtS(o.wallMs)}, peak RSS ${fmtMB(o.rssMB)}, load ${fmtS(o.timings.loadMs)}, forward ${fmtS(o.timings.forwardMs)}, metrics ${fmtS(o.timings.metricsMs)}, maps ${fmtS(o.timings.mapsMs)} (load avg ${loadavg()[0].toFixed(1)})`);
+      } else {
+        const p = await runPython(c, join(TMP, `${c.id}-python-${r}.json`));
+        py.push(p);
+        const t = p.timings;
+        console.log(`  run ${r + 1} python: wall ${fmtS(p.wallMs)}, peak RSS ${fmtMB(p.rssMB)}, import ${fmtS(t.importMs)}, load ${fmtS(t.loadMs)}, forward ${fmtS(t.forwardMs)}, metrics ${fmtS(t.metricsMs)} [db ${fmtS(t.dbMs)}, k-means+DB ${fmtS(t.roughnessMs)}, kNN ${fmtS(t.knnMs)}, PCA ${fmtS(t.pcaMs)}], maps ${fmtS(t.mapsMs)} (load avg ${loadavg()[0].toFixed(1)})`);
+      }
+    }
+  }
+  const med = (arr, f) => median(arr.map(f));
+  const row = (label, fo, fp, fmt) => {
+    const a = med(ours, fo);
+    const b = med(py, fp);
+    return { label, ours: fmt(a), python: fmt(b), ratio: fmtX(b / a), a, b };
+  };
+  const rows = [
+    row('wall time (process)', (o) => o.wallMs, (p) => p.wallMs, fmtS),
+    row('peak RSS', (o) => o.rssMB, (p) => p.rssMB, fmtMB),
+    row('load (imports, model, dataset file)', (o) => o.timings.loadMs, (p) => p.timings.importMs + p.timings.loadMs, fmtS),
+    row('forward (read, infer, labels, sampling)', (o) => o.timings.forwardMs, (p) => p.timings.forwardMs, fmtS),
+    row('metrics (all taps and splits)', (o) => o.timings.metricsMs, (p) => p.timings.metricsMs, fmtS),
+    row('maps (3 images per split, every location)', (o) => o.timings.mapsMs, (p) => p.timings.mapsMs, fmtS),
+  ];
+  const sub = {
+    db: med(py, (p) => p.timings.dbMs),
+    roughness: med(py, (p) => p.timings.roughnessMs),
+    knn: med(py, (p) => p.timings.knnMs),
+    pca: med(py, (p) => p.timings.pcaMs),
+  };
+  const agree = agreement(ours.at(-1).results, py.at(-1).results);
+  report.push({ c, rows, sub, agree, runs: c.runs, taps: ours[0].results.taps.length });
+
+  console.log(`\n  ${'median of ' + c.runs}`.padEnd(44) + 'ours'.padStart(10) + 'python'.padStart(10) + '  python/ours');
+  for (const r of rows) console.log(`  ${r.label.padEnd(42)}${r.ours.padStart(10)}${r.python.padStart(10)}  ${r.ratio.padStart(8)}`);
+  console.log(`  python metric stages: db ${fmtS(sub.db)}, k-means + DB (roughness) ${fmtS(sub.roughness)}, kNN ${fmtS(sub.knn)}, PCA ${fmtS(sub.pca)}`);
+  const mr = agree.medianRel;
+  if (PROFILE) {
+    const dir = join(TMP, `${c.id}-prof`);
+    const r = await timed(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, join(SNAP, 'cli.js'), 'analyze', c.onnx, '--data', c.data, '--out', join(TMP, `${c.id}-ours-prof`), '--threads', String(THREADS)], {});
+    const prof = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    const sum = spawnSync(process.execPath, [join(HERE, 'profile-summary.mjs'), join(dir, prof), '--map', join(SNAP, 'cli.js.map'), '--top', '15'], { encoding: 'utf8' });
+    console.log(`  CPU profile of one more run of ours (wall ${fmtS(r.wallMs)} under the profiler; kept in ${dir} with --keep):`);
+    console.log(sum.stdout.replace(/^/gm, '    '));
+  }
+  console.log(`  same numbers? taps ${agree.taps} (unmatched ${agree.missing}); Dice |diff| ${agree.diceDiff.toExponential(1)}; median relative difference of db ${(100 * mr.db).toFixed(1)}%, roughness ${(100 * mr.roughness).toFixed(1)}%, knnConfidence ${(100 * mr.knnConfidence).toFixed(2)}%, featureShift ${(100 * mr.featureShift).toFixed(1)}% (independent random samples of 4096 points)\n`);
+}
+const load1 = loadavg()[0];
+console.log(`load average at end ${load1.toFixed(2)}`);
+
+// ─────────────────────────────────────────────── README figures
+// One block per case, between `<!-- figures:<id>:start -->` and `<!-- figures:<id>:end -->`;
+// a run replaces the blocks of the cases it ran and leaves the others as they were.
+if (!flag('--no-readme') && report.length) {
+  const readme = join(HERE, 'README.md');
+  let text = existsSync(readme) ? readFileSync(readme, 'utf8') : '# Benchmarks\n';
+  for (const r of report) {
+    const lines = [];
+    lines.push(`**${r.c.title}**, ${r.taps} taps; median of ${r.runs} run${r.runs > 1 ? 's' : ''} per side, alternating.`);
+    lines.push(`Run ${startedAt} on ${machine}; load average ${load0.toFixed(1)} at start, ${load1.toFixed(1)} at end (shared machine, other jobs running).`);
+    lines.push(`ours: onnxruntime-node ${ortVersion}, \`--threads ${THREADS}\`; python: torch ${pyVersions[0]}, scikit-learn ${pyVersions[1]}, NumPy ${pyVersions[2]}, \`torch.set_num_threads(${THREADS})\`.`);
+    lines.push('');
+    lines.push('| | ours (CLI) | Python pipeline | python / ours |');
+    lines.push('|---|---:|---:|---:|');
+    for (const x of r.rows) lines.push(`| ${x.label} | ${x.ours} | ${x.python} | ${x.ratio} |`);
+    lines.push('');
+    const mr = r.agree.medianRel;
+    lines.push(`Python metric stages: db ${fmtS(r.sub.db)}, k-means + DB (roughness) ${fmtS(r.sub.roughness)}, kNN ${fmtS(r.sub.knn)}, PCA ${fmtS(r.sub.pca)}. ` +
+      `Agreement (last run): Dice |diff| ${r.agree.diceDiff.toExponential(1)}; median relative difference of db ${(100 * mr.db).toFixed(1)}%, roughness ${(100 * mr.roughness).toFixed(1)}%, knnConfidence ${(100 * mr.knnConfidence).toFixed(2)}%, featureShift ${(100 * mr.featureShift).toFixed(1)}% (each side draws its own random sample).`);
+    const open = `<!-- figures:${r.c.id}:start (written by bench/analyze.bench.mjs) -->`;
+    const close = `<!-- figures:${r.c.id}:end -->`;
+    const block = `${open}\n${lines.join('\n')}\n${close}`;
+    const re = new RegExp(`<!-- figures:${r.c.id}:start[^>]*-->[\\s\\S]*?<!-- figures:${r.c.id}:end -->`);
+    text = re.test(text) ? text.replace(re, block) : `${text.trimEnd()}\n\n${block}\n`;
+  }
+  writeFileSync(readme, text);
+  console.log(`wrote the figures to ${readme}`);
+}
+if (!flag('--keep')) rmSync(TMP, { recursive: true, force: true });
