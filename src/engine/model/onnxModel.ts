@@ -16,6 +16,7 @@ import * as nodePath from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { LensError, TapInfo, Tensor, TensorDesc } from '../types';
 import { OnnxGraph, OnnxValueInfo, parseOnnx, withExtraOutputs } from './onnxGraph';
+import { checkRunRequest } from './runChecks';
 import { GraphIndex, inputLayout, logitsValue, planTaps, probeValues } from './taps';
 
 export interface LoadOnnxOptions {
@@ -307,24 +308,8 @@ export async function loadOnnxModel(path: string, opts: LoadOnnxOptions): Promis
     tapsLeftOut: plan.leftOut,
 
     async run(batch, runOpts) {
-      if (disposed) throw new LensError(`the model ${path} was already disposed`, 'internal', path);
-      const dims = batch.dims;
-      if (dims.length !== inputDims.length + 1 || inputDims.some((d, a) => dims[a + 1] !== d)) {
-        throw new LensError(`${path} takes batches of N×${inputDims.join('×')} images; got ${fmt(dims)}`, 'data', path);
-      }
-      const n = dims[0];
-      if (n < 1) throw new LensError(`${path}: run() was given an empty batch`, 'internal', path);
-      if (batch.data.length !== n * perImage) throw new LensError(`batch data has ${batch.data.length} values for dims ${fmt(dims)}`, 'internal', path);
       const wanted = runOpts?.taps ?? tapNames;
-      for (const t of wanted) {
-        if (!available.has(t)) {
-          throw new LensError(
-            `${JSON.stringify(t)} is not one of the tensors ${path} was loaded to output (its taps: ${tapNames.slice(0, 4).map((x) => JSON.stringify(x)).join(', ')}…)`,
-            'model',
-            path,
-          );
-        }
-      }
+      const n = checkRunRequest({ path, disposed, inputDims, perImage, batch, wanted, fetchable: available, tapNames, outputsNoun: 'tensors loaded as outputs of' });
       const names = [...new Set([fetchOutput, ...wanted])];
       const chunk = batchDim ?? Math.max(n, 1);
       const parts: Map<string, Tensor>[] = [];

@@ -31,6 +31,7 @@ import { checkLayersSupported, normalizeModelTopology, type KerasModelConfig } f
 import { GraphIndex, planTaps, probeValues } from './taps';
 import type { OnnxGraph } from './onnxGraph';
 import { functionalView, layerGraph } from './tfjsGraph';
+import { checkRunRequest } from './runChecks';
 import { fallBackToCpu, isMissingKernel, tfRuntime, type Tf, type TfRuntime } from './tfjsRuntime';
 
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
@@ -444,24 +445,8 @@ async function wrap(rt: TfRuntime, exe: TfExecutable, info: { path: string; sha2
     tapsLeftOut: plan.leftOut,
 
     async run(batch, runOpts) {
-      if (disposed) throw new LensError(`the model ${path} was already disposed`, 'internal', path);
-      const dims = batch.dims;
-      if (dims.length !== inputDims.length + 1 || inputDims.some((d, a) => dims[a + 1] !== d)) {
-        throw new LensError(`${path} takes batches of N×${inputDims.join('×')} images; got ${fmt(dims)}`, 'data', path);
-      }
-      const n = dims[0];
-      if (n < 1) throw new LensError(`${path}: run() was given an empty batch`, 'internal', path);
-      if (batch.data.length !== n * perImage) throw new LensError(`batch data has ${batch.data.length} values for dims ${fmt(dims)}`, 'internal', path);
       const wanted = runOpts?.taps ?? tapNames;
-      for (const t of wanted) {
-        if (!exe.fetchable.has(t)) {
-          throw new LensError(
-            `${JSON.stringify(t)} is not one of the ${exe.noun} outputs of ${path} (its taps: ${tapNames.slice(0, 4).map((x) => JSON.stringify(x)).join(', ')}…)`,
-            'model',
-            path,
-          );
-        }
-      }
+      const n = checkRunRequest({ path, disposed, inputDims, perImage, batch, wanted, fetchable: exe.fetchable, tapNames, outputsNoun: `${exe.noun} outputs of` });
       const names = [...new Set([outputName, ...wanted])];
       const res = await runRaw(batch.data, n, names);
       const taps = new Map<string, Tensor>();
