@@ -6,6 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { throwsLens } from '../helpers';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -35,21 +36,6 @@ const DS = path.join(FIX, 'ds');
 const expected: Record<string, any> = JSON.parse(fs.readFileSync(path.join(FIX, 'expected.json'), 'utf8'));
 const resizeRef: { cases: any[] } = JSON.parse(fs.readFileSync(path.join(FIX, 'resize.json'), 'utf8'));
 
-/** Asserts that f throws a LensError of the given kind whose message equals / matches `msg`. */
-function throwsLens(f: () => unknown, kind: LensError['kind'], msg: string | RegExp): LensError {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof LensError, `expected a LensError, got ${caught === undefined ? 'no error' : String(caught)}`);
-  const e = caught as LensError;
-  assert.equal(e.kind, kind, e.message);
-  if (typeof msg === 'string') assert.equal(e.message, msg);
-  else assert.match(e.message, msg);
-  return e;
-}
 
 const BASE = {
   task: 'segmentation',

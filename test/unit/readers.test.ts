@@ -8,6 +8,7 @@
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { throwsLens } from '../helpers';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -36,20 +37,6 @@ const expected: Record<string, any> = JSON.parse(fs.readFileSync(path.join(FIX, 
 
 type Layout = ReadContext['layout'];
 
-function throwsLens(f: () => unknown, kind: LensError['kind'], msg: string | RegExp): LensError {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof LensError, `expected a LensError, got ${caught === undefined ? 'no error' : String(caught)}`);
-  const e = caught as LensError;
-  assert.equal(e.kind, kind, e.message);
-  if (typeof msg === 'string') assert.equal(e.message, msg);
-  else assert.match(e.message, msg);
-  return e;
-}
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
