@@ -4,7 +4,7 @@
  * researcher's pipeline (bench/python_pipeline.py: PyTorch hooks + NumPy + scikit-learn) on the
  * same model, data and settings, in the same invocation, runs alternating.
  *
- *   node bench/analyze.bench.mjs [--runs 3] [--large-runs 1] [--only example|large]
+ *   node bench/analyze.bench.mjs [--runs 3] [--large-runs 3] [--only example|large]
  *                                [--no-build] [--no-readme] [--threads 2] [--py-sklearn-threads 1]
  *                                [--profile] [--keep]
  *
@@ -41,7 +41,7 @@ const opt = (name, dflt) => {
 };
 const flag = (name) => argv.includes(name);
 const RUNS = Number(opt('--runs', '3'));
-const LARGE_RUNS = Number(opt('--large-runs', '1'));
+const LARGE_RUNS = Number(opt('--large-runs', '3'));
 const ONLY = opt('--only', '');
 const THREADS = Number(opt('--threads', '2'));
 const PROFILE = flag('--profile');
@@ -266,7 +266,7 @@ if (!flag('--no-readme') && report.length) {
   for (const r of report) {
     const lines = [];
     lines.push(`**${r.c.title}**, ${r.taps} taps; median of ${r.runs} run${r.runs > 1 ? 's' : ''} per side, alternating.`);
-    lines.push(`Run ${startedAt} on ${machine}; load average ${load0.toFixed(1)} at start, ${load1.toFixed(1)} at end (shared machine, other jobs running).`);
+    lines.push(`Run ${startedAt} on ${machine}; load average ${load0.toFixed(1)} at start, ${load1.toFixed(1)} at end (shared machine).`);
     lines.push(`ours: onnxruntime-node ${ortVersion}, \`--threads ${THREADS}\`; python: torch ${pyVersions[0]}, scikit-learn ${pyVersions[1]}, NumPy ${pyVersions[2]}, \`torch.set_num_threads(${THREADS})\`.`);
     lines.push('');
     lines.push('| | ours (CLI) | Python pipeline | python / ours |');

@@ -176,7 +176,6 @@ class Sampler:
 
     def finish(self):
         T = int(self.count.sum())
-        parts = [k for k in self.kept if k is not None]
         if T <= self.M:
             q = self.count.copy()
         else:

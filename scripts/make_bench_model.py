@@ -3,7 +3,7 @@
 
 Run from anywhere with Debian's Python (torch 1.13, onnx, numpy, scipy, PIL):
 
-    /usr/bin/python3 scripts/make_bench_model.py            # ~2-3 minutes on 2 cores
+    /usr/bin/python3 scripts/make_bench_model.py            # 3-5 minutes on 2 cores
 
 Writes
     bench/.data/model.onnx          opset 13, input `image` N x 1 x 256 x 256 (dynamic batch),
