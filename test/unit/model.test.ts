@@ -89,7 +89,7 @@ describe('protobuf reader', () => {
         const s = r.sub();
         assert.deepEqual(s.key(), [1, WIRE_VARINT]);
         assert.equal(s.varint(), 42);
-      } else r.skip(w);
+      } else r.skipField(w);
     }
     assert.deepEqual(ints, [1, 300, -2, 9]);
     assert.deepEqual(seen, [1, 2, 3, 3, 4, 5, 6]);
@@ -654,7 +654,7 @@ describe('loadOnnxModel errors', () => {
         cutAt = at;
         break;
       }
-      r.skip(w);
+      r.skipField(w);
     }
     const p2 = path.join(dir, 'noopset.onnx');
     await fs.writeFile(p2, bytes.subarray(0, cutAt));

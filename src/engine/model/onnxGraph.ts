@@ -165,13 +165,13 @@ export function parseOnnx(bytes: Uint8Array, path: string): OnnxGraph {
           const [f, w] = s.key();
           if (f === 1 && w === WIRE_LEN) o.domain = s.string();
           else if (f === 2 && w === WIRE_VARINT) o.version = s.int64();
-          else s.skip(w);
+          else s.skipField(w);
         }
         g.opsets.push(o);
         break;
       }
       default:
-        r.skip(wire);
+        r.skipField(wire);
     }
   }
   if (!sawGraph || (g.nodes.length === 0 && allInputs.length === 0 && g.outputs.length === 0)) {
@@ -223,7 +223,7 @@ function parseGraph(r: ProtoReader, g: OnnxGraph, allInputs: OnnxValueInfo[]): v
         break;
       }
       default:
-        r.skip(wire);
+        r.skipField(wire);
     }
   }
 }
@@ -240,7 +240,7 @@ function parseNode(r: ProtoReader, index: number): OnnxNode {
     else if (field === 5 && wire === WIRE_LEN) {
       const a = parseAttribute(r.sub());
       n.attrs[a.name] = a;
-    } else r.skip(wire);
+    } else r.skipField(wire);
   }
   return n;
 }
@@ -285,7 +285,7 @@ function parseAttribute(r: ProtoReader): OnnxAttribute {
         (a.strings ??= []).push(r.string());
         break;
       default:
-        r.skip(wire); // g, graphs (subgraphs), tensors, sparse tensors, type protos
+        r.skipField(wire); // g, graphs (subgraphs), tensors, sparse tensors, type protos
     }
   }
   return a;
@@ -341,7 +341,7 @@ function parseTensor(r: ProtoReader): OnnxTensorInfo {
         }
         break;
       default:
-        r.skip(wire);
+        r.skipField(wire);
     }
   }
   const count = t.dims.reduce((a, b) => a * b, 1);
@@ -392,7 +392,7 @@ function parseSparseTensor(r: ProtoReader): OnnxTensorInfo | undefined {
     const [field, wire] = r.key();
     if (field === 1 && wire === WIRE_LEN) values = parseTensor(r.sub());
     else if (field === 3) r.repeatedInt64(wire, dims);
-    else r.skip(wire);
+    else r.skipField(wire);
   }
   return values ? { name: values.name, dims, dataType: values.dataType } : undefined;
 }
@@ -424,16 +424,16 @@ function parseValueInfo(r: ProtoReader): OnnxValueInfo {
                     const [f4, w4] = d.key();
                     if (f4 === 1 && w4 === WIRE_VARINT) dim = d.int64();
                     else if (f4 === 2 && w4 === WIRE_LEN) dim = d.string();
-                    else d.skip(w4);
+                    else d.skipField(w4);
                   }
                   v.dims.push(dim);
-                } else sh.skip(w3);
+                } else sh.skipField(w3);
               }
-            } else tt.skip(w2);
+            } else tt.skipField(w2);
           }
-        } else tp.skip(w); // sequence / map / optional / sparse types: not tensors
+        } else tp.skipField(w); // sequence / map / optional / sparse types: not tensors
       }
-    } else r.skip(wire);
+    } else r.skipField(wire);
   }
   v.type = elemTypeName(v.elemType);
   return v;

@@ -34,9 +34,9 @@ export function readOnnxInitializers(bytes: Uint8Array, path: string, names?: It
         if (f === 5 && w === WIRE_LEN) {
           const t = readTensor(g.sub(), path);
           if (!want || want.has(t.name)) out.set(t.name, t);
-        } else g.skip(w);
+        } else g.skipField(w);
       }
-    } else r.skip(wire);
+    } else r.skipField(wire);
   }
   return out;
 }
@@ -74,7 +74,7 @@ function readTensor(r: ProtoReader, path: string): InitializerData {
         r.repeatedInt64(wire, typed);
         break;
       default:
-        r.skip(wire);
+        r.skipField(wire);
     }
   }
   const count = dims.reduce((a, b) => a * b, 1);

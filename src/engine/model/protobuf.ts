@@ -137,7 +137,7 @@ export class ProtoReader {
   }
 
   /** Skips a field's value of the given wire type. */
-  skip(wire: number): void {
+  skipField(wire: number): void {
     switch (wire) {
       case WIRE_VARINT:
         this.varint();
