@@ -9,7 +9,7 @@
  * waitForWorkbench(page) → runCommand / webviewFrame / … → browser.close() → server.stop().
  * The extension host only starts once a browser has connected.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -475,4 +475,14 @@ export async function explorerContextMenu(page: Page, fileName: string, menuItem
     await page.keyboard.press('Enter');
     await menu.first().waitFor({ state: 'hidden', timeout: timeoutMs });
   }
+}
+
+/** Pids of UNet Lens analysis workers (dist/worker.js) started under this code-server. */
+export function workerPids(server: CodeServer): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => Number(f[1]) === server.process.pid && f.slice(2).some((a) => /\/dist\/worker\.js$/.test(a)))
+    .map((f) => Number(f[0]));
 }

@@ -14,7 +14,6 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import {
   REPO_ROOT,
@@ -26,6 +25,7 @@ import {
   waitForNotification,
   waitForWorkbench,
   webviewFrame,
+  workerPids,
   type CodeServer,
 } from './codeServer';
 
@@ -36,15 +36,6 @@ let browser: Browser;
 let page: Page;
 const consoleLines: string[] = [];
 
-/** dist/worker.js processes running now (pids). */
-function workerPids(): number[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    // The extension runs from a symlink in code-server's extensions folder.
-    .filter((l) => /\/dist\/worker\.js\b/.test(l) && !l.includes('ps -eo'))
-    .map((l) => Number(l.trim().split(/\s+/)[0]));
-}
 
 async function panelBody(timeoutMs: number, state: string, hasText?: string) {
   const frame = webviewFrame(page, { extensionId: 'unetlens.unet-lens' });
@@ -126,7 +117,7 @@ test('right-click model.onnx → Analyze Generalization → the panel opens besi
   // The results were written into the extension's storage, not the workspace.
   assert.ok(!fs.existsSync(path.join(workspace, 'results.json')));
   await screenshot(page, 'panel-overview');
-  assert.equal(workerPids().length, 0, 'the worker exits when done');
+  assert.equal(workerPids(server).length, 0, 'the worker exits when done');
 });
 
 test('palette command with quick pick, then Cancel: the worker stops within 2 s and the editor stays usable', async () => {
@@ -142,8 +133,8 @@ test('palette command with quick pick, then Cancel: the worker stops within 2 s 
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'UNet Lens' }).first();
   await toast.waitFor({ timeout: 30_000 });
   const deadline = Date.now() + 30_000;
-  while (workerPids().length === 0 && Date.now() < deadline) await page.waitForTimeout(100);
-  assert.ok(workerPids().length > 0, 'a worker process runs the analysis');
+  while (workerPids(server).length === 0 && Date.now() < deadline) await page.waitForTimeout(100);
+  assert.ok(workerPids(server).length > 0, 'a worker process runs the analysis');
   await page.waitForTimeout(1500);
   await screenshot(page, 'progress-notification');
   const text = await toast.innerText();
@@ -152,10 +143,10 @@ test('palette command with quick pick, then Cancel: the worker stops within 2 s 
   const t0 = Date.now();
   await toast.hover();
   await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
-  while (workerPids().length > 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+  while (workerPids(server).length > 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
   const stoppedMs = Date.now() - t0;
   process.stderr.write(`[e2e] worker gone ${stoppedMs} ms after Cancel\n`);
-  assert.equal(workerPids().length, 0);
+  assert.equal(workerPids(server).length, 0);
   assert.ok(stoppedMs < 2000, `worker stopped after ${stoppedMs} ms`);
   await waitForNotification(page, /analysis cancelled/i, 10_000);
 
@@ -189,7 +180,7 @@ test('a corrupt .onnx gets a clear error naming the file; the file is untouched 
   assert.match(await body.innerText(), /broken\.onnx is not a valid ONNX model/);
   await screenshot(page, 'corrupt-model-error');
   assert.deepEqual(fs.readFileSync(path.join(workspace, 'broken.onnx')), before, 'the model file is unchanged');
-  assert.equal(workerPids().length, 0);
+  assert.equal(workerPids(server).length, 0);
   // Usable: the next command runs (open the log channel).
   await runCommand(page, 'UNet Lens: Show Log');
   await page.locator('.part.panel', { hasText: 'UNet Lens' }).first().waitFor({ timeout: 15_000 });

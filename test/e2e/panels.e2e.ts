@@ -20,7 +20,6 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import {
   REPO_ROOT,
@@ -31,6 +30,7 @@ import {
   waitForNotification,
   waitForWorkbench,
   webviewFrame,
+  workerPids,
   type CodeServer,
 } from './codeServer';
 import type { Results } from '../../src/engine/types';
@@ -47,15 +47,6 @@ let modelBytes: Buffer;
 
 // ---------------------------------------------------------------- helpers
 
-/** dist/worker.js processes of this test's code-server (its process group: other tests may run workers too). */
-function workerPids(): number[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => Number(f[1]) === server.process.pid && f.slice(2).some((a) => /\/dist\/worker\.js$/.test(a)))
-    .map((f) => Number(f[0]));
-}
 
 function frame(index?: number): FrameLocator {
   return webviewFrame(page, { extensionId: EXT, index });
@@ -441,7 +432,7 @@ test('the cache: the same analysis again shows the cached results at once and sa
   const ms = Date.now() - t0;
   process.stderr.write(`[e2e] cached results shown after ${ms} ms\n`);
   assert.equal(await bodyAttr('cached'), 'true');
-  assert.equal(workerPids().length, 0, 'no worker ran');
+  assert.equal(workerPids(server).length, 0, 'no worker ran');
   assert.ok(ms < 15_000, `at once (${ms} ms)`);
   const banner = frame().locator('.banner.cached');
   assert.match(await banner.innerText(), /Cached results/);
@@ -459,8 +450,8 @@ test('unetLens.autoRerun: a new checkpoint re-runs the analysis by itself', asyn
   await waitState('stale', 20_000).catch(() => {});
   // the worker starts once the file has been quiet, then the panel fills again
   const deadline = Date.now() + 30_000;
-  while (workerPids().length === 0 && Date.now() < deadline) await page.waitForTimeout(200);
-  assert.ok(workerPids().length > 0, 'a worker runs the analysis again');
+  while (workerPids(server).length === 0 && Date.now() < deadline) await page.waitForTimeout(200);
+  assert.ok(workerPids(server).length > 0, 'a worker runs the analysis again');
   await waitState('ready', 240_000);
   assert.equal(await bodyAttr('cached'), 'false');
   const newest = JSON.parse(fs.readFileSync(cachedResults()[0], 'utf8')) as Results;

@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
-import { REPO_ROOT, openBrowser, runCommand, screenshot, startCodeServer, waitForNotification, waitForWorkbench, type CodeServer } from './codeServer';
+import { REPO_ROOT, openBrowser, runCommand, screenshot, startCodeServer, waitForNotification, waitForWorkbench, workerPids, type CodeServer } from './codeServer';
 
 let workspace: string;
 let server: CodeServer;
@@ -41,8 +40,7 @@ test('in Restricted Mode the command explains itself and runs nothing', async ()
   assert.match(msg, /runs the model file to analyze it/);
   await page.waitForTimeout(1500);
   await screenshot(page, 'restricted-mode');
-  const workers = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => /\/dist\/worker\.js\b/.test(l));
-  assert.equal(workers.length, 0, 'no worker started');
+  assert.equal(workerPids(server).length, 0, 'no worker started');
   assert.equal(await page.locator('iframe.webview').count(), 0, 'no panel opened');
   assert.equal(await page.locator('.quick-input-widget:visible').count(), 0, 'no quick pick either');
 });
