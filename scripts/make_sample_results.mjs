@@ -297,6 +297,213 @@ for (const split of splits) {
   }
 }
 
+
+// ---------------------------------------------------------------- performance without labels
+// METHOD.md §5 (types.ts PerformanceWithoutLabels): the test split shifted by five families
+// at four strengths each, plus the unshifted copy; per copy the true Dice, the output's own
+// statistics and the label-free features per tap; Spearman ρ per tap and metric over the
+// copies; leave-one-family-out predictions of the three predictors; estimates for siteB.
+// Own random stream, so the numbers above stay as they were. A drawing fixture: the
+// "predictions" are the truth plus made-up errors (larger and biased upwards for the
+// output baselines, which stay confident under shift), not the output of a fit.
+const srand = mulberry32(5051);
+const sgauss = () => {
+  const u = Math.max(srand(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * srand());
+};
+const FAMILIES = ['noise', 'blur', 'gamma', 'contrast', 'scale'];
+// (the engine's default strengths and labels, src/engine/shift/transforms.ts)
+const STRENGTHS = {
+  noise: [0.04, 0.08, 0.16, 0.32],
+  blur: [0.6, 1.2, 2.0, 3.2],
+  gamma: [0.5, 0.7, 1.5, 2.2],
+  contrast: [0.7, 0.5, 0.35, 0.2],
+  scale: [0.6, 0.8, 1.25, 1.6],
+};
+// how severe a strength is, 0..1
+const severity = {
+  noise: (v) => v / 0.32,
+  blur: (v) => v / 3.2,
+  gamma: (v) => Math.min(1, Math.abs(Math.log(v)) / Math.log(2.2)),
+  contrast: (v) => (1 - v) / 0.8,
+  scale: (v) => Math.min(1, Math.abs(Math.log(v)) / Math.log(1.6)),
+};
+const strengthText = {
+  noise: (v) => `noise σ=${v.toFixed(2)}·range`,
+  blur: (v) => `blur σ=${v.toFixed(1)} px`,
+  gamma: (v) => `gamma γ=${v.toFixed(2)}`,
+  contrast: (v) => `contrast ×${v.toFixed(2)}`,
+  scale: (v) => `intensity ×${v.toFixed(2)}`,
+};
+// How hard each family hits the model (Dice drop at severity 1), and where in the network
+// it shows first (0 = input side, 1 = output side).
+const familyDrop = { noise: 0.42, blur: 0.3, gamma: 0.2, contrast: 0.34, scale: 0.12 };
+const familyWhere = { noise: 0.15, blur: 0.35, gamma: 0.25, contrast: 0.3, scale: 0.2 };
+const baseDice = splits.find((s) => s.name === 'test').performance.dice;
+const clamp01 = (x) => Math.min(1, Math.max(0, x));
+
+/** Features of a copy at severity `sev` (0..1): the test split's metrics, moved by the shift. */
+function shiftedFeatures(sev, where) {
+  const out = {};
+  for (const [i, tap] of taps.entries()) {
+    const base = metrics.test[tap.name];
+    if (base.featureShift === null) {
+      out[tap.name] = { roughness: null, knnConfidence: null, featureShift: null, knnDice: null };
+      continue;
+    }
+    const d = depth(i);
+    // the shift shows most around `where` and in the middle of the network
+    const reach = sev * (0.45 + 0.55 * Math.exp(-((d - where) ** 2) / 0.08)) * (0.6 + 0.6 * Math.sin(Math.PI * d));
+    // the ends of the network follow the shift less faithfully than its middle
+    const blur = 1 + 3 * (1 - Math.sin(Math.PI * d));
+    out[tap.name] = {
+      roughness: round(base.roughness * (1 + 0.25 * reach * (0.3 + d) + 0.05 * blur * sgauss()), 4),
+      knnConfidence: round(clamp01(base.knnConfidence - 0.32 * reach + 0.02 * blur * sgauss()), 4),
+      featureShift: round(base.featureShift * (1 + 1.6 * reach) + 0.07 * blur * sgauss(), 4),
+      // the Dice the train neighbours' labels suggest: follows the truth, best near the output
+      knnDice: round(clamp01(0.5 + 0.45 * d - 0.3 * reach + 0.03 * blur * sgauss()), 4),
+    };
+  }
+  return out;
+}
+
+const shifts = [];
+const addCopy = (family, strength, label, sev, where) => {
+  const perf = family === 'none' ? baseDice : clamp01(baseDice - familyDrop[family] * sev ** 1.3 + 0.012 * sgauss());
+  shifts.push({
+    family,
+    strength,
+    label,
+    images: 20,
+    performance: round(perf, 4),
+    // the output stays sure of itself under shift: max-softmax falls only a little
+    output: {
+      maxProbability: round(clamp01(0.985 - 0.05 * sev - 0.02 * (baseDice - perf) + 0.004 * sgauss()), 4),
+      entropy: round(0.045 + 0.11 * sev + 0.05 * (baseDice - perf) + 0.006 * Math.abs(sgauss()), 4),
+    },
+    features: shiftedFeatures(sev, where),
+    lofo: null,
+  });
+};
+addCopy('none', 0, 'unshifted', 0, 0.3);
+for (const fam of FAMILIES) {
+  for (const v of STRENGTHS[fam]) addCopy(fam, v, strengthText[fam](v), severity[fam](v), familyWhere[fam]);
+}
+
+/** Spearman ρ (average ranks for ties); null with fewer than 3 pairs or a constant side. */
+function spearman(a, b) {
+  const pairs = a.map((x, i) => [x, b[i]]).filter(([x, y]) => x !== null && y !== null);
+  if (pairs.length < 3) return null;
+  const rank = (v) => {
+    const idx = v.map((x, i) => [x, i]).sort((p, q) => p[0] - q[0]);
+    const r = new Array(v.length);
+    for (let i = 0; i < idx.length; ) {
+      let j = i;
+      while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
+      for (let k = i; k <= j; k++) r[idx[k][1]] = (i + j) / 2;
+      i = j + 1;
+    }
+    return r;
+  };
+  const ra = rank(pairs.map((p) => p[0]));
+  const rb = rank(pairs.map((p) => p[1]));
+  const mean = (v) => v.reduce((s, x) => s + x, 0) / v.length;
+  const ma = mean(ra);
+  const mb = mean(rb);
+  let num = 0;
+  let da = 0;
+  let db = 0;
+  for (let i = 0; i < ra.length; i++) {
+    num += (ra[i] - ma) * (rb[i] - mb);
+    da += (ra[i] - ma) ** 2;
+    db += (rb[i] - mb) ** 2;
+  }
+  return da === 0 || db === 0 ? null : round(num / Math.sqrt(da * db), 4);
+}
+
+const truth = shifts.map((c) => c.performance);
+const LF = ['roughness', 'knnConfidence', 'featureShift', 'knnDice'];
+const indicativeness = {};
+for (const tap of taps) {
+  indicativeness[tap.name] = Object.fromEntries(LF.map((m) => [m, spearman(shifts.map((c) => c.features[tap.name][m]), truth)]));
+}
+// as in the engine, the features predictor reads every (tap, metric) finite on every copy
+const featureInputs = taps
+  .flatMap((t) => LF.map((m) => ({ tap: t.name, m })))
+  .filter(({ tap, m }) => shifts.every((c) => c.features[tap][m] !== null))
+  .map((x) => `${x.tap}:${x.m}`);
+
+// LOFO "predictions": the truth plus an error; the baselines overshoot under strong shifts
+for (const c of shifts) {
+  const gap = baseDice - c.performance;
+  c.lofo = {
+    features: round(clamp01(c.performance + 0.03 * sgauss() + 0.1 * gap * (c.family === 'scale' ? 1 : 0.2)), 4),
+    maxProbability: round(clamp01(c.performance + 0.55 * gap + 0.035 * sgauss()), 4),
+    entropy: c.family === 'scale' && c.strength > 1.5 ? null : round(clamp01(c.performance + 0.45 * gap + 0.045 * sgauss()), 4),
+  };
+}
+const shifted = shifts.filter((c) => c.family !== 'none');
+function summary(p) {
+  const err = shifted.filter((c) => c.lofo[p] !== null).map((c) => c.lofo[p] - c.performance);
+  const sorted = [...err].sort((a, b) => a - b);
+  const q = (f) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(f * (sorted.length - 1))))];
+  return {
+    lofoMae: round(err.reduce((s, e) => s + Math.abs(e), 0) / err.length, 4),
+    lofoSpearman: spearman(shifted.map((c) => c.lofo[p]), shifted.map((c) => c.performance)),
+    // a prediction above the truth needs room below, and the other way round
+    interval: { below: round(Math.max(0, q(0.9)), 4), above: round(Math.max(0, -q(0.1)), 4) },
+  };
+}
+const predictors = {
+  features: {
+    description: `Ridge regression on ${featureInputs.length} label-free interior features (knnConfidence, log featureShift, log roughness per tap; standardised, α by leave-one-family-out error), fitted on ${shifted.length} shifted copies.`,
+    inputs: featureInputs,
+    ...summary('features'),
+  },
+  maxProbability: {
+    description: 'Baseline: a straight line from the mean max-softmax probability of the final output.',
+    inputs: ['maxProbability'],
+    ...summary('maxProbability'),
+  },
+  entropy: {
+    description: 'Baseline: a straight line from the mean predictive entropy of the final output.',
+    inputs: ['entropy'],
+    ...summary('entropy'),
+  },
+};
+const siteBFeatures = Object.fromEntries(
+  taps.map((t, i) => [
+    t.name,
+    {
+      ...Object.fromEntries(LF.filter((m) => m !== 'knnDice').map((m) => [m, metrics.siteB[t.name][m]])),
+      knnDice: round(clamp01(0.48 + 0.4 * depth(i) - 0.2 * Math.sin(Math.PI * depth(i)) + 0.02 * sgauss()), 4),
+    },
+  ]),
+);
+const siteBPred = splits.find((s) => s.name === 'siteB').predictedPerformance;
+const estimate = (v, p) => ({ value: round(v, 4), low: round(v - p.interval.below, 4), high: round(Math.min(1, v + p.interval.above), 4) });
+const performanceWithoutLabels = {
+  metric: 'dice',
+  calibration: { splits: ['test'], images: 20, heldOutOfTrain: false },
+  settings: { maxPoints: 1024, kmeansInits: 3, families: FAMILIES, strengths: STRENGTHS },
+  shifts,
+  indicativeness,
+  predictors,
+  splits: {
+    siteB: {
+      output: { maxProbability: 0.9521, entropy: 0.1284 },
+      features: siteBFeatures,
+      predicted: {
+        // the same estimate as splits[siteB].predictedPerformance
+        features: { value: siteBPred.dice, low: siteBPred.low, high: siteBPred.high },
+        maxProbability: estimate(0.843, predictors.maxProbability),
+        entropy: estimate(0.821, predictors.entropy),
+      },
+    },
+  },
+  timingMs: 5230,
+};
+
 const results = {
   schema: 'unet-lens/results@1',
   methodVersion: '1',
@@ -321,6 +528,7 @@ const results = {
   metrics,
   pca,
   maps,
+  performanceWithoutLabels,
   warnings,
   timings: { totalMs: 8421, loadMs: 212, forwardMs: 1310, metricsMs: 6899 },
 };
@@ -328,5 +536,5 @@ const results = {
 mkdirSync(dirname(outFile), { recursive: true });
 writeFileSync(outFile, JSON.stringify(results) + '\n');
 console.log(
-  `wrote ${outFile} (${taps.length} taps, ${splits.length} splits, ${pointsPerSplit} PCA points per split, ${maps.items.length} image maps)`,
+  `wrote ${outFile} (${taps.length} taps, ${splits.length} splits, ${pointsPerSplit} PCA points per split, ${maps.items.length} image maps, ${shifts.length} shifted copies)`,
 );

@@ -9,14 +9,14 @@ import { analyze } from './engine/analyze';
 import { writeOutputs } from './engine/output';
 import { LensError, type ProgressEvent } from './engine/types';
 
-const USAGE = `usage: unet-lens analyze <model> --data <unetlens.json> --out <dir> [--max-points N] [--seed S] [--k K] [--max-taps N] [--threads T] [--json]`;
+const USAGE = `usage: unet-lens analyze <model> --data <unetlens.json> --out <dir> [--max-points N] [--seed S] [--k K] [--max-taps N] [--threads T] [--no-shifts] [--json]`;
 
 interface Args {
   model: string;
   data: string;
   out: string;
   json: boolean;
-  overrides: { maxPoints?: number; seed?: number; k?: number; maxTaps?: number };
+  overrides: { maxPoints?: number; seed?: number; k?: number; maxTaps?: number; shifts?: { enabled: boolean } };
   threads?: number;
 }
 
@@ -53,6 +53,9 @@ export function parseArgs(argv: string[]): Args {
         break;
       case '--max-taps':
         args.overrides.maxTaps = intFlag(a, rest[++i], 1);
+        break;
+      case '--no-shifts':
+        args.overrides.shifts = { enabled: false };
         break;
       case '--threads':
         args.threads = intFlag(a, rest[++i], 0);

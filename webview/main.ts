@@ -16,9 +16,9 @@
  * (empty|loading|ready|error|stale), `data-taps`, `data-splits`, `data-metrics`,
  * `data-view`, `data-cached`, `data-theme` and `data-redraws` (counts theme redraws); on
  * each metric canvas `data-chart`, `data-series` and `data-scale`; on the PCA canvas
- * `data-chart="pca"`, `data-tap` and `data-points`; The U, the map and the splits plot
- * describe theirs in their own files. Every chart carries `data-theme` and `data-bg`, the
- * theme it was last drawn with.
+ * `data-chart="pca"`, `data-tap` and `data-points`; The U, the map, the splits plot and
+ * the "Without labels" view describe theirs in their own files. Every chart carries
+ * `data-theme` and `data-bg`, the theme it was last drawn with.
  */
 import type { Results } from '../src/engine/types';
 import { parseHostToWebview } from '../src/protocol/messages';
@@ -33,6 +33,7 @@ import { OverviewView } from './views/overview';
 import { SplitsView } from './views/splitsView';
 import { TapView } from './views/tapView';
 import { UnetView } from './views/unetView';
+import { WithoutLabelsView } from './views/withoutLabelsView';
 
 function start(): void {
   const host = createHost();
@@ -119,6 +120,7 @@ function start(): void {
         overview.setSelected(name);
         unetView.setSelected(name);
         mapsView.setSelected(name);
+        withoutLabelsView.setSelected(name);
       }
       if (reveal) showView('tap', true);
     },
@@ -128,7 +130,8 @@ function start(): void {
   const tapView = new TapView(panels.tap, ctx);
   const mapsView = new MapsView(panels.maps, ctx);
   const splitsView = new SplitsView(panels.splits, ctx);
-  const allViews = [overview, unetView, tapView, mapsView, splitsView];
+  const withoutLabelsView = new WithoutLabelsView(panels.withoutLabels, ctx);
+  const allViews = [overview, unetView, tapView, mapsView, splitsView, withoutLabelsView];
   /** Views drawn while hidden (no size yet): drawn again when shown. */
   const needsDraw = new Set<ViewId>();
 
@@ -149,7 +152,7 @@ function start(): void {
   }
 
   function viewOf(id: ViewId): { draw(): void } {
-    return { overview, unet: unetView, tap: tapView, maps: mapsView, splits: splitsView }[id];
+    return { overview, unet: unetView, tap: tapView, maps: mapsView, splits: splitsView, withoutLabels: withoutLabelsView }[id];
   }
 
   function setHooks(taps: number, splits: number, metrics: string[]): void {
@@ -239,6 +242,7 @@ function start(): void {
       tapView.render(r);
       mapsView.render(r);
       splitsView.render(r);
+      withoutLabelsView.render(r);
       needsDraw.clear();
       for (const v of VIEWS) if (v.id !== store.view) needsDraw.add(v.id);
       setHooks(summary.taps, summary.splits, summary.metrics);

@@ -11,13 +11,14 @@ import { METRICS, type MetricKey } from './format';
 import type { Host } from './host';
 
 export type PanelState = 'empty' | 'loading' | 'ready' | 'error' | 'stale';
-export type ViewId = 'overview' | 'unet' | 'tap' | 'maps' | 'splits';
+export type ViewId = 'overview' | 'unet' | 'tap' | 'maps' | 'splits' | 'withoutLabels';
 export const VIEWS: { id: ViewId; title: string }[] = [
   { id: 'overview', title: 'Overview' },
   { id: 'unet', title: 'The U' },
   { id: 'tap', title: 'Tap view' },
   { id: 'maps', title: 'Where is the model unsure' },
   { id: 'splits', title: 'Splits' },
+  { id: 'withoutLabels', title: 'Without labels' },
 ];
 const VIEW_IDS = VIEWS.map((v) => v.id);
 
@@ -43,6 +44,7 @@ interface Persisted {
   mapOpacity: number;
   mapLabel: boolean;
   mapPrediction: boolean;
+  nlBaselines?: boolean;
 }
 
 export class Store {
@@ -68,6 +70,8 @@ export class Store {
   mapOpacity = 0.45;
   mapLabel = true;
   mapPrediction = true;
+  /** Without labels: the baselines' predictions in the predicted-versus-true scatter. */
+  nlBaselines = false;
 
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -92,6 +96,7 @@ export class Store {
     if (typeof s.mapOpacity === 'number' && s.mapOpacity >= 0 && s.mapOpacity <= 1) this.mapOpacity = s.mapOpacity;
     if (typeof s.mapLabel === 'boolean') this.mapLabel = s.mapLabel;
     if (typeof s.mapPrediction === 'boolean') this.mapPrediction = s.mapPrediction;
+    if (typeof s.nlBaselines === 'boolean') this.nlBaselines = s.nlBaselines;
     return true;
   }
 
@@ -134,6 +139,7 @@ export class Store {
       mapOpacity: this.mapOpacity,
       mapLabel: this.mapLabel,
       mapPrediction: this.mapPrediction,
+      nlBaselines: this.nlBaselines,
     };
     try {
       this.host.setState(s);

@@ -117,9 +117,10 @@ export interface RunOptions {
 let queued: { modelPath: string; datasetPath: string; opts: RunOptions } | undefined;
 
 /** The overrides of the dataset file's `analysis` block that come from the settings. */
-function settingsOverrides(): { maxPoints?: number; seed?: number } {
+function settingsOverrides(): { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } {
   const cfg = vscode.workspace.getConfiguration('unetLens');
-  const overrides: { maxPoints?: number; seed?: number } = {};
+  const overrides: { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } = {};
+  if (cfg.get<boolean>('predictPerformance') === false) overrides.shifts = { enabled: false };
   const maxPoints = cfg.get<number | null>('maxPoints');
   const seed = cfg.get<number | null>('seed');
   if (typeof maxPoints === 'number') overrides.maxPoints = maxPoints;

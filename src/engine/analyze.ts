@@ -84,6 +84,8 @@ import { loadDatasetFile } from './data/datasetFile';
 import { listSplit, type SplitItem, type SplitSource } from './data/splits';
 import { toModelInput, toLabelMap } from './data/preprocess';
 import { loadModel, type LoadedModel } from './model/load';
+import { applyShift, DEFAULT_STRENGTHS, noiseSeed, shiftLabel, sweepShifts, type Shift } from './shift/transforms';
+import { assemble, type CopyMeasure } from './shift/withoutLabels';
 import {
   StratifiedSampler,
   SegmentationAccumulator,
@@ -94,9 +96,12 @@ import {
   knnSearchAsync,
   createOnnxGemm,
   createOnnxTopk,
+  OutputStatsAccumulator,
   type AsyncGemm,
   type TopkHook,
   knnConfidence,
+  knnDice,
+  foregroundShift,
   featureShift,
   daviesBouldin,
   roughness,
@@ -130,7 +135,10 @@ import {
   type CancelToken,
   type DatasetConfig,
   type ImageMaps,
+  type LabelFreeMetrics,
+  type OutputStats,
   type Performance,
+  type ShiftSettings,
   type ProgressEvent,
   type Results,
   type SplitResult,
@@ -141,7 +149,7 @@ import {
 } from './types';
 
 export interface AnalyzeOptions {
-  overrides?: Partial<Pick<AnalysisSettings, 'maxPoints' | 'seed' | 'k' | 'maxTaps' | 'batchSize' | 'mapsPerSplit'>>;
+  overrides?: Partial<Pick<AnalysisSettings, 'maxPoints' | 'seed' | 'k' | 'maxTaps' | 'batchSize' | 'mapsPerSplit'>> & { shifts?: Partial<ShiftSettings> };
   threads?: number;
   onProgress?: (e: ProgressEvent) => void;
   log?: (message: string) => void;
@@ -233,6 +241,19 @@ interface SplitPass {
   /** Taps whose previous tap held NaN/Inf (roughness reads it): tap index → previous tap's name. */
   roughOff: Map<number, string>;
   performance: Performance | null;
+  /** Mean max probability and entropy of the prediction output (null for regression). */
+  output: OutputStats | null;
+}
+
+/** How a pass differs from the plain pass of a split (the shift sweep of METHOD.md §5). */
+interface PassOptions {
+  /** Applied to every preprocessed image before the model runs. */
+  shift?: Shift;
+  /** Index of the copy in the sweep (the noise streams). */
+  copy?: number;
+  /** Sample by predicted label, as an unlabelled split (the performance still uses the labels). */
+  asUnlabeled?: boolean;
+  maxPoints?: number;
 }
 
 export async function analyze(modelPath: string, datasetPath: string, opts: AnalyzeOptions = {}): Promise<Results> {
@@ -243,7 +264,12 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
 
   progress({ stage: 'load', message: 'Reading the dataset file' });
   const cfg = loadDatasetFile(datasetPath);
-  const settings: AnalysisSettings = { ...cfg.analysis, ...definedOnly(opts.overrides ?? {}) };
+  const { shifts: shiftOverrides, ...plainOverrides } = opts.overrides ?? {};
+  const settings: AnalysisSettings = {
+    ...cfg.analysis,
+    ...definedOnly(plainOverrides),
+    shifts: { ...cfg.analysis.shifts, ...definedOnly(shiftOverrides ?? {}) },
+  };
   const sources: SplitSource[] = cfg.splits.map((s) => listSplit(cfg, s));
   for (const s of sources) for (const note of s.notes) log(note);
   const train = sources.find((s) => s.name === 'train');
@@ -252,6 +278,10 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
   for (const s of sources) if (s.count === 0) throw new LensError(`split "${s.name}" has no images`, 'data', datasetPath);
   // train first: it is the reference of every other split
   sources.sort((a, b) => (a === train ? -1 : b === train ? 1 : 0));
+  // METHOD.md §5: what the shift sweep shifts (decided before train's pass: a held-out part of
+  // train must stay out of the train reference).
+  const calib = calibrationPlan(cfg, settings.shifts, sources, train, log, warnings);
+  if (calib.trainKept) sources[0] = calib.trainKept;
 
   const numClasses = cfg.task === 'regression' ? 0 : cfg.classes.length;
   const spatial = cfg.input.size ?? firstImageSpatial(train);
@@ -331,7 +361,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     let imagesDone = 0;
     for (let si = 0; si < sources.length; si++) {
       const src = sources[si];
-      const isTrain = src === train;
+      const isTrain = si === 0; // train (sorted first; without its held-out part, if any)
       const tf = performance.now();
       const pass = await forwardPass(run, src, si, (done) =>
         progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
@@ -375,12 +405,23 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       results.maps.items.push(...items);
       mapsMs += performance.now() - tmaps;
     }
+    let shiftsMs = 0;
+    if (calib.source) {
+      const ts = performance.now();
+      results.performanceWithoutLabels = await shiftSweep(run, calib.source, calib.splits, calib.heldOut, sources.filter((s) => !s.labeled), progress);
+      shiftsMs = performance.now() - ts;
+      for (const sp of results.splits) {
+        const est = results.performanceWithoutLabels.splits[sp.name]?.predicted.features;
+        if (!sp.labeled && est) sp.predictedPerformance = { [results.performanceWithoutLabels.metric]: est.value, low: est.low, high: est.high };
+      }
+    }
     results.timings = {
       totalMs: Math.round(performance.now() - t0),
       loadMs: Math.round(loadMs),
       forwardMs: Math.round(forwardMs),
       metricsMs: Math.round(metricsMs),
       mapsMs: Math.round(mapsMs),
+      shiftsMs: Math.round(shiftsMs),
     };
     progress({ stage: 'write', message: 'Writing results' });
     return results;
@@ -473,7 +514,7 @@ interface Batch {
 }
 
 /** Reads, preprocesses and runs images [start, start + n) of a split; checks what comes back. */
-async function runBatch(run: Run, src: SplitSource, start: number, n: number): Promise<Batch> {
+async function runBatch(run: Run, src: SplitSource, start: number, n: number, po: PassOptions = {}): Promise<Batch> {
   const { C0, spatial, model, cfg } = run;
   const inL = prod(spatial);
   const items: SplitItem[] = [];
@@ -488,6 +529,7 @@ async function runBatch(run: Run, src: SplitSource, start: number, n: number): P
     if (!allFinite(x)) {
       throw new LensError(`${item.imageFile}: the image holds NaN or Inf values (after preprocessing); the model cannot be run on it`, 'data', item.imageFile);
     }
+    if (po.shift) applyShift(x, C0, spatial, po.shift, cfg.input, noiseSeed(run.settings.seed, po.copy ?? 0, start + b));
     input.set(x, b * C0 * inL);
   }
   const { output, taps } = await model.run({ data: input, dims: [n, C0, ...spatial] });
@@ -598,14 +640,16 @@ function targetRange(run: Run, sources: SplitSource[]): number | undefined {
 /* The forward pass of a split                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
-async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBatch: (done: number) => void): Promise<SplitPass> {
+async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBatch: (done: number) => void, po: PassOptions = {}): Promise<SplitPass> {
   const { cfg, settings, taps, C0, spatial } = run;
   const labeled = src.labeled && run.task !== 'regression';
+  const byGt = labeled && !po.asUnlabeled;
   const numClasses = run.numClasses;
   const strata = Math.max(1, numClasses);
   const samplers = taps.map(
-    (t, ti) => new StratifiedSampler({ maxPoints: settings.maxPoints, dim: t.C + t.prevDim, seed: streamSeed(settings.seed, ti, splitIndex), numStrata: strata }),
+    (t, ti) => new StratifiedSampler({ maxPoints: po.maxPoints ?? settings.maxPoints, dim: t.C + t.prevDim, seed: streamSeed(settings.seed, ti, splitIndex), numStrata: strata }),
   );
+  const outStats = run.task === 'regression' ? null : new OutputStatsAccumulator();
   const nonFinite = new Set<number>();
   const roughOff = new Map<number, string>();
   const seg = run.task === 'segmentation' && src.labeled ? new SegmentationAccumulator(numClasses) : null;
@@ -619,12 +663,13 @@ async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBat
   for (let start = 0; start < src.count; start += B) {
     checkCancel(run.cancel);
     const n = Math.min(B, src.count - start);
-    const batch = await runBatch(run, src, start, n);
+    const batch = await runBatch(run, src, start, n, po);
 
     for (let b = 0; b < n; b++) {
       const item = batch.items[b];
       const out = batch.output.data.subarray(b * outPerImage, (b + 1) * outPerImage);
       const il = imageLabels(run, item, out, labeled);
+      outStats?.add(out, run.outDims, run.activation!);
       if (seg && il.gt) {
         const gtAtOut = outSpatial.every((d, a) => d === spatial[a]) ? il.gt : poolLabels(il.gt, spatial, outSpatial, numClasses);
         seg.add(il.pred!, gtAtOut);
@@ -657,7 +702,7 @@ async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBat
         const lab = pointLabels(run, il, tap.dims, cache);
         if (!lab.stratum) {
           const stratum = new Int32Array(L);
-          for (let l = 0; l < L; l++) stratum[l] = labeled ? Math.max(0, lab.gt[l]) : Math.max(0, Math.min(lab.pred[l], Math.max(0, numClasses - 1)));
+          for (let l = 0; l < L; l++) stratum[l] = byGt ? Math.max(0, lab.gt[l]) : Math.max(0, Math.min(lab.pred[l], Math.max(0, numClasses - 1)));
           lab.stratum = stratum;
           lab.image = new Int32Array(L).fill(start + b);
         }
@@ -681,7 +726,7 @@ async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBat
     const r = reg.result();
     perf = { mse: finiteOrNull(r.mse), psnr: finiteOrNull(r.psnr), ssim: finiteOrNull(r.ssim) };
   }
-  return { samplers, nonFinite, roughOff, performance: perf };
+  return { samplers, nonFinite, roughOff, performance: perf, output: outStats?.result() ?? null };
 }
 
 const LOCATIONS = new Map<number, Int32Array>();
@@ -746,6 +791,9 @@ async function tapMetrics(
   labeled: boolean,
   withRoughness: boolean,
   results: Results,
+  keepPca = true,
+  /** When given, also the predictor's derived metrics (knnDice, featureShiftFg) go here. */
+  extra?: { knnDice: number | null; featureShiftFg: number | null },
 ): Promise<TapMetrics> {
   const { settings, numClasses, gemm, topk } = run;
   const n = sample.n;
@@ -780,12 +828,15 @@ async function tapMetrics(
   if (ref && ref.n > 1) {
     const neighbors = isTrain ? ref.self : await neighborsInTrainAsync(ref, P, n, { gemm, topk });
     if (ref.labels && numClasses >= 2) m.knnConfidence = finiteOrNull(knnConfidence({ ref, neighbors, predicted: pred }).mean);
-    m.featureShift = finiteOrNull(featureShift({ ref, neighbors }).value);
+    const fs = featureShift({ ref, neighbors });
+    m.featureShift = finiteOrNull(fs.value);
+    if (extra && ref.labels && run.task === 'segmentation') extra.knnDice = finiteOrNull(knnDice({ ref, neighbors, predicted: pred, numClasses }));
+    if (extra && run.task === 'segmentation' && fs.perPoint.length === n) extra.featureShiftFg = finiteOrNull(foregroundShift(fs.perPoint, pred) ?? fs.value);
   } else if (!ref) {
     run.warnings.push(`Tap ${tap.info.name}: split "${splitName}": knnConfidence and featureShift left out (no train reference: the train activations of this tap hold NaN or Inf).`);
   }
 
-  if (tap.pca) {
+  if (keepPca && tap.pca) {
     const proj = project(P, n, C, tap.pca);
     const width = proj.length / Math.max(1, n);
     const stride = Math.max(1, Math.ceil(n / PCA_ROWS));
@@ -922,4 +973,161 @@ function finiteOrNull(v: number | null | undefined): number | null {
 function round(v: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Performance without labels (METHOD.md §5)                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/** The performance the sweep predicts, and its range. */
+function targetMetric(task: Task): { metric: string; bounds: [number, number] } {
+  if (task === 'classification') return { metric: 'accuracy', bounds: [0, 1] };
+  if (task === 'regression') return { metric: 'ssim', bounds: [-1, 1] };
+  return { metric: 'dice', bounds: [0, 1] };
+}
+
+/** A view of some items of a split, under a name. */
+function subsetSource(src: SplitSource, name: string, indices: number[]): SplitSource {
+  return { name, count: indices.length, ids: indices.map((i) => src.ids[i]), labeled: src.labeled, notes: [], read: (i) => src.read(indices[i]) };
+}
+
+/** At most `max` items of several splits, evenly strided over their concatenation. */
+function concatSources(name: string, srcs: SplitSource[], max: number): SplitSource {
+  const all: { s: SplitSource; i: number }[] = [];
+  for (const s of srcs) for (let i = 0; i < s.count; i++) all.push({ s, i });
+  const n = Math.min(all.length, Math.max(1, Math.floor(max)));
+  const pick = Array.from({ length: n }, (_, j) => all[Math.floor((j * all.length) / n)]);
+  return {
+    name,
+    count: n,
+    ids: pick.map((p) => `${p.s.name}/${p.s.ids[p.i]}`),
+    labeled: true,
+    notes: [],
+    read: (j) => pick[j].s.read(pick[j].i),
+  };
+}
+
+/** Least train images for a held-out part to be taken from train. */
+const MIN_TRAIN_FOR_HOLDOUT = 8;
+
+interface CalibrationPlan {
+  /** The images the sweep shifts (null: no sweep). */
+  source: SplitSource | null;
+  /** The labelled splits they come from. */
+  splits: string[];
+  heldOut: boolean;
+  /** When a part of train is held out: train without it. */
+  trainKept: SplitSource | null;
+}
+
+/**
+ * What the sweep shifts: the labelled splits other than train (at most `images` of them,
+ * evenly strided); when train is the only labelled split, its last fifth (≥ 2 images), which
+ * then stays out of train's pass and of the train reference.
+ */
+function calibrationPlan(cfg: DatasetConfig, sh: ShiftSettings, sources: SplitSource[], train: SplitSource, log: (m: string) => void, warnings: string[]): CalibrationPlan {
+  const none: CalibrationPlan = { source: null, splits: [], heldOut: false, trainKept: null };
+  if (sh.enabled === false) return none;
+  if (sh.families.length < 2) {
+    warnings.push('Performance without labels: analysis.shifts.families needs at least 2 families (the interval leaves one family out at a time); the shift sweep was not run.');
+    return none;
+  }
+  const labelled = sources.filter((s) => s !== train && s.labeled);
+  if (labelled.length) return { source: concatSources(labelled.map((s) => s.name).join(' + '), labelled, sh.images), splits: labelled.map((s) => s.name), heldOut: false, trainKept: null };
+  if (train.labeled && train.count >= MIN_TRAIN_FOR_HOLDOUT) {
+    const h = Math.max(2, Math.round(train.count / 5));
+    const keep = Array.from({ length: train.count - h }, (_, i) => i);
+    const held = Array.from({ length: h }, (_, i) => train.count - h + i);
+    const heldSrc = subsetSource(train, 'train (held out)', held);
+    log(`performance without labels: train is the only labelled split; its last ${h} images are held out of the train reference and shifted`);
+    return { source: concatSources('train (held out)', [heldSrc], sh.images), splits: ['train'], heldOut: true, trainKept: subsetSource(train, 'train', keep) };
+  }
+  const why = `there is no labelled split besides train, and train has ${train.labeled ? `only ${train.count} images (a held-out part needs ${MIN_TRAIN_FOR_HOLDOUT})` : 'no labels'}`;
+  if (sh.enabled === true) warnings.push(`Performance without labels: ${why}; the shift sweep was not run.`);
+  else log(`performance without labels: skipped (${why})`);
+  void cfg;
+  return none;
+}
+
+/** The label-free metrics of every tap on one pass (no PCA rows, no db). */
+async function labelFreeFeatures(run: Run, pass: SplitPass, name: string, results: Results): Promise<{ [tap: string]: LabelFreeMetrics }> {
+  const out: { [tap: string]: LabelFreeMetrics } = {};
+  for (let ti = 0; ti < run.taps.length; ti++) {
+    checkCancel(run.cancel);
+    const tap = run.taps[ti];
+    const sampler = pass.samplers[ti];
+    pass.samplers[ti] = null;
+    if (pass.nonFinite.has(ti) || !sampler) {
+      out[tap.info.name] = { roughness: null, knnConfidence: null, featureShift: null, knnDice: null, featureShiftFg: null };
+      continue;
+    }
+    const extra = { knnDice: null as number | null, featureShiftFg: null as number | null };
+    const m = await tapMetrics(run, tap, sampler.finish(), name, false, false, !pass.roughOff.has(ti), results, false, extra);
+    out[tap.info.name] = { roughness: m.roughness, knnConfidence: m.knnConfidence, featureShift: m.featureShift, ...extra };
+    await new Promise((r) => setImmediate(r));
+  }
+  return out;
+}
+
+/**
+ * METHOD.md §5: every shifted copy of the calibration images measured as if unlabelled (the
+ * labels only give its true performance), every unlabelled split measured the same way, then
+ * the predictors (shift/withoutLabels.ts).
+ */
+async function shiftSweep(
+  run: Run,
+  calib: SplitSource,
+  calibSplits: string[],
+  heldOut: boolean,
+  unlabeled: SplitSource[],
+  progress: (e: ProgressEvent) => void,
+): Promise<NonNullable<Results['performanceWithoutLabels']>> {
+  const t0 = performance.now();
+  const sh = run.settings.shifts;
+  const { metric, bounds } = targetMetric(run.task);
+  const shifts = sweepShifts(sh.families, sh.mixes, run.settings.seed);
+  // The sweep's own results object: tapMetrics writes nothing into it with keepPca false.
+  const scratch = { pca: {} } as Results;
+  const measure = async (src: SplitSource, streamIndex: number, po: PassOptions): Promise<CopyMeasure> => {
+    const pass = await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints });
+    const perf = pass.performance?.[metric];
+    return {
+      performance: typeof perf === 'number' && Number.isFinite(perf) ? perf : null,
+      images: src.count,
+      output: pass.output,
+      features: await labelFreeFeatures(run, pass, src.name, scratch),
+    };
+  };
+  const total = shifts.length + unlabeled.length;
+  const copies: { shift: Shift; measure: CopyMeasure }[] = [];
+  for (let c = 0; c < shifts.length; c++) {
+    checkCancel(run.cancel);
+    const label = shiftLabel(shifts[c]);
+    progress({ stage: 'metrics', message: `Shift sweep: ${label}`, done: c, total });
+    copies.push({ shift: shifts[c], measure: await measure(calib, 1000 + c, { shift: shifts[c], copy: c }) });
+    run.log(`shift sweep: ${label}: ${metric} ${copies[c].measure.performance?.toFixed(4) ?? 'n/a'}`);
+  }
+  const splits: { name: string; measure: CopyMeasure }[] = [];
+  for (let u = 0; u < unlabeled.length; u++) {
+    checkCancel(run.cancel);
+    progress({ stage: 'metrics', message: `Label-free features: ${unlabeled[u].name}`, split: unlabeled[u].name, done: shifts.length + u, total });
+    splits.push({ name: unlabeled[u].name, measure: await measure(unlabeled[u], 2000 + u, {}) });
+  }
+  const strengths: { [family: string]: number[] } = {};
+  for (const f of sh.families) strengths[f] = DEFAULT_STRENGTHS[f].slice();
+  return assemble({
+    metric,
+    bounds,
+    taps: run.taps.map((t) => ({ name: t.info.name, stage: t.info.stage })),
+    calibration: {
+      splits: calibSplits,
+      images: calib.count,
+      heldOutOfTrain: heldOut,
+      ...(heldOut ? { note: `train is the only labelled split: its last ${calib.count} images were held out of the train reference and shifted` } : {}),
+    },
+    settings: { maxPoints: sh.maxPoints, kmeansInits: KMEANS_INITS, families: sh.families.slice(), strengths },
+    copies,
+    splits,
+    timingMs: performance.now() - t0,
+  });
 }

@@ -46,6 +46,25 @@ export interface AnalysisSettings {
   batchSize: number;
   /** How many images per split get a spatial knnConfidence map in the results. */
   mapsPerSplit: number;
+  /** Performance without labels (METHOD.md §5): the synthetic shift sweep and the predictor. */
+  shifts: ShiftSettings;
+}
+
+/** The synthetic shift families of METHOD.md §5. */
+export type ShiftFamily = 'noise' | 'blur' | 'gamma' | 'contrast' | 'scale';
+export const SHIFT_FAMILIES: readonly ShiftFamily[] = ['noise', 'blur', 'gamma', 'contrast', 'scale'];
+
+export interface ShiftSettings {
+  /** `auto`: on when there is a labelled split to shift (any labelled split but train, else a held-out part of train). */
+  enabled: boolean | 'auto';
+  /** At most this many images of the calibration split(s) are shifted (evenly strided). */
+  images: number;
+  /** maxPoints of the label-free features in the sweep (and of the unlabelled splits' features the predictor reads). */
+  maxPoints: number;
+  /** Which families to use (default: all five). */
+  families: ShiftFamily[];
+  /** How many copies combine 2–3 of the families at random (seeded) strengths; 0: none. */
+  mixes: number;
 }
 
 export const DEFAULT_ANALYSIS: AnalysisSettings = {
@@ -56,6 +75,7 @@ export const DEFAULT_ANALYSIS: AnalysisSettings = {
   maxTaps: 64,
   batchSize: 4,
   mapsPerSplit: 3,
+  shifts: { enabled: 'auto', images: 32, maxPoints: 1024, families: ['noise', 'blur', 'gamma', 'contrast', 'scale'], mixes: 0 },
 };
 
 /** A dense float tensor, row-major, with its dims (e.g. [N, C, H, W]). */
@@ -142,6 +162,103 @@ export interface ImageMaps {
   confidence: { [tap: string]: { dims: number[]; values: number[] } };
 }
 
+/**
+ * Label-free metrics of one tap, the inputs of the predictor: the three of METHOD.md §4, and
+ * two derived from the same neighbours (metrics/confidence.ts): `knnDice` (segmentation), the
+ * Dice the train neighbours' labels suggest for the predicted labels, and `featureShiftFg`, the
+ * median featureShift of the points predicted as foreground (of all points when none is).
+ */
+export interface LabelFreeMetrics {
+  roughness: number | null;
+  knnConfidence: number | null;
+  featureShift: number | null;
+  knnDice: number | null;
+  featureShiftFg: number | null;
+}
+export const LABEL_FREE_METRICS = ['roughness', 'knnConfidence', 'featureShift', 'knnDice', 'featureShiftFg'] as const;
+export type LabelFreeMetric = (typeof LABEL_FREE_METRICS)[number];
+
+/** What the final output says about itself, over all output pixels (classification: images). */
+export interface OutputStats {
+  /** Mean over pixels of the largest class probability (softmax; sigmoid/probability: max(p, 1 − p)). */
+  maxProbability: number;
+  /** Mean over pixels of the predictive entropy in nats (softmax over classes; binary entropy for one channel). */
+  entropy: number;
+  /** Share of pixels predicted as a class other than 0 (the background). */
+  foreground: number;
+}
+
+/** A performance estimate with its interval. */
+export interface Estimate {
+  value: number;
+  low: number;
+  high: number;
+}
+
+/** The three predictors: ours (the interior, label-free features) and the two output baselines. */
+export type PredictorName = 'features' | 'maxProbability' | 'entropy';
+export const PREDICTORS: readonly PredictorName[] = ['features', 'maxProbability', 'entropy'];
+
+/** One shifted copy of the calibration images. */
+export interface ShiftCopy {
+  /** `none` is the unshifted copy; `mix` combines several families (`parts`). */
+  family: ShiftFamily | 'none' | 'mix';
+  /** Family parameter: noise σ and blur σ (px) in units of the image's intensity range / pixels; gamma γ; contrast factor; scale factor (0 for `none` and `mix`). */
+  strength: number;
+  /** For `mix`: the shifts applied, in order. */
+  parts?: { family: ShiftFamily; strength: number }[];
+  /** Short text for the panel, e.g. "noise σ=0.10". */
+  label: string;
+  images: number;
+  /** The true value of `metric` on this copy (labels known). */
+  performance: number;
+  output: OutputStats | null;
+  /** Per tap. */
+  features: { [tap: string]: LabelFreeMetrics };
+  /** Leave-one-shift-family-out prediction of each predictor (the copy's family left out of the fit); null where it cannot be fitted. The unshifted copy is predicted by a fit on every family. */
+  lofo: { [P in PredictorName]: number | null };
+}
+
+export interface PredictorSummary {
+  /** What it reads and how it maps it, in words. */
+  description: string;
+  /** Its inputs, e.g. "tap name:knnConfidence" or "maxProbability". */
+  inputs: string[];
+  /** Over the shifted copies: mean absolute leave-one-family-out error, and Spearman of LOFO prediction vs truth. */
+  lofoMae: number | null;
+  lofoSpearman: number | null;
+  /** Interval half-widths added below/above a prediction (from the LOFO errors). */
+  interval: { below: number; above: number } | null;
+}
+
+/** METHOD.md §5: performance without labels. */
+export interface PerformanceWithoutLabels {
+  /** The performance predicted: `dice` (segmentation), `accuracy` (classification), `ssim` (regression). */
+  metric: string;
+  calibration: {
+    /** Labelled splits whose images were shifted. */
+    splits: string[];
+    images: number;
+    /** True when train was the only labelled split: a held-out part of it was shifted (and left out of the train reference). */
+    heldOutOfTrain: boolean;
+    note?: string;
+  };
+  settings: { maxPoints: number; kmeansInits: number; families: ShiftFamily[]; strengths: { [family: string]: number[] } };
+  shifts: ShiftCopy[];
+  /** Per tap and label-free metric: Spearman correlation with the true performance across the shifted copies (null: constant or missing). */
+  indicativeness: { [tap: string]: LabelFreeMetrics };
+  predictors: { [P in PredictorName]: PredictorSummary | null };
+  /** Every unlabelled split: its features and each predictor's estimate. */
+  splits: {
+    [split: string]: {
+      output: OutputStats | null;
+      features: { [tap: string]: LabelFreeMetrics };
+      predicted: { [P in PredictorName]: Estimate | null };
+    };
+  };
+  timingMs: number;
+}
+
 export interface Results {
   schema: 'unet-lens/results@1';
   methodVersion: string;
@@ -172,6 +289,8 @@ export interface Results {
   metrics: { [split: string]: { [tap: string]: TapMetrics } };
   pca: { [tap: string]: PcaResult };
   maps: { items: ImageMaps[] };
+  /** METHOD.md §5; absent when the sweep is off or there is nothing labelled to shift. */
+  performanceWithoutLabels?: PerformanceWithoutLabels;
   warnings: string[];
   timings: { totalMs: number; loadMs: number; forwardMs: number; metricsMs: number; [k: string]: number };
 }

@@ -16,7 +16,7 @@ export interface AnalyzeJob {
   modelPath: string;
   datasetPath: string;
   /** Overrides of the dataset file's `analysis` block (from settings or CLI flags). */
-  overrides?: { maxPoints?: number; seed?: number; k?: number; maxTaps?: number; batchSize?: number };
+  overrides?: { maxPoints?: number; seed?: number; k?: number; maxTaps?: number; batchSize?: number; shifts?: { enabled?: boolean } };
   /** Threads onnxruntime may use (0 = its default). */
   threads?: number;
   /** Where the worker writes results.json and report.html (absent: results only in the reply). */

@@ -11,6 +11,10 @@
  * - a window reload brings the panel back; the model file changing on disk shows the
  *   stale banner (and goes away when the file is restored); the cache shows the same
  *   analysis at once, saying it is cached; `unetLens.autoRerun` re-runs by itself;
+ * - "Without labels" (METHOD.md §5): the example has a labelled test split, so the shift
+ *   sweep runs; the heat strip's cells, the scatter's points and the estimates of siteB are
+ *   the numbers of results.json, a click on a cell selects its tap everywhere; with
+ *   `unetLens.predictPerformance` off the view says why it is empty;
  * - Open Results… on the sample results (with confidence maps), PNG export of The U, and
  *   Export report….
  * Screenshots go to test-results/e2e/panels-*.png.
@@ -167,6 +171,54 @@ async function answerFileDialog(file: string): Promise<void> {
   throw new Error(`the file dialog did not accept ${file}`);
 }
 
+/**
+ * Checks the "Without labels" view against the results it draws: every cell of the heat
+ * strip with its ρ, the scatter's points (and the baselines' when toggled on), and each
+ * unlabelled split's estimates.
+ */
+async function checkWithoutLabels(f: FrameLocator, r: Results): Promise<void> {
+  const pwl = r.performanceWithoutLabels!;
+  const view = f.locator('#view-withoutLabels');
+  assert.equal(await view.getAttribute('data-empty'), null);
+  assert.equal(await view.getAttribute('data-shifts'), String(pwl.shifts.length));
+  const strip = f.locator('svg[data-chart="indicativeness"]');
+  await strip.waitFor({ timeout: 10_000 });
+  const cells = await strip.locator('g[data-tap]').evaluateAll((els) =>
+    els.map((g) => [g.getAttribute('data-tap') ?? '', g.getAttribute('data-metric') ?? '', g.getAttribute('data-rho') ?? '']),
+  );
+  const metrics = [...new Set(cells.map((c) => c[1]))];
+  assert.deepEqual(metrics.slice(0, 3), ['roughness', 'knnConfidence', 'featureShift'], 'the three label-free metrics of METHOD.md §4 are rows');
+  // every metric some tap has a ρ for is a row
+  for (const cell of Object.values(pwl.indicativeness)) {
+    for (const [m, v] of Object.entries(cell)) if (typeof v === 'number') assert.ok(metrics.includes(m), `a row for ${m}`);
+  }
+  assert.equal(await strip.getAttribute('data-cells'), String(r.taps.length * metrics.length));
+  assert.equal(cells.length, r.taps.length * metrics.length);
+  for (const [tap, metric, rho] of cells) {
+    const want = (pwl.indicativeness[tap] as unknown as Record<string, number | null> | undefined)?.[metric] ?? null;
+    assert.equal(rho === '' ? null : Number(rho), want, `ρ of ${metric} at ${tap}`);
+  }
+  const scatter = f.locator('canvas[data-chart="shift-scatter"]');
+  assert.equal(await scatter.getAttribute('data-points'), String(pwl.shifts.filter((c) => typeof c.lofo.features === 'number').length));
+  const baselinePoints = pwl.shifts.filter((c) => typeof c.lofo.maxProbability === 'number').length + pwl.shifts.filter((c) => typeof c.lofo.entropy === 'number').length;
+  const box = f.locator('#nl-baselines');
+  if (!(await box.isChecked())) await box.check();
+  await f.locator(`canvas[data-chart="shift-scatter"][data-baselines="true"][data-baseline-points="${baselinePoints}"]`).waitFor({ timeout: 5000 });
+  for (const n of ['features', 'maxProbability', 'entropy'] as const) {
+    const row = f.locator(`tr[data-predictor="${n}"]`);
+    assert.equal(await row.getAttribute('data-mae'), String(pwl.predictors[n]?.lofoMae ?? ''));
+  }
+  for (const [split, e] of Object.entries(pwl.splits)) {
+    const plot = f.locator(`svg[data-chart="estimates"][data-split="${split}"]`);
+    for (const n of ['features', 'maxProbability', 'entropy'] as const) {
+      const est = e.predicted[n];
+      assert.equal(await plot.locator(`g[data-predictor="${n}"]`).getAttribute('data-estimate'), est ? `${est.value},${est.low},${est.high}` : 'none', `${split} ${n}`);
+    }
+    const ours = e.predicted.features;
+    if (ours) assert.match(await f.locator(`.nl-split-card[data-split="${split}"] [data-role="estimate-text"]`).innerText(), /^Predicted Dice \d/);
+  }
+}
+
 // ---------------------------------------------------------------- set-up
 
 before(async () => {
@@ -311,6 +363,24 @@ test('the CodeLens over torch.onnx.export runs the analysis beside train.py; eve
     }
   }
   await screenshot(page, 'panels-splits-dark');
+
+  // Without labels: the example has a labelled test split, so the shift sweep ran.
+  assert.ok(results.performanceWithoutLabels, 'results.json has performanceWithoutLabels (the example has a labelled test split)');
+  await showTab('Without labels');
+  await checkWithoutLabels(f, results);
+  await screenshot(page, 'panels-without-labels-dark');
+  await f.locator('canvas[data-chart="shift-scatter"]').scrollIntoViewIfNeeded();
+  await screenshot(page, 'panels-without-labels-scatter-dark');
+  await f.locator('svg[data-chart="estimates"]').first().scrollIntoViewIfNeeded();
+  await screenshot(page, 'panels-without-labels-estimates-dark');
+  await f.locator('svg[data-chart="indicativeness"]').scrollIntoViewIfNeeded();
+  // a click on a cell selects its tap in every view
+  const deep = results.taps.find((t) => t.stage === 'bottleneck') ?? results.taps[Math.floor(results.taps.length / 2)];
+  await f.locator(`svg[data-chart="indicativeness"] g[data-tap="${deep.name}"][data-metric="featureShift"]`).click();
+  await f.locator(`body[data-tap="${deep.name}"]`).waitFor({ state: 'attached', timeout: 5000 });
+  assert.equal(await f.locator('svg[data-chart="indicativeness"]').getAttribute('data-selected'), deep.name);
+  await showTab('The U');
+  assert.equal(await f.locator('svg[data-chart="unet"]').getAttribute('data-selected'), deep.name);
 });
 
 test('clicking a block of The U selects that tap everywhere; Enter on a block does too', async () => {
@@ -365,10 +435,16 @@ test('light and dark themes: the webview body class changes and every chart is d
     ['Overview', 'canvas[data-chart="db"]', 'panels-overview-light'],
     ['Tap view', 'canvas[data-chart="pca"]', 'panels-tap-light'],
     ['Splits', 'svg[data-chart="splits"]', 'panels-splits-light'],
+    ['Without labels', 'svg[data-chart="indicativeness"]', 'panels-without-labels-light'],
   ] as const) {
     await showTab(tab);
     await f.locator(`${sel}[data-theme="light"]`).waitFor({ timeout: 10_000 });
+    if (tab === 'Without labels') await f.locator('canvas[data-chart="shift-scatter"][data-theme="light"]').waitFor({ timeout: 10_000 });
     await screenshot(page, shot);
+    if (tab === 'Without labels') {
+      await f.locator('canvas[data-chart="shift-scatter"]').scrollIntoViewIfNeeded();
+      await screenshot(page, 'panels-without-labels-scatter-light');
+    }
   }
 
   await pickColorTheme('Dark High Contrast');
@@ -441,8 +517,8 @@ test('the cache: the same analysis again shows the cached results at once and sa
   await screenshot(page, 'panels-cached');
 });
 
-test('unetLens.autoRerun: a new checkpoint re-runs the analysis by itself', async () => {
-  writeWorkspaceSettings({ 'unetLens.autoRerun': true });
+test('unetLens.autoRerun: a new checkpoint re-runs the analysis by itself (here with unetLens.predictPerformance off: "Without labels" says why it is empty)', async () => {
+  writeWorkspaceSettings({ 'unetLens.autoRerun': true, 'unetLens.predictPerformance': false });
   await page.waitForTimeout(3000); // the settings file is read again (and a panel already stale would re-run now)
   const model = path.join(workspace, 'model.onnx');
   const newBytes = Buffer.concat([modelBytes, Buffer.from([0x32, 0x06]), Buffer.from('epoch2')]);
@@ -456,7 +532,17 @@ test('unetLens.autoRerun: a new checkpoint re-runs the analysis by itself', asyn
   assert.equal(await bodyAttr('cached'), 'false');
   const newest = JSON.parse(fs.readFileSync(cachedResults()[0], 'utf8')) as Results;
   assert.notEqual(newest.model.sha256, results.model.sha256, 'the new checkpoint was analyzed');
-  writeWorkspaceSettings({ 'unetLens.autoRerun': false });
+  assert.equal(newest.performanceWithoutLabels, undefined, 'the sweep is off');
+  const f = frame();
+  await showTab('Without labels');
+  const view = f.locator('#view-withoutLabels');
+  await view.locator('[data-role="nl-absent"]').waitFor({ timeout: 10_000 });
+  assert.equal(await view.getAttribute('data-empty'), 'without-labels');
+  assert.equal(await view.getAttribute('data-reason'), 'off');
+  assert.match(await view.innerText(), /unetLens\.predictPerformance/);
+  assert.equal(await f.locator('svg[data-chart="indicativeness"], canvas[data-chart="shift-scatter"]').count(), 0);
+  await screenshot(page, 'panels-without-labels-off');
+  writeWorkspaceSettings({ 'unetLens.autoRerun': false, 'unetLens.predictPerformance': true });
 });
 
 test('a lens over a SavedModel export explains that the format is coming', async () => {
@@ -490,6 +576,11 @@ test('Open Results… on the sample results: the confidence map follows the tap 
   assert.equal(await f.locator('.map-tapcell').count(), sample.taps.length);
   assert.match((await map.getAttribute('data-contours')) ?? '', /label/);
   await screenshot(page, 'panels-maps-sample');
+
+  // Without labels on the sample: its section drawn as it is
+  await showTab('Without labels', f);
+  await checkWithoutLabels(f, sample);
+  await screenshot(page, 'panels-without-labels-sample');
 
   // choose a deeper tap in The U: the map follows
   await showTab('The U', f);

@@ -63,7 +63,13 @@ describe('schema: media/unetlens.schema.json', () => {
   it('is draft-07 and its defaults match DEFAULT_ANALYSIS and DEFAULT_INPUT', () => {
     assert.equal((DATASET_SCHEMA as any).$schema, 'http://json-schema.org/draft-07/schema#');
     for (const [k, v] of Object.entries(DEFAULT_ANALYSIS)) {
+      if (k === 'shifts') continue;
       assert.deepEqual(props.analysis.properties[k]?.default, v, `analysis.${k}`);
+    }
+    // analysis.shifts: false | true | { … }; each field's default is DEFAULT_ANALYSIS.shifts'.
+    const shiftObject = props.analysis.properties.shifts;
+    for (const [k, v] of Object.entries(DEFAULT_ANALYSIS.shifts)) {
+      assert.deepEqual(shiftObject.properties[k]?.default, v, `analysis.shifts.${k}`);
     }
     for (const [k, v] of Object.entries(DEFAULT_INPUT)) {
       assert.deepEqual(props.input.properties[k]?.default, v, `input.${k}`);
@@ -150,6 +156,18 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
     assert.deepEqual(cfg.splits, [{ name: 'train', images: path.resolve('/d/x') }]);
   });
 
+  it('reads analysis.shifts as false, true or an object over the defaults', () => {
+    const off = validateDatasetJson({ ...BASE, analysis: { shifts: false } }, '/d/unetlens.json');
+    assert.deepEqual(off.analysis.shifts, { ...DEFAULT_ANALYSIS.shifts, enabled: false });
+    const on = validateDatasetJson({ ...BASE, analysis: { shifts: true } }, '/d/unetlens.json');
+    assert.deepEqual(on.analysis.shifts, { ...DEFAULT_ANALYSIS.shifts, enabled: true });
+    const some = validateDatasetJson({ ...BASE, analysis: { shifts: { images: 8, families: ['noise', 'blur'] } } }, '/d/unetlens.json');
+    assert.deepEqual(some.analysis.shifts, { ...DEFAULT_ANALYSIS.shifts, images: 8, families: ['noise', 'blur'] });
+    // the defaults are not shared with a parsed file
+    some.analysis.shifts.families.push('gamma');
+    assert.deepEqual(DEFAULT_ANALYSIS.shifts.families, ['noise', 'blur', 'gamma', 'contrast', 'scale']);
+  });
+
   it('keeps an .npz#member suffix when resolving', () => {
     const cfg = validateDatasetJson(
       { ...BASE, splits: { train: { images: 'a/train.npz#images', labels: 'a/train.npz#masks' } } },
@@ -182,6 +200,10 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
     ['duplicate classes', { ...BASE, classes: ['a', 'b', 'a'] }, 'unetlens.json: "classes" has a repeated value: items 0 and 2 are both "a"'],
     ['class not a string', { ...BASE, classes: ['a', 1] }, 'unetlens.json: "classes[1]" must be a non-empty string (got 1)'],
     ['not an object', [1, 2], 'unetlens.json: the file must hold a JSON object (got an array)'],
+    ['shifts not a boolean or object', { ...BASE, analysis: { shifts: 'no' } }, 'unetlens.json: "analysis.shifts" must be true or false or an object (got "no")'],
+    ['unknown shift family', { ...BASE, analysis: { shifts: { families: ['noize', 'blur'] } } }, 'unetlens.json: "analysis.shifts.families[0]" must be one of "noise", "blur", "gamma", "contrast", "scale" (got "noize")'],
+    ['one shift family', { ...BASE, analysis: { shifts: { families: ['noise'] } } }, 'unetlens.json: "analysis.shifts.families" must be an array of at least 2 values among "noise", "blur", "gamma", "contrast", "scale", without repeats (got ["noise"])'],
+    ['typo in shifts', { ...BASE, analysis: { shifts: { famlies: [] } } }, 'unetlens.json: unknown field "analysis.shifts.famlies" (did you mean "families"?): expected in "analysis.shifts" only "enabled", "images", "maxPoints", "families", "mixes"'],
   ];
   for (const [name, obj, msg] of bad) {
     it(`rejects: ${name}`, () => {

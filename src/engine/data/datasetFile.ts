@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import schema from '../../../media/unetlens.schema.json';
-import { DEFAULT_ANALYSIS, LensError, type DatasetConfig, type SplitConfig, type Task } from '../types';
+import { DEFAULT_ANALYSIS, LensError, type DatasetConfig, type ShiftSettings, type SplitConfig, type Task } from '../types';
 import { splitMember } from './readers';
 
 /** Defaults of `input` (the schema's `default`s say the same; a unit test keeps them in step). */
@@ -32,7 +32,7 @@ export const DATASET_SCHEMA: Record<string, unknown> = schema as Record<string, 
 let validator: ValidateFunction | undefined;
 function getValidator(): ValidateFunction {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false });
+    const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
     // VS Code's annotation keywords: meaningful to the editor, ignored by validation.
     ajv.addVocabulary(['markdownDescription', 'enumDescriptions', 'defaultSnippets']);
     validator = ajv.compile(DATASET_SCHEMA);
@@ -121,7 +121,11 @@ export function describeSchema(s0: Schema | undefined, plural = false): string {
   if (!s) return plural ? 'values' : 'a value';
   if (Array.isArray(s.anyOf)) return (s.anyOf as Schema[]).map((b) => describeSchema(b, plural)).join(' or ');
   if (s.const !== undefined) return JSON.stringify(s.const);
-  if (Array.isArray(s.enum)) return `one of ${(s.enum as Json[]).map((e) => JSON.stringify(e)).join(', ')}`;
+  if (Array.isArray(s.enum)) {
+    const list = (s.enum as Json[]).map((e) => JSON.stringify(e)).join(', ');
+    return plural ? `values among ${list}` : `one of ${list}`;
+  }
+  if (Array.isArray(s.type)) return (s.type as string[]).map((t) => describeSchema({ ...s, type: t }, plural)).join(' or ');
   const noun = (n: string): string => (plural ? `${n}s` : article(n));
   switch (s.type) {
     case 'integer':
@@ -311,8 +315,12 @@ export function validateDatasetJson(obj: unknown, file: string): DatasetConfig {
     return out;
   });
 
-  const analysis = { ...DEFAULT_ANALYSIS, ...(raw.analysis ?? {}) };
+  const { shifts: rawShifts, ...rawAnalysis } = (raw.analysis ?? {}) as Partial<DatasetConfig['analysis']> & { shifts?: boolean | Partial<ShiftSettings> };
+  const analysis = { ...DEFAULT_ANALYSIS, ...rawAnalysis, shifts: { ...DEFAULT_ANALYSIS.shifts, families: DEFAULT_ANALYSIS.shifts.families.slice() } };
   if (Array.isArray(analysis.taps)) analysis.taps = analysis.taps.slice();
+  // "shifts": false | true | { … } (METHOD.md §5)
+  if (typeof rawShifts === 'boolean') analysis.shifts.enabled = rawShifts;
+  else if (rawShifts) Object.assign(analysis.shifts, rawShifts, rawShifts.families ? { families: rawShifts.families.slice() } : {});
 
   return {
     path: abs,

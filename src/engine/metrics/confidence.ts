@@ -186,3 +186,55 @@ export function featureShift(o: { ref: TrainReference; neighbors: KnnResult }): 
   for (let q = 0; q < nb.nq; q++) perPoint[q] = nb.distances[q * k + k - 1] / m;
   return { perPoint, value: median(perPoint) };
 }
+
+/**
+ * kNN Dice (used by the predictor of METHOD.md §5): the Dice the train neighbours suggest,
+ * without labels on the split. For query point q, `s_c(q)` = share of its k nearest train
+ * points with ground-truth label c; with ŷ_q its predicted label, per class c a soft confusion
+ * `TP_c = Σ_{ŷ=c} s_c`, `FP_c = Σ_{ŷ=c} (1 − s_c)`, `FN_c = Σ_{ŷ≠c} s_c` and
+ * `Dice_c = 2·TP_c / (2·TP_c + FP_c + FN_c)`, 0 when the denominator is 0 (neither the
+ * prediction nor the neighbours hold class c: nothing found). Value: the mean over the
+ * foreground classes 1 … K−1 (`null` without query points or neighbours).
+ */
+export function knnDice(o: { ref: TrainReference; neighbors: KnnResult; predicted: IntArray; numClasses: number }): number | null {
+  const fn = 'knnDice';
+  checkRef(fn, o.ref);
+  const { ref, neighbors: nb, predicted, numClasses: K } = o;
+  if (!ref.labels) throw new MetricArgumentError(fn, 'ref', 'has no train labels (knnDice needs the ground truth of train)');
+  checkNeighbors(fn, ref, nb);
+  checkLabels(fn, 'predicted', predicted, nb.nq);
+  const k = nb.k;
+  if (k === 0 || nb.nq === 0 || K < 2) return null;
+  const tp = new Float64Array(K);
+  const fp = new Float64Array(K);
+  const fnc = new Float64Array(K);
+  const share = new Float64Array(K);
+  for (let q = 0; q < nb.nq; q++) {
+    share.fill(0);
+    for (let j = 0; j < k; j++) {
+      const l = ref.labels[nb.indices[q * k + j]];
+      if (l >= 0 && l < K) share[l] += 1 / k;
+    }
+    const p = predicted[q];
+    for (let c = 1; c < K; c++) {
+      if (p === c) {
+        tp[c] += share[c];
+        fp[c] += 1 - share[c];
+      } else fnc[c] += share[c];
+    }
+  }
+  let sum = 0;
+  for (let c = 1; c < K; c++) {
+    const d = 2 * tp[c] + fp[c] + fnc[c];
+    sum += d > 0 ? (2 * tp[c]) / d : 0;
+  }
+  return sum / (K - 1);
+}
+
+
+/** Median (NumPy's) of the per-point featureShift over the points predicted as foreground (label ≥ 1); null when there are none. */
+export function foregroundShift(perPoint: ArrayLike<number>, predicted: IntArray): number | null {
+  const v: number[] = [];
+  for (let q = 0; q < perPoint.length; q++) if (predicted[q] >= 1) v.push(perPoint[q]);
+  return v.length ? median(v) : null;
+}

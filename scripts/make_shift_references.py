@@ -1,0 +1,657 @@
+#!/usr/bin/python3
+"""Reference values for the performance-without-labels code of METHOD.md §5
+(test/unit/shifts.test.ts and test/unit/predictor.test.ts).
+
+Run with Debian's Python, which has numpy, scipy and scikit-learn 1.2:
+
+    /usr/bin/python3 scripts/make_shift_references.py
+
+Writes test/fixtures/shift-reference.json. Everything is generated here from one fixed seed and
+stored in the fixture, so the TypeScript side feeds exactly the same inputs; rerunning gives the
+same file. Nothing here ports the TypeScript: each value comes from the library call (or the
+plain NumPy formula) named in the header doc of the file under test.
+
+- src/engine/shift/transforms.ts: `gaussianKernel` = the response of
+  scipy.ndimage.gaussian_filter1d(truncate=4.0) to a unit impulse; `gaussianFilter` =
+  scipy.ndimage.gaussian_filter(mode='reflect', truncate=4.0) in 1D, 2D and 3D, including
+  sigmas whose radius is several times the image (the reflection wraps more than once), and
+  cross-checked here against numpy.pad(mode='symmetric') + a direct correlation; `applyShift`
+  for blur / gamma / contrast / scale on float32 images (u = x·std + mean per channel, with
+  NumPy's per-image per-channel lo, hi, R, m), output cast to float32 as the TS does. Noise
+  cannot be matched to NumPy's RNG: the fixture holds the image and NumPy's lo/hi/R per channel
+  and the TS test checks the added noise statistically.
+- src/engine/metrics/outputStats.ts: scipy.special.softmax / expit and scipy.stats.entropy
+  (natural log), averaged over every pixel of every image added (logits stored as float32,
+  references on their float64 copies).
+- src/engine/metrics/confidence.ts `knnDice`: a vectorised NumPy implementation of the
+  documented soft-confusion formula.
+- src/engine/shift/predictor.ts: numpy.quantile; sklearn LinearRegression; a Pipeline of
+  StandardScaler + Ridge(alpha); α selection by the pooled mean absolute error of
+  cross_val_predict(..., cv=LeaveOneGroupOut()) over ALPHAS (ties → the larger α; a single
+  group → the largest α), nested inside an outer LeaveOneGroupOut cross_val_predict; LOGO
+  predictions clipped to the bounds; the interval half-width numpy.quantile(|residuals|, 0.9).
+- src/engine/shift/withoutLabels.ts `assemble`: synthetic measures of 21 copies (unshifted + 5
+  families × 4 strengths) whose features are a noisy function of the performance;
+  indicativeness by scipy.stats.spearmanr, the three predictors through the sklearn pipeline
+  above, and the unlabelled splits' estimates (with a refit for a split missing a feature).
+"""
+
+import base64
+import json
+import math
+import os
+import warnings
+
+import numpy as np
+import scipy
+import scipy.ndimage
+import scipy.special
+import scipy.stats
+import sklearn
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.metrics import mean_absolute_error
+from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "test", "fixtures", "shift-reference.json")
+SEED = 20240505
+
+# Copied from the file headers / constants under test (they are inputs, not code).
+TRUNCATE = 4.0
+DEFAULT_STRENGTHS = {
+    "noise": [0.04, 0.08, 0.16, 0.32],
+    "blur": [0.6, 1.2, 2.0, 3.2],
+    "gamma": [0.5, 0.7, 1.5, 2.2],
+    "contrast": [0.7, 0.5, 0.35, 0.2],
+    "scale": [0.6, 0.8, 1.25, 1.6],
+}
+FAMILIES = ["noise", "blur", "gamma", "contrast", "scale"]
+ALPHAS = [0.01, 0.1, 1.0, 10.0, 100.0]
+INTERVAL_QUANTILE = 0.9
+LABEL_FREE_METRICS = ["roughness", "knnConfidence", "featureShift", "knnDice", "featureShiftFg"]
+PREDICTOR_METRICS = ["knnDice", "featureShift", "featureShiftFg"]
+
+
+def b64(a, dtype):
+    return base64.b64encode(np.ascontiguousarray(a, dtype=dtype).astype("<" + np.dtype(dtype).str[1:]).tobytes()).decode("ascii")
+
+
+def floats(a):
+    """Plain JSON list of float64 values (json writes repr: exact round trip)."""
+    return [float(v) for v in np.asarray(a, dtype=np.float64).ravel()]
+
+
+def ints(a):
+    return [int(v) for v in np.asarray(a).ravel()]
+
+
+def none_if_nan(v):
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
+# ───────────── Gaussian kernel and filter ─────────────
+
+
+def kernel_by_impulse(sigma):
+    """The 1-D kernel, read off gaussian_filter1d's response to a unit impulse."""
+    radius = int(TRUNCATE * sigma + 0.5)
+    n = 2 * radius + 1
+    imp = np.zeros(n + 2 * radius)
+    imp[n // 2 + radius] = 1.0
+    resp = scipy.ndimage.gaussian_filter1d(imp, sigma, mode="constant", cval=0.0, truncate=TRUNCATE)
+    w = resp[radius:radius + n]
+    assert abs(resp.sum() - 1.0) < 1e-12 and abs(w.sum() - 1.0) < 1e-12
+    return w
+
+
+def symmetric_pad_filter(a, sigma):
+    """Independent check of mode='reflect' for any radius: numpy.pad(mode='symmetric')."""
+    w = kernel_by_impulse(sigma)
+    r = (len(w) - 1) // 2
+    out = np.asarray(a, dtype=np.float64)
+    for axis in range(out.ndim):
+        x = np.moveaxis(out, axis, -1)
+        p = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(r, r)], mode="symmetric")
+        y = np.zeros_like(x)
+        for t in range(2 * r + 1):
+            y = y + w[t] * p[..., t:t + x.shape[-1]]
+        out = np.moveaxis(y, -1, axis)
+    return out
+
+
+def make_gaussian(rng):
+    kernels = []
+    for sigma in [0.3, 0.6, 1.0, 1.2, 2.0, 3.2, 5.0]:
+        kernels.append({"sigma": sigma, "weights": floats(kernel_by_impulse(sigma))})
+    cases = []
+    specs = [
+        ("1d", [23], 1.2),
+        ("2d-default-blur", [12, 10], 2.0),
+        ("2d-thin-axis", [1, 9], 1.2),  # an axis of length 1: reflect keeps the sample
+        ("2d-wraps", [5, 7], 5.0),  # radius 20: reflection wraps ~3 times
+        ("2d-small-sigma", [8, 6], 0.3),
+        ("3d", [4, 6, 5], 1.2),
+        ("3d-wraps", [3, 4, 5], 3.2),  # radius 13 > 2·n on every axis
+    ]
+    for name, dims, sigma in specs:
+        a = rng.normal(0.0, 1.0, dims) * 3.0 + 1.5
+        ref = scipy.ndimage.gaussian_filter(a, sigma=sigma, mode="reflect", truncate=TRUNCATE)
+        chk = symmetric_pad_filter(a, sigma)
+        assert np.max(np.abs(ref - chk)) < 1e-12, name
+        cases.append({"name": name, "dims": dims, "sigma": sigma, "input": floats(a), "output": floats(ref)})
+    return {"kernels": kernels, "filters": cases}
+
+
+# ───────────── applyShift ─────────────
+
+
+def channel_stats(u):
+    """Per image and channel: lo, hi, R (1 when constant), m — the transforms.ts header."""
+    lo = u.min(axis=1)
+    hi = u.max(axis=1)
+    R = np.where(hi - lo > 0, hi - lo, 1.0)
+    m = u.mean(axis=1)
+    return lo, hi, R, m
+
+
+def shift_reference(x32, C, spatial, family, s, mean, std):
+    L = int(np.prod(spatial))
+    mu = np.array([mean[c] if len(mean) > 1 else mean[0] for c in range(C)])[:, None]
+    sd = np.array([std[c] if len(std) > 1 else std[0] for c in range(C)])[:, None]
+    u = x32.reshape(C, L).astype(np.float64) * sd + mu
+    lo, hi, R, m = channel_stats(u)
+    lo, R, m = lo[:, None], R[:, None], m[:, None]
+    if family == "none":
+        return x32.copy()
+    if family == "blur":
+        v = np.stack([scipy.ndimage.gaussian_filter(u[c].reshape(spatial), sigma=s, mode="reflect", truncate=TRUNCATE).ravel() for c in range(C)])
+    elif family == "gamma":
+        v = lo + R * np.power((u - lo) / R, s)
+    elif family == "contrast":
+        v = m + s * (u - m)
+    elif family == "scale":
+        v = s * u
+    else:
+        raise ValueError(family)
+    return ((v - mu) / sd).astype(np.float32).ravel()
+
+
+def make_shifts(rng):
+    images = []
+
+    def add(name, C, spatial, mean, std, raw, families=("blur", "gamma", "contrast", "scale")):
+        # raw: per channel image-unit values u; x = (u − mean)/std stored as float32.
+        L = int(np.prod(spatial))
+        mu = np.array([mean[c] if len(mean) > 1 else mean[0] for c in range(C)])[:, None]
+        sd = np.array([std[c] if len(std) > 1 else std[0] for c in range(C)])[:, None]
+        x32 = ((raw.reshape(C, L) - mu) / sd).astype(np.float32).ravel()
+        u = x32.reshape(C, L).astype(np.float64) * sd + mu
+        lo, hi, R, m = channel_stats(u)
+        cases = [{"family": "none", "strength": 0, "output": b64(shift_reference(x32, C, spatial, "none", 0, mean, std), np.float32)}]
+        for f in families:
+            for s in DEFAULT_STRENGTHS[f]:
+                cases.append({"family": f, "strength": s, "output": b64(shift_reference(x32, C, spatial, f, s, mean, std), np.float32)})
+        images.append({
+            "name": name, "C": C, "spatial": spatial, "mean": mean, "std": std, "input": b64(x32, np.float32),
+            "lo": floats(lo), "hi": floats(hi), "R": floats(R), "m": floats(m), "cases": cases,
+        })
+
+    # RGB-like, ImageNet normalisation per channel; the channels have different ranges.
+    sp = [12, 10]
+    raw = np.stack([rng.uniform(0.0, 1.0, sp), rng.uniform(0.2, 0.5, sp), rng.gamma(2.0, 0.1, sp)])
+    add("rgb-per-channel-norm", 3, sp, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], raw)
+    # 3-D volume, two channels, one normalisation value for every channel (CT-like units).
+    sp = [5, 8, 6]
+    raw = np.stack([rng.normal(40.0, 300.0, sp), rng.normal(-500.0, 80.0, sp)])
+    add("3d-shared-norm", 2, sp, [50.0], [400.0], raw)
+    # Tiny image: blur radius 13 > 2·n, the reflection wraps more than once.
+    sp = [4, 5]
+    raw = rng.uniform(0.0, 255.0, (1, *sp))
+    add("tiny-wraps", 1, sp, [127.5], [64.0], raw, families=("blur",))
+    # A constant channel: R = 1 by definition.
+    sp = [6, 7]
+    raw = np.stack([rng.uniform(0.0, 4.0, sp), np.full(sp, 3.0)])
+    add("constant-channel", 2, sp, [1.0, 0.0], [2.0, 1.0], raw)
+
+    # Noise: checked statistically by the TS test; here only the image and NumPy's R.
+    sp = [64, 64]
+    C = 3
+    mean, std = [10.0, -3.0, 0.0], [2.0, 0.5, 1.0]
+    raw = np.stack([10.0 + rng.uniform(0.0, 1.0, sp), rng.uniform(-100.0, 100.0, sp), np.full(sp, 0.25)])
+    mu = np.array(mean)[:, None]
+    sd = np.array(std)[:, None]
+    x32 = ((raw.reshape(C, -1) - mu) / sd).astype(np.float32).ravel()
+    u = x32.reshape(C, -1).astype(np.float64) * sd + mu
+    lo, hi, R, m = channel_stats(u)
+    noise = {"C": C, "spatial": sp, "mean": mean, "std": std, "input": b64(x32, np.float32), "strength": 0.16, "lo": floats(lo), "hi": floats(hi), "R": floats(R)}
+    return images, noise
+
+
+# ───────────── output statistics ─────────────
+
+
+def make_output_stats(rng):
+    cases = []
+
+    def softmax_case(name, images):
+        maxp, ent, fg = [], [], []
+        for a in images:
+            a64 = a.astype(np.float32).astype(np.float64)
+            K = a64.shape[0]
+            p = scipy.special.softmax(a64.reshape(K, -1), axis=0)
+            maxp.append(p.max(axis=0))
+            ent.append(scipy.stats.entropy(p, axis=0))
+            fg.append(np.argmax(a64.reshape(K, -1), axis=0) != 0)
+        maxp, ent, fg = np.concatenate(maxp), np.concatenate(ent), np.concatenate(fg)
+        cases.append({"name": name, "activation": "softmax", "images": [{"dims": list(a.shape), "data": b64(a, np.float32)} for a in images],
+                      "pixels": int(maxp.size), "maxProbability": float(maxp.mean()), "entropy": float(ent.mean()), "foreground": float(fg.mean())})
+
+    def binary_case(name, activation, images):
+        maxp, ent, fg = [], [], []
+        for a in images:
+            s = a.astype(np.float32).astype(np.float64).ravel()
+            p = scipy.special.expit(s) if activation == "sigmoid" else np.clip(s, 0.0, 1.0)
+            maxp.append(np.maximum(p, 1.0 - p))
+            ent.append(scipy.stats.entropy(np.stack([p, 1.0 - p]), axis=0))
+            fg.append(p > 0.5)
+        maxp, ent, fg = np.concatenate(maxp), np.concatenate(ent), np.concatenate(fg)
+        cases.append({"name": name, "activation": activation, "images": [{"dims": list(a.shape), "data": b64(a, np.float32)} for a in images],
+                      "pixels": int(maxp.size), "maxProbability": float(maxp.mean()), "entropy": float(ent.mean()), "foreground": float(fg.mean())})
+
+    # K = 3, two images of different sizes; the first holds extreme logits (±80).
+    a = rng.normal(0.0, 3.0, (3, 8, 8))
+    extremes = [(80, -80, 0), (-80, 80, -80), (80, 80, -80), (-80, -80, -80), (80, 80, 80), (0, 0, 0)]
+    for i, e in enumerate(extremes):
+        a[:, 0, i] = e
+    b = rng.normal(1.0, 1.5, (3, 5, 4))
+    softmax_case("softmax-K3-two-images-extremes", [a, b])
+    softmax_case("softmax-K2-3d", [rng.normal(0.0, 2.0, (2, 4, 5, 3))])
+    # K = 5 with logits ±800: some probabilities underflow to exactly 0 (0·ln 0 = 0).
+    c = rng.normal(0.0, 4.0, (5, 6, 6))
+    c[:, 0, 0] = (800, -800, 0, 5, -5)
+    c[:, 0, 1] = (-800, -800, -800, -800, 800)
+    c[:, 1, :] *= 100.0
+    softmax_case("softmax-K5-underflow", [c])
+    # Sigmoid, K = 1, with ±80 and ±800 (p exactly 1 or 0 there).
+    s = rng.normal(0.0, 4.0, (1, 10, 10))
+    s[0, 0, :6] = (80, -80, 800, -800, 0, 36)
+    binary_case("sigmoid-K1-extremes", "sigmoid", [s, rng.normal(-1.0, 2.0, (1, 3, 7))])
+    # Probability, K = 1: exact 0 and 1, and values outside [0, 1] (clipped).
+    p = rng.uniform(0.0, 1.0, (1, 9, 9))
+    p[0, 0, :7] = (0.0, 1.0, -0.25, 1.5, 0.5, 1e-30, 1.0 - 2.0 ** -24)
+    binary_case("probability-K1-exact-0-1", "probability", [p])
+    return cases
+
+
+# ───────────── knnDice ─────────────
+
+
+def knn_dice(ref_labels, indices, predicted, K):
+    nb = ref_labels[indices]  # nq × k labels of the neighbours
+    S = np.stack([(nb == c).mean(axis=1) for c in range(K)], axis=1)  # shares s_c(q)
+    P = predicted[:, None] == np.arange(K)[None, :]
+    TP = (S * P).sum(axis=0)
+    FP = ((1.0 - S) * P).sum(axis=0)
+    FN = (S * ~P).sum(axis=0)
+    den = 2.0 * TP + FP + FN
+    dice = np.where(den > 0, 2.0 * TP / np.where(den > 0, den, 1.0), 0.0)
+    return float(dice[1:].mean()), floats(dice)
+
+
+def make_knn_dice(rng):
+    cases = []
+
+    def add(name, n, K, k, nq, labels, predicted, note):
+        indices = rng.integers(0, n, (nq, k))
+        value, per = knn_dice(labels, indices, predicted, K)
+        cases.append({"name": name, "n": n, "K": K, "k": k, "nq": nq, "labels": ints(labels), "indices": ints(indices),
+                      "predicted": ints(predicted), "value": value, "perClass": per, "note": note})
+
+    n = 60
+    lab = (rng.random(n) < 0.35).astype(np.int64)
+    add("K2", n, 2, 7, 200, lab, (rng.random(200) < 0.4).astype(np.int64), "random binary labels and predictions")
+    lab = rng.integers(0, 3, n)
+    lab[:4] = 255  # an ignore label: counts in k, in no class
+    add("K3-with-ignore", n, 3, 5, 150, lab, rng.integers(0, 3, 150), "three classes, a few train labels 255")
+    lab = rng.integers(0, 2, n)  # class 2 absent from labels and predictions: Dice_2 = 0
+    add("K3-absent-class", n, 3, 4, 120, lab, rng.integers(0, 2, 120), "class 2 nowhere: its Dice is 0")
+    add("K3-k1", n, 3, 1, 90, rng.integers(0, 3, n), rng.integers(0, 3, 90), "k = 1")
+    add("no-foreground", n, 3, 6, 80, np.zeros(n, dtype=np.int64), np.zeros(80, dtype=np.int64), "no foreground anywhere: 0")
+    assert cases[-1]["value"] == 0.0
+    return cases
+
+
+# ───────────── predictor ─────────────
+
+
+def pipeline(alpha):
+    return make_pipeline(StandardScaler(), Ridge(alpha=alpha))
+
+
+def select_alpha(X, y, groups):
+    """α by the pooled MAE of inner LOGO predictions; ties → larger α; one group → largest α."""
+    if len(np.unique(groups)) < 2:
+        return max(ALPHAS), None
+    errs = np.array([mean_absolute_error(y, cross_val_predict(pipeline(a), X, y, groups=groups, cv=LeaveOneGroupOut())) for a in ALPHAS])
+    best = errs.min()
+    tied = [a for a, e in zip(ALPHAS, errs) if e == best]
+    # The reference must not sit on a knife edge: the runner-up is clearly worse (or exactly tied).
+    others = errs[errs != best]
+    if len(others):
+        assert (others.min() - best) > 1e-9 * max(best, 1e-12), (errs, "near tie: pick other data")
+    return max(tied), errs
+
+
+class NestedRidge(BaseEstimator, RegressorMixin):
+    """StandardScaler + Ridge with α chosen by select_alpha on the rows it is fitted on."""
+
+    def fit(self, X, y, groups):
+        self.alpha_, _ = select_alpha(X, y, groups)
+        self.model_ = pipeline(self.alpha_).fit(X, y)
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+def original_units(pipe):
+    sc, rd = pipe.named_steps["standardscaler"], pipe.named_steps["ridge"]
+    coef = rd.coef_ / sc.scale_
+    return float(rd.intercept_ - np.dot(coef, sc.mean_)), floats(coef)
+
+
+def calibrate_ref(kind, X, y, groups, bounds, Xnew):
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    groups = np.asarray(groups)
+    logo_cv = LeaveOneGroupOut()
+    if kind == "linear":
+        est = LinearRegression()
+        logo = cross_val_predict(est, X[:, :1], y, groups=groups, cv=logo_cv)
+        full = LinearRegression().fit(X[:, :1], y)
+        pred_new = full.predict(np.asarray(Xnew)[:, :1])
+        model = {"intercept": float(full.intercept_), "coef": floats(full.coef_)}
+    else:
+        logo = cross_val_predict(NestedRidge(), X, y, groups=groups, cv=logo_cv, fit_params={"groups": groups})
+        full = NestedRidge().fit(X, y, groups)
+        pred_new = full.predict(np.asarray(Xnew))
+        intercept, coef = original_units(full.model_)
+        model = {"intercept": intercept, "coef": coef, "alpha": full.alpha_}
+    logo_clipped = np.clip(logo, bounds[0], bounds[1])
+    absr = np.abs(y - logo_clipped)
+    q = float(np.quantile(absr, INTERVAL_QUANTILE))
+    value = np.clip(pred_new, bounds[0], bounds[1])
+    return {
+        "model": model,
+        "logoUnclipped": floats(logo),
+        "logo": floats(logo_clipped),
+        "halfWidth": q,
+        "logoMae": float(absr.mean()),
+        "clippedRows": int(np.sum(logo != logo_clipped)),
+        "new": {"X": [floats(r) for r in np.asarray(Xnew)], "raw": floats(pred_new), "value": floats(value),
+                "low": floats(np.clip(value - q, bounds[0], bounds[1])), "high": floats(np.clip(value + q, bounds[0], bounds[1]))},
+    }
+
+
+def make_predictor(rng):
+    out = {}
+    # quantile
+    qs = [0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0]
+    qcases = []
+    for vals in [rng.normal(0, 1, 1), rng.normal(0, 1, 2), rng.exponential(1.0, 7), rng.normal(5, 3, 50), np.round(rng.normal(0, 2, 31)), rng.uniform(-1, 1, 20)[rng.permutation(20)]]:
+        qcases.append({"values": floats(vals), "qs": qs, "expected": floats([np.quantile(vals, q) for q in qs])})
+    out["quantile"] = qcases
+
+    # OLS on one column (fitLinear reads the first column only)
+    lcases = []
+    for name, x, slope in [("random", rng.normal(0.5, 0.2, 17), 1.3), ("negative-slope", rng.uniform(0.0, 2.0, 9), -1.7), ("constant-x", np.full(8, 0.7), -1.7)]:
+        y = 0.2 + slope * x + rng.normal(0, 0.05, x.size)
+        X = np.stack([x, rng.normal(0, 1, x.size)], axis=1)  # a second column fitLinear must ignore
+        lr = LinearRegression().fit(X[:, :1], y)
+        Xnew = np.stack([rng.normal(0.5, 0.5, 5), rng.normal(0, 1, 5)], axis=1)
+        lcases.append({"name": name, "X": [floats(r) for r in X], "y": floats(y), "intercept": float(lr.intercept_), "coef": float(lr.coef_[0]),
+                       "Xnew": [floats(r) for r in Xnew], "predictions": floats(lr.predict(Xnew[:, :1]))})
+    out["linear"] = lcases
+
+    # Ridge with a fixed α on StandardScaler-transformed X
+    rcases = []
+    for name, n, p, alpha, const in [("n>p", 30, 6, 1.0, None), ("n>p-small-alpha", 25, 4, 0.01, None), ("n<p", 8, 20, 10.0, None),
+                                     ("n<p-alpha-0.1", 6, 11, 0.1, None), ("constant-column", 20, 5, 1.0, (2, 3.25)), ("n<p-constant-column", 7, 12, 100.0, (5, 3.25)),
+                                     ("constant-column-inexact-mean", 15, 4, 1.0, (1, 0.7))]:  # 0.7·15/15 ≠ 0.7 in float64
+        X = rng.normal(0.0, 1.0, (n, p)) * rng.uniform(0.1, 10.0, p) + rng.normal(0, 5, p)
+        if const is not None:
+            const, value = const
+            X[:, const] = value
+        beta = rng.normal(0, 1, p)
+        y = X @ beta * 0.1 + rng.normal(0, 0.2, n)
+        pipe = pipeline(alpha).fit(X, y)
+        intercept, coef = original_units(pipe)
+        if const is not None:
+            assert coef[const] == 0.0
+        Xnew = rng.normal(0.0, 1.0, (6, p)) * X.std(axis=0) + X.mean(axis=0)
+        rcases.append({"name": name, "alpha": alpha, "X": [floats(r) for r in X], "y": floats(y), "intercept": intercept, "coef": coef,
+                       "Xnew": [floats(r) for r in Xnew], "predictions": floats(pipe.predict(Xnew))})
+    out["ridge"] = rcases
+
+    # α selection alone (fitRidgeSelected) and calibrate (ridge and linear)
+    def grouped(n_per, names, p, noise, rng):
+        groups = np.repeat(names, n_per)
+        n = len(groups)
+        X = rng.normal(0.0, 1.0, (n, p)) * rng.uniform(0.2, 3.0, p)
+        shift = {g: rng.normal(0, 0.6, p) for g in names}
+        X = X + np.stack([shift[g] for g in groups])
+        beta = rng.normal(0, 1, p) * (rng.random(p) < 0.6)
+        y = 0.5 + 0.08 * (X @ beta) + rng.normal(0, noise, n)
+        return X, y, groups
+
+    sel = []
+    for name, n_per, names, p, noise in [("5-groups", [1, 4, 4, 4, 4, 4], ["none", "noise", "blur", "gamma", "contrast", "scale"], 6, 0.05),
+                                         ("3-groups-noisy", [5, 6, 4], ["a", "b", "c"], 9, 0.3),
+                                         ("4-groups-n<p", [2, 2, 2, 2], ["a", "b", "c", "d"], 12, 0.05)]:
+        X, y, groups = grouped(n_per, names, p, noise, rng)
+        m = NestedRidge().fit(X, y, groups)
+        _, errs = select_alpha(X, y, groups)
+        intercept, coef = original_units(m.model_)
+        Xnew = rng.normal(0, 1.5, (4, p))
+        sel.append({"name": name, "X": [floats(r) for r in X], "y": floats(y), "groups": [str(g) for g in groups], "alpha": m.alpha_,
+                    "innerMae": floats(errs), "intercept": intercept, "coef": coef, "Xnew": [floats(r) for r in Xnew], "predictions": floats(m.predict(Xnew))})
+    # Every column constant: every α predicts the mean, an exact tie → the largest α.
+    X = np.full((9, 3), 2.0)
+    y = rng.normal(0.5, 0.1, 9)
+    groups = np.repeat(["a", "b", "c"], 3)
+    m = NestedRidge().fit(X, y, groups)
+    sel.append({"name": "all-constant-tie", "X": [floats(r) for r in X], "y": floats(y), "groups": [str(g) for g in groups], "alpha": m.alpha_,
+                "innerMae": floats(select_alpha(X, y, groups)[1]), "intercept": float(y.mean()), "coef": [0.0, 0.0, 0.0], "Xnew": [[2.0, 2.0, 2.0]], "predictions": [float(y.mean())]})
+    assert m.alpha_ == max(ALPHAS)
+    out["ridgeSelected"] = sel
+
+    cal = []
+    X, y, groups = grouped([1, 4, 4, 4, 4, 4], ["none", "noise", "blur", "gamma", "contrast", "scale"], 7, 0.04, rng)
+    Xnew = rng.normal(0, 1.5, (5, 7))
+    cal.append({"name": "ridge-6-groups", "kind": "ridge", "bounds": [0.0, 1.0], "X": [floats(r) for r in X], "y": floats(y), "groups": [str(g) for g in groups], **calibrate_ref("ridge", X, y, groups, [0.0, 1.0], Xnew)})
+    # Tight bounds: some LOGO predictions and estimates are clipped.
+    lo_b, hi_b = float(np.quantile(y, 0.2)), float(np.quantile(y, 0.85))
+    c = calibrate_ref("ridge", X, y, groups, [lo_b, hi_b], Xnew)
+    assert c["clippedRows"] > 0
+    cal.append({"name": "ridge-tight-bounds", "kind": "ridge", "bounds": [lo_b, hi_b], "X": [floats(r) for r in X], "y": floats(y), "groups": [str(g) for g in groups], **c})
+    # Two groups: every outer fold fits on one group, whose inner selection falls back to the largest α.
+    X2, y2, g2 = grouped([6, 7], ["a", "b"], 4, 0.05, rng)
+    cal.append({"name": "ridge-2-groups", "kind": "ridge", "bounds": [-10.0, 10.0], "X": [floats(r) for r in X2], "y": floats(y2), "groups": [str(g) for g in g2], **calibrate_ref("ridge", X2, y2, g2, [-10.0, 10.0], rng.normal(0, 1, (3, 4)))})
+    # Linear on the first column.
+    x = rng.uniform(0.5, 1.0, 21)
+    y = np.clip(1.6 * x - 0.6 + rng.normal(0, 0.05, 21), 0, 1)
+    X = np.stack([x], axis=1)
+    groups = np.array(["none"] + [f for f in FAMILIES for _ in range(4)])
+    c = calibrate_ref("linear", X, y, groups, [0.0, 1.0], np.array([[0.3], [0.7], [0.95], [1.2]]))
+    cal.append({"name": "linear-21", "kind": "linear", "bounds": [0.0, 1.0], "X": [floats(r) for r in X], "y": floats(y), "groups": [str(g) for g in groups], **c})
+    out["calibrate"] = cal
+    return out
+
+
+# ───────────── assemble ─────────────
+
+
+def make_assemble(rng):
+    # Four taps in three stages: the predictor averages each metric over a stage's taps.
+    taps = ["enc1", "enc2", "bottleneck", "dec1"]
+    stage = {"enc1": "encoder", "enc2": "encoder", "bottleneck": "bottleneck", "dec1": "decoder"}
+    tap_noise = {"enc1": 1.0, "enc2": 1.5, "bottleneck": 0.4, "dec1": 2.0}
+    copies = [("none", 0.0)] + [(f, s) for f in FAMILIES for s in DEFAULT_STRENGTHS[f]]
+    severity = {"none": [0.0], "noise": [0.08, 0.2, 0.45, 0.8], "blur": [0.05, 0.15, 0.35, 0.6], "gamma": [0.2, 0.1, 0.1, 0.3],
+                "contrast": [0.1, 0.25, 0.45, 0.75], "scale": [0.15, 0.05, 0.05, 0.2]}
+    sev = [severity["none"][0]] + [severity[f][i] for f in FAMILIES for i in range(4)]
+    y = np.clip(0.86 - 0.95 * np.array(sev) + rng.normal(0, 0.02, len(sev)), 0.0, 1.0)
+
+    def features(perf, rng):
+        out = {}
+        for t in taps:
+            s = tap_noise[t]
+            out[t] = {
+                "roughness": float(np.exp(0.2 + 0.5 * (1 - perf) + rng.normal(0, 0.15 * s))),
+                "knnConfidence": float(0.55 + 0.4 * perf + rng.normal(0, 0.04 * s)),
+                "featureShift": float(np.exp(0.8 * (1 - perf) + rng.normal(0, 0.15 * s))),
+                "knnDice": float(0.8 * perf + rng.normal(0, 0.03 * s)),
+                "featureShiftFg": float(np.exp(1.1 * (1 - perf) + rng.normal(0, 0.2 * s))),
+            }
+        out["dec1"]["roughness"] = 1.0  # constant on every copy and split: its ρ is null
+        return out
+
+    def output(perf, rng):
+        return {"maxProbability": float(0.7 + 0.25 * perf + rng.normal(0, 0.015)), "entropy": float(0.5 - 0.4 * perf + rng.normal(0, 0.02)),
+                "foreground": float(max(0.0, 0.05 * perf + rng.normal(0, 0.004)))}
+
+    measures = []
+    for i, (f, s) in enumerate(copies):
+        feats = features(y[i], rng)
+        measures.append({"family": f, "strength": s, "performance": float(y[i]), "images": 8, "output": output(y[i], rng), "features": feats})
+    # One null at the bottleneck (its stage's only tap): that stage's knnDice column is dropped, its ρ is null.
+    measures[7]["features"]["bottleneck"]["knnDice"] = None
+    # One null at enc1 (the encoder has two taps): the encoder's mean is then enc2's alone; enc1's ρ is null.
+    measures[9]["features"]["enc1"]["featureShiftFg"] = None
+    # Nothing predicted as foreground on one copy: the share is floored at 1e-4 before the log.
+    measures[12]["output"]["foreground"] = 0.0
+
+    split_truth = {"unlabelled": 0.62, "partial": 0.3, "degraded": 0.08}
+    splits = []
+    for name, perf in split_truth.items():
+        feats = features(perf, rng)
+        out = output(perf, rng)
+        if name == "partial":
+            feats["bottleneck"]["featureShift"] = None  # missing: a refit without this column
+            out = None  # no output statistics: no baseline estimates, no foreground column
+        splits.append({"name": name, "images": 5, "output": out, "features": feats})
+
+    # ---- expected ----
+    groups = np.array([f for f, _ in copies])
+    indic = {}
+    for t in taps:
+        indic[t] = {}
+        for m in LABEL_FREE_METRICS:
+            xs = [c["features"][t][m] for c in measures]
+            if any(v is None or not np.isfinite(v) for v in xs):
+                indic[t][m] = None
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = scipy.stats.spearmanr(xs, y)[0]
+            indic[t][m] = none_if_nan(r)
+
+    def transformed(v, metric):
+        if v is None or not np.isfinite(v):
+            return None
+        if metric in ("roughness", "featureShift", "featureShiftFg"):
+            return math.log(v) if v > 0 else None
+        return v
+
+    # Columns: per stage, the mean of knnDice, log featureShift, log featureShiftFg over its taps
+    # (where finite); then log(max(foreground share, 1e-4)).
+    stage_taps = {st: [t for t in taps if stage[t] == st] for st in ("encoder", "bottleneck", "decoder")}
+    all_cols = []
+    for st, ts in stage_taps.items():
+        for m in PREDICTOR_METRICS:
+            shown = m if m == "knnDice" else f"log {m}"
+            all_cols.append((f"{st}: {shown} (mean of {len(ts)} tap{'s' if len(ts) > 1 else ''})", ts, m))
+    all_cols.append(("output: log foreground share", [], "foreground"))
+
+    def col_value(item, col):
+        _, ts, m = col
+        if m == "foreground":
+            o = item["output"]
+            return None if o is None else math.log(max(o["foreground"], 1e-4))
+        vals = [transformed(item["features"][t][m], m) for t in ts]
+        vals = [v for v in vals if v is not None]
+        return float(np.mean(vals)) if vals else None
+
+    cols = [c for c in all_cols if all(col_value(m, c) is not None for m in measures)]
+    X = np.array([[col_value(m, c) for c in cols] for m in measures])
+    names = [c[0] for c in cols]
+    assert "bottleneck: knnDice (mean of 1 tap)" not in names and len(cols) == len(all_cols) - 1
+
+    def estimate_for(kind, Xfit, xnew):
+        c = calibrate_ref(kind, Xfit, y, groups, [0.0, 1.0], np.array([xnew]))
+        return c, {"raw": c["new"]["raw"][0], "value": c["new"]["value"][0], "low": c["new"]["low"][0], "high": c["new"]["high"][0], "halfWidth": c["halfWidth"]}
+
+    predictors = {}
+    fits = {}
+    fits["features"] = calibrate_ref("ridge", X, y, groups, [0.0, 1.0], X[:1])
+    for which in ("maxProbability", "entropy"):
+        xs = np.array([[c["output"][which]] for c in measures])
+        fits[which] = calibrate_ref("linear", xs, y, groups, [0.0, 1.0], xs[:1])
+    for p, c in fits.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rho = scipy.stats.spearmanr(c["logo"], y)[0]
+        predictors[p] = {"logo": c["logo"], "lofoMae": c["logoMae"], "lofoSpearman": none_if_nan(rho), "interval": c["halfWidth"], "model": c["model"]}
+    predictors["features"]["inputs"] = names
+
+    est = {}
+    for s in splits:
+        e = {"features": None, "maxProbability": None, "entropy": None}
+        row = [col_value(s, c) for c in cols]
+        keep = [j for j, v in enumerate(row) if v is not None]
+        _, e["features"] = estimate_for("ridge", X[:, keep], [row[j] for j in keep])
+        e["features"]["columns"] = [names[j] for j in keep]
+        if s["output"] is not None:
+            for which in ("maxProbability", "entropy"):
+                xs = np.array([[c["output"][which]] for c in measures])
+                _, e[which] = estimate_for("linear", xs, [s["output"][which]])
+        est[s["name"]] = e
+    assert len(est["partial"]["features"]["columns"]) == len(cols) - 2
+
+    return {
+        "metric": "dice",
+        "bounds": [0.0, 1.0],
+        "taps": [{"name": t, "stage": stage[t]} for t in taps],
+        "copies": measures,
+        "splits": splits,
+        "expected": {"indicativeness": indic, "columns": names, "predictors": predictors, "estimates": est},
+    }
+
+
+def main():
+    rng = np.random.default_rng(SEED)
+    gauss = make_gaussian(rng)
+    shift_images, noise = make_shifts(rng)
+    ref = {
+        "generator": "scripts/make_shift_references.py",
+        "versions": {"numpy": np.__version__, "scipy": scipy.__version__, "sklearn": sklearn.__version__},
+        "seed": SEED,
+        "gaussian": gauss,
+        "shifts": shift_images,
+        "noise": noise,
+        "outputStats": make_output_stats(rng),
+        "knnDice": make_knn_dice(rng),
+        "predictor": make_predictor(rng),
+        "assemble": make_assemble(rng),
+    }
+    with open(OUT, "w") as f:
+        json.dump(ref, f, indent=None, separators=(",", ":"), allow_nan=False)
+        f.write("\n")
+    print(f"wrote {os.path.relpath(OUT, ROOT)} ({os.path.getsize(OUT)} bytes)")
+
+
+if __name__ == "__main__":
+    main()
