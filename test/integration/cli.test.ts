@@ -17,6 +17,16 @@ const data = join(root, 'examples', 'synthetic', 'unetlens.json');
 const tmp = () => mkdtempSync(join(tmpdir(), 'unetlens-cli-'));
 const runCli = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
 
+test('--no-shifts leaves the shift sweep out (no performanceWithoutLabels, no predictedPerformance)', () => {
+  const out = tmp();
+  const r = runCli(['analyze', model, '--data', data, '--out', out, '--max-points', '256', '--no-shifts']);
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.equal(res.performanceWithoutLabels, undefined);
+  assert.ok(res.splits.every((s: { predictedPerformance?: unknown }) => s.predictedPerformance === undefined));
+  assert.ok(!/Shift sweep/.test(r.stderr));
+});
+
 test('analyze on the example writes results.json and report.html per the contract', () => {
   const out = tmp();
   const r = runCli(['analyze', model, '--data', data, '--out', out, '--max-points', '512', '--json']);
@@ -52,6 +62,13 @@ test('analyze on the example writes results.json and report.html per the contrac
   assert.equal(testSplit.images, 24);
   assert.equal(siteB.labeled, false);
   assert.equal(siteB.performance, null);
+  // METHOD.md §5: the test split is shifted; siteB gets a predicted Dice with its interval.
+  assert.equal(res.performanceWithoutLabels.metric, 'dice');
+  assert.deepEqual(res.performanceWithoutLabels.calibration.splits, ['test']);
+  const pp = siteB.predictedPerformance;
+  assert.ok(pp && pp.low <= pp.dice && pp.dice <= pp.high && pp.low >= 0 && pp.high <= 1, JSON.stringify(pp));
+  assert.deepEqual(pp, { dice: res.performanceWithoutLabels.splits.siteB.predicted.features.value, low: res.performanceWithoutLabels.splits.siteB.predicted.features.low, high: res.performanceWithoutLabels.splits.siteB.predicted.features.high });
+  assert.ok(events.some((e) => e.stage === 'metrics' && /^Shift sweep: /.test(e.message)), 'the sweep reports its progress');
   // The example's training log says test Dice 0.92: the same network, the same data.
   const log = JSON.parse(readFileSync(join(root, 'examples', 'synthetic', 'training-log.json'), 'utf8'));
   assert.ok(Math.abs(testSplit.performance.dice - log.dice.test) < 1e-3, `test dice ${testSplit.performance.dice} vs ${log.dice.test}`);

@@ -8,9 +8,11 @@
  * ## The inputs of the predictors
  *
  * - `features` (ours): per stage of the U (encoder, bottleneck, decoder), the mean over the
- *   stage's taps of `knnDice`, `log featureShift` and `log featureShiftFg` (positive ratios
- *   whose effect is multiplicative); for segmentation also the log share of pixels predicted
- *   as foreground (floored at 1e-4), which tells a model that stops finding the objects. The
+ *   stage's taps (where finite) of `knnDice`, `log featureShift` and `log featureShiftFg`
+ *   (positive ratios whose effect is multiplicative), and the log share of pixels predicted
+ *   as foreground (floored at 1e-4), which tells a model that stops finding the objects —
+ *   for segmentation (Dice). Classification (accuracy): `knnConfidence` and `log
+ *   featureShift` per stage; regression (SSIM): `log featureShift` and `log roughness`. The
  *   columns finite on every copy go into a ridge fit (predictor.ts). Averaging per stage keeps
  *   the inputs few (≤ 10) next to the ~21 copies; per-tap inputs, roughness and knnConfidence
  *   did no better on the model zoo (bench/README.md). The heat strip still shows every tap and
@@ -75,8 +77,12 @@ interface Column {
   metric: LabelFreeMetric | 'foreground';
 }
 
-/** The metrics our predictor reads per stage (see the file header). */
-export const PREDICTOR_METRICS: readonly LabelFreeMetric[] = ['knnDice', 'featureShift', 'featureShiftFg'];
+/** The metrics our predictor reads per stage, by the performance it predicts (see the file header). */
+export function predictorMetrics(metric: string): readonly LabelFreeMetric[] {
+  if (metric === 'dice') return ['knnDice', 'featureShift', 'featureShiftFg'];
+  if (metric === 'accuracy') return ['knnConfidence', 'featureShift'];
+  return ['featureShift', 'roughness'];
+}
 
 /** The candidate columns of our predictor, for the taps given with their stages. */
 export function predictorColumns(taps: { name: string; stage: Stage }[], metric: string): Column[] {
@@ -84,8 +90,8 @@ export function predictorColumns(taps: { name: string; stage: Stage }[], metric:
   for (const stage of ['encoder', 'bottleneck', 'decoder'] as const) {
     const names = taps.filter((t) => t.stage === stage).map((t) => t.name);
     if (!names.length) continue;
-    for (const m of PREDICTOR_METRICS) {
-      const shown = m === 'knnDice' ? m : `log ${m}`;
+    for (const m of predictorMetrics(metric)) {
+      const shown = m === 'knnDice' || m === 'knnConfidence' ? m : `log ${m}`;
       cols.push({ name: `${stage}: ${shown} (mean of ${names.length} tap${names.length > 1 ? 's' : ''})`, taps: names, metric: m });
     }
   }
@@ -179,7 +185,7 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     summarise(
       'features',
       calibrate('ridge', X, yy, gg, a.bounds),
-      `Ridge regression (standardised inputs, α by leave-one-family-out error) on ${cols.length} label-free inputs: per stage of the U, the mean over its taps of knnDice, log featureShift and log featureShiftFg${cols.some((c) => c.metric === 'foreground') ? ', and the log share of pixels predicted as foreground' : ''}; fitted on ${idx.length} shifted copies.`,
+      `Ridge regression (standardised inputs, α by leave-one-family-out error) on ${cols.length} label-free inputs: per stage of the U, the mean over its taps of ${listing(predictorMetrics(a.metric).filter((m) => cols.some((c) => c.metric === m)).map((m) => (m === 'knnDice' || m === 'knnConfidence' ? m : `log ${m}`)))}${cols.some((c) => c.metric === 'foreground') ? ', and the log share of pixels predicted as foreground' : ''}; fitted on ${idx.length} shifted copies.`,
       cols.map((c) => c.name),
     );
   } else summarise('features', null, '', []);
@@ -272,4 +278,9 @@ function roundFeatures(f: { [tap: string]: LabelFreeMetrics }): { [tap: string]:
     out[tap] = r;
   }
   return out;
+}
+
+/** "a", "a and b", "a, b and c". */
+function listing(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
