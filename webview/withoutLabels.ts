@@ -33,6 +33,7 @@ const KNOWN_TITLES: Record<string, string> = {
   knnConfidence: 'kNN confidence',
   featureShift: 'Feature shift',
   knnDice: 'kNN Dice',
+  featureShiftFg: 'Feature shift (fg)',
 };
 
 export function lfTitle(m: string): string {
@@ -86,6 +87,7 @@ export const FAMILY_TITLES: Record<string, string> = {
   gamma: 'gamma',
   contrast: 'contrast',
   scale: 'intensity scale',
+  mix: 'mixed shifts',
 };
 
 export function perfTitle(metric: string | undefined): string {
@@ -200,6 +202,15 @@ export function indicativenessCells(results: Results, p: PerformanceWithoutLabel
  * summed up ("56 interior features: 14 taps × Roughness, kNN confidence, …").
  */
 export function inputsText(inputs: readonly string[], maxListed = 4): string {
+  // Per-stage summaries ("decoder: knnDice (mean of 7 taps)", "output: log foreground share"): the
+  // metrics once, then the stages they are averaged over.
+  const staged = inputs.map((x) => /^(encoder|bottleneck|decoder|output): (.+?)(?: \(mean of \d+ taps?\))?$/.exec(x));
+  if (inputs.length > maxListed && staged.every((m) => m)) {
+    const stages = [...new Set(staged.filter((m) => m![1] !== 'output').map((m) => m![1]))];
+    const metrics = [...new Set(staged.filter((m) => m![1] !== 'output').map((m) => m![2]))];
+    const extra = staged.filter((m) => m![1] === 'output').map((m) => m![2]);
+    return `${inputs.length} inputs: ${metrics.join(', ')} averaged per stage (${stages.join(', ')})${extra.length ? `; ${extra.join(', ')}` : ''}`;
+  }
   const parsed = inputs.map((x) => ({ raw: x, q: parseInput(x) }));
   const name = (m: string) => KNOWN_TITLES[m];
   const one = (x: { raw: string; q: { tap: string; metric: string } | null }) => (x.q && name(x.q.metric) ? `${shortTapName(x.q.tap)} · ${name(x.q.metric)}` : x.raw);

@@ -45,6 +45,7 @@ import {
   indicativenessCells,
   indicativenessCsv,
   inputsText,
+  parseInput,
   isUnitMetric,
   lfTitle,
   moveCell,
@@ -216,6 +217,11 @@ export class WithoutLabelsView {
     const metrics = this.metrics;
     const marked = this.cells.some((c) => c.input);
     const read = p.predictors?.features?.inputs?.length ?? 0;
+    const tapNames = new Set(r.taps.map((t) => t.name));
+    const cellInputs = (p.predictors?.features?.inputs ?? []).filter((s) => {
+      const q = parseInput(s);
+      return q !== null && tapNames.has(q.tap);
+    }).length;
     const table = h(
       'table',
       { class: 'data compact' },
@@ -263,7 +269,7 @@ export class WithoutLabelsView {
       h(
         'p',
         { class: 'hint' },
-        `Each cell: Spearman ρ between a label-free metric at a tap and the true ${perfTitle(p.metric)}, over the ${n} shifted copies. Far from 0 (either colour) = that metric at that tap follows performance, so it can stand in for labels; near 0 = it says little. Hatched: no value. ${marked ? 'A dot marks what the interior-features predictor reads.' : read ? 'The interior-features predictor reads every cell with a value.' : ''} Click a cell (or Tab to it and press Enter; arrow keys move) to select that tap in every view.`,
+        `Each cell: Spearman ρ between a label-free metric at a tap and the true ${perfTitle(p.metric)}, over the ${n} shifted copies. Far from 0 (either colour) = that metric at that tap follows performance, so it can stand in for labels; near 0 = it says little. Hatched: no value. ${marked ? 'A dot marks what the interior-features predictor reads.' : cellInputs ? 'The interior-features predictor reads every cell with a value.' : read ? `The interior-features predictor reads ${read} summaries of these cells (a metric averaged over the taps of each stage of the U), listed under the scatter.` : ''} Click a cell (or Tab to it and press Enter; arrow keys move) to select that tap in every view.`,
       ),
       this.stripWrap,
       h('details', { class: 'values' }, h('summary', null, `Table: ${this.taps.length} taps × ${metrics.length} metrics`), h('div', { class: 'table-wrap' }, table)),
