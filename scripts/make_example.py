@@ -45,35 +45,44 @@ LR = 3e-3
 
 
 # --------------------------------------------------------------------------- data
-def make_case(rng: np.random.Generator, site: str):
-    """One image (float in [0, 1]) and its mask (uint8 0/1)."""
+def make_case(rng: np.random.Generator, site: str, *, axes=(3.0, 10.0), contrast=(0.18, 0.40),
+              lesions=(1, 4), dots=(0, 4), dot_radius=(0.8, 1.6), tex_sigma=3.0, tex_amp=0.06,
+              noise=0.035):
+    """One image (float in [0, 1]) and its mask (uint8 0/1).
+
+    The keyword arguments (lesion semi-axes, lesion contrast, number of lesions [low, high),
+    number of distractor dots [low, high) and their radius, background texture scale and
+    amplitude, site-A noise sigma) exist for scripts/make_zoo.py's shifted sets; their
+    defaults are the example's, and they change values drawn, never the number of draws, so
+    the example's data is unchanged.
+    """
     n = SIZE
     yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
 
     # Background: smooth "tissue" texture + a shading gradient.
-    tex = gaussian_filter(rng.standard_normal((n, n)), sigma=3.0)
+    tex = gaussian_filter(rng.standard_normal((n, n)), sigma=tex_sigma)
     tex /= tex.std() + 1e-8
     g = rng.uniform(-1, 1, size=2)
     shading = (g[0] * (xx / n - 0.5) + g[1] * (yy / n - 0.5)) * 0.12
-    img = 0.35 + 0.06 * tex + shading
+    img = 0.35 + tex_amp * tex + shading
 
     # Lesions: 1-3 ellipses with soft edges and varied size and contrast.
     mask = np.zeros((n, n), dtype=bool)
     lesion = np.zeros((n, n))
-    for _ in range(rng.integers(1, 4)):
-        a, b = rng.uniform(3.0, 10.0, size=2)
+    for _ in range(rng.integers(*lesions)):
+        a, b = rng.uniform(*axes, size=2)
         th = rng.uniform(0, np.pi)
         cy, cx = rng.uniform(8, n - 8, size=2)
-        c = rng.uniform(0.18, 0.40)
+        c = rng.uniform(*contrast)
         u = ((xx - cx) * np.cos(th) + (yy - cy) * np.sin(th)) / a
         v = (-(xx - cx) * np.sin(th) + (yy - cy) * np.cos(th)) / b
         inside = u * u + v * v <= 1.0
         mask |= inside
         lesion = np.maximum(lesion, c * gaussian_filter(inside.astype(np.float64), 0.8))
     # A few small bright "vessel dots" that are not lesions (distractors).
-    for _ in range(rng.integers(0, 4)):
+    for _ in range(rng.integers(*dots)):
         cy, cx = rng.uniform(2, n - 2, size=2)
-        r = rng.uniform(0.8, 1.6)
+        r = rng.uniform(*dot_radius)
         dot = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
         img += rng.uniform(0.15, 0.3) * dot
     img += lesion * (1.0 + 0.15 * tex)
@@ -85,7 +94,7 @@ def make_case(rng: np.random.Generator, site: str):
         img = np.clip(img, 0, 1) ** 1.25
         img += rng.normal(0, 0.07, size=(n, n))
     else:
-        img += rng.normal(0, 0.035, size=(n, n))
+        img += rng.normal(0, noise, size=(n, n))
     return np.clip(img, 0, 1), mask.astype(np.uint8)
 
 

@@ -17,3 +17,26 @@ export function throwsLens(f: () => unknown, kind: LensError['kind'], msg: strin
   else assert.match(e.message, msg);
   return e;
 }
+
+/**
+ * Closeness checks against a reference that remember the worst relative error per comparison
+ * family (`agreement`), for the summary a reference test prints at the end.
+ */
+export function agreementTracker(): {
+  agreement: Record<string, number>;
+  note: (key: string, err: number) => void;
+  rel: (a: number, b: number) => number;
+  assertClose: (actual: number, expected: number, tol: number, what: string, key?: string) => void;
+} {
+  const agreement: Record<string, number> = {};
+  const note = (key: string, err: number): void => {
+    agreement[key] = Math.max(agreement[key] ?? 0, err);
+  };
+  const rel = (a: number, b: number): number => (a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-300));
+  const assertClose = (actual: number, expected: number, tol: number, what: string, key?: string): void => {
+    const e = rel(actual, expected);
+    if (key) note(key, e);
+    assert.ok(e <= tol, `${what}: ${actual} vs ${expected} (relative error ${e.toExponential(2)} > ${tol})`);
+  };
+  return { agreement, note, rel, assertClose };
+}

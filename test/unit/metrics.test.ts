@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { agreementTracker } from '../helpers';
 import {
   Prng,
   median,
@@ -81,19 +82,7 @@ for (const [name, s] of Object.entries<any>(REF.pointSets)) {
 }
 
 /** Worst relative errors seen per comparison family, printed at the end. */
-const agreement: Record<string, number> = {};
-function note(key: string, err: number): void {
-  agreement[key] = Math.max(agreement[key] ?? 0, err);
-}
-function rel(a: number, b: number): number {
-  if (a === b) return 0;
-  return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-300);
-}
-function assertClose(actual: number, expected: number, tol: number, what: string, key?: string): void {
-  const e = rel(actual, expected);
-  if (key) note(key, e);
-  assert.ok(e <= tol, `${what}: ${actual} vs ${expected} (relative error ${e.toExponential(2)} > ${tol})`);
-}
+const { agreement, note, rel, assertClose } = agreementTracker();
 function throwsArg(fn: () => unknown, argument: string): void {
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof MetricArgumentError, `expected MetricArgumentError, got ${String(e)}`);

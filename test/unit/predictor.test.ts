@@ -24,23 +24,12 @@ import { join } from 'node:path';
 import { ALPHAS, INTERVAL_QUANTILE, calibrate, estimate, fitLinear, fitRidge, fitRidgeSelected, predict, quantile, type Model } from '../../src/engine/shift/predictor';
 import { assemble, type AssembleArgs, type CopyMeasure } from '../../src/engine/shift/withoutLabels';
 import { LABEL_FREE_METRICS, PREDICTORS, type LabelFreeMetrics, type ShiftFamily } from '../../src/engine/types';
+import { agreementTracker } from '../helpers';
 
 const REF = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'shift-reference.json'), 'utf8'));
 const P = REF.predictor;
 
-const agreement: Record<string, number> = {};
-function note(key: string, err: number): void {
-  agreement[key] = Math.max(agreement[key] ?? 0, err);
-}
-function rel(a: number, b: number): number {
-  if (a === b) return 0;
-  return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-300);
-}
-function assertClose(actual: number, expected: number, tol: number, what: string, key?: string): void {
-  const e = rel(actual, expected);
-  if (key) note(key, e);
-  assert.ok(e <= tol, `${what}: ${actual} vs ${expected} (relative error ${e.toExponential(2)} > ${tol})`);
-}
+const { agreement, note, rel, assertClose } = agreementTracker();
 /** Element-wise, each error relative to max(|expected_i|, 1e-3 · max|expected|). */
 function assertArrayClose(actual: readonly number[], expected: readonly number[], tol: number, what: string, key: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);

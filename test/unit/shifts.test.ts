@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { applyShift, gaussianFilter, gaussianKernel, noiseSeed, shiftLabel, sweepShifts, DEFAULT_STRENGTHS, MIX_ORDER, type Shift } from '../../src/engine/shift/transforms';
 import { OutputStatsAccumulator, buildTrainReference, knnDice, MetricArgumentError, Prng, type KnnResult } from '../../src/engine/metrics';
 import { SHIFT_FAMILIES, type ShiftFamily } from '../../src/engine/types';
+import { agreementTracker } from '../helpers';
 
 const REF = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'shift-reference.json'), 'utf8'));
 
@@ -34,19 +35,7 @@ function f32(b64: string): Float32Array {
 }
 
 /** Worst relative errors seen per comparison family, printed at the end. */
-const agreement: Record<string, number> = {};
-function note(key: string, err: number): void {
-  agreement[key] = Math.max(agreement[key] ?? 0, err);
-}
-function rel(a: number, b: number): number {
-  if (a === b) return 0;
-  return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-300);
-}
-function assertClose(actual: number, expected: number, tol: number, what: string, key?: string): void {
-  const e = rel(actual, expected);
-  if (key) note(key, e);
-  assert.ok(e <= tol, `${what}: ${actual} vs ${expected} (relative error ${e.toExponential(2)} > ${tol})`);
-}
+const { agreement, note, rel, assertClose } = agreementTracker();
 /**
  * Element-wise relative error of two arrays; an element's error is measured against
  * max(|expected|, floor · max|expected|) so that values near 0 (after a mean subtraction)

@@ -1,0 +1,387 @@
+#!/usr/bin/python3
+"""Build the model zoo of the "performance without labels" benchmark (issue 5):
+bench/.data/zoo/ (git-ignored, regenerated here).
+
+Run from anywhere with Debian's Python (torch 1.13, onnx, numpy, scipy, PIL):
+
+    /usr/bin/python3 scripts/make_zoo.py [--force] [--threads 1]
+
+About 6-8 minutes on this 2-core machine from scratch (the wall time is printed and stored in
+truth.json). If truth.json exists and --force is not given, it does nothing. Without --force a
+model whose models/<name>.pt and models/<name>.json exist (with the same configuration) is not
+retrained, so changing only the held-out sets costs seconds.
+
+It writes, under bench/.data/zoo/:
+
+    data/train/{images,masks}/caseNNN.png     80 labelled images (the example's generator, site A)
+    data/test/{images,masks}/caseNNN.png      32 labelled images: what the engine shifts (noise,
+                                              blur, gamma, contrast, scale) to calibrate
+    data/<set>/images/caseNNN.png             24 images per HELD-OUT set, unlabelled in the
+    data/<set>/masks_hidden/caseNNN.png       dataset file; the masks are for truth.json only
+    models/<name>.onnx                        opset 13, input `image` N x 1 x 64 x 64 (dynamic
+                                              batch), output `logits` N x 2 x 64 x 64
+    models/<name>.pt, models/<name>.json      state_dict, and its training record
+    unetlens.json                             one dataset file: train, test, every held-out set
+    truth.json                                true pooled lesion Dice of every model on train,
+                                              test and every held-out set; the models' and the
+                                              sets' descriptions; wall time
+
+Images come from scripts/make_example.py's `make_case` (the bundled example's generator), the
+networks are scripts/example_unet.py's `ExampleUNet` at base width 4, 8 or 16. The held-out shifts
+are deliberately NOT of the five calibration families (Gaussian noise, Gaussian blur, gamma,
+contrast, intensity scale): lesion size, lesion contrast, background texture, distractor dots
+(scene changes, through make_case's keyword arguments), a smooth multiplicative bias field,
+speckle (multiplicative) noise, pixelation, stripe and ring artefacts (acquisition changes,
+applied to the finished image), combinations, the example's "site B", and a fresh unshifted
+set (in-distribution). Each at mild and severe strength where it makes sense.
+
+Dice: lesion class, pooled over the set (make_example.pooled_dice) of the argmax of the torch
+model's logits on the 8-bit PNGs as the dataset file feeds them (x = raw / 255).
+
+Deterministic: fixed data seeds per set, a fixed torch seed per model, deterministic algorithms,
+one torch thread by default (for these tiny networks one thread trains ~1.5x faster than two on
+this machine; --threads 2 is allowed). trainSeconds and the wall time vary, nothing else.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from scipy.ndimage import binary_dilation, binary_erosion, gaussian_filter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from example_unet import ExampleUNet  # noqa: E402
+from make_example import (  # noqa: E402
+    SIZE,
+    augment,
+    export_onnx,
+    make_case,
+    pooled_dice,
+    predict,
+    to_input,
+    to_u8,
+)
+
+ROOT = os.path.dirname(HERE)
+OUT = os.path.join(ROOT, "bench", ".data", "zoo")
+N_TRAIN, N_TEST, N_HELD = 80, 32, 24
+TRAIN_SEED, TEST_SEED = 11001, 12002
+BATCH = 16
+LR = 3e-3
+
+
+# --------------------------------------------------------------------------- held-out shifts
+# Acquisition artefacts, applied to make_case's finished image (float in [0, 1]) with the same
+# generator, after the scene was drawn. None of them is one of the engine's calibration families.
+def bias_field(img, rng, s):
+    """Smooth multiplicative bias field exp(s * g), g a very smooth unit-variance field."""
+    g = gaussian_filter(rng.standard_normal(img.shape), sigma=14.0)
+    g /= g.std() + 1e-8
+    return img * np.exp(s * g)
+
+
+def speckle(img, rng, s):
+    """Multiplicative noise: u * (1 + s * eps)."""
+    return img * (1.0 + s * rng.standard_normal(img.shape))
+
+
+def pixelate(img, rng, k):
+    """Block means of k x k pixels, blown back up (nearest): a low-resolution acquisition."""
+    n = img.shape[0]
+    small = img.reshape(n // k, k, n // k, k).mean(axis=(1, 3))
+    return np.kron(small, np.ones((k, k)))
+
+
+def stripes(img, rng, a):
+    """Additive sinusoidal stripes of amplitude a, random period (4-8 px), angle and phase."""
+    n = img.shape[0]
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
+    th = rng.uniform(0, np.pi)
+    period = rng.uniform(4.0, 8.0)
+    ph = rng.uniform(0, 2 * np.pi)
+    return img + a * np.sin(2 * np.pi * (xx * np.cos(th) + yy * np.sin(th)) / period + ph)
+
+
+def rings(img, rng, a):
+    """Additive concentric rings (period 5-9 px) around a random centre, amplitude a."""
+    n = img.shape[0]
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
+    cy, cx = rng.uniform(0, n, size=2)
+    period = rng.uniform(5.0, 9.0)
+    r = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
+    return img + a * np.sin(2 * np.pi * r / period)
+
+
+# name: (description, make_case site, make_case keyword arguments, [(artefact, strength), ...])
+SMALL_MILD = {"axes": (2.0, 5.0)}
+SETS = {
+    "iid": ("fresh unshifted set (in-distribution)", "A", {}, []),
+    "siteB": ("the example's site B: blur 0.9, gain 0.55 + 0.22, gamma 1.25, noise 0.07", "B", {}, []),
+    "smallMild": ("smaller lesions: semi-axes 2-5 px (train 3-10)", "A", SMALL_MILD, []),
+    "smallSevere": ("much smaller lesions: semi-axes 1.2-3 px", "A", {"axes": (1.2, 3.0)}, []),
+    "large": ("larger lesions: semi-axes 10-20 px", "A", {"axes": (10.0, 20.0)}, []),
+    "faintMild": ("fainter lesions: contrast 0.09-0.20 (train 0.18-0.40)", "A", {"contrast": (0.09, 0.20)}, []),
+    "faintSevere": ("much fainter lesions: contrast 0.05-0.11", "A", {"contrast": (0.05, 0.11)}, []),
+    "texture": ("other background texture: fine grain (sigma 1 px, train 3) of twice the amplitude", "A",
+                {"tex_sigma": 1.0, "tex_amp": 0.12}, []),
+    "dotsMild": ("more distractor dots: 8-15, radius 1-2.2 px (train 0-3, 0.8-1.6)", "A",
+                 {"dots": (8, 16), "dot_radius": (1.0, 2.2)}, []),
+    "dotsSevere": ("many larger distractor dots: 20-35, radius 1.5-3.5 px", "A",
+                   {"dots": (20, 36), "dot_radius": (1.5, 3.5)}, []),
+    "biasMild": ("smooth multiplicative bias field, exp(0.25 g)", "A", {}, [("bias", 0.25)]),
+    "biasSevere": ("strong smooth multiplicative bias field, exp(0.6 g)", "A", {}, [("bias", 0.6)]),
+    "speckleMild": ("speckle (multiplicative) noise, 1 + 0.15 eps", "A", {}, [("speckle", 0.15)]),
+    "speckleSevere": ("strong speckle noise, 1 + 0.4 eps", "A", {}, [("speckle", 0.4)]),
+    "pixel2": ("pixelation: 2x2 block means", "A", {}, [("pixelate", 2)]),
+    "pixel4": ("pixelation: 4x4 block means", "A", {}, [("pixelate", 4)]),
+    "stripesMild": ("stripe artefact, amplitude 0.06", "A", {}, [("stripes", 0.06)]),
+    "stripesSevere": ("stripe artefact, amplitude 0.15", "A", {}, [("stripes", 0.15)]),
+    "rings": ("ring artefact, amplitude 0.1", "A", {}, [("rings", 0.1)]),
+    "combo": ("smaller lesions (2-5 px) + bias field 0.25 + speckle 0.15", "A", SMALL_MILD,
+              [("bias", 0.25), ("speckle", 0.15)]),
+}
+ARTEFACTS = {"bias": bias_field, "speckle": speckle, "pixelate": pixelate, "stripes": stripes, "rings": rings}
+
+
+def make_shifted_case(rng, site, kwargs, artefacts):
+    img, mask = make_case(rng, site, **kwargs)
+    for name, s in artefacts:
+        img = ARTEFACTS[name](img, rng, s)
+    return np.clip(img, 0, 1), mask
+
+
+def write_set(name, n, seed, site="A", kwargs=None, artefacts=(), labelled=True):
+    rng = np.random.default_rng(seed)
+    base = os.path.join(OUT, "data", name)
+    img_dir = os.path.join(base, "images")
+    mask_dir = os.path.join(base, "masks" if labelled else "masks_hidden")
+    os.makedirs(img_dir, exist_ok=True)
+    os.makedirs(mask_dir, exist_ok=True)
+    imgs, masks = [], []
+    for i in range(n):
+        img, mask = make_shifted_case(rng, site, kwargs or {}, artefacts)
+        u8 = to_u8(img)
+        fn = f"case{i:03d}.png"
+        Image.fromarray(u8, mode="L").save(os.path.join(img_dir, fn), optimize=True)
+        Image.fromarray(mask, mode="L").save(os.path.join(mask_dir, fn), optimize=True)
+        imgs.append(u8)
+        masks.append(mask)
+    return np.stack(imgs), np.stack(masks)
+
+
+# --------------------------------------------------------------------------- the zoo
+# name: width (base channels), Adam steps, augmentation, label noise, torch seed
+MODELS = {
+    "w8-s900-aug": dict(width=8, steps=900, aug="flip+intensity", labelNoise="none", seed=1),
+    "w8-s900-plain": dict(width=8, steps=900, aug="none", labelNoise="none", seed=2),
+    "w8-s150-plain": dict(width=8, steps=150, aug="none", labelNoise="none", seed=13),
+    "w4-s900-aug": dict(width=4, steps=900, aug="flip+intensity", labelNoise="none", seed=4),
+    "w4-s300-plain": dict(width=4, steps=300, aug="none", labelNoise="none", seed=5),
+    "w16-s400-aug": dict(width=16, steps=400, aug="flip+intensity", labelNoise="none", seed=6),
+    "w16-s300-plain": dict(width=16, steps=300, aug="none", labelNoise="none", seed=7),
+    "w8-s600-plain-boundary": dict(width=8, steps=600, aug="none", labelNoise="boundary", seed=8),
+    "w8-s600-aug-flip": dict(width=8, steps=600, aug="flip+intensity", labelNoise="flip", seed=9),
+}
+LABEL_NOISE = {
+    "none": "clean masks",
+    "boundary": "each training mask dilated or eroded (random per image) by 1-2 px",
+    "flip": "30% of lesion pixels flipped to background, 3% of the background within 3 px of a lesion flipped to lesion",
+}
+AUG = {
+    "none": "no augmentation",
+    "flip+intensity": "per batch: random 90-degree rotation and flip; per image: intensity x[0.85, 1.15] "
+                      "+ [-0.05, 0.05], gamma [0.8, 1.25], Gaussian noise sigma [0, 0.04]",
+}
+
+
+def noisy_masks(y_u8, kind, seed):
+    """Label noise of the training masks, fixed once per image (seeded)."""
+    if kind == "none":
+        return y_u8
+    rng = np.random.default_rng(seed)
+    out = []
+    for m in y_u8.astype(bool):
+        if kind == "boundary":
+            it = int(rng.integers(1, 3))
+            m2 = binary_dilation(m, iterations=it) if rng.random() < 0.5 else binary_erosion(m, iterations=it)
+        elif kind == "flip":
+            m2 = m & (rng.random(m.shape) >= 0.30)
+            band = binary_dilation(m, iterations=3) & ~m
+            m2 |= band & (rng.random(m.shape) < 0.03)
+        else:
+            raise ValueError(kind)
+        out.append(m2.astype(np.uint8))
+    return np.stack(out)
+
+
+def intensity_aug(x, rng):
+    """Per image: gain, offset, gamma and Gaussian noise (numpy RNG: deterministic)."""
+    n = x.shape[0]
+    gain = torch.from_numpy(rng.uniform(0.85, 1.15, n).astype(np.float32))[:, None, None, None]
+    off = torch.from_numpy(rng.uniform(-0.05, 0.05, n).astype(np.float32))[:, None, None, None]
+    gam = torch.from_numpy(rng.uniform(0.8, 1.25, n).astype(np.float32))[:, None, None, None]
+    sd = torch.from_numpy(rng.uniform(0.0, 0.04, n).astype(np.float32))[:, None, None, None]
+    eps = torch.from_numpy(rng.standard_normal(x.shape).astype(np.float32))
+    return x.clamp(0, 1).pow(gam) * gain + off + sd * eps
+
+
+def train(cfg, x_u8, y_u8):
+    torch.manual_seed(cfg["seed"])
+    torch.use_deterministic_algorithms(True)
+    rng = np.random.default_rng(cfg["seed"])
+    net = ExampleUNet(base=cfg["width"])
+    steps = cfg["steps"]
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    x_all = to_input(x_u8)
+    y_all = torch.from_numpy(noisy_masks(y_u8, cfg["labelNoise"], 100 + cfg["seed"]).astype(np.int64))
+    weight = torch.tensor([1.0, 2.0])  # lesions are ~10% of the pixels
+    net.train()
+    for step in range(steps):
+        idx = torch.from_numpy(rng.choice(len(x_all), BATCH, replace=False))
+        x, y = x_all[idx], y_all[idx]
+        if cfg["aug"] != "none":
+            x, y = augment(x, y, rng)
+            x = intensity_aug(x, rng)
+        logits = net(x)
+        ce = F.cross_entropy(logits, y, weight=weight)
+        p = logits.softmax(1)[:, 1]
+        t = (y == 1).float()
+        loss = ce + 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    net.eval()
+    return net, float(loss.item())
+
+
+def cfg_key(cfg):
+    """What a cached model must match to be reused."""
+    c = dict(cfg, batch=BATCH, lr=LR, nTrain=N_TRAIN, trainSeed=TRAIN_SEED)
+    return hashlib.sha256(json.dumps(c, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--force", action="store_true", help="rebuild everything, retrain every model")
+    ap.add_argument("--threads", type=int, default=1, choices=(1, 2), help="torch threads (default 1)")
+    args = ap.parse_args()
+    truth_path = os.path.join(OUT, "truth.json")
+    if os.path.exists(truth_path) and not args.force:
+        print(f"{os.path.relpath(truth_path, ROOT)} exists; nothing to do (--force rebuilds)")
+        return
+    t_start = time.time()
+    torch.set_num_threads(args.threads)
+    os.makedirs(os.path.join(OUT, "models"), exist_ok=True)
+
+    data = {
+        "train": write_set("train", N_TRAIN, TRAIN_SEED),
+        "test": write_set("test", N_TEST, TEST_SEED),
+    }
+    sets = {}
+    for i, (name, (desc, site, kwargs, arts)) in enumerate(SETS.items()):
+        seed = 20000 + 101 * i
+        data[name] = write_set(name, N_HELD, seed, site, kwargs, arts, labelled=False)
+        sets[name] = {
+            "description": desc, "site": site, "scene": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
+            "artefacts": [{"kind": a, "strength": s} for a, s in arts], "images": N_HELD, "seed": seed,
+            "lesionShare": round(float(data[name][1].mean()), 4),
+        }
+    print(f"data: {time.time() - t_start:.1f} s "
+          f"(train {N_TRAIN}, test {N_TEST}, {len(SETS)} held-out sets x {N_HELD})", flush=True)
+
+    dataset = {
+        "task": "segmentation",
+        "classes": ["background", "lesion"],
+        "input": {"layout": "NCHW", "size": [SIZE, SIZE], "channels": 1, "scale": 1.0 / 255.0,
+                  "mean": [0.0], "std": [1.0]},
+        "splits": {
+            "train": {"images": "data/train/images", "labels": "data/train/masks"},
+            "test": {"images": "data/test/images", "labels": "data/test/masks"},
+            **{name: {"images": f"data/{name}/images"} for name in SETS},
+        },
+        "model": {"output": "auto", "activation": "auto"},
+        # The example's settings, but no spatial maps (mapsPerSplit 0): the benchmark does not read
+        # them, and with 22 splits they would be a third of each analysis.
+        "analysis": {"maxPoints": 4096, "k": 10, "seed": 0, "taps": "auto", "maxTaps": 64, "mapsPerSplit": 0},
+    }
+    with open(os.path.join(OUT, "unetlens.json"), "w") as f:
+        json.dump(dataset, f, indent=2)
+        f.write("\n")
+
+    models = {}
+    tr_x, tr_y = data["train"]
+    for name, cfg in MODELS.items():
+        pt = os.path.join(OUT, "models", f"{name}.pt")
+        rec_path = os.path.join(OUT, "models", f"{name}.json")
+        key = cfg_key(cfg)
+        rec = None
+        if not args.force and os.path.exists(pt) and os.path.exists(rec_path):
+            with open(rec_path) as f:
+                rec = json.load(f)
+            if rec.get("key") != key:
+                rec = None
+        if rec is not None:
+            net = ExampleUNet(base=cfg["width"])
+            net.load_state_dict(torch.load(pt, map_location="cpu"))
+            net.eval()
+            print(f"{name:24s} reused (trained in {rec['trainSeconds']} s)", flush=True)
+        else:
+            t0 = time.time()
+            net, last_loss = train(cfg, tr_x, tr_y)
+            secs = round(time.time() - t0, 1)
+            torch.save(net.state_dict(), pt)
+            export_onnx(net, os.path.join(OUT, "models", f"{name}.onnx"))
+            rec = {"key": key, "trainSeconds": secs, "finalLoss": round(last_loss, 4)}
+            with open(rec_path, "w") as f:
+                json.dump(rec, f, indent=2)
+                f.write("\n")
+            print(f"{name:24s} trained in {secs:5.1f} s (final loss {last_loss:.3f})", flush=True)
+        dice = {s: round(pooled_dice(predict(net, x), y), 4) for s, (x, y) in data.items()}
+        models[name] = {
+            **{k: cfg[k] for k in ("width", "steps", "aug", "labelNoise", "seed")},
+            "params": sum(p.numel() for p in net.parameters()),
+            "trainSeconds": rec["trainSeconds"], "finalLoss": rec["finalLoss"],
+            "onnx": f"models/{name}.onnx", "dice": dice,
+        }
+
+    wall = time.time() - t_start
+    truth = {
+        "note": "true lesion Dice pooled over each set (make_example.pooled_dice of the torch model's "
+                "argmax on the PNGs, x = raw/255); held-out sets are unlabelled in unetlens.json, their "
+                "masks are data/<set>/masks_hidden",
+        "heldOut": list(SETS),
+        "calibration": "test",
+        "sets": sets,
+        "models": models,
+        "labelNoise": LABEL_NOISE,
+        "augmentation": AUG,
+        "training": {"batch": BATCH, "lr": LR, "schedule": "cosine", "optimizer": "Adam",
+                     "loss": "cross-entropy (class weights 1, 2) + soft Dice of the lesion class",
+                     "trainImages": N_TRAIN, "trainSeed": TRAIN_SEED, "testSeed": TEST_SEED,
+                     "threads": args.threads, "torch": torch.__version__},
+        "wallSeconds": round(wall, 1),
+    }
+    with open(truth_path, "w") as f:
+        json.dump(truth, f, indent=2)
+        f.write("\n")
+
+    cols = ["train", "test"] + list(SETS)
+    print("\ntrue Dice (rows: models, columns: sets)")
+    print(f"{'':24s} " + " ".join(f"{c[:7]:>7s}" for c in cols))
+    for name, m in models.items():
+        print(f"{name:24s} " + " ".join(f"{m['dice'][c]:7.3f}" for c in cols))
+    print(f"\nwall time {wall:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
