@@ -1109,8 +1109,19 @@ async function shiftSweep(
     checkCancel(run.cancel);
     const label = shiftLabel(shifts[c]);
     progress({ stage: 'metrics', message: `Shift sweep: ${label}`, done: c, total });
-    copies.push({ shift: shifts[c], measure: await measure(calib, 1000 + c, { shift: shifts[c], copy: c }) });
-    run.log(`shift sweep: ${label}: ${metric} ${copies[c].measure.performance?.toFixed(4) ?? 'n/a'}`);
+    let m: CopyMeasure;
+    try {
+      m = await measure(calib, 1000 + c, { shift: shifts[c], copy: c });
+    } catch (e) {
+      // A shift can push the model where its prediction is not finite (e.g. sqrt or log of a
+      // negative input): that copy is left out, the rest of the sweep goes on.
+      if (!(e instanceof LensError) || e.kind !== 'model') throw e;
+      run.warnings.push(`Performance without labels: the shifted copy "${label}" was left out: ${e.message}.`);
+      run.log(`shift sweep: ${label}: left out (${e.message})`);
+      continue;
+    }
+    copies.push({ shift: shifts[c], measure: m });
+    run.log(`shift sweep: ${label}: ${metric} ${m.performance?.toFixed(4) ?? 'n/a'}`);
   }
   const splits: { name: string; measure: CopyMeasure }[] = [];
   for (let u = 0; u < unlabeled.length; u++) {

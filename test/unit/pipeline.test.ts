@@ -612,3 +612,27 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
     assert.equal(e.exitCode, 130);
   });
 });
+
+describe('performance without labels: a copy whose prediction is not finite', () => {
+  it('is left out with a warning naming the copy and the model; the sweep and the analysis complete', async () => {
+    // sqrt_input.onnx takes sqrt(x): finite on the images, NaN once noise makes x negative.
+    const { file } = copyFixture('seg2d', (c) => {
+      c.splits.site = { images: 'data/test/images' };
+    });
+    const model = path.join(TASKS, 'seg2d', 'sqrt_input.onnx');
+    const before = fs.readFileSync(model);
+    const r = await analyze(model, file, { overrides: { mapsPerSplit: 0 } });
+    noNonFinite(r);
+    const p = r.performanceWithoutLabels!;
+    const left = r.warnings.filter((w) => w.startsWith('Performance without labels: the shifted copy'));
+    assert.ok(left.length >= 1, r.warnings.join('\n'));
+    for (const w of left) {
+      assert.match(w, /^Performance without labels: the shifted copy "noise σ=[0-9.]+·range" was left out: .*sqrt_input\.onnx.*NaN or Inf/);
+    }
+    assert.equal(p.shifts.length, 21 - left.length);
+    assert.ok(p.shifts.every((s) => !left.some((w) => w.includes(`"${s.label}"`))));
+    assert.ok(p.predictors.features, 'fitted on the copies that remain');
+    assert.ok(r.splits.find((s) => s.name === 'site')!.predictedPerformance);
+    assert.deepEqual(fs.readFileSync(model), before, 'the model file is unchanged');
+  });
+});
