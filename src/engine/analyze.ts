@@ -285,7 +285,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
   sources.sort((a, b) => (a === train ? -1 : b === train ? 1 : 0));
   // METHOD.md §5: what the shift sweep shifts (decided before train's pass: a held-out part of
   // train must stay out of the train reference).
-  const calib = calibrationPlan(cfg, settings.shifts, sources, train, log, warnings);
+  const calib = calibrationPlan(settings.shifts, sources, train, log, warnings);
   if (calib.trainKept) sources[0] = calib.trainKept;
 
   const numClasses = cfg.task === 'regression' ? 0 : cfg.classes.length;
@@ -1030,7 +1030,7 @@ interface CalibrationPlan {
  * evenly strided); when train is the only labelled split, its last fifth (≥ 2 images), which
  * then stays out of train's pass and of the train reference.
  */
-function calibrationPlan(cfg: DatasetConfig, sh: ShiftSettings, sources: SplitSource[], train: SplitSource, log: (m: string) => void, warnings: string[]): CalibrationPlan {
+function calibrationPlan(sh: ShiftSettings, sources: SplitSource[], train: SplitSource, log: (m: string) => void, warnings: string[]): CalibrationPlan {
   const none: CalibrationPlan = { source: null, splits: [], heldOut: false, trainKept: null };
   if (sh.enabled === false) return none;
   if (sh.families.length < 2) {
@@ -1050,7 +1050,6 @@ function calibrationPlan(cfg: DatasetConfig, sh: ShiftSettings, sources: SplitSo
   const why = `there is no labelled split besides train, and train has ${train.labeled ? `only ${train.count} images (a held-out part needs ${MIN_TRAIN_FOR_HOLDOUT})` : 'no labels'}`;
   if (sh.enabled === true) warnings.push(`Performance without labels: ${why}; the shift sweep was not run.`);
   else log(`performance without labels: skipped (${why})`);
-  void cfg;
   return none;
 }
 

@@ -215,7 +215,7 @@ export interface ShiftCopy {
   output: OutputStats | null;
   /** Per tap. */
   features: { [tap: string]: LabelFreeMetrics };
-  /** Leave-one-shift-family-out prediction of each predictor (the copy's family left out of the fit); null where it cannot be fitted. The unshifted copy is predicted by a fit on every family. */
+  /** Leave-one-shift-family-out prediction of each predictor (the copy's family left out of the fit); null where it cannot be fitted. The unshifted copy is a group of its own: it is predicted by a fit on every family. */
   lofo: { [P in PredictorName]: number | null };
 }
 

@@ -35,7 +35,6 @@ import {
   type PredictorName,
   type PredictorSummary,
   type ShiftCopy,
-  type ShiftFamily,
   type Stage,
 } from '../types';
 import { calibrate, estimate, type Calibrated } from './predictor';
@@ -250,10 +249,6 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     splits,
     timingMs: Math.round(a.timingMs),
   };
-}
-
-export function familiesOf(copies: { shift: Shift }[]): ShiftFamily[] {
-  return [...new Set(copies.map((c) => c.shift.family).filter((f): f is ShiftFamily => f !== 'none' && f !== 'mix'))];
 }
 
 function round(v: number, digits: number): number {
