@@ -397,7 +397,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
         }
         const sample = pass.samplers[ti]!.finish();
         pass.samplers[ti] = null;
-        metrics[tap.info.name] = await tapMetrics(run, tap, sample, src.name, isTrain, src.labeled && cfg.task !== 'regression', roughOff === undefined, results);
+        metrics[tap.info.name] = await tapMetrics(run, tap, sample, src.name, isTrain, src.labeled && cfg.task !== 'regression', roughOff === undefined, { pca: results.pca, kmeansInits: KMEANS_INITS });
         // Let the event loop breathe between taps (progress messages, cancellation).
         await new Promise((r) => setImmediate(r));
       }
@@ -795,10 +795,14 @@ async function tapMetrics(
   isTrain: boolean,
   labeled: boolean,
   withRoughness: boolean,
-  results: Results,
-  keepPca = true,
-  /** When given, also the predictor's derived metrics (knnDice, featureShiftFg) go here. */
-  extra?: { knnDice: number | null; featureShiftFg: number | null },
+  out: {
+    /** Where the PCA basis (train) and rows go; without it, none are kept (the shift sweep). */
+    pca?: Results['pca'];
+    /** When given, also the predictor's derived metrics (knnDice, featureShiftFg) go here. */
+    derived?: { knnDice: number | null; featureShiftFg: number | null };
+    /** k-means++ initialisations of roughness. */
+    kmeansInits: number;
+  },
 ): Promise<TapMetrics> {
   const { settings, numClasses, gemm, topk } = run;
   const n = sample.n;
@@ -818,7 +822,7 @@ async function tapMetrics(
   if (labeled) m.db = finiteOrNull(daviesBouldin(P, n, C, gt));
   const clusters = run.task === 'regression' ? REGRESSION_CLUSTERS : numClasses;
   if (Q && clusters >= 2 && n > clusters) {
-    const r = roughness({ points: P, dim: C, prevPoints: Q, prevDim: tap.prevDim, n, k: clusters, seed: settings.seed, nInit: extra ? SWEEP_KMEANS_INITS : KMEANS_INITS });
+    const r = roughness({ points: P, dim: C, prevPoints: Q, prevDim: tap.prevDim, n, k: clusters, seed: settings.seed, nInit: out.kmeansInits });
     m.roughness = finiteOrNull(r.value);
   }
 
@@ -827,7 +831,7 @@ async function tapMetrics(
     tap.refImage = (sample.extras.image as Int32Array).slice();
     tap.refLoc = (sample.extras.loc as Int32Array).slice();
     tap.pca = fitPca(P, n, C, 3);
-    results.pca[tap.info.name].explainedVariance = tap.pca.explainedVarianceRatio.slice();
+    if (out.pca) out.pca[tap.info.name].explainedVariance = tap.pca.explainedVarianceRatio.slice();
   }
   const ref = tap.ref;
   if (ref && ref.n > 1) {
@@ -835,13 +839,14 @@ async function tapMetrics(
     if (ref.labels && numClasses >= 2) m.knnConfidence = finiteOrNull(knnConfidence({ ref, neighbors, predicted: pred }).mean);
     const fs = featureShift({ ref, neighbors });
     m.featureShift = finiteOrNull(fs.value);
-    if (extra && ref.labels && run.task === 'segmentation') extra.knnDice = finiteOrNull(knnDice({ ref, neighbors, predicted: pred, numClasses }));
-    if (extra && run.task === 'segmentation' && fs.perPoint.length === n) extra.featureShiftFg = finiteOrNull(foregroundShift(fs.perPoint, pred) ?? fs.value);
+    const d = out.derived;
+    if (d && ref.labels && run.task === 'segmentation') d.knnDice = finiteOrNull(knnDice({ ref, neighbors, predicted: pred, numClasses }));
+    if (d && run.task === 'segmentation' && fs.perPoint.length === n) d.featureShiftFg = finiteOrNull(foregroundShift(fs.perPoint, pred) ?? fs.value);
   } else if (!ref) {
     run.warnings.push(`Tap ${tap.info.name}: split "${splitName}": knnConfidence and featureShift left out (no train reference: the train activations of this tap hold NaN or Inf).`);
   }
 
-  if (keepPca && tap.pca) {
+  if (out.pca && tap.pca) {
     const proj = project(P, n, C, tap.pca);
     const width = proj.length / Math.max(1, n);
     const stride = Math.max(1, Math.ceil(n / PCA_ROWS));
@@ -849,7 +854,7 @@ async function tapMetrics(
     for (let i = 0; i < n; i += stride) {
       rows.push([round(proj[i * width], 4), round(proj[i * width + 1], 4), round(proj[i * width + 2], 4), labeled ? gt[i] : pred[i]]);
     }
-    results.pca[tap.info.name].points[splitName] = rows;
+    out.pca[tap.info.name].points[splitName] = rows;
   }
   return m;
 }
@@ -1054,7 +1059,7 @@ function calibrationPlan(sh: ShiftSettings, sources: SplitSource[], train: Split
 }
 
 /** The label-free metrics of every tap on one pass (no PCA rows, no db). */
-async function labelFreeFeatures(run: Run, pass: SplitPass, name: string, results: Results): Promise<{ [tap: string]: LabelFreeMetrics }> {
+async function labelFreeFeatures(run: Run, pass: SplitPass, name: string): Promise<{ [tap: string]: LabelFreeMetrics }> {
   const out: { [tap: string]: LabelFreeMetrics } = {};
   for (let ti = 0; ti < run.taps.length; ti++) {
     checkCancel(run.cancel);
@@ -1065,9 +1070,9 @@ async function labelFreeFeatures(run: Run, pass: SplitPass, name: string, result
       out[tap.info.name] = { roughness: null, knnConfidence: null, featureShift: null, knnDice: null, featureShiftFg: null };
       continue;
     }
-    const extra = { knnDice: null as number | null, featureShiftFg: null as number | null };
-    const m = await tapMetrics(run, tap, sampler.finish(), name, false, false, !pass.roughOff.has(ti), results, false, extra);
-    out[tap.info.name] = { roughness: m.roughness, knnConfidence: m.knnConfidence, featureShift: m.featureShift, ...extra };
+    const derived = { knnDice: null as number | null, featureShiftFg: null as number | null };
+    const m = await tapMetrics(run, tap, sampler.finish(), name, false, false, !pass.roughOff.has(ti), { derived, kmeansInits: SWEEP_KMEANS_INITS });
+    out[tap.info.name] = { roughness: m.roughness, knnConfidence: m.knnConfidence, featureShift: m.featureShift, ...derived };
     await new Promise((r) => setImmediate(r));
   }
   return out;
@@ -1090,8 +1095,6 @@ async function shiftSweep(
   const sh = run.settings.shifts;
   const { metric, bounds } = targetMetric(run.task);
   const shifts = sweepShifts(sh.families, sh.mixes, run.settings.seed);
-  // The sweep's own results object: tapMetrics writes nothing into it with keepPca false.
-  const scratch = { pca: {} } as Results;
   const measure = async (src: SplitSource, streamIndex: number, po: PassOptions): Promise<CopyMeasure> => {
     const pass = await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints });
     const perf = pass.performance?.[metric];
@@ -1099,7 +1102,7 @@ async function shiftSweep(
       performance: typeof perf === 'number' && Number.isFinite(perf) ? perf : null,
       images: src.count,
       output: pass.output,
-      features: await labelFreeFeatures(run, pass, src.name, scratch),
+      features: await labelFreeFeatures(run, pass, src.name),
     };
   };
   const total = shifts.length + unlabeled.length;
