@@ -32,3 +32,16 @@ export function append(el: Node, ...children: (Child | Child[])[]): void {
 export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
+
+/**
+ * A data table: a caption for screen readers, the header row(s) and the body rows. `head` is
+ * one `<tr>` or several (grouped headers).
+ */
+export function dataTable(cls: string, caption: string, head: Child | Child[], body: Child | Child[]): HTMLTableElement {
+  return h('table', { class: cls }, h('caption', { class: 'visually-hidden' }, caption), h('thead', null, head), h('tbody', null, body));
+}
+
+/** A secondary button of a section head (PNG / CSV export and the like); `label` defaults to the title. */
+export function exportButton(title: string, onclick: () => void, text = 'PNG', label = title): HTMLButtonElement {
+  return h('button', { type: 'button', class: 'btn secondary', title, 'aria-label': label, onclick }, text);
+}

@@ -12,7 +12,7 @@
  */
 import type { ImageMaps, Results, TapInfo } from '../../src/engine/types';
 import { exportName } from '../charts';
-import { clear, h } from '../dom';
+import { clear, h, exportButton } from '../dom';
 import { fileSafe, fmt, shortTapName, tapLabels, tapsInOrder } from '../format';
 import { contourSegments, gridOf, integerZoom, labelMap, mapItems, mapSplits, upsampleNearest, type Grid } from '../maps';
 import { badness, interpolate } from '../scale';
@@ -144,11 +144,7 @@ export class MapsView {
       h('label', { class: 'check', for: 'maps-label' }, this.labelBox, h('span', { class: 'swatch line label', 'aria-hidden': 'true' }), 'Label contour'),
       h('label', { class: 'check', for: 'maps-pred' }, this.predBox, h('span', { class: 'swatch line prediction', 'aria-hidden': 'true' }), 'Prediction contour'),
       h('span', { class: 'spacer' }),
-      h(
-        'button',
-        { type: 'button', class: 'btn secondary', title: 'Export this map as PNG', 'aria-label': 'Export this confidence map as PNG', onclick: () => this.exportPng() },
-        'PNG',
-      ),
+      exportButton('Export this map as PNG', () => this.exportPng(), 'PNG', 'Export this confidence map as PNG'),
     );
     this.thumbs = h('div', { class: 'map-thumbs', role: 'group', 'aria-label': 'Images' });
     this.stage = h('div', { class: 'map-stage' });

@@ -5,7 +5,7 @@
 import type { ChartConfiguration } from 'chart.js';
 import type { Results, SplitResult, TapInfo } from '../../src/engine/types';
 import { applyChartTheme, backgroundPlugin, Chart, exportName, splitStyle, stageBandsPlugin, stageFills } from '../charts';
-import { clear, h } from '../dom';
+import { clear, h, dataTable, exportButton } from '../dom';
 import {
   baseName,
   fmt,
@@ -246,34 +246,25 @@ export class OverviewView {
       }
       return h('td', { class: 'num muted' }, '—');
     };
-    const table = h(
-      'table',
-      { class: 'data' },
-      h('caption', { class: 'visually-hidden' }, 'Performance of the final output per split'),
+    const table = dataTable(
+      'data',
+      'Performance of the final output per split',
       h(
-        'thead',
+        'tr',
         null,
+        h('th', { scope: 'col' }, 'Split'),
+        h('th', { scope: 'col' }, 'Labels'),
+        h('th', { scope: 'col', class: 'num' }, 'Images'),
+        keys.map((k) => h('th', { scope: 'col', class: 'num' }, PERF_LABELS[k] ?? k)),
+      ),
+      (r.splits ?? []).map((s) =>
         h(
           'tr',
           null,
-          h('th', { scope: 'col' }, 'Split'),
-          h('th', { scope: 'col' }, 'Labels'),
-          h('th', { scope: 'col', class: 'num' }, 'Images'),
-          keys.map((k) => h('th', { scope: 'col', class: 'num' }, PERF_LABELS[k] ?? k)),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        (r.splits ?? []).map((s) =>
-          h(
-            'tr',
-            null,
-            h('th', { scope: 'row' }, s.name),
-            h('td', null, s.labeled ? 'labeled' : 'unlabeled'),
-            h('td', { class: 'num' }, fmt(s.images)),
-            keys.map((k) => cell(s, k)),
-          ),
+          h('th', { scope: 'row' }, s.name),
+          h('td', null, s.labeled ? 'labeled' : 'unlabeled'),
+          h('td', { class: 'num' }, fmt(s.images)),
+          keys.map((k) => cell(s, k)),
         ),
       ),
     );
@@ -440,17 +431,7 @@ export class OverviewView {
           logBox,
           decades >= 1 ? 'log (wide range)' : 'log',
         ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'btn secondary',
-            title: `Export the ${info.title} chart as PNG`,
-            'aria-label': `Export ${info.title} chart as PNG`,
-            onclick: () => this.exportPng(metric),
-          },
-          'PNG',
-        ),
+        exportButton(`Export the ${info.title} chart as PNG`, () => this.exportPng(metric), 'PNG', `Export ${info.title} chart as PNG`),
       ),
       h('div', { class: 'chart-box' }, canvas),
       h('p', { class: 'explain' }, info.explain(r.settings?.k ?? 10)),
@@ -464,11 +445,7 @@ export class OverviewView {
   }
 
   private csvButton(name: string, csv: () => string, title: string): HTMLElement {
-    return h(
-      'button',
-      { type: 'button', class: 'btn secondary', title, 'aria-label': title, onclick: () => this.ctx.host.exportCsv(exportName(name), csv()) },
-      'CSV',
-    );
+    return exportButton(title, () => this.ctx.host.exportCsv(exportName(name), csv()), 'CSV');
   }
 
   // ---------------------------------------------------------------- values table
@@ -476,13 +453,10 @@ export class OverviewView {
   private valuesTable(r: Results): HTMLElement {
     const splits = splitsInOrder(r).filter((s) => r.metrics?.[s.name]);
     const labels = tapLabels(this.taps);
-    const table = h(
-      'table',
-      { class: 'data compact' },
-      h('caption', { class: 'visually-hidden' }, 'Every metric per tap and split'),
-      h(
-        'thead',
-        null,
+    const table = dataTable(
+      'data compact',
+      'Every metric per tap and split',
+      [
         h(
           'tr',
           null,
@@ -493,20 +467,16 @@ export class OverviewView {
           METRICS.map((m) => h('th', { scope: 'colgroup', colspan: splits.length, class: 'group' }, m)),
         ),
         h('tr', null, METRICS.flatMap(() => splits.map((s) => h('th', { scope: 'col', class: 'num' }, s.name)))),
-      ),
-      h(
-        'tbody',
-        null,
-        this.taps.map((t, i) =>
-          h(
-            'tr',
-            null,
-            h('td', { class: 'num muted' }, String(i + 1)),
-            h('th', { scope: 'row', title: t.name }, labels[i]),
-            h('td', null, t.stage),
-            h('td', null, shapeText(t.shape)),
-            METRICS.flatMap((m) => splits.map((s) => h('td', { class: 'num' }, fmt(r.metrics[s.name]?.[t.name]?.[m])))),
-          ),
+      ],
+      this.taps.map((t, i) =>
+        h(
+          'tr',
+          null,
+          h('td', { class: 'num muted' }, String(i + 1)),
+          h('th', { scope: 'row', title: t.name }, labels[i]),
+          h('td', null, t.stage),
+          h('td', null, shapeText(t.shape)),
+          METRICS.flatMap((m) => splits.map((s) => h('td', { class: 'num' }, fmt(r.metrics[s.name]?.[t.name]?.[m])))),
         ),
       ),
     );

@@ -11,7 +11,7 @@
  */
 import type { Results, SplitResult } from '../../src/engine/types';
 import { exportName, splitStyle } from '../charts';
-import { clear, h } from '../dom';
+import { clear, h, exportButton } from '../dom';
 import { fmt, numOrNull, performanceCsv, predictedKey, primaryMetric, splitsInOrder } from '../format';
 import { s, svgToPng } from '../svg';
 import { withAlpha, type Theme } from '../theme';
@@ -53,22 +53,8 @@ export class SplitsView {
       'div',
       { class: 'section-head' },
       h('h2', { id: 'splits-h' }, 'Performance per split'),
-      h(
-        'button',
-        { type: 'button', class: 'btn secondary', title: 'Export the split plot as PNG', 'aria-label': 'Export the split plot as PNG', onclick: () => void this.exportPng() },
-        'PNG',
-      ),
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'btn secondary',
-          title: 'Export the performance table as CSV',
-          'aria-label': 'Export the performance table as CSV',
-          onclick: () => this.ctx.host.exportCsv(exportName('performance'), performanceCsv(results)),
-        },
-        'CSV',
-      ),
+      exportButton('Export the split plot as PNG', () => void this.exportPng()),
+      exportButton('Export the performance table as CSV', () => this.ctx.host.exportCsv(exportName('performance'), performanceCsv(results)), 'CSV'),
     );
     if (splits.length === 0) {
       this.root.append(h('section', { class: 'section', 'aria-labelledby': 'splits-h' }, head, h('p', { class: 'note empty-state' }, 'These results list no splits.')));

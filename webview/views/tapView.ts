@@ -5,7 +5,7 @@
 import type { ChartConfiguration } from 'chart.js';
 import type { Results, TapInfo } from '../../src/engine/types';
 import { applyChartTheme, backgroundPlugin, Chart, exportName, layerCachePlugin, splitStyle } from '../charts';
-import { clear, h } from '../dom';
+import { clear, h, dataTable, exportButton } from '../dom';
 import {
   fileSafe,
   fmt,
@@ -161,35 +161,26 @@ export class TapView {
       h(
         'div',
         { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'data' },
-          h('caption', { class: 'visually-hidden' }, 'Metrics at this tap per split'),
+        dataTable(
+          'data',
+          'Metrics at this tap per split',
           h(
-            'thead',
+            'tr',
             null,
-            h(
+            h('th', { scope: 'col' }, 'Split'),
+            METRICS.map((m) => h('th', { scope: 'col', class: 'num' }, m)),
+            h('th', { scope: 'col', class: 'num' }, 'points'),
+          ),
+          splits.map((s) => {
+            const m = r.metrics[s.name]?.[tap.name];
+            return h(
               'tr',
               null,
-              h('th', { scope: 'col' }, 'Split'),
-              METRICS.map((m) => h('th', { scope: 'col', class: 'num' }, m)),
-              h('th', { scope: 'col', class: 'num' }, 'points'),
-            ),
-          ),
-          h(
-            'tbody',
-            null,
-            splits.map((s) => {
-              const m = r.metrics[s.name]?.[tap.name];
-              return h(
-                'tr',
-                null,
-                h('th', { scope: 'row' }, s.labeled ? s.name : `${s.name} (unlabeled)`),
-                METRICS.map((k) => h('td', { class: 'num' }, fmt(m?.[k]))),
-                h('td', { class: 'num' }, fmt(m?.points)),
-              );
-            }),
-          ),
+              h('th', { scope: 'row' }, s.labeled ? s.name : `${s.name} (unlabeled)`),
+              METRICS.map((k) => h('td', { class: 'num' }, fmt(m?.[k]))),
+              h('td', { class: 'num' }, fmt(m?.points)),
+            );
+          }),
         ),
       ),
     );
@@ -312,19 +303,9 @@ export class TapView {
     };
 
     head.append(
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'btn secondary',
-          title: 'Export the PCA scatter as PNG',
-          'aria-label': 'Export the PCA scatter as PNG',
-          onclick: () => {
-            if (this.chart) this.ctx.host.exportPng(exportName(`pca-${fileSafe(shortTapName(tap.name))}`), this.chart.toBase64Image('image/png', 1));
-          },
-        },
-        'PNG',
-      ),
+      exportButton('Export the PCA scatter as PNG', () => {
+        if (this.chart) this.ctx.host.exportPng(exportName(`pca-${fileSafe(shortTapName(tap.name))}`), this.chart.toBase64Image('image/png', 1));
+      }),
     );
     card.append(
       h('div', { class: 'chart-box tall' }, canvas),

@@ -13,7 +13,7 @@
  */
 import type { Results, TapInfo } from '../../src/engine/types';
 import { exportName } from '../charts';
-import { clear, h } from '../dom';
+import { clear, h, dataTable, exportButton } from '../dom';
 import { fmt, METRICS, numOrNull, shapeText, shortTapName, splitsInOrder, tapsInOrder, type MetricKey, type SplitDesc } from '../format';
 import {
   badness,
@@ -119,11 +119,7 @@ export class UnetView {
       h('span', { class: 'field' }, h('label', { for: 'unet-split' }, 'on split'), this.splitSelect),
       this.logLabel,
       h('span', { class: 'spacer' }),
-      h(
-        'button',
-        { type: 'button', class: 'btn secondary', title: 'Export the network picture as PNG', 'aria-label': 'Export the network picture as PNG', onclick: () => void this.exportPng() },
-        'PNG',
-      ),
+      exportButton('Export the network picture as PNG', () => void this.exportPng()),
     );
     this.wrap = h('div', { class: 'unet-wrap' });
     this.note = h('p', { class: 'note', 'data-role': 'unet-note' });
@@ -519,21 +515,16 @@ export class UnetView {
           row('Shape', shapeText(tap.shape)),
           row('Receptive field', rf ? `${rf.size} px, step ${rf.jump} px` : 'unknown'),
         ),
-        h(
-          'table',
-          { class: 'data' },
-          h('caption', { class: 'visually-hidden' }, `${METRIC_SHORT[metric]} at this tap per split`),
-          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Split'), h('th', { scope: 'col', class: 'num' }, METRIC_SHORT[metric]))),
-          h(
-            'tbody',
-            null,
-            this.splits.map((sp) =>
-              h(
-                'tr',
-                { class: sp.name === this.ctx.store.unetSplit ? 'current' : undefined },
-                h('th', { scope: 'row' }, sp.labeled ? sp.name : `${sp.name} (unlabeled)`),
-                h('td', { class: 'num' }, fmt(r.metrics?.[sp.name]?.[tap.name]?.[metric])),
-              ),
+        dataTable(
+          'data',
+          `${METRIC_SHORT[metric]} at this tap per split`,
+          h('tr', null, h('th', { scope: 'col' }, 'Split'), h('th', { scope: 'col', class: 'num' }, METRIC_SHORT[metric])),
+          this.splits.map((sp) =>
+            h(
+              'tr',
+              { class: sp.name === this.ctx.store.unetSplit ? 'current' : undefined },
+              h('th', { scope: 'row' }, sp.labeled ? sp.name : `${sp.name} (unlabeled)`),
+              h('td', { class: 'num' }, fmt(r.metrics?.[sp.name]?.[tap.name]?.[metric])),
             ),
           ),
         ),

@@ -28,7 +28,7 @@
 import type { ChartConfiguration, Plugin, PointStyle } from 'chart.js';
 import type { PerformanceWithoutLabels, PredictorName, Results, TapInfo } from '../../src/engine/types';
 import { applyChartTheme, backgroundPlugin, Chart, exportName } from '../charts';
-import { clear, h } from '../dom';
+import { clear, h, dataTable, exportButton } from '../dom';
 import { fileSafe, fmt, numOrNull, shapeText, shortTapName, tapsInOrder } from '../format';
 import { readableOn, rgbCss, type RGB } from '../scale';
 import { s, svgToPng } from '../svg';
@@ -205,10 +205,6 @@ export class WithoutLabelsView {
     return h('details', { class: 'warnings' }, h('summary', null, `${w.length} warning${w.length > 1 ? 's' : ''} about this part`), h('ul', null, w.map((x) => h('li', null, x))));
   }
 
-  private exportButton(title: string, onclick: () => void, text = 'PNG'): HTMLElement {
-    return h('button', { type: 'button', class: 'btn secondary', title, 'aria-label': title, onclick }, text);
-  }
-
   // ---------------------------------------------------------------- 1. indicativeness
 
   private stripSection(r: Results, p: PerformanceWithoutLabels): HTMLElement {
@@ -222,37 +218,28 @@ export class WithoutLabelsView {
       const q = parseInput(s);
       return q !== null && tapNames.has(q.tap);
     }).length;
-    const table = h(
-      'table',
-      { class: 'data compact' },
-      h('caption', { class: 'visually-hidden' }, `Spearman ρ of each label-free metric with the true ${perfTitle(p.metric)}, per tap`),
+    const table = dataTable(
+      'data compact',
+      `Spearman ρ of each label-free metric with the true ${perfTitle(p.metric)}, per tap`,
       h(
-        'thead',
+        'tr',
         null,
+        h('th', { scope: 'col' }, '#'),
+        h('th', { scope: 'col' }, 'Tap'),
+        h('th', { scope: 'col' }, 'Stage'),
+        metrics.map((m) => h('th', { scope: 'col', class: 'num' }, `ρ ${lfTitle(m)}`)),
+      ),
+      this.taps.map((t, i) =>
         h(
           'tr',
           null,
-          h('th', { scope: 'col' }, '#'),
-          h('th', { scope: 'col' }, 'Tap'),
-          h('th', { scope: 'col' }, 'Stage'),
-          metrics.map((m) => h('th', { scope: 'col', class: 'num' }, `ρ ${lfTitle(m)}`)),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        this.taps.map((t, i) =>
-          h(
-            'tr',
-            null,
-            h('td', { class: 'num muted' }, String(i + 1)),
-            h('th', { scope: 'row', title: t.name }, shortTapName(t.name)),
-            h('td', null, t.stage),
-            metrics.map((m) => {
-              const c = this.cells.find((x) => x.col === i && x.metric === m);
-              return h('td', { class: `num${c?.input ? ' nl-input' : ''}`, title: c?.input ? 'read by the interior-features predictor' : undefined }, rhoText(c?.rho ?? null), c?.input ? ' •' : '');
-            }),
-          ),
+          h('td', { class: 'num muted' }, String(i + 1)),
+          h('th', { scope: 'row', title: t.name }, shortTapName(t.name)),
+          h('td', null, t.stage),
+          metrics.map((m) => {
+            const c = this.cells.find((x) => x.col === i && x.metric === m);
+            return h('td', { class: `num${c?.input ? ' nl-input' : ''}`, title: c?.input ? 'read by the interior-features predictor' : undefined }, rhoText(c?.rho ?? null), c?.input ? ' •' : '');
+          }),
         ),
       ),
     );
@@ -263,8 +250,8 @@ export class WithoutLabelsView {
         'div',
         { class: 'section-head' },
         h('h2', { id: 'nl-strip-h' }, 'Which taps are indicative'),
-        this.exportButton('Export the indicativeness strip as PNG', () => void this.exportStrip()),
-        this.exportButton('Export the Spearman ρ per tap and metric as CSV', () => this.ctx.host.exportCsv(exportName('indicativeness'), indicativenessCsv(r, p)), 'CSV'),
+        exportButton('Export the indicativeness strip as PNG', () => void this.exportStrip()),
+        exportButton('Export the Spearman ρ per tap and metric as CSV', () => this.ctx.host.exportCsv(exportName('indicativeness'), indicativenessCsv(r, p)), 'CSV'),
       ),
       h(
         'p',
@@ -581,24 +568,19 @@ export class WithoutLabelsView {
         h('td', { class: 'num' }, sm?.interval ? `−${est(sm.interval.below)} / +${est(sm.interval.above)}` : '—'),
       );
     });
-    const predictorTable = h(
-      'table',
-      { class: 'data nl-predictors' },
-      h('caption', { class: 'visually-hidden' }, 'The predictors and their leave-one-family-out errors'),
+    const predictorTable = dataTable(
+      'data nl-predictors',
+      'The predictors and their leave-one-family-out errors',
       h(
-        'thead',
+        'tr',
         null,
-        h(
-          'tr',
-          null,
-          h('th', { scope: 'col' }, 'Predictor'),
-          h('th', { scope: 'col' }, 'Reads'),
-          h('th', { scope: 'col', class: 'num', title: 'Mean absolute leave-one-family-out error over the shifted copies' }, 'LOFO MAE'),
-          h('th', { scope: 'col', class: 'num', title: 'Spearman ρ of the leave-one-family-out predictions with the truth' }, 'LOFO ρ'),
-          h('th', { scope: 'col', class: 'num', title: 'Added below / above a prediction to give its interval' }, 'Interval'),
-        ),
+        h('th', { scope: 'col' }, 'Predictor'),
+        h('th', { scope: 'col' }, 'Reads'),
+        h('th', { scope: 'col', class: 'num', title: 'Mean absolute leave-one-family-out error over the shifted copies' }, 'LOFO MAE'),
+        h('th', { scope: 'col', class: 'num', title: 'Spearman ρ of the leave-one-family-out predictions with the truth' }, 'LOFO ρ'),
+        h('th', { scope: 'col', class: 'num', title: 'Added below / above a prediction to give its interval' }, 'Interval'),
       ),
-      h('tbody', null, predictorRows),
+      predictorRows,
     );
     const descriptions = h(
       'ul',
@@ -609,38 +591,29 @@ export class WithoutLabelsView {
       }),
     );
 
-    const copies = h(
-      'table',
-      { class: 'data compact' },
-      h('caption', { class: 'visually-hidden' }, 'Every shifted copy: true performance and leave-one-family-out predictions'),
+    const copies = dataTable(
+      'data compact',
+      'Every shifted copy: true performance and leave-one-family-out predictions',
       h(
-        'thead',
+        'tr',
         null,
+        h('th', { scope: 'col' }, 'Copy'),
+        h('th', { scope: 'col', class: 'num' }, 'Images'),
+        h('th', { scope: 'col', class: 'num' }, `True ${m}`),
+        PREDICTOR_NAMES.map((n) => h('th', { scope: 'col', class: 'num' }, `LOFO ${PREDICTOR_INFO[n].short}`)),
+        h('th', { scope: 'col', class: 'num' }, 'mean max-softmax'),
+        h('th', { scope: 'col', class: 'num' }, 'mean entropy'),
+      ),
+      p.shifts.map((c) =>
         h(
           'tr',
           null,
-          h('th', { scope: 'col' }, 'Copy'),
-          h('th', { scope: 'col', class: 'num' }, 'Images'),
-          h('th', { scope: 'col', class: 'num' }, `True ${m}`),
-          PREDICTOR_NAMES.map((n) => h('th', { scope: 'col', class: 'num' }, `LOFO ${PREDICTOR_INFO[n].short}`)),
-          h('th', { scope: 'col', class: 'num' }, 'mean max-softmax'),
-          h('th', { scope: 'col', class: 'num' }, 'mean entropy'),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        p.shifts.map((c) =>
-          h(
-            'tr',
-            null,
-            h('th', { scope: 'row' }, c.label || `${c.family} ${c.strength}`),
-            h('td', { class: 'num' }, fmt(c.images)),
-            h('td', { class: 'num' }, fmt(c.performance)),
-            PREDICTOR_NAMES.map((n) => h('td', { class: 'num' }, fmt(c.lofo?.[n]))),
-            h('td', { class: 'num' }, fmt(c.output?.maxProbability)),
-            h('td', { class: 'num' }, fmt(c.output?.entropy)),
-          ),
+          h('th', { scope: 'row' }, c.label || `${c.family} ${c.strength}`),
+          h('td', { class: 'num' }, fmt(c.images)),
+          h('td', { class: 'num' }, fmt(c.performance)),
+          PREDICTOR_NAMES.map((n) => h('td', { class: 'num' }, fmt(c.lofo?.[n]))),
+          h('td', { class: 'num' }, fmt(c.output?.maxProbability)),
+          h('td', { class: 'num' }, fmt(c.output?.entropy)),
         ),
       ),
     );
@@ -652,10 +625,10 @@ export class WithoutLabelsView {
         'div',
         { class: 'section-head' },
         h('h2', { id: 'nl-scatter-h' }, 'Predicted versus true, on the shifted copies'),
-        this.exportButton('Export the predicted-versus-true scatter as PNG', () => {
+        exportButton('Export the predicted-versus-true scatter as PNG', () => {
           if (this.chart) this.ctx.host.exportPng(exportName('shift-scatter'), this.chart.toBase64Image('image/png', 1));
         }),
-        this.exportButton('Export the shifted copies as CSV', () => this.ctx.host.exportCsv(exportName('shifts'), shiftsCsv(p)), 'CSV'),
+        exportButton('Export the shifted copies as CSV', () => this.ctx.host.exportCsv(exportName('shifts'), shiftsCsv(p)), 'CSV'),
       ),
       h(
         'p',
@@ -868,7 +841,7 @@ export class WithoutLabelsView {
       'div',
       { class: 'section-head' },
       h('h2', { id: 'nl-est-h' }, 'Splits without labels'),
-      names.length ? this.exportButton('Export the estimates as CSV', () => this.ctx.host.exportCsv(exportName('estimates'), estimatesCsv(r, p)), 'CSV') : null,
+      names.length ? exportButton('Export the estimates as CSV', () => this.ctx.host.exportCsv(exportName('estimates'), estimatesCsv(r, p)), 'CSV') : null,
     );
     this.estimateWraps = [];
     if (!names.length) {
@@ -898,7 +871,7 @@ export class WithoutLabelsView {
           h('h3', null, split),
           h('span', { class: 'badge unlabeled' }, 'unlabeled'),
           info ? h('span', { class: 'muted' }, `${fmt(info.images)} image${info.images === 1 ? '' : 's'}`) : null,
-          this.exportButton(`Export the estimates of ${split} as PNG`, () => void this.exportEstimate(split)),
+          exportButton(`Export the estimates of ${split} as PNG`, () => void this.exportEstimate(split)),
         ),
         wrap,
         h('p', { class: 'nl-sentence', 'data-role': 'estimate-text' }, estimateSentence(p.metric, rows)),
