@@ -250,3 +250,10 @@ export function baseName(p: string): string {
   const parts = p.split(/[\\/]/).filter(Boolean);
   return parts[parts.length - 1] ?? p;
 }
+
+/** Performance measures that live in [0, 1] (drawn on a fixed 0–1 axis). */
+const UNIT_RANGE = new Set(['dice', 'accuracy', 'ssim', 'iou']);
+
+export function isUnitMetric(metric: string | undefined): boolean {
+  return !!metric && UNIT_RANGE.has(metric);
+}

@@ -160,3 +160,24 @@ export function legendTicks(d: Domain, n = 5): number[] {
 export function metricsPresent(results: Results): MetricKey[] {
   return METRICS.filter((m) => metricValues(results, m).length > 0);
 }
+
+/**
+ * A horizontal value axis over `plotW` pixels from `left`: [0, 1] for a unit measure, else the
+ * values' range padded by 10% on each side. `X` maps a value (clamped to the axis) to pixels;
+ * `ticks(n)`: 6 ticks (unit) or 5 evenly spaced, or 3 when `narrow`.
+ */
+export function valueAxis(vals: number[], unit: boolean, left: number, plotW: number): { lo: number; hi: number; X: (v: number) => number; ticks: (narrow?: boolean) => number[] } {
+  let lo = 0;
+  let hi = 1;
+  if (!unit && vals.length) {
+    lo = Math.min(...vals);
+    hi = Math.max(...vals);
+    const pad = (hi - lo) * 0.1 || Math.abs(hi) * 0.1 || 1;
+    lo -= pad;
+    hi += pad;
+  }
+  const X = (v: number) => left + ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * plotW;
+  const ticks = (narrow = false) =>
+    unit ? (narrow ? [0, 0.5, 1] : [0, 0.2, 0.4, 0.6, 0.8, 1]) : (narrow ? [0, 0.5, 1] : [0, 0.25, 0.5, 0.75, 1]).map((t) => lo + t * (hi - lo));
+  return { lo, hi, X, ticks };
+}

@@ -15,7 +15,7 @@ import type {
   ShiftCopy,
   TapInfo,
 } from '../src/engine/types';
-import { numOrNull, shortTapName, tapsInOrder, toCsv } from './format';
+import { isUnitMetric, numOrNull, shortTapName, tapsInOrder, toCsv } from './format';
 import type { RGB } from './scale';
 
 /**
@@ -78,7 +78,6 @@ export const PERF_TITLES: Record<string, string> = {
 };
 
 /** Performance metrics whose values live in [0, 1]. */
-const UNIT_RANGE = new Set(['dice', 'accuracy', 'ssim', 'iou']);
 
 export const FAMILY_TITLES: Record<string, string> = {
   none: 'unshifted',
@@ -94,9 +93,7 @@ export function perfTitle(metric: string | undefined): string {
   return metric ? (PERF_TITLES[metric] ?? metric) : 'performance';
 }
 
-export function isUnitMetric(metric: string | undefined): boolean {
-  return !!metric && UNIT_RANGE.has(metric);
-}
+export { isUnitMetric };
 
 /**
  * The section, when the results have one that can be drawn (an object with a `shifts`

@@ -12,7 +12,8 @@
 import type { Results, SplitResult } from '../../src/engine/types';
 import { exportName, splitStyle } from '../charts';
 import { clear, h, exportButton } from '../dom';
-import { fmt, numOrNull, performanceCsv, predictedKey, primaryMetric, splitsInOrder } from '../format';
+import { fmt, isUnitMetric, numOrNull, performanceCsv, predictedKey, primaryMetric, splitsInOrder } from '../format';
+import { valueAxis } from '../scale';
 import { s, svgToPng } from '../svg';
 import { withAlpha, type Theme } from '../theme';
 import type { ViewContext } from './context';
@@ -28,7 +29,6 @@ export const PERF_LABELS: Record<string, string> = {
 };
 
 /** Metrics whose values live in [0, 1]. */
-const UNIT_RANGE = new Set(['dice', 'accuracy', 'ssim', 'iou']);
 
 export class SplitsView {
   private results?: Results;
@@ -123,16 +123,8 @@ export class SplitsView {
       const p = sp.predictedPerformance;
       if (p && predictedKey(p) === metric) for (const x of [p[metric], p.low, p.high]) if (numOrNull(x) !== null) vals.push(x);
     }
-    let lo = 0;
-    let hi = 1;
-    if (!UNIT_RANGE.has(metric) && vals.length) {
-      lo = Math.min(...vals);
-      hi = Math.max(...vals);
-      const pad = (hi - lo) * 0.1 || Math.abs(hi) * 0.1 || 1;
-      lo -= pad;
-      hi += pad;
-    }
-    const X = (v: number) => left + ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * plotW;
+    const axis = valueAxis(vals, isUnitMetric(metric), left, plotW);
+    const X = axis.X;
 
     const svg = s('svg', {
       class: 'splits-svg',
@@ -159,7 +151,7 @@ export class SplitsView {
     });
     svg.append(s('rect', { x: 0, y: 0, width, height, fill: theme.bg }));
     // grid and axis
-    const ticks = UNIT_RANGE.has(metric) ? [0, 0.2, 0.4, 0.6, 0.8, 1] : [0, 0.25, 0.5, 0.75, 1].map((t) => lo + t * (hi - lo));
+    const ticks = axis.ticks();
     const axisY = top + splits.length * rowH + 6;
     for (const t of ticks) {
       svg.append(

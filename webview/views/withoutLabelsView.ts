@@ -30,7 +30,7 @@ import type { PerformanceWithoutLabels, PredictorName, Results, TapInfo } from '
 import { applyChartTheme, backgroundPlugin, Chart, exportName } from '../charts';
 import { clear, h, dataTable, exportButton } from '../dom';
 import { fileSafe, fmt, numOrNull, shapeText, shortTapName, tapsInOrder } from '../format';
-import { readableOn, rgbCss, type RGB } from '../scale';
+import { readableOn, rgbCss, valueAxis, type RGB } from '../scale';
 import { s, svgToPng } from '../svg';
 import { seriesColor, toRgb, withAlpha, type Theme } from '../theme';
 import {
@@ -922,16 +922,8 @@ export class WithoutLabelsView {
     const height = top + rows.length * rowH + axisH;
     const plotW = Math.max(100, width - left - right);
     const vals = rows.flatMap((r) => (r.estimate ? [r.estimate.value, r.estimate.low, r.estimate.high] : []));
-    let lo = 0;
-    let hi = 1;
-    if (!isUnitMetric(p.metric) && vals.length) {
-      lo = Math.min(...vals);
-      hi = Math.max(...vals);
-      const pad = (hi - lo) * 0.1 || Math.abs(hi) * 0.1 || 1;
-      lo -= pad;
-      hi += pad;
-    }
-    const X = (v: number) => left + ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * plotW;
+    const axis = valueAxis(vals, isUnitMetric(p.metric), left, plotW);
+    const X = axis.X;
     const svg = s('svg', {
       class: 'nl-estimate-svg',
       viewBox: `0 0 ${width} ${height}`,
@@ -948,9 +940,7 @@ export class WithoutLabelsView {
     });
     svg.append(s('rect', { x: 0, y: 0, width, height, fill: theme.bg }));
     const axisY = top + rows.length * rowH + 4;
-    const ticks =
-      isUnitMetric(p.metric) ? (plotW >= 240 ? [0, 0.2, 0.4, 0.6, 0.8, 1] : [0, 0.5, 1])
-      : (plotW >= 240 ? [0, 0.25, 0.5, 0.75, 1] : [0, 0.5, 1]).map((t) => lo + t * (hi - lo));
+    const ticks = axis.ticks(plotW < 240);
     for (const t of ticks) {
       svg.append(
         s('line', { x1: X(t), x2: X(t), y1: top, y2: axisY, stroke: theme.grid, 'stroke-width': 1 }),
