@@ -1,5 +1,7 @@
 /** Assertions shared by the test files. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { LensError } from '../src/engine/types';
 
 /** Asserts that f throws a LensError of the given kind whose message equals / matches `msg`. */
@@ -39,4 +41,25 @@ export function agreementTracker(): {
     assert.ok(e <= tol, `${what}: ${actual} vs ${expected} (relative error ${e.toExponential(2)} > ${tol})`);
   };
   return { agreement, note, rel, assertClose };
+}
+
+let webviewBundle: string | undefined;
+/** The panel's script (webview/main.ts bundled by esbuild in memory, once) and its CSS, for reports drawn in tests. */
+export async function webviewAssets(): Promise<{ script: string; css: string }> {
+  const root = path.resolve(__dirname, '..');
+  if (!webviewBundle) {
+    const esbuild = await import('esbuild');
+    const out = await esbuild.build({
+      entryPoints: [path.join(root, 'webview/main.ts')],
+      bundle: true,
+      write: false,
+      platform: 'browser',
+      format: 'iife',
+      target: 'es2022',
+      legalComments: 'none',
+      logLevel: 'silent',
+    });
+    webviewBundle = out.outputFiles[0].text;
+  }
+  return { script: webviewBundle, css: readFileSync(path.join(root, 'media/panel.css'), 'utf8') };
 }

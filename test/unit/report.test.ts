@@ -9,30 +9,14 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
+import { webviewAssets } from '../helpers';
 import { embedJson, renderReport, writeReport } from '../../src/engine/report';
 import type { Results } from '../../src/engine/types';
 
 const root = path.resolve(__dirname, '../..');
 const sample: Results = JSON.parse(readFileSync(path.join(root, 'test/fixtures/results-sample.json'), 'utf8'));
 
-let bundle: string | undefined;
-async function assets(): Promise<{ script: string; css: string }> {
-  if (!bundle) {
-    const out = await esbuild.build({
-      entryPoints: [path.join(root, 'webview/main.ts')],
-      bundle: true,
-      write: false,
-      platform: 'browser',
-      format: 'iife',
-      target: 'es2022',
-      legalComments: 'none',
-      logLevel: 'silent',
-    });
-    bundle = out.outputFiles[0].text;
-  }
-  return { script: bundle, css: readFileSync(path.join(root, 'media/panel.css'), 'utf8') };
-}
+const assets = webviewAssets;
 
 /** The text of every <script> element, in order, with its attributes. */
 function scripts(html: string): { attrs: string; body: string }[] {

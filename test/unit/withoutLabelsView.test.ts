@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Results } from '../../src/engine/types';
 import { renderReport } from '../../src/engine/report';
+import { webviewAssets } from '../helpers';
 import { tapsInOrder } from '../../webview/format';
 import {
   absence,
@@ -226,18 +227,7 @@ describe('the view in the offline report (headless Chromium)', { skip: existsSyn
   let browser: import('playwright-core').Browser;
 
   before(async () => {
-    const esbuild = await import('esbuild');
-    const out = await esbuild.build({
-      entryPoints: [path.join(root, 'webview/main.ts')],
-      bundle: true,
-      write: false,
-      platform: 'browser',
-      format: 'iife',
-      target: 'es2022',
-      legalComments: 'none',
-      logLevel: 'silent',
-    });
-    assets = { script: out.outputFiles[0].text, css: readFileSync(path.join(root, 'media/panel.css'), 'utf8') };
+    assets = await webviewAssets();
     dir = mkdtempSync(path.join(tmpdir(), 'unetlens-nl-'));
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, chromiumSandbox: false, args: ['--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] });
