@@ -93,7 +93,7 @@ export function object<F extends Fields>(fields: F): Field<Payload<F>> {
   return field((v) => {
     if (!isRecord(v)) return `must be an object (got ${describe(v)})`;
     const bad = checkFields(fields, v);
-    return bad && `is not right: it ${bad}`;
+    return bad && `is not right: ${bad}`;
   });
 }
 
@@ -172,7 +172,7 @@ export class Protocol<M extends MessageType<string, unknown>> {
       const decl = this.byType.get(type);
       if (!decl) return { ok: false, reason: `unknown message type ${quote(type)} (${this.direction} knows ${this.types.join(', ')})` };
       const bad = checkFields(decl.fields, raw, 'type');
-      if (bad) return { ok: false, reason: `"${type}" message ${bad}` };
+      if (bad) return { ok: false, reason: `malformed "${type}" message: ${bad}` };
       return { ok: true, message: raw as MessageOf<M> };
     } catch (e) {
       return { ok: false, reason: `message could not be read: ${e instanceof Error ? e.message : String(e)}` };
