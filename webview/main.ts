@@ -301,6 +301,9 @@ function start(): void {
     } else if (m.type === 'status') {
       store.setStatus(m.state, m.message);
       renderStatus();
+    } else {
+      const unhandled: never = m; // a new host message must be handled here
+      console.warn('UNet Lens: unhandled message from the host', unhandled);
     }
   });
   // The view choices come back from the state; the results come from the host after `ready`.
