@@ -6,7 +6,7 @@
  * reload; closing the panel while its analysis runs stops the worker and does not reopen
  * the panel.
  */
-import { state, reset, EventEmitter, Uri, type FakeWebviewPanel } from './fakeVscode'; // first: installs `vscode`
+import { fake, state, reset, EventEmitter, Uri, type FakeWebviewPanel } from './fakeVscode'; // first: installs `vscode`
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
 import { PanelManager, ResultsPanel } from '../../src/host/panelManager';
-import { runAnalysis } from '../../src/commands/analyze';
+import { cancelCurrent, runAnalysis } from '../../src/commands/analyze';
 import { ResultsCache } from '../../src/host/resultsCache';
 import { FileHasher } from '../../src/host/hash';
 import { malformedFor, sampleResults } from './messageCases';
@@ -119,9 +119,7 @@ test('a panel restored after a reload opens at the tap in its saved state', asyn
     const source = path.join(dir, 'results.json');
     writeFileSync(source, JSON.stringify(sampleResults));
     const panels = manager();
-    const fp = state.panels.length; // none yet
-    assert.equal(fp, 0);
-    const restored = (await import('./fakeVscode')).fake.window.createWebviewPanel('unetLens.results', 'UNet Lens') as unknown as FakeWebviewPanel;
+    const restored = fake.window.createWebviewPanel('unetLens.results', 'UNet Lens'); // what VS Code hands the serializer
     await panels.deserializeWebviewPanel(restored as unknown as vscode.WebviewPanel, { source, tap: sampleResults.taps[2].name });
     restored.receive({ type: 'ready' });
     await tick();
@@ -161,34 +159,45 @@ async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<
   }
 }
 
+/** The analyze command's dependencies around a fake extension folder whose worker works forever. */
+function analysisSetup(dir: string) {
+  const extDir = path.join(dir, 'ext');
+  mkdirSync(path.join(extDir, 'dist'), { recursive: true });
+  writeFileSync(path.join(extDir, 'dist', 'worker.js'), FAKE_WORKER);
+  const model = path.join(dir, 'model.onnx');
+  const dataset = path.join(dir, 'unetlens.json');
+  writeFileSync(model, 'not really a model');
+  writeFileSync(dataset, JSON.stringify({ splits: {} }));
+  const logs: string[] = [];
+  const log = { info: (l: string) => logs.push(l), warn: (l: string) => logs.push(l), error: (l: string) => logs.push(l), show() {} };
+  const extensionUri = Uri.file(extDir) as unknown as vscode.Uri;
+  const panels = new PanelManager(extensionUri, { log: (l) => void logs.push(l) });
+  const running: boolean[] = [];
+  const deps = {
+    context: { extensionUri, extension: { packageJSON: { version: '0.0.0-test' } } } as unknown as vscode.ExtensionContext,
+    panels,
+    log: log as unknown as vscode.LogOutputChannel,
+    setRunning: (r: boolean) => void running.push(r),
+    cache: new ResultsCache(path.join(dir, 'cache')),
+    hasher: new FileHasher(),
+  };
+  const pidFile = path.join(extDir, 'dist', 'pid');
+  /** Starts the analysis and resolves with the worker's pid once it runs. */
+  const start = async () => {
+    const run = runAnalysis(deps, model, dataset);
+    await waitFor('the worker to run', () => state.progress.length > 0 && existsSync(pidFile));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    assert.ok(alive(pid));
+    return { run, pid };
+  };
+  return { start, panels, logs, running };
+}
+
 test('closing the panel while its analysis runs stops the worker, and the panel is not reopened', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'unetlens-close-'));
   try {
-    const extDir = path.join(dir, 'ext');
-    mkdirSync(path.join(extDir, 'dist'), { recursive: true });
-    writeFileSync(path.join(extDir, 'dist', 'worker.js'), FAKE_WORKER);
-    const model = path.join(dir, 'model.onnx');
-    const dataset = path.join(dir, 'unetlens.json');
-    writeFileSync(model, 'not really a model');
-    writeFileSync(dataset, JSON.stringify({ splits: {} }));
-    const logs: string[] = [];
-    const log = { info: (l: string) => logs.push(l), warn: (l: string) => logs.push(l), error: (l: string) => logs.push(l), show() {} };
-    const extensionUri = Uri.file(extDir) as unknown as vscode.Uri;
-    const panels = new PanelManager(extensionUri, { log: (l) => void logs.push(l) });
-    const running: boolean[] = [];
-    const deps = {
-      context: { extensionUri, extension: { packageJSON: { version: '0.0.0-test' } } } as unknown as vscode.ExtensionContext,
-      panels,
-      log: log as unknown as vscode.LogOutputChannel,
-      setRunning: (r: boolean) => void running.push(r),
-      cache: new ResultsCache(path.join(dir, 'cache')),
-      hasher: new FileHasher(),
-    };
-
-    const run = runAnalysis(deps, model, dataset);
-    await waitFor('the worker to run', () => state.progress.length > 0 && existsSync(path.join(extDir, 'dist', 'pid')));
-    const pid = Number(readFileSync(path.join(extDir, 'dist', 'pid'), 'utf8'));
-    assert.ok(alive(pid));
+    const { start, panels, logs, running } = analysisSetup(dir);
+    const { run, pid } = await start();
     assert.equal(state.panels.length, 1);
 
     state.panels[0].dispose(); // the user closes the panel
@@ -200,6 +209,25 @@ test('closing the panel while its analysis runs stops the worker, and the panel 
     assert.ok(logs.some((l) => /panel .*was closed: cancelling its analysis/.test(l)), logs.join('\n'));
     assert.ok(logs.includes('analysis cancelled: its panel was closed'), logs.join('\n'));
     assert.deepEqual(state.messages, [], 'no "cancelled" or error notification for a panel the user closed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Cancel Analysis (panel open) stops the worker and the panel says so', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'unetlens-cancel-'));
+  try {
+    const { start, panels, running } = analysisSetup(dir);
+    const { run, pid } = await start();
+    assert.ok(cancelCurrent());
+    await run;
+    await waitFor('the worker to stop', () => !alive(pid), 3000);
+    assert.equal(state.panels.length, 1);
+    const [p] = panels.all();
+    assert.equal(p.status, 'error');
+    assert.deepEqual(running, [true, false]);
+    assert.deepEqual(state.messages, [{ kind: 'info', text: 'UNet Lens: analysis cancelled.' }]);
+    p.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
