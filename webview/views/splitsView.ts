@@ -12,23 +12,12 @@
 import type { Results, SplitResult } from '../../src/engine/types';
 import { exportName, splitStyle } from '../charts';
 import { clear, h, exportButton } from '../dom';
-import { fmt, isUnitMetric, numOrNull, performanceCsv, predictedKey, primaryMetric, splitsInOrder } from '../format';
+import { isUnitMetric, metricShort } from '../../src/protocol/metrics';
+import { fmt, numOrNull, performanceCsv, predictedKey, primaryMetric, splitsInOrder } from '../format';
 import { valueAxis } from '../scale';
 import { s, svgToPng } from '../svg';
 import { withAlpha, type Theme } from '../theme';
 import type { ViewContext } from './context';
-
-export const PERF_LABELS: Record<string, string> = {
-  dice: 'Dice',
-  accuracy: 'Accuracy',
-  dicePerClass: 'Dice per class',
-  mse: 'MSE',
-  psnr: 'PSNR',
-  ssim: 'SSIM',
-  iou: 'IoU',
-};
-
-/** Metrics whose values live in [0, 1]. */
 
 export class SplitsView {
   private results?: Results;
@@ -69,7 +58,7 @@ export class SplitsView {
           'p',
           { class: 'hint' },
           metric
-            ? `${PERF_LABELS[metric] ?? metric} of the final output on each split. Filled dot: measured with labels. Hollow diamond with a bar: predicted for a split without labels, with its [low, high] interval.`
+            ? `${metricShort(metric)} of the final output on each split. Filled dot: measured with labels. Hollow diamond with a bar: predicted for a split without labels, with its [low, high] interval.`
             : 'No performance numbers in these results.',
         ),
         this.wrap,
@@ -132,7 +121,7 @@ export class SplitsView {
       width,
       height,
       role: 'img',
-      'aria-label': `${PERF_LABELS[metric] ?? metric} per split: ${splits
+      'aria-label': `${metricShort(metric)} per split: ${splits
         .map((sp) => {
           const v = numOrNull(sp.performance?.[metric]);
           const p = sp.predictedPerformance;
@@ -161,7 +150,7 @@ export class SplitsView {
     }
     svg.append(
       s('line', { x1: left, x2: left + plotW, y1: axisY, y2: axisY, stroke: theme.border, 'stroke-width': 1 }),
-      s('text', { x: left + plotW + 8, y: axisY + fontSize + 2, fill: theme.muted, 'font-size': fontSize - 1 }, PERF_LABELS[metric] ?? metric),
+      s('text', { x: left + plotW + 8, y: axisY + fontSize + 2, fill: theme.muted, 'font-size': fontSize - 1 }, metricShort(metric)),
     );
 
     splits.forEach((sp, i) => {
@@ -221,15 +210,15 @@ export class SplitsView {
         if (v === undefined) continue;
         if (Array.isArray(v)) {
           const named = v.length === classes.length;
-          row(PERF_LABELS[k] ?? k, v.map((x, i) => (named ? `${classes[i]} ${fmt(x)}` : fmt(x))).join(' · '));
-        } else row(PERF_LABELS[k] ?? k, fmt(v));
+          row(metricShort(k), v.map((x, i) => (named ? `${classes[i]} ${fmt(x)}` : fmt(x))).join(' · '));
+        } else row(metricShort(k), fmt(v));
       }
     }
     const p = sp.predictedPerformance;
     const pk = predictedKey(p);
     if (p && pk) {
       row(
-        `${PERF_LABELS[pk] ?? pk} (predicted)`,
+        `${metricShort(pk)} (predicted)`,
         h('span', null, `≈ ${fmt(p[pk])}`, h('span', { class: 'range' }, ` [${fmt(p.low)}, ${fmt(p.high)}]`)),
         'predicted',
       );

@@ -19,10 +19,8 @@ import {
   badness,
   decadesSpanned,
   domainOf,
-  HIGHER_IS_BETTER,
   interpolate,
   legendTicks,
-  METRIC_SHORT,
   metricsPresent,
   metricValues,
   position,
@@ -35,7 +33,7 @@ import { s, svgToPng } from '../svg';
 import { scaleStops, toRgb, type Theme } from '../theme';
 import { layoutUnet, moveFocus, type ULayout } from '../unetLayout';
 import type { ViewContext } from './context';
-import { METRIC_INFO } from './overview';
+import { explainText, higherIsBetter, metricShort } from '../../src/protocol/metrics';
 
 const LEFT = 92; // level labels
 const TOP = 54; // stage labels, and room for the level-0 skip arcs
@@ -85,7 +83,7 @@ export class UnetView {
     this.metricSelect = h(
       'select',
       { id: 'unet-metric' },
-      METRICS.map((m) => h('option', { value: m, disabled: !present.includes(m) }, METRIC_SHORT[m])),
+      METRICS.map((m) => h('option', { value: m, disabled: !present.includes(m) }, metricShort(m))),
     );
     this.metricSelect.value = store.unetMetric;
     this.metricSelect.addEventListener('change', () => {
@@ -217,7 +215,7 @@ export class UnetView {
     const missing = this.layout.blocks.filter((b) => numOrNull(this.results!.metrics?.[split]?.[b.tap.name]?.[metric]) === null).length;
     this.note!.textContent =
       metric === 'db' && sp && !sp.labeled ? `${split} has no labels: the Davies–Bouldin index needs them.`
-      : missing ? `${missing} of ${this.taps.length} taps have no ${METRIC_SHORT[metric]} value on ${split} (drawn hollow).`
+      : missing ? `${missing} of ${this.taps.length} taps have no ${metricShort(metric)} value on ${split} (drawn hollow).`
       : '';
     this.note!.hidden = this.note!.textContent === '';
   }
@@ -238,7 +236,7 @@ export class UnetView {
     const cy = (row: number) => TOP + row * rowH + blockH / 2 + 4;
 
     const stops = scaleStops(theme);
-    const hib = HIGHER_IS_BETTER[metric];
+    const hib = higherIsBetter(metric);
     const bgRgb = toRgb(theme.bg);
     const fgRgb = toRgb(theme.fg);
     const colorOf = (v: number | null): RGB | null => {
@@ -254,7 +252,7 @@ export class UnetView {
       width: plotW,
       height: totalH,
       role: 'group',
-      'aria-label': `The network: ${L.cols} taps coloured by ${METRIC_SHORT[metric]} on ${split}`,
+      'aria-label': `The network: ${L.cols} taps coloured by ${metricShort(metric)} on ${split}`,
       'font-family': theme.font,
       'font-size': fontSize,
       'data-chart': 'unet',
@@ -340,7 +338,7 @@ export class UnetView {
       const isSel = b.tap.name === selected;
       const label = shortTapName(b.tap.name, 40);
       const rf = b.tap.receptiveField;
-      const desc = `${label}: ${METRIC_SHORT[metric]} ${v === null ? 'no value' : fmt(v)} on ${split}. ${b.tap.op}, ${b.tap.stage} level ${b.tap.level}, shape ${shapeText(b.tap.shape)}${rf ? `, receptive field ${rf.size} px` : ''}.`;
+      const desc = `${label}: ${metricShort(metric)} ${v === null ? 'no value' : fmt(v)} on ${split}. ${b.tap.op}, ${b.tap.stage} level ${b.tap.level}, shape ${shapeText(b.tap.shape)}${rf ? `, receptive field ${rf.size} px` : ''}.`;
       const textColor = fill ? readableOn(fill, fgRgb, bgRgb) : fgRgb;
       const g = s(
         'g',
@@ -356,7 +354,7 @@ export class UnetView {
           onclick: () => this.choose(b.tap.name),
           onkeydown: (ev) => this.onKey(ev as KeyboardEvent, b.col),
         },
-        s('title', null, `${b.tap.name}\nop ${b.tap.op} · shape ${shapeText(b.tap.shape)}\n${b.tap.stage}, level ${b.tap.level}${rf ? ` · receptive field ${rf.size} px (step ${rf.jump})` : ''}\n${METRIC_SHORT[metric]} on ${split}: ${v === null ? 'no value' : fmt(v)}`),
+        s('title', null, `${b.tap.name}\nop ${b.tap.op} · shape ${shapeText(b.tap.shape)}\n${b.tap.stage}, level ${b.tap.level}${rf ? ` · receptive field ${rf.size} px (step ${rf.jump})` : ''}\n${metricShort(metric)} on ${split}: ${v === null ? 'no value' : fmt(v)}`),
         s('rect', {
           class: 'frame',
           x: x - 3,
@@ -427,7 +425,7 @@ export class UnetView {
     g.append(
       s('text', { x, y: y - 3, fill: theme.muted, 'font-size': fontSize - 1 }, hib ? 'worse' : 'better'),
       s('text', { x: x + barW, y: y - 3, fill: theme.muted, 'text-anchor': 'end', 'font-size': fontSize - 1 }, hib ? 'better' : 'worse'),
-      s('text', { x: x + barW / 2, y: y - 3, fill: theme.fg, 'text-anchor': 'middle', 'font-size': fontSize - 1 }, METRIC_SHORT[metric]),
+      s('text', { x: x + barW / 2, y: y - 3, fill: theme.fg, 'text-anchor': 'middle', 'font-size': fontSize - 1 }, metricShort(metric)),
       s('text', { x: x + barW + 14, y: y + 11, fill: theme.muted, 'font-size': fontSize - 1 }, domain.log ? 'log scale · range over all splits' : 'range over all splits'),
     );
     // the "no value" swatch
@@ -517,8 +515,8 @@ export class UnetView {
         ),
         dataTable(
           'data',
-          `${METRIC_SHORT[metric]} at this tap per split`,
-          h('tr', null, h('th', { scope: 'col' }, 'Split'), h('th', { scope: 'col', class: 'num' }, METRIC_SHORT[metric])),
+          `${metricShort(metric)} at this tap per split`,
+          h('tr', null, h('th', { scope: 'col' }, 'Split'), h('th', { scope: 'col', class: 'num' }, metricShort(metric))),
           this.splits.map((sp) =>
             h(
               'tr',
@@ -529,7 +527,7 @@ export class UnetView {
           ),
         ),
       ),
-      h('p', { class: 'explain' }, METRIC_INFO[metric].explain(r.settings?.k ?? 10)),
+      h('p', { class: 'explain' }, explainText(metric, r.settings?.k ?? 10)),
     );
   }
 

@@ -46,7 +46,6 @@ import {
   indicativenessCsv,
   inputsText,
   parseInput,
-  isUnitMetric,
   lfTitle,
   moveCell,
   perfTitle,
@@ -65,6 +64,7 @@ import {
   type ShiftPoint,
 } from '../withoutLabels';
 import type { ViewContext } from './context';
+import { isUnitMetric } from '../../src/protocol/metrics';
 
 /** Names of the predictors in a narrow interval plot. */
 const COMPACT_NAMES: Record<PredictorName, string> = { features: 'Ours', maxProbability: 'Max-softmax', entropy: 'Entropy' };
