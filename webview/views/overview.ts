@@ -25,7 +25,7 @@ import {
 } from '../format';
 import { canLog, decadesSpanned } from '../scale';
 import type { Theme } from '../theme';
-import type { ViewContext } from './context';
+import { BaseView } from './view';
 import { explainText, metricShort, metricSpec } from '../../src/protocol/metrics';
 
 /** Tick labels of a log axis: 1-2-5 steps only, so the axis stays readable. */
@@ -48,18 +48,13 @@ interface ChartSlot {
   chart?: Chart<'line'>;
 }
 
-export class OverviewView {
+export class OverviewView extends BaseView {
   private slots: ChartSlot[] = [];
   private taps: TapInfo[] = [];
+  /** What the last render drew (the panel's test hooks). */
+  summary: OverviewSummary = { taps: 0, splits: 0, metrics: [] };
 
-  constructor(
-    private readonly root: HTMLElement,
-    private readonly ctx: ViewContext,
-  ) {}
-
-  render(results: Results): OverviewSummary {
-    this.destroy();
-    clear(this.root);
+  protected build(results: Results): void {
     this.taps = tapsInOrder(results);
     this.root.append(this.header(results), this.performance(results));
 
@@ -94,8 +89,7 @@ export class OverviewView {
       ),
       this.valuesTable(results),
     );
-    this.draw();
-    return { taps: this.taps.length, splits: drawnSplits.size, metrics: drawnMetrics };
+    this.summary = { taps: this.taps.length, splits: drawnSplits.size, metrics: drawnMetrics };
   }
 
   /** Draws (again) every chart with the current theme. */
@@ -113,7 +107,7 @@ export class OverviewView {
   }
 
   /** Moves the selected-tap marker without rebuilding the charts. */
-  setSelected(tapName: string | undefined): void {
+  override selectTap(tapName: string | undefined): void {
     const idx = this.taps.findIndex((t) => t.name === tapName);
     for (const slot of this.slots) {
       const opts = slot.chart?.options.plugins?.unetlensStages;
@@ -124,9 +118,10 @@ export class OverviewView {
     }
   }
 
-  destroy(): void {
+  protected override teardown(): void {
     for (const slot of this.slots) slot.chart?.destroy();
     this.slots = [];
+    this.summary = { taps: 0, splits: 0, metrics: [] };
   }
 
   // ---------------------------------------------------------------- header

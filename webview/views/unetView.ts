@@ -30,17 +30,17 @@ import {
   type RGB,
 } from '../scale';
 import { s, svgToPng } from '../svg';
+import { fitName } from '../svgCharts';
 import { scaleStops, toRgb, type Theme } from '../theme';
 import { layoutUnet, moveFocus, type ULayout } from '../unetLayout';
-import type { ViewContext } from './context';
+import { BaseView } from './view';
 import { explainText, higherIsBetter, metricShort } from '../../src/protocol/metrics';
 
 const LEFT = 92; // level labels
 const TOP = 54; // stage labels, and room for the level-0 skip arcs
 const LEGEND_H = 66;
 
-export class UnetView {
-  private results?: Results;
+export class UnetView extends BaseView {
   private taps: TapInfo[] = [];
   private layout?: ULayout;
   private splits: SplitDesc[] = [];
@@ -52,19 +52,8 @@ export class UnetView {
   private svg?: SVGSVGElement;
   private detail?: HTMLElement;
   private note?: HTMLElement;
-  private observer?: ResizeObserver;
-  private lastWidth = 0;
-  private frame = 0;
 
-  constructor(
-    private readonly root: HTMLElement,
-    private readonly ctx: ViewContext,
-  ) {}
-
-  render(results: Results): void {
-    this.destroy();
-    clear(this.root);
-    this.results = results;
+  protected build(results: Results): void {
     this.taps = tapsInOrder(results);
     this.layout = layoutUnet(this.taps);
     this.splits = splitsInOrder(results).filter((sp) => results.metrics?.[sp.name]);
@@ -138,12 +127,7 @@ export class UnetView {
         this.detail,
       ),
     );
-    this.observer = new ResizeObserver(() => {
-      const w = this.wrap?.clientWidth ?? 0;
-      if (w > 0 && Math.abs(w - this.lastWidth) > 2) this.schedule();
-    });
-    this.observer.observe(this.wrap);
-    this.draw();
+    this.redrawOnResize(this.wrap);
   }
 
   /** A split that has values for the metric: the one chosen before, else the first that is not train. */
@@ -174,20 +158,11 @@ export class UnetView {
     if (this.ctx.store.unetSplit) sel.value = this.ctx.store.unetSplit;
   }
 
-  private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw();
-    });
-  }
-
   /** Draws (again) the network with the current theme, metric, split and width. */
   draw(): void {
     if (!this.results || !this.layout || !this.wrap) return;
-    const width = this.wrap.clientWidth;
+    const width = this.drawWidth(this.wrap);
     if (width <= 0) return; // hidden: drawn when it gets a size
-    this.lastWidth = width;
     const theme = this.ctx.theme();
     const store = this.ctx.store;
     const metric = store.unetMetric!;
@@ -205,7 +180,7 @@ export class UnetView {
     // One domain over every split, so switching splits compares like with like.
     const domain = domainOf(all, canLogNow && store.log.has(metric));
     const focusedTap = (document.activeElement as Element | null)?.closest?.('[data-tap]')?.getAttribute('data-tap');
-    const svg = this.build(theme, metric, split, domain, width);
+    const svg = this.buildSvg(theme, metric, split, domain, width);
     clear(this.wrap);
     this.wrap.append(svg);
     this.svg = svg;
@@ -220,7 +195,7 @@ export class UnetView {
     this.note!.hidden = this.note!.textContent === '';
   }
 
-  private build(theme: Theme, metric: MetricKey, split: string, domain: Domain | null, width: number): SVGSVGElement {
+  private buildSvg(theme: Theme, metric: MetricKey, split: string, domain: Domain | null, width: number): SVGSVGElement {
     const L = this.layout!;
     const r = this.results!;
     const fontSize = Math.max(10, Math.round(theme.fontSize * 0.9));
@@ -458,7 +433,7 @@ export class UnetView {
   }
 
   /** Moves the selection outline (no re-layout); the tap is already in the store. */
-  setSelected(name: string | undefined): void {
+  override selectTap(name: string | undefined): void {
     if (!this.svg) return;
     const theme = this.ctx.theme();
     this.svg.setAttribute('data-selected', name ?? '');
@@ -542,22 +517,10 @@ export class UnetView {
     }
   }
 
-  destroy(): void {
-    this.observer?.disconnect();
-    this.observer = undefined;
-    if (this.frame) cancelAnimationFrame(this.frame);
-    this.frame = 0;
+  protected override teardown(): void {
     this.svg = undefined;
-    this.lastWidth = 0;
+    this.wrap = undefined;
   }
-}
-
-/** The last part of a tap's short name that fits under its block. */
-function fitName(name: string, colW: number, fontSize: number): string {
-  const short = shortTapName(name);
-  const last = short.split('/').pop() ?? short;
-  const maxChars = Math.max(3, Math.floor((colW - 2) / (fontSize * 0.58)));
-  return last.length <= maxChars ? last : last.slice(0, maxChars - 1) + '…';
 }
 
 function cssEscape(s: string): string {
