@@ -42,6 +42,8 @@ export interface MetricSpec {
   family: MetricFamily;
   /** The panel's longer explanation under a chart; `{k}` stands for the number of neighbours. */
   explain?: string;
+  /** The export of src/engine/metrics that computes it (a function or an accumulator class); absent when the engine does not. */
+  engine?: string;
 }
 
 type Defaulted = 'refLine' | 'unit' | 'digits' | 'unitRange';
@@ -64,6 +66,7 @@ export const TAP_METRIC_SPECS = [
     intuition: "Davies–Bouldin index of the tap's points grouped by class. Lower = classes better separated.",
     direction: 'lower-better',
     needsLabels: true,
+    engine: 'daviesBouldin',
     family: 'tap',
     explain: 'Davies–Bouldin index of the points grouped by their true label. Lower = classes better separated. Needs labels: unlabeled splits have none.',
   }),
@@ -75,6 +78,7 @@ export const TAP_METRIC_SPECS = [
       "Davies–Bouldin of the previous tap's points grouped by k-means clusters of this tap. Higher = the partition this layer draws is not yet separable in what it receives.",
     direction: 'lower-better',
     needsLabels: false,
+    engine: 'roughness',
     family: 'tap',
     explain: 'DB of the previous tap’s points grouped by the k-means clusters this tap draws. Higher = rougher: the partition is not yet separable in what the layer receives. Label-free.',
   }),
@@ -87,6 +91,7 @@ export const TAP_METRIC_SPECS = [
     direction: 'higher-better',
     needsLabels: 'train',
     unitRange: true,
+    engine: 'knnConfidence',
     family: 'tap',
     explain: 'Share of each point’s {k} nearest train points whose label equals its predicted label, averaged. Higher = more confident. Label-free on the split measured.',
   }),
@@ -100,6 +105,7 @@ export const TAP_METRIC_SPECS = [
     needsLabels: false,
     refLine: 1,
     unit: '× train median',
+    engine: 'featureShift',
     family: 'tap',
     explain: 'Distance to the {k}-th nearest train point, divided by train’s own median. ≈ 1 = in distribution (dotted line); larger = the features have shifted away from training. Label-free.',
   }),
@@ -115,6 +121,7 @@ export const DERIVED_METRIC_SPECS = [
     direction: 'higher-better',
     needsLabels: 'train',
     unitRange: true,
+    engine: 'knnDice',
     family: 'labelFree',
   }),
   spec('featureShiftFg', {
@@ -126,26 +133,27 @@ export const DERIVED_METRIC_SPECS = [
     needsLabels: false,
     refLine: 1,
     unit: '× train median',
+    engine: 'foregroundShift',
     family: 'labelFree',
   }),
 ] as const;
 
 /** Performance of the final output (results.json `splits[].performance`). */
 export const PERFORMANCE_SPECS = [
-  spec('dice', { title: 'Dice', short: 'Dice', axis: 'Dice', intuition: 'Overlap of the predicted and true foreground, mean over the foreground classes. Higher = better.', direction: 'higher-better', needsLabels: true, unitRange: true, family: 'performance' }),
-  spec('accuracy', { title: 'Accuracy', short: 'Accuracy', axis: 'accuracy', intuition: 'Share of pixels (classification: images) whose predicted class is the true one. Higher = better.', direction: 'higher-better', needsLabels: true, unitRange: true, family: 'performance' }),
-  spec('dicePerClass', { title: 'Dice per class', short: 'Dice per class', axis: 'Dice', intuition: 'Dice of each class on its own.', direction: 'higher-better', needsLabels: true, unitRange: true, family: 'performance' }),
-  spec('mse', { title: 'MSE', short: 'MSE', axis: 'MSE', intuition: 'Mean squared error of a regression output. Lower = better.', direction: 'lower-better', needsLabels: true, family: 'performance' }),
-  spec('psnr', { title: 'PSNR', short: 'PSNR', axis: 'PSNR (dB)', intuition: 'Peak signal-to-noise ratio of a regression output. Higher = better.', direction: 'higher-better', needsLabels: true, unit: 'dB', family: 'performance' }),
-  spec('ssim', { title: 'SSIM', short: 'SSIM', axis: 'SSIM', intuition: 'Structural similarity of a regression output with the target. Higher = better.', direction: 'higher-better', needsLabels: true, unitRange: true, family: 'performance' }),
+  spec('dice', { title: 'Dice', short: 'Dice', axis: 'Dice', intuition: 'Overlap of the predicted and true foreground, mean over the foreground classes. Higher = better.', direction: 'higher-better', needsLabels: true, unitRange: true, engine: 'SegmentationAccumulator', family: 'performance' }),
+  spec('accuracy', { title: 'Accuracy', short: 'Accuracy', axis: 'accuracy', intuition: 'Share of pixels (classification: images) whose predicted class is the true one. Higher = better.', direction: 'higher-better', needsLabels: true, unitRange: true, engine: 'SegmentationAccumulator', family: 'performance' }),
+  spec('dicePerClass', { title: 'Dice per class', short: 'Dice per class', axis: 'Dice', intuition: 'Dice of each class on its own.', direction: 'higher-better', needsLabels: true, unitRange: true, engine: 'SegmentationAccumulator', family: 'performance' }),
+  spec('mse', { title: 'MSE', short: 'MSE', axis: 'MSE', intuition: 'Mean squared error of a regression output. Lower = better.', direction: 'lower-better', needsLabels: true, engine: 'RegressionAccumulator', family: 'performance' }),
+  spec('psnr', { title: 'PSNR', short: 'PSNR', axis: 'PSNR (dB)', intuition: 'Peak signal-to-noise ratio of a regression output. Higher = better.', direction: 'higher-better', needsLabels: true, unit: 'dB', engine: 'psnr', family: 'performance' }),
+  spec('ssim', { title: 'SSIM', short: 'SSIM', axis: 'SSIM', intuition: 'Structural similarity of a regression output with the target. Higher = better.', direction: 'higher-better', needsLabels: true, unitRange: true, engine: 'ssim', family: 'performance' }),
   spec('iou', { title: 'IoU', short: 'IoU', axis: 'IoU', intuition: 'Intersection over union of the predicted and true foreground. Higher = better.', direction: 'higher-better', needsLabels: true, unitRange: true, family: 'performance' }),
 ] as const;
 
 /** What the final output says about itself: the baselines' inputs and the foreground share. */
 export const OUTPUT_SPECS = [
-  spec('maxProbability', { title: 'Max-softmax probability', short: 'max-softmax', axis: 'mean max-softmax', intuition: 'Mean over pixels of the largest class probability. Lower = the output is less sure.', direction: 'higher-better', needsLabels: false, unitRange: true, family: 'output' }),
-  spec('entropy', { title: 'Predictive entropy', short: 'entropy', axis: 'mean entropy (nats)', intuition: 'Mean over pixels of the entropy of the class probabilities. Higher = the output is less sure.', direction: 'lower-better', needsLabels: false, unit: 'nats', family: 'output' }),
-  spec('foreground', { title: 'Foreground share', short: 'foreground share', axis: 'foreground share', intuition: 'Share of pixels predicted as a class other than the background.', direction: 'none', needsLabels: false, unitRange: true, family: 'output' }),
+  spec('maxProbability', { title: 'Max-softmax probability', short: 'max-softmax', axis: 'mean max-softmax', intuition: 'Mean over pixels of the largest class probability. Lower = the output is less sure.', direction: 'higher-better', needsLabels: false, unitRange: true, engine: 'OutputStatsAccumulator', family: 'output' }),
+  spec('entropy', { title: 'Predictive entropy', short: 'entropy', axis: 'mean entropy (nats)', intuition: 'Mean over pixels of the entropy of the class probabilities. Higher = the output is less sure.', direction: 'lower-better', needsLabels: false, unit: 'nats', engine: 'OutputStatsAccumulator', family: 'output' }),
+  spec('foreground', { title: 'Foreground share', short: 'foreground share', axis: 'foreground share', intuition: 'Share of pixels predicted as a class other than the background.', direction: 'none', needsLabels: false, unitRange: true, engine: 'OutputStatsAccumulator', family: 'output' }),
 ] as const;
 
 export const METRIC_SPECS: readonly MetricSpec[] = [...TAP_METRIC_SPECS, ...DERIVED_METRIC_SPECS, ...PERFORMANCE_SPECS, ...OUTPUT_SPECS];
