@@ -194,3 +194,13 @@ test('every view takes the selected tap the same way, and render → destroy →
     assert.ok(root.children.length > 0, make.name);
   }
 });
+
+test('table headers name the metrics in words (from the metric table), the key as the tooltip', () => {
+  const r = results();
+  const tapView = draw((a, b) => new views.TapView(a, b), r);
+  const head = tapView.root.querySelector('.tap-top table thead tr')!;
+  assert.deepEqual(cells(head), ['Split', 'Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift', 'points']);
+  assert.equal(head.children[1].getAttribute('title'), 'db');
+  const overview = draw((a, b) => new views.OverviewView(a, b), r);
+  assert.deepEqual(overview.root.querySelectorAll('table.compact th.group').map((e) => e.textContent), ['Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift']);
+});

@@ -412,7 +412,7 @@ export class OverviewView extends BaseView {
           h('th', { scope: 'col', rowspan: 2 }, 'Tap'),
           h('th', { scope: 'col', rowspan: 2 }, 'Stage'),
           h('th', { scope: 'col', rowspan: 2 }, 'Shape'),
-          METRICS.map((m) => h('th', { scope: 'colgroup', colspan: splits.length, class: 'group' }, m)),
+          METRICS.map((m) => h('th', { scope: 'colgroup', colspan: splits.length, class: 'group', title: m }, metricShort(m))),
         ),
         h('tr', null, METRICS.flatMap(() => splits.map((s) => h('th', { scope: 'col', class: 'num' }, s.name)))),
       ],

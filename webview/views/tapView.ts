@@ -22,6 +22,7 @@ import {
 } from '../format';
 import { seriesColor, withAlpha, type Theme } from '../theme';
 import { BaseView } from './view';
+import { metricShort } from '../../src/protocol/metrics';
 
 /** Above this many points in all splits, the scatter shows a deterministic subsample. */
 export const MAX_SCATTER_POINTS = 5000;
@@ -164,7 +165,7 @@ export class TapView extends BaseView {
             'tr',
             null,
             h('th', { scope: 'col' }, 'Split'),
-            METRICS.map((m) => h('th', { scope: 'col', class: 'num' }, m)),
+            METRICS.map((m) => h('th', { scope: 'col', class: 'num', title: m }, metricShort(m))),
             h('th', { scope: 'col', class: 'num' }, 'points'),
           ),
           splits.map((s) => {
