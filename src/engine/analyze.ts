@@ -78,6 +78,7 @@
  * in the prediction output or in a preprocessed image stops the analysis with a LensError
  * naming the model or the image. Nothing is written unless the analysis completes.
  */
+import { computeVerdict } from './verdict';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import { loadDatasetFile } from './data/datasetFile';
@@ -428,6 +429,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       mapsMs: Math.round(mapsMs),
       shiftsMs: Math.round(shiftsMs),
     };
+    results.verdict = computeVerdict(results);
     progress({ stage: 'write', message: 'Writing results' });
     return results;
   } finally {

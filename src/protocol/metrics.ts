@@ -39,12 +39,25 @@ export interface MetricSpec {
   digits: number;
   /** Values live in [0, 1] (drawn on a fixed 0–1 axis). */
   unitRange: boolean;
+  /**
+   * centred-on-1 metrics: the band of usual values [low, high]; outside it, on either side, a
+   * value is unusual (the panel's diverging colour scale marks both ends, the verdict names
+   * such layers). Absent for other metrics.
+   */
+  usual?: readonly [number, number];
   family: MetricFamily;
   /** The panel's longer explanation under a chart; `{k}` stands for the number of neighbours. */
   explain?: string;
   /** The export of src/engine/metrics that computes it (a function or an accumulator class); absent when the engine does not. */
   engine?: string;
 }
+
+/**
+ * Feature shift between 0.8 and 1.25 × train's median is "in distribution"; above, the
+ * features have left the training manifold; below, they have collapsed (many points closer
+ * to train than train is to itself: a layer that no longer tells the inputs apart).
+ */
+export const FEATURE_SHIFT_USUAL = [0.8, 1.25] as const;
 
 type Defaulted = 'refLine' | 'unit' | 'digits' | 'unitRange';
 /** A table row; no reference line, no unit, 3 digits and an open range unless it says otherwise. */
@@ -104,6 +117,7 @@ export const TAP_METRIC_SPECS = [
     direction: 'centred-on-1',
     needsLabels: false,
     refLine: 1,
+    usual: FEATURE_SHIFT_USUAL,
     unit: '× train median',
     engine: 'featureShift',
     family: 'tap',
@@ -132,6 +146,7 @@ export const DERIVED_METRIC_SPECS = [
     direction: 'centred-on-1',
     needsLabels: false,
     refLine: 1,
+    usual: FEATURE_SHIFT_USUAL,
     unit: '× train median',
     engine: 'foregroundShift',
     family: 'labelFree',
