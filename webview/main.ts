@@ -34,6 +34,7 @@ import { OverviewView } from './views/overview';
 import { SplitsView } from './views/splitsView';
 import { TapView } from './views/tapView';
 import { UnetView } from './views/unetView';
+import { VerdictView } from './views/verdictView';
 import { WithoutLabelsView } from './views/withoutLabels';
 
 function start(): void {
@@ -98,7 +99,9 @@ function start(): void {
       tabs[next].focus();
     }
   });
-  const main = h('main', { class: 'results' }, tabList, ...VIEWS.map((v) => panels[v.id]));
+  // The answer first: the verdict sits above the tabs, whatever view is chosen.
+  const verdictRoot = h('section', { class: 'verdict', id: 'verdict' });
+  const main = h('main', { class: 'results' }, verdictRoot, tabList, ...VIEWS.map((v) => panels[v.id]));
   app.append(
     h('header', { class: 'titlebar' }, h('h1', null, 'UNet Lens', titleModel), titleSource, actions),
     statusArea,
@@ -131,7 +134,8 @@ function start(): void {
     splits: new SplitsView(panels.splits, ctx),
     withoutLabels: new WithoutLabelsView(panels.withoutLabels, ctx),
   };
-  const allViews = VIEWS.map((v) => views[v.id]);
+  const verdict = new VerdictView(verdictRoot, ctx);
+  const allViews: View[] = [verdict, ...VIEWS.map((v) => views[v.id])];
   /** Views drawn while hidden (no size yet): drawn again when shown. */
   const needsDraw = new Set<ViewId>();
 
