@@ -1,0 +1,152 @@
+/**
+ * Issue 11, "the panel answers the user's question first, and nothing in it misleads", inside
+ * real VS Code (code-server 4.100.3 + Debian Chromium) on a copy of the bundled example in a
+ * folder named like a user's project:
+ *
+ * - the verdict is the first thing in the panel and in report.html, and its sentences are
+ *   exactly those of `results.verdict` in the results.json the worker wrote;
+ * - scales with meaning: in The U, feature shift is drawn on a diverging scale centred on 1;
+ *   a split whose feature shift is below 1 (siteB at pool2, 0.12) is not coloured "better";
+ * - narrow panels (600 px and 480 px): the tabs stay on one row, The U keeps its block names.
+ * Screenshots go to test-results/e2e/verdict-*.png.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Browser, FrameLocator, Page } from 'playwright-core';
+import { REPO_ROOT, explorerContextMenu, openBrowser, runCommand, screenshot, startCodeServer, waitForWorkbench, webviewFrame, type CodeServer } from './codeServer';
+import type { Results } from '../../src/engine/types';
+
+const EXAMPLE = path.join(REPO_ROOT, 'examples', 'synthetic');
+const EXT = 'unetlens.unet-lens';
+let root: string;
+let workspace: string;
+let server: CodeServer;
+let browser: Browser;
+let page: Page;
+let results: Results;
+let resultsFile: string;
+const consoleLines: string[] = [];
+
+const frame = (): FrameLocator => webviewFrame(page, { extensionId: EXT });
+
+async function showTab(f: FrameLocator, title: string): Promise<void> {
+  await f.getByRole('tab', { name: title, exact: true }).click();
+  await f.locator(`[role="tab"][aria-selected="true"]`, { hasText: title }).waitFor({ timeout: 5000 });
+}
+
+/** The results.json the extension wrote into its workspace storage (newest). */
+function cachedResults(): string {
+  const top = path.join(server.userDataDir, 'User', 'workspaceStorage');
+  const found: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name === 'results.json' && p.includes(`${path.sep}${EXT}${path.sep}`)) found.push(p);
+    }
+  };
+  if (fs.existsSync(top)) walk(top);
+  assert.equal(found.length, 1, 'one results.json in the extension storage');
+  return found[0];
+}
+
+/** Every sentence of the verdict as the page shows it, keyed like results.verdict. */
+async function verdictTexts(f: FrameLocator | Page): Promise<{ split: string; role: string; text: string }[]> {
+  return f.locator('section[data-role="verdict"] [data-split] [data-role]').evaluateAll((els) =>
+    els.map((e) => ({ split: e.closest('[data-split]')!.getAttribute('data-split') ?? '', role: e.getAttribute('data-role') ?? '', text: (e.textContent ?? '').trim() })),
+  );
+}
+
+function expectedTexts(r: Results): { split: string; role: string; text: string }[] {
+  const v = r.verdict!;
+  const out: { split: string; role: string; text: string }[] = [];
+  for (const u of v.unlabeled) {
+    out.push({ split: u.split, role: 'answer', text: u.sentence });
+    if (u.foregroundSentence) out.push({ split: u.split, role: 'foreground', text: u.foregroundSentence });
+    out.push({ split: u.split, role: 'moved', text: u.movedSentence });
+    out.push({ split: u.split, role: 'action', text: u.action.sentence });
+  }
+  for (const l of v.labeled) {
+    out.push({ split: l.split, role: 'gap', text: l.sentence });
+    if (l.whereSentence) out.push({ split: l.split, role: 'where', text: l.whereSentence });
+  }
+  return out;
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js')), 'build first (npm test does)');
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'unetlens-verdict-'));
+  workspace = path.join(root, 'lesion-study');
+  fs.cpSync(EXAMPLE, workspace, { recursive: true, filter: (src) => !src.includes('unetlens-out') });
+  fs.writeFileSync(path.join(workspace, 'train.py'), 'import torch\n\n# ... train the UNet ...\ntorch.onnx.export(model, x, "model.onnx", opset_version=13)\n');
+  server = await startCodeServer({ workspace, extensionDevPath: REPO_ROOT });
+  ({ browser, page } = await openBrowser(server.url, { console: consoleLines, viewport: { width: 1400, height: 900 } }));
+  await waitForWorkbench(page);
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  if (server) {
+    const ours = server.serverLogs().split('\n').filter((l) => /unet ?lens/i.test(l)).slice(-30);
+    if (ours.length) process.stderr.write(`[e2e] extension log lines:\n${ours.join('\n')}\n`);
+    await server.stop();
+  }
+  const errors = consoleLines.filter((l) => /pageerror|UNet Lens.*error/i.test(l));
+  if (errors.length) process.stderr.write(`[e2e] webview errors:\n${errors.join('\n')}\n`);
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+});
+
+test('the verdict is the first thing in the panel, and its sentences are those of results.json', async () => {
+  await runCommand(page, 'Go to File...').catch(() => page.keyboard.press('Control+P'));
+  const quick = page.locator('.quick-input-widget .quick-input-box input');
+  await quick.fill('train.py');
+  await page.locator('.quick-input-widget .monaco-list-row.focused', { hasText: 'train.py' }).waitFor({ timeout: 15_000 });
+  await quick.press('Enter');
+  await explorerContextMenu(page, 'model.onnx', 'Analyze Generalization', 30_000);
+  const f = frame();
+  await f.locator('body[data-state="ready"]').waitFor({ state: 'attached', timeout: 300_000 });
+  resultsFile = cachedResults();
+  results = JSON.parse(fs.readFileSync(resultsFile, 'utf8'));
+  assert.ok(results.verdict, 'the worker wrote results.verdict');
+  assert.equal(results.verdict!.unlabeled.length, 1);
+  assert.equal(results.verdict!.unlabeled[0].split, 'siteB');
+
+  const section = f.locator('section[data-role="verdict"]');
+  await section.waitFor({ timeout: 10_000 });
+  assert.equal(await section.getAttribute('data-verdict'), 'shown');
+  // first: above the tabs
+  const order = await f.locator('main.results').evaluate((m) => Array.from(m.children).map((c) => c.getAttribute('data-role') ?? c.getAttribute('role') ?? c.tagName));
+  assert.equal(order[0], 'verdict');
+  assert.equal(order[1], 'tablist');
+  assert.deepEqual(await verdictTexts(f), expectedTexts(results));
+  const u = results.verdict!.unlabeled[0];
+  const card = f.locator(`section[data-role="verdict"] [data-split="siteB"]`);
+  assert.equal(await card.getAttribute('data-expect'), u.expect);
+  assert.equal(await card.getAttribute('data-grade'), u.grade ?? '');
+  // the example's siteB: the interval is far wider than 0.3, so the answer is "cannot tell"
+  assert.equal(u.grade, 'cannot tell');
+  assert.match(u.sentence, /^siteB: cannot tell/);
+  // a named layer is a chip that selects its tap everywhere
+  const chip = card.locator('.verdict-layers .chip').first();
+  const tap = await chip.getAttribute('data-tap');
+  await chip.click();
+  await f.locator(`body[data-tap="${tap}"]`).waitFor({ state: 'attached', timeout: 5000 });
+  await screenshot(page, 'verdict-panel');
+});
+
+test('report.html opens with the same verdict first', async () => {
+  const report = path.join(path.dirname(resultsFile), 'report.html');
+  assert.ok(fs.existsSync(report));
+  const p = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  try {
+    await p.goto(`file://${report}?theme=light`);
+    await p.locator('body[data-state="ready"]').waitFor({ state: 'attached', timeout: 15_000 });
+    assert.deepEqual(await verdictTexts(p), expectedTexts(results));
+    await p.screenshot({ path: path.join(REPO_ROOT, 'test-results', 'e2e', 'verdict-report.png') });
+  } finally {
+    await p.close();
+  }
+});
