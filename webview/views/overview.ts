@@ -26,7 +26,8 @@ import {
 import { canLog, decadesSpanned } from '../scale';
 import type { Theme } from '../theme';
 import { BaseView } from './view';
-import { explainText, metricShort, metricSpec } from '../../src/protocol/metrics';
+import { metricShort, metricSpec } from '../../src/protocol/metrics';
+import { metricExplain } from '../explain';
 
 /** Tick labels of a log axis: 1-2-5 steps only, so the axis stays readable. */
 function logTick(v: number): string {
@@ -382,7 +383,7 @@ export class OverviewView extends BaseView {
         exportButton(`Export the ${info.title} chart as PNG`, () => this.exportPng(metric), 'PNG', `Export ${info.title} chart as PNG`),
       ),
       h('div', { class: 'chart-box' }, canvas),
-      h('p', { class: 'explain' }, explainText(metric, r.settings?.k ?? 10)),
+      metricExplain(metric, r.settings?.k ?? 10),
       empty.length ? h('p', { class: 'note' }, `No values for ${empty.join(', ')}.`) : null,
     );
   }

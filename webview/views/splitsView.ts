@@ -19,6 +19,7 @@ import { s, svgToPng } from '../svg';
 import { intervalBar, valueAxisMarks } from '../svgCharts';
 import { withAlpha, type Theme } from '../theme';
 import { BaseView } from './view';
+import { inputsText } from '../withoutLabels';
 
 export class SplitsView extends BaseView {
   private wrap?: HTMLElement;
@@ -207,7 +208,7 @@ export class SplitsView extends BaseView {
             'p',
             { class: 'explain' },
             p && pk
-              ? 'Predicted from the label-free metrics (feature shift and kNN confidence against train); [low, high] is the interval of the prediction.'
+              ? `Predicted from ${r.performanceWithoutLabels?.predictors?.features?.inputs?.length ? inputsText(r.performanceWithoutLabels.predictors.features.inputs) : 'the label-free metrics of the interior features'}; [low, high] is the interval of the prediction (see the verdict at the top and Without labels).`
               : 'Without labels, performance can only be predicted from the label-free metrics; these results hold no prediction for this split.',
           )
         : null,

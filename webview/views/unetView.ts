@@ -21,7 +21,8 @@ import { fitName } from '../svgCharts';
 import { divergingStops, scaleStops, toRgb, type Theme } from '../theme';
 import { layoutUnet, moveFocus, type ULayout } from '../unetLayout';
 import { BaseView } from './view';
-import { explainText, metricShort, metricSpec } from '../../src/protocol/metrics';
+import { metricShort, metricSpec } from '../../src/protocol/metrics';
+import { metricExplain } from '../explain';
 
 const LEFT = 92; // level labels
 const TOP = 54; // stage labels, and room for the level-0 skip arcs
@@ -504,7 +505,7 @@ export class UnetView extends BaseView {
           ),
         ),
       ),
-      h('p', { class: 'explain' }, explainText(metric, r.settings?.k ?? 10)),
+      metricExplain(metric, r.settings?.k ?? 10),
     );
   }
 

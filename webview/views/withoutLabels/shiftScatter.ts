@@ -19,6 +19,7 @@ import {
   est,
   FAMILY_TITLES,
   inputsText,
+  keysInWords,
   perfTitle,
   PREDICTOR_INFO,
   PREDICTOR_NAMES,
@@ -114,7 +115,7 @@ export class ShiftScatter {
       { class: 'nl-descriptions' },
       PREDICTOR_NAMES.map((n) => {
         const sm = p.predictors?.[n];
-        return sm?.description ? h('li', null, h('strong', null, `${PREDICTOR_INFO[n].title}: `), sm.description) : null;
+        return sm?.description ? h('li', null, h('strong', null, `${PREDICTOR_INFO[n].title}: `), keysInWords(sm.description)) : null;
       }),
     );
 
