@@ -83,7 +83,8 @@ import * as ort from 'onnxruntime-node';
 import { loadDatasetFile } from './data/datasetFile';
 import { listSplit, type SplitItem, type SplitSource } from './data/splits';
 import { toModelInput, toLabelMap } from './data/preprocess';
-import { loadModel, type LoadedModel } from './model/load';
+import { loadModel } from './model/load';
+import type { LoadedModel } from './model/contract';
 import { applyShift, DEFAULT_STRENGTHS, noiseSeed, shiftLabel, sweepShifts, type Shift } from './shift/transforms';
 import { assemble, type CopyMeasure } from './shift/withoutLabels';
 import {
