@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyze } from '../../src/engine/analyze';
 import { loadOnnxModel } from '../../src/engine/model/onnxModel';
-import { readNpy } from '../../src/engine/data/readers';
+import { readNpy } from '../../src/engine/data/formats';
 import { LensError, type Results } from '../../src/engine/types';
 
 const root = path.resolve(__dirname, '..', '..');

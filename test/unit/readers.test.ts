@@ -1,6 +1,6 @@
 /**
- * The JPEG, TIFF and NIfTI readers (src/engine/data/jpeg.ts, tiff.ts, nifti.ts, registered in
- * readers.ts's READERS), 3D volumes through listSplit and preprocess, and a 3D end-to-end run
+ * The JPEG, TIFF and NIfTI readers (src/engine/data/formats/jpeg.ts, tiff.ts, nifti.ts, registered in
+ * formats/registry.ts's READERS), 3D volumes through listSplit and preprocess, and a 3D end-to-end run
  * of analyze() on test/fixtures/models/unet3d.onnx.
  * Fixtures and the values Python reads from them (PIL, tifffile, nibabel, torch) are written by
  *   /usr/bin/python3 scripts/make_format_fixtures.py
@@ -26,7 +26,7 @@ import {
   readLabelFile,
   supportedExtensions,
   type ReadContext,
-} from '../../src/engine/data/readers';
+} from '../../src/engine/data/formats';
 import { listSplit } from '../../src/engine/data/splits';
 import { toLabelMap, toModelInput } from '../../src/engine/data/preprocess';
 import { analyze } from '../../src/engine/analyze';
@@ -412,7 +412,7 @@ describe('bundle: the readers work when bundled by esbuild (nifti-reader-js is E
       fs.writeFileSync(
         entry,
         [
-          `import { readImageFile } from ${JSON.stringify(path.join(ROOT, 'src/engine/data/readers'))};`,
+          `import { readImageFile } from ${JSON.stringify(path.join(ROOT, 'src/engine/data/formats'))};`,
           `const fix = ${JSON.stringify(FIX)};`,
           `const out = [['nifti/vol_f32.nii.gz', 'NCDHW'], ['tiff/grey16_zlib_predictor.tif', 'NCHW'], ['jpeg/rgb420.jpg', 'NCHW']]`,
           `  .map(([f, layout]) => { const r = readImageFile(fix + '/' + f, { channels: 1, layout: layout as any }); return [r.dims, Array.from(r.data.slice(0, 3))]; });`,

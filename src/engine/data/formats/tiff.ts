@@ -19,8 +19,8 @@
  *   predictor, CMYK/YCbCr/Lab photometrics, BigTIFF, float16.
  */
 import * as UTIF from 'utif2';
-import { LensError } from '../types';
-import type { RawImage, ReadRole } from './readers';
+import { LensError } from '../../types';
+import type { RawImage, ReadRole } from './common';
 
 type Ifd = UTIF.IFD & { isLE?: boolean };
 

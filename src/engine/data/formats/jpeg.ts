@@ -15,8 +15,8 @@
  *   label map is an error that says to save masks losslessly.
  */
 import * as jpeg from 'jpeg-js';
-import { LensError } from '../types';
-import type { RawImage, ReadRole } from './readers';
+import { LensError } from '../../types';
+import type { RawImage, ReadRole } from './common';
 
 interface JpegFrame {
   /** SOF marker (0xC0…0xCF). */

@@ -22,9 +22,9 @@
  * in both (tsx compiles the ES module for require; esbuild bundles it).
  */
 import { gunzipSync } from 'node:zlib';
-import * as nifti from '../../../node_modules/nifti-reader-js/dist/nifti.js';
-import { LensError } from '../types';
-import type { RawImage, ReadRole } from './readers';
+import * as nifti from '../../../../node_modules/nifti-reader-js/dist/nifti.js';
+import { LensError } from '../../types';
+import type { RawImage, ReadRole } from './common';
 
 interface NiftiType {
   name: string;
