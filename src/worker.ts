@@ -5,7 +5,7 @@
  * so a killed worker leaves nothing half-written.
  */
 import { parseWorkerRequest, type WorkerMessage } from './protocol/messages';
-import { analyze } from './engine/analyze';
+import { analyze } from './engine/pipeline/analyze';
 import { writeOutputs } from './engine/output';
 import { LensError } from './engine/types';
 

@@ -29,7 +29,7 @@ import {
 } from '../../src/engine/data/formats';
 import { listSplit } from '../../src/engine/data/splits';
 import { toLabelMap, toModelInput } from '../../src/engine/data/preprocess';
-import { analyze } from '../../src/engine/analyze';
+import { analyze } from '../../src/engine/pipeline/analyze';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIX = path.join(ROOT, 'test/fixtures/data/formats');

@@ -25,7 +25,7 @@ import { modelFormatOf, type LoadedModel, type LoadModelOptions } from '../../sr
 import { tfRuntime, type Tf } from '../../src/engine/model/tfjsRuntime';
 import { checkLayersSupported, normalizeModelTopology } from '../../src/engine/model/kerasConfig';
 import { h5 } from '../../src/engine/model/kerasModel';
-import { analyze } from '../../src/engine/analyze';
+import { analyze } from '../../src/engine/pipeline/analyze';
 import { loadDatasetFile } from '../../src/engine/data/datasetFile';
 import { listSplit } from '../../src/engine/data/splits';
 import { toModelInput } from '../../src/engine/data/preprocess';
