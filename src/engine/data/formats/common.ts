@@ -75,6 +75,11 @@ export function splitMember(p: string): { file: string; member?: string } {
   return m ? { file: m[1], member: m[2] } : { file: p };
 }
 
+/** The error of a file a reader cannot decode: "`file` is not a readable `what`: `why`" (kind 'data'). */
+export function unreadable(file: string, what: string, why: string): LensError {
+  return new LensError(`${file} is not a readable ${what}: ${why}`, 'data', file);
+}
+
 /** Reads a whole file; a missing or unreadable one is a data error naming it. */
 export function readFileOrThrow(file: string): Buffer {
   try {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unzipSync } from 'fflate';
 import { LensError } from '../../types';
-import { extOf, product, readFileOrThrow, splitMember, type NdArray, type ReadRole } from './common';
+import { extOf, product, readFileOrThrow, splitMember, unreadable, type NdArray, type ReadRole } from './common';
 
 /* ------------------------------------------------------------------------------------------ */
 /* NPY                                                                                         */
@@ -27,7 +27,7 @@ const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const NPY_KINDS: Record<string, number[]> = { b: [1], i: [1, 2, 4, 8], u: [1, 2, 4, 8], f: [2, 4, 8] };
 
 function npyError(file: string, why: string, ext = '.npy'): LensError {
-  return new LensError(`${file} is not a readable ${ext} array: ${why}`, 'data', file);
+  return unreadable(file, `${ext} array`, why);
 }
 
 /** Parses the header of a .npy (format versions 1, 2 and 3). `buf` must hold at least the header. */

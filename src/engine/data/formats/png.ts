@@ -4,7 +4,7 @@
  */
 import { PNG } from 'pngjs';
 import { LensError } from '../../types';
-import { readFileOrThrow, type RawImage, type ReadRole } from './common';
+import { readFileOrThrow, unreadable, type RawImage, type ReadRole } from './common';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -41,7 +41,7 @@ export interface PngHeader {
  * that the decoded values are the palette indices (class indices of a palette mask).
  */
 function preparePng(buf: Buffer, file: string, paletteAsIndex: boolean): { header: PngHeader; buf: Buffer } {
-  const bad = (why: string): LensError => new LensError(`${file} is not a readable PNG: ${why}`, 'data', file);
+  const bad = (why: string): LensError => unreadable(file, 'PNG', why);
   if (buf.length < 8 || !buf.subarray(0, 8).equals(PNG_SIGNATURE)) {
     throw bad(buf.length === 0 ? 'the file is empty' : 'it does not start with the PNG signature');
   }
@@ -109,12 +109,12 @@ export function decodePng(buf: Buffer, file: string, role: ReadRole = 'image'): 
   try {
     png = PNG.sync.read(clean, { skipRescale: true }) as unknown as typeof png;
   } catch (e) {
-    throw new LensError(`${file} is not a readable PNG: corrupt image data (${(e as Error).message})`, 'data', file);
+    throw unreadable(file, 'PNG', `corrupt image data (${(e as Error).message})`);
   }
   const { width: w, height: h } = png;
   const px = png.data;
   const n = w * h;
-  if (px.length < n * 4) throw new LensError(`${file} is not a readable PNG: image data is incomplete`, 'data', file);
+  if (px.length < n * 4) throw unreadable(file, 'PNG', 'image data is incomplete');
   let ct = header.colorType;
   if (ct === 3 && role === 'label') ct = 0;
   let channels = ct === 0 || ct === 4 ? 1 : 3;
