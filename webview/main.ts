@@ -78,8 +78,9 @@ function start(): void {
   for (const v of VIEWS) {
     tabs[v.id] = h(
       'button',
-      { type: 'button', role: 'tab', id: `tab-${v.id}`, 'aria-controls': `view-${v.id}`, class: 'tab', onclick: () => showView(v.id, true) },
-      v.title,
+      { type: 'button', role: 'tab', id: `tab-${v.id}`, 'aria-controls': `view-${v.id}`, 'aria-label': v.title, title: v.title, class: 'tab', onclick: () => showView(v.id, true) },
+      h('span', { class: `tab-full${v.short ? ' has-short' : ''}` }, v.title),
+      v.short ? h('span', { class: 'tab-short', 'aria-hidden': 'true' }, v.short) : null,
     );
     tabList.append(tabs[v.id]);
     panels[v.id] = h('div', { role: 'tabpanel', id: `view-${v.id}`, 'aria-labelledby': `tab-${v.id}`, class: 'view', tabindex: -1 });

@@ -26,7 +26,7 @@ import { metricExplain } from '../explain';
 
 const LEFT = 92; // level labels
 const TOP = 54; // stage labels, and room for the level-0 skip arcs
-const LEGEND_H = 84;
+const LEGEND_H = 104;
 
 export class UnetView extends BaseView {
   private taps: TapInfo[] = [];
@@ -195,7 +195,13 @@ export class UnetView extends BaseView {
     const colW = Math.max(22, Math.min(76, Math.floor((width - LEFT - 8) / Math.max(1, L.cols))));
     const blockW = Math.max(16, colW - Math.max(4, Math.round(colW * 0.14)));
     const blockH = Math.max(30, Math.round(fontSize * 2.9));
-    const nameH = colW >= 40 ? fontSize + 4 : 0;
+    // Names under the blocks: level when the column is wide enough, else turned 60° (a narrow
+    // panel keeps every block's name).
+    const slanted = colW < 40;
+    const nameFont = fontSize - 2;
+    const names = L.blocks.map((b) => (slanted ? (shortTapName(b.tap.name).split('/').pop() ?? '') : fitName(b.tap.name, colW, nameFont)));
+    const longest = Math.max(0, ...names.map((n) => n.length));
+    const nameH = slanted ? Math.round(longest * nameFont * 0.6 * Math.sin(Math.PI / 3)) + 10 : fontSize + 4;
     const rowH = blockH + nameH + 20;
     const plotW = LEFT + L.cols * colW + 8;
     const plotH = TOP + L.rows * rowH;
@@ -350,9 +356,9 @@ export class UnetView extends BaseView {
         blockW >= 26
           ? s('text', { x: cx(b.col), y: cy(b.row), fill: rgbCss(textColor), 'text-anchor': 'middle', 'dominant-baseline': 'central', 'font-size': blockW >= 40 ? fontSize : fontSize - 2, 'pointer-events': 'none' }, v === null ? '—' : fmt(v, blockW >= 44 ? 3 : 2))
           : null,
-        nameH
-          ? s('text', { class: 'name', x: cx(b.col), y: y + blockH + fontSize + 2, fill: isSel ? theme.fg : theme.muted, 'text-anchor': 'middle', 'font-size': fontSize - 2, 'pointer-events': 'none', 'font-weight': isSel ? 600 : 400 }, fitName(b.tap.name, colW, fontSize - 2))
-          : null,
+        slanted
+          ? s('text', { class: 'name', x: cx(b.col), y: y + blockH + 6, fill: isSel ? theme.fg : theme.muted, 'text-anchor': 'end', 'dominant-baseline': 'hanging', transform: `rotate(-60 ${cx(b.col)} ${y + blockH + 6})`, 'font-size': nameFont, 'pointer-events': 'none', 'font-weight': isSel ? 600 : 400 }, names[L.blocks.indexOf(b)])
+          : s('text', { class: 'name', x: cx(b.col), y: y + blockH + fontSize + 2, fill: isSel ? theme.fg : theme.muted, 'text-anchor': 'middle', 'font-size': nameFont, 'pointer-events': 'none', 'font-weight': isSel ? 600 : 400 }, names[L.blocks.indexOf(b)]),
       );
       blocks.append(g);
     }
@@ -373,7 +379,7 @@ export class UnetView extends BaseView {
   }
 
   private legend(svg: SVGSVGElement, theme: Theme, metric: MetricKey, scale: MeaningScale | null, top: number, plotW: number, fontSize: number): void {
-    const barW = Math.min(360, Math.max(200, plotW - LEFT - 40));
+    const barW = Math.min(360, Math.max(120, plotW - LEFT - 100));
     const x = LEFT;
     const y = top + 14;
     const g = s('g', { 'data-role': 'legend', 'aria-hidden': 'true', 'data-scale-kind': scale?.kind ?? 'none', 'data-ends': scale ? scale.ends.join('|') : '' });
@@ -404,7 +410,14 @@ export class UnetView extends BaseView {
       s('text', { x, y: y - 4, fill: theme.muted, 'font-size': fontSize - 1 }, scale.ends[0]),
       s('text', { x: x + barW, y: y - 4, fill: theme.muted, 'text-anchor': 'end', 'font-size': fontSize - 1 }, scale.ends[2]),
       s('text', { x: x + barW * (scale.kind === 'diverging' ? 0.5 : 0.5), y: y - 4, fill: theme.fg, 'text-anchor': 'middle', 'font-size': fontSize - 1 }, scale.kind === 'diverging' ? scale.ends[1] : metricShort(metric)),
-      s('text', { x, y: y + 34 + fontSize, fill: theme.muted, 'font-size': fontSize - 1, 'data-role': 'scale-note' }, scale.note),
+      // the note on one line, or one part per line in a narrow panel
+      s(
+        'text',
+        { x, y: y + 34 + fontSize, fill: theme.muted, 'font-size': fontSize - 1, 'data-role': 'scale-note' },
+        ...(scale.note.length * (fontSize - 1) * 0.55 > plotW - x - 4
+          ? scale.note.split(' · ').map((part, i) => s('tspan', { x, dy: i === 0 ? 0 : fontSize + 1 }, part))
+          : [scale.note]),
+      ),
     );
     // the "no value" swatch
     const nx = x + barW + 14;
