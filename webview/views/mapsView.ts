@@ -19,6 +19,7 @@ import { badness, interpolate } from '../scale';
 import { canvasToPng } from '../svg';
 import { scaleStops, type Theme } from '../theme';
 import { BaseView } from './view';
+import { exportFigure } from '../exportStamp';
 
 interface PaintOptions {
   zoom: number;
@@ -409,7 +410,7 @@ export class MapsView extends BaseView {
     if (!this.canvas || !item) return;
     const theme = this.ctx.theme();
     const name = `map-${fileSafe(item.split)}-${fileSafe(item.image)}-${fileSafe(shortTapName(this.ctx.store.tap ?? ''))}`;
-    this.ctx.host.exportPng(exportName(name), canvasToPng(this.canvas, theme.bg));
+    void exportFigure(this.ctx, exportName(name), canvasToPng(this.canvas, theme.bg), { title: 'Where is the model unsure: kNN confidence map', split: item.split, tap: this.ctx.store.tap, extra: `image ${item.image}` });
   }
 
   protected override teardown(): void {

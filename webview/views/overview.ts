@@ -28,6 +28,7 @@ import type { Theme } from '../theme';
 import { BaseView } from './view';
 import { metricShort, metricSpec } from '../../src/protocol/metrics';
 import { metricExplain } from '../explain';
+import { exportFigure } from '../exportStamp';
 
 /** Tick labels of a log axis: 1-2-5 steps only, so the axis stays readable. */
 function logTick(v: number): string {
@@ -390,7 +391,7 @@ export class OverviewView extends BaseView {
 
   private exportPng(metric: string): void {
     const slot = this.slots.find((s) => s.canvas.dataset.chart === metric);
-    if (slot?.chart) this.ctx.host.exportPng(exportName(metric), slot.chart.toBase64Image('image/png', 1));
+    if (slot?.chart) void exportFigure(this.ctx, exportName(metric), slot.chart.toBase64Image('image/png', 1), { title: `${metricSpec(metric)?.title ?? metric} per tap`, extra: 'all splits, every tap' });
   }
 
   private csvButton(name: string, csv: () => string, title: string): HTMLElement {

@@ -20,6 +20,7 @@ import { intervalBar, valueAxisMarks } from '../svgCharts';
 import { withAlpha, type Theme } from '../theme';
 import { BaseView } from './view';
 import { inputsText } from '../withoutLabels';
+import { exportFigure } from '../exportStamp';
 
 export class SplitsView extends BaseView {
   private wrap?: HTMLElement;
@@ -218,7 +219,7 @@ export class SplitsView extends BaseView {
   private async exportPng(): Promise<void> {
     if (!this.svg) return;
     try {
-      this.ctx.host.exportPng(exportName('splits'), await svgToPng(this.svg, this.ctx.theme().bg, 2));
+      await exportFigure(this.ctx, exportName('splits'), await svgToPng(this.svg, this.ctx.theme().bg, 2), { title: 'Performance per split (measured, or predicted without labels)', extra: 'all splits' });
     } catch (e) {
       console.error('UNet Lens: PNG export of the splits plot failed', e);
     }

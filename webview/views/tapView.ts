@@ -23,6 +23,7 @@ import {
 import { seriesColor, withAlpha, type Theme } from '../theme';
 import { BaseView } from './view';
 import { metricShort } from '../../src/protocol/metrics';
+import { exportFigure } from '../exportStamp';
 
 /** Above this many points in all splits, the scatter shows a deterministic subsample. */
 export const MAX_SCATTER_POINTS = 5000;
@@ -284,7 +285,7 @@ export class TapView extends BaseView {
 
     head.append(
       exportButton('Export the PCA scatter as PNG', () => {
-        if (this.chart) this.ctx.host.exportPng(exportName(`pca-${fileSafe(shortTapName(tap.name))}`), this.chart.toBase64Image('image/png', 1));
+        if (this.chart) void exportFigure(this.ctx, exportName(`pca-${fileSafe(shortTapName(tap.name))}`), this.chart.toBase64Image('image/png', 1), { title: 'Features of one tap (PCA of the train points, every split projected)', tap: tap.name, extra: 'all splits' });
       }),
     );
     card.append(

@@ -23,6 +23,7 @@ import { layoutUnet, moveFocus, type ULayout } from '../unetLayout';
 import { BaseView } from './view';
 import { metricShort, metricSpec } from '../../src/protocol/metrics';
 import { metricExplain } from '../explain';
+import { exportFigure } from '../exportStamp';
 
 const LEFT = 92; // level labels
 const TOP = 54; // stage labels, and room for the level-0 skip arcs
@@ -527,7 +528,7 @@ export class UnetView extends BaseView {
     const theme = this.ctx.theme();
     try {
       const url = await svgToPng(this.svg, theme.bg, 2);
-      this.ctx.host.exportPng(exportName(`unet-${this.ctx.store.unetMetric}-${this.ctx.store.unetSplit}`), url);
+      await exportFigure(this.ctx, exportName(`unet-${this.ctx.store.unetMetric}-${this.ctx.store.unetSplit}`), url, { title: `The U coloured by ${metricSpec(this.ctx.store.unetMetric ?? '')?.title ?? this.ctx.store.unetMetric}`, split: this.ctx.store.unetSplit });
     } catch (e) {
       console.error('UNet Lens: PNG export of the network failed', e);
     }

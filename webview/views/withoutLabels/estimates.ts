@@ -17,6 +17,7 @@ import { intervalBar, valueAxisMarks } from '../../svgCharts';
 import { withAlpha, type Theme } from '../../theme';
 import { estimateRows, estimateSentence, estimatesCsv, estimateSplits, estimateText, perfTitle, PREDICTOR_INFO, PREDICTOR_NAMES } from '../../withoutLabels';
 import type { ViewContext } from '../context';
+import { exportFigure } from '../../exportStamp';
 
 /** Names of the predictors in a narrow interval plot. */
 const COMPACT_NAMES: Record<PredictorName, string> = { features: 'Features', maxProbability: 'Max-softmax', entropy: 'Entropy' };
@@ -196,7 +197,7 @@ export class Estimates {
     const e = this.estimateWraps.find((x) => x.split === split);
     if (!e?.svg) return;
     try {
-      this.ctx.host.exportPng(exportName(`estimates-${fileSafe(split)}`), await svgToPng(e.svg, this.ctx.theme().bg, 2));
+      await exportFigure(this.ctx, exportName(`estimates-${fileSafe(split)}`), await svgToPng(e.svg, this.ctx.theme().bg, 2), { title: `Predicted ${perfTitle(this.pwl.metric)} without labels`, split });
     } catch (err) {
       console.error('UNet Lens: PNG export of the estimates failed', err);
     }

@@ -31,6 +31,7 @@ import {
   type LfMetric,
 } from '../../withoutLabels';
 import type { ViewContext } from '../context';
+import { exportFigure } from '../../exportStamp';
 
 export class HeatStrip {
   /** The section: heading, hint, the strip's box and the values table. */
@@ -370,7 +371,7 @@ export class HeatStrip {
   private async exportPng(): Promise<void> {
     if (!this.strip) return;
     try {
-      this.ctx.host.exportPng(exportName('indicativeness'), await svgToPng(this.strip, this.ctx.theme().bg, 2));
+      await exportFigure(this.ctx, exportName('indicativeness'), await svgToPng(this.strip, this.ctx.theme().bg, 2), { title: 'Which taps are indicative: Spearman ρ with the true performance over the shifted copies', extra: 'every tap' });
     } catch (e) {
       console.error('UNet Lens: PNG export of the indicativeness strip failed', e);
     }
