@@ -150,3 +150,74 @@ test('report.html opens with the same verdict first', async () => {
     await p.close();
   }
 });
+
+test('The U: feature shift on a diverging scale centred on 1; a split below 1 is never coloured "better"', async () => {
+  const f = frame();
+  await showTab(f, 'The U');
+  await f.locator('#unet-metric').selectOption('featureShift');
+  await f.locator('#unet-split').selectOption('siteB');
+  const svg = f.locator('svg[data-chart="unet"][data-metric="featureShift"][data-split="siteB"]');
+  await svg.waitFor({ timeout: 10_000 });
+  assert.equal(await svg.getAttribute('data-scale-kind'), 'diverging');
+  const blocks = await svg.locator('g.ublock').evaluateAll((gs) => gs.map((g) => ({ tap: g.getAttribute('data-tap')!, value: Number(g.getAttribute('data-value')), tone: g.getAttribute('data-tone') })));
+  assert.equal(blocks.length, results.taps.length);
+  for (const b of blocks) {
+    assert.equal(b.value, results.metrics.siteB[b.tap].featureShift, `${b.tap}: the value of results.json`);
+    assert.notEqual(b.tone, 'better', `${b.tap} (${b.value}) is not "better"`);
+    if (b.value < 0.8) assert.equal(b.tone, 'unusual-low', `${b.tap} (${b.value}) is unusual (collapsed)`);
+    if (b.value > 1.25) assert.equal(b.tone, 'unusual-high', `${b.tap} (${b.value}) is unusual (far from train)`);
+  }
+  assert.equal(blocks.find((b) => b.tap === '/pool2/MaxPool_output_0')?.tone, 'unusual-low', 'pool2 at 0.12: features collapsed');
+  const ends = (await svg.locator('g[data-role="legend"]').getAttribute('data-ends')) ?? '';
+  assert.doesNotMatch(ends, /better|worse/);
+  // kNN confidence: a fixed 0–1 scale
+  await f.locator('#unet-metric').selectOption('knnConfidence');
+  await f.locator('svg[data-chart="unet"][data-metric="knnConfidence"]').waitFor({ timeout: 10_000 });
+  assert.equal(await f.locator('svg[data-chart="unet"]').getAttribute('data-scale-kind'), 'absolute');
+  await f.locator('#unet-metric').selectOption('featureShift');
+  await screenshot(page, 'verdict-unet-featureShift');
+});
+
+/** Resizes the window until the panel's body is about `target` px wide. */
+async function panelWidth(target: number): Promise<number> {
+  const body = frame().locator('body');
+  let w = 0;
+  for (let i = 0; i < 4; i++) {
+    w = await body.evaluate((b) => b.clientWidth);
+    if (Math.abs(w - target) <= 8) break;
+    const vp = page.viewportSize()!;
+    await page.setViewportSize({ width: Math.max(700, Math.round(vp.width + (target - w) * 1.6)), height: vp.height });
+    await page.waitForTimeout(600);
+  }
+  return w;
+}
+
+for (const target of [600, 480]) {
+  test(`a ${target} px panel keeps every name: the tabs on one row, The U's and the heat strip's tap names`, async () => {
+    const f = frame();
+    const w = await panelWidth(target);
+    assert.ok(Math.abs(w - target) <= 40, `panel ${w} px wide (wanted ${target})`);
+    const tops = await f.locator('[role="tab"]').evaluateAll((ts) => ts.map((t) => (t as HTMLElement).offsetTop));
+    assert.equal(new Set(tops).size, 1, `the tabs on one row (${tops})`);
+    const hidden = await f.locator('[role="tab"]').evaluateAll((ts) => ts.filter((t) => { const r = t.getBoundingClientRect(); return r.right > document.documentElement.clientWidth + 1; }).length);
+    assert.equal(hidden, 0, 'no tab cut off');
+    await showTab(f, 'The U');
+    await f.locator('svg[data-chart="unet"]').waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(400);
+    const names = await f.locator('svg[data-chart="unet"] g.ublock text.name').allTextContents();
+    assert.equal(names.length, results.taps.length, 'a name under every block');
+    assert.ok(names.every((n) => /[a-z]/i.test(n)), `names, not numbers: ${names}`);
+    await screenshot(page, `verdict-narrow-${target}-unet`);
+    await showTab(f, 'Without labels');
+    const strip = f.locator('svg[data-chart="indicativeness"]');
+    await strip.waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(400);
+    const texts = await strip.locator('text').allTextContents();
+    for (const t of results.taps) {
+      const last = t.name.split('/').filter(Boolean).slice(-2)[0] ?? t.name;
+      assert.ok(texts.some((x) => x === last || x.includes(last.replace(/_output_0$/, ''))), `the strip names ${t.name}`);
+    }
+    await screenshot(page, `verdict-narrow-${target}-strip`);
+    await showTab(f, 'Overview');
+  });
+}
