@@ -68,7 +68,7 @@ export class Store {
   /** Where is the model unsure: split, image, overlay opacity, contours. */
   mapSplit: string | undefined;
   mapImage: string | undefined;
-  mapOpacity = 0.45;
+  mapOpacity = 0.3;
   mapLabel = true;
   mapPrediction = true;
   /** Without labels: the baselines' predictions in the predicted-versus-true scatter. */

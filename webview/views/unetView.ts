@@ -407,10 +407,13 @@ export class UnetView extends BaseView {
       const bx1 = x + barW * scale.band[1];
       g.append(s('rect', { x: bx0, y: y - 1, width: bx1 - bx0, height: 14, fill: 'none', stroke: theme.fg, 'stroke-width': 1, 'stroke-dasharray': '2 2' }));
     }
+    // the words at the ends (and the middle, when they fit on one line)
+    const roomy = (scale.ends.join('   ').length + 6) * (fontSize - 1) * 0.56 < barW;
+    const ends = roomy ? scale.ends : scale.ends.map((e) => e.replace(/^unusual: /, ''));
     g.append(
-      s('text', { x, y: y - 4, fill: theme.muted, 'font-size': fontSize - 1 }, scale.ends[0]),
-      s('text', { x: x + barW, y: y - 4, fill: theme.muted, 'text-anchor': 'end', 'font-size': fontSize - 1 }, scale.ends[2]),
-      s('text', { x: x + barW * (scale.kind === 'diverging' ? 0.5 : 0.5), y: y - 4, fill: theme.fg, 'text-anchor': 'middle', 'font-size': fontSize - 1 }, scale.kind === 'diverging' ? scale.ends[1] : metricShort(metric)),
+      s('text', { x, y: y - 4, fill: theme.muted, 'font-size': fontSize - 1 }, ends[0]),
+      s('text', { x: x + barW, y: y - 4, fill: theme.muted, 'text-anchor': 'end', 'font-size': fontSize - 1 }, ends[2]),
+      ...(roomy ? [s('text', { x: x + barW * 0.5, y: y - 4, fill: theme.fg, 'text-anchor': 'middle', 'font-size': fontSize - 1 }, scale.kind === 'diverging' ? ends[1] : metricShort(metric))] : []),
       // the note on one line, or one part per line in a narrow panel
       s(
         'text',
