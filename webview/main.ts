@@ -232,7 +232,11 @@ function start(): void {
     }
     main.hidden = false;
     titleModel.textContent = ` — ${baseName(r.model?.path ?? '')}`;
-    titleSource.textContent = store.source ? store.source : '';
+    // The file shown, short (its folder and name; the whole path as the tooltip); nothing for
+    // the extension's own results cache, whose path says nothing to the user.
+    const inCache = /[\\/]unetlens\.unet-lens[\\/]results[\\/]/.test(store.source);
+    const parts = store.source.split(/[\\/]/).filter(Boolean);
+    titleSource.textContent = store.source && !inCache ? parts.slice(-2).join('/') : '';
     titleSource.title = store.source;
     // Show the view first: charts size themselves from their (visible) container.
     showView(store.view, false);
