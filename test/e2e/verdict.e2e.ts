@@ -178,6 +178,50 @@ test('The U: feature shift on a diverging scale centred on 1; a split below 1 is
   await screenshot(page, 'verdict-unet-featureShift');
 });
 
+test('Where is the model unsure starts at an unlabelled split and the last decoder tap; errors on labelled splits; overlay strength; a captioned PNG', async () => {
+  const f = frame();
+  await showTab(f, 'Where is the model unsure');
+  const map = f.locator('canvas[data-chart="map"]');
+  await map.waitFor({ timeout: 10_000 });
+  assert.equal(await map.getAttribute('data-split'), 'siteB', 'an unlabelled split first');
+  const decoder = results.taps.filter((t) => t.stage === 'decoder');
+  const expectTap = decoder[decoder.length - 1] === results.taps[results.taps.length - 1] ? decoder[decoder.length - 2] : decoder[decoder.length - 1];
+  // (the chip click in the first test selected a tap everywhere: the maps follow the selection)
+  const selected = await f.locator('body').getAttribute('data-tap');
+  assert.equal(await map.getAttribute('data-tap'), selected || expectTap.name);
+  assert.match((await f.locator('[data-role="maps-note"]').textContent()) ?? '', /cannot be ordered worst first|worst predicted first/);
+  // errors cannot be shown without labels: said, and the confidence stays
+  await f.locator('#maps-overlay').selectOption('errors');
+  await f.locator('canvas[data-chart="map"][data-overlay="confidence"]').waitFor({ timeout: 5000 });
+  assert.match((await f.locator('[data-role="maps-note"]').textContent()) ?? '', /siteB has no labels: its errors cannot be shown/);
+  // a labelled split: false positives / negatives, both contours
+  await f.locator('#maps-split').selectOption('test');
+  await f.locator('canvas[data-chart="map"][data-split="test"][data-overlay="errors"]').waitFor({ timeout: 5000 });
+  assert.equal(await f.locator('canvas[data-chart="map"]').getAttribute('data-contours'), 'label,prediction');
+  // the overlay strength slider
+  await f.locator('#maps-opacity').evaluate((el) => {
+    (el as HTMLInputElement).value = '70';
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  await f.locator('canvas[data-chart="map"][data-opacity="0.7"]').waitFor({ timeout: 5000 });
+  // another image of the split
+  const thumbs = f.locator('.map-thumb');
+  const second = await thumbs.nth(1).getAttribute('data-image');
+  await thumbs.nth(1).click();
+  await f.locator(`canvas[data-chart="map"][data-image="${second}"]`).waitFor({ timeout: 5000 });
+  await screenshot(page, 'verdict-maps-errors');
+  // its PNG carries its title, model, split, tap and image
+  await f.getByRole('button', { name: 'Export this confidence map as PNG' }).click();
+  await f.locator('body[data-last-export]').waitFor({ state: 'attached', timeout: 5000 });
+  const caption = (await f.locator('body').getAttribute('data-last-export')) ?? '';
+  assert.match(caption, /^Where is the model wrong: false positives and false negatives \| model model\.onnx · split test/);
+  assert.match(caption, new RegExp(`image ${second}`));
+  assert.doesNotMatch(caption, /uncaptioned/);
+  // VS Code's save dialog opens: cancel it
+  if (await page.locator('.quick-input-widget').waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false)) await page.keyboard.press('Escape');
+  await f.locator('#maps-overlay').selectOption('confidence');
+});
+
 /** Resizes the window until the panel's body is about `target` px wide. */
 async function panelWidth(target: number): Promise<number> {
   const body = frame().locator('body');
