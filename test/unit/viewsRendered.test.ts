@@ -204,7 +204,7 @@ test('table headers name the metrics in words (from the metric table), the key a
   const r = results();
   const tapView = draw((a, b) => new views.TapView(a, b), r);
   const head = tapView.root.querySelector('.tap-top table thead tr')!;
-  assert.deepEqual(cells(head), ['Split', 'Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift', 'points']);
+  assert.deepEqual(cells(head), ['Split', 'Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift', 'Points measured']);
   assert.equal(head.children[1].getAttribute('title'), 'db');
   const overview = draw((a, b) => new views.OverviewView(a, b), r);
   assert.deepEqual(overview.root.querySelectorAll('table.compact th.group').map((e) => e.textContent), ['Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift']);
