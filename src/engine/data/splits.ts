@@ -17,6 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError, type DatasetConfig, type SplitConfig } from '../types';
+import { isCaseSplit, listCaseSplit } from './caseFolders';
 import {
   baseNameOf,
   channelAxisOf,
@@ -383,6 +384,9 @@ export function listSplit(cfg: DatasetConfig, split: SplitConfig): SplitSource {
   const notes: string[] = [];
   const task = cfg.task;
   const labelWord = task === 'segmentation' ? 'mask' : task === 'regression' ? 'target' : 'label';
+
+  /* ---- a folder of cases: one file per channel (nnU-Net), or a list of cases ---- */
+  if (isCaseSplit(cfg, split)) return listCaseSplit(cfg, split);
 
   /* ---- classification with class sub-folders (ImageFolder) ---- */
   const imagesIsDir = isDir(split.images);
