@@ -288,6 +288,8 @@ export interface Results {
     outputs: TensorDesc[];
     /** How the prediction output was read (`model.activation`, `auto` resolved); absent for regression. */
     activation?: Exclude<Activation, 'auto'>;
+    /** Set when `path` is the ONNX export of a PyTorch file (torchExport.ts): that file, and what exported it. */
+    exportedFrom?: { path: string; sha256: string; format: 'pytorch'; python: string; torch: string };
   };
   dataset: { path: string; task: Task; classes: string[] };
   settings: {
