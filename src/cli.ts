@@ -17,7 +17,7 @@ import { DEFAULT_DATASET_FILE, importDataset, writeDatasetFile } from './engine/
 import { LensError, type ProgressEvent } from './engine/types';
 
 const USAGE = `usage: unet-lens analyze <model> --data <unetlens.json> --out <dir> [--max-points N] [--seed S] [--k K] [--max-taps N] [--threads T] [--no-shifts] [--json] [--python P] [--export-dir D]
-       unet-lens init <nnU-Net or Decathlon dataset folder> [--out <file>] [--force] [--fold N] [--fingerprint F] [--plans P]`;
+       unet-lens init <nnU-Net or Decathlon dataset folder> [--out <file>] [--force] [--fold N] [--fingerprint F] [--plans P] [--print]`;
 
 interface Args {
   model: string;
@@ -156,8 +156,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** `unet-lens init <folder>`: writes a unetlens.json for an nnU-Net v2 or Decathlon dataset folder. */
-export function parseInitArgs(argv: string[]): { folder: string; out?: string; force: boolean; fold?: number; fingerprint?: string; plans?: string } {
-  const r: { folder?: string; out?: string; force: boolean; fold?: number; fingerprint?: string; plans?: string } = { force: false };
+export function parseInitArgs(argv: string[]): { folder: string; out?: string; force: boolean; print: boolean; fold?: number; fingerprint?: string; plans?: string } {
+  const r: { folder?: string; out?: string; force: boolean; print: boolean; fold?: number; fingerprint?: string; plans?: string } = { force: false, print: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -166,6 +166,7 @@ export function parseInitArgs(argv: string[]): { folder: string; out?: string; f
       return v;
     };
     if (a === '--force') r.force = true;
+    else if (a === '--print') r.print = true;
     else if (a === '--out') r.out = val();
     else if (a === '--fingerprint') r.fingerprint = val();
     else if (a === '--plans') r.plans = val();
@@ -192,6 +193,11 @@ function init(argv: string[]): number {
   try {
     const folder = path.resolve(a.folder);
     const r = importDataset(folder, { fold: a.fold, fingerprint: a.fingerprint, plans: a.plans });
+    if (a.print) {
+      // The extension's Create Dataset File…: it asks before writing.
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      return 0;
+    }
     const out = path.resolve(a.out ?? path.join(folder, DEFAULT_DATASET_FILE));
     if (path.dirname(out) !== folder) {
       // Paths in the file are relative to it: rebase them when it goes elsewhere.
