@@ -293,14 +293,17 @@ function start(): void {
     }
     const m = parsed.message;
     if (m.type === 'results') {
+      // The host's tap: the one last selected in a panel of this model (a new panel opens at it).
+      if (m.tap !== undefined) store.tap = m.tap;
       store.setResults(m.results, m.source, true, m.cached === true);
       renderStatus();
       renderResults();
     } else if (m.type === 'status') {
       store.setStatus(m.state, m.message);
       renderStatus();
-    } else if (m.type === 'theme') {
-      redraw();
+    } else {
+      const unhandled: never = m; // a new host message must be handled here
+      console.warn('UNet Lens: unhandled message from the host', unhandled);
     }
   });
   // The view choices come back from the state; the results come from the host after `ready`.
