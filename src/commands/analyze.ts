@@ -12,6 +12,8 @@ import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { runWorker, WorkerError } from '../host/workerRunner';
+import { exportTorchForAnalysis } from '../host/torchModels';
+import { isTorchPath, type ExportResult } from '../engine/model/torchExport';
 import type { PanelManager } from '../host/panelManager';
 import type { FileHasher } from '../host/hash';
 import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
@@ -218,6 +220,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     log.info(`analyze ${modelPath} with ${datasetPath} → ${outDir}`);
 
     // ---------------------------------------------------------------- the worker
+    let exported: ExportResult | undefined;
     const outcome = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `UNet Lens: ${path.basename(modelPath)}`, cancellable: true },
       async (progress, token) => {
@@ -230,10 +233,17 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           lastFraction = Math.max(lastFraction, fraction);
           progress.report({ message: `${e.message}${count}`, increment });
         };
+        // A PyTorch file: exported to ONNX first with the user's Python (host/torchModels.ts).
+        let workerModel = modelPath;
+        if (isTorchPath(modelPath)) {
+          progress.report({ message: `Exporting ${path.basename(modelPath)} to ONNX with your Python…` });
+          exported = await exportTorchForAnalysis(context, modelPath, datasetPath, { signal: controller.signal, log: (line) => log.info(line) });
+          workerModel = exported.onnxPath;
+        }
         return runWorker(path.join(context.extensionUri.fsPath, 'dist', 'worker.js'), {
           type: 'analyze',
           id: randomUUID(),
-          modelPath,
+          modelPath: workerModel,
           datasetPath,
           overrides,
           threads: cfg.get<number>('threads') ?? 0,
@@ -247,6 +257,11 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
       },
     );
     const resultsPath = path.join(outDir, 'results.json');
+    if (exported) {
+      // The results say which PyTorch file the analysed ONNX export came from (in the file too, for the cache).
+      outcome.results.model.exportedFrom = { path: modelPath, sha256: exported.sha256, format: 'pytorch', python: exported.python, torch: exported.torch };
+      await fs.writeFile(resultsPath, `${JSON.stringify(outcome.results)}\n`).catch((e) => log.warn(`results.json not updated: ${(e as Error).message}`));
+    }
     if (cacheKeyValue) {
       await cache
         .record({ key: cacheKeyValue, modelPath, datasetPath, modelSha256, datasetSha256, settings: overrides })

@@ -5,6 +5,7 @@
  *
  * Recognised calls (Python, and TypeScript / JavaScript for TF.js):
  *   torch.onnx.export(model, x, "model.onnx", …)        f: 3rd positional or f=
+ *   torch.jit.save(m, "model.pt") / torch.save(m, …)     f: 2nd positional or f=
  *   model.save("unet.h5") / await model.save('file://…')  1st positional or filepath=
  *     (any receiver whose last name contains "model" or "net": model, unet, self.model…)
  *   tf.saved_model.save(model, "export_dir")             2nd positional or export_dir=
@@ -203,6 +204,9 @@ const eq = (callee: string[], ...tail: string[]) =>
 
 const RULES: Rule[] = [
   { test: (c) => eq(c, 'onnx', 'export'), index: 2, keywords: ['f'] },
+  // torch.jit.save(scripted, "model.pt") / torch.save(model, "model.pth"): PyTorch files,
+  // exported to ONNX with the user's Python when analysed (engine/model/torchExport.ts).
+  { test: (c) => eq(c, 'jit', 'save') || (c.length === 2 && c[0] === 'torch' && c[1] === 'save'), index: 1, keywords: ['f'] },
   { test: (c) => eq(c, 'saved_model', 'save'), index: 1, keywords: ['export_dir'] },
   { test: (c) => eq(c, 'converters', 'save_keras_model'), index: 1, keywords: ['artifacts_dir'] },
   { test: (c) => eq(c, 'models', 'save_model') || eq(c, 'saving', 'save_model'), index: 1, keywords: ['filepath'] },
