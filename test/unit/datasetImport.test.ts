@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { importDataset, nnunetSideFolders, normalizationForChannel, percentileSorted, writeDatasetFile } from '../../src/engine/data/datasetImport';
@@ -106,8 +107,8 @@ test('a listed case that is not in the folder, and channelFiles that do not matc
   writeDatasetFile(file, json);
   const cfg = loadDatasetFile(file);
   throwsLens(() => listSplit(cfg, cfg.splits[1]), 'data', /case "tiny_099" of splits.validation.cases is not in imagesTr/);
-  json.input.channelFiles = ['_0000'];
-  throwsLens(() => validateDatasetJson(json, file), 'dataset', /"input.channelFiles" lists 1 suffix but input.channels is 2/);
+  json.input.channelFiles = ['_0000', '_0001', '_0002'];
+  throwsLens(() => validateDatasetJson(json, file), 'dataset', /"input.channelFiles" lists 3 suffixes but input.channels is 2/);
   json.input.channelFiles = ['_0000', '_0001'];
   json.input.normalize = [{ clip: [5, 1] }];
   throwsLens(() => validateDatasetJson(json, file), 'dataset', /"input.normalize\[0\].clip" must be \[low, high\]/);
@@ -226,4 +227,35 @@ test('nnU-Net side folders: the dataset, $nnUNet_preprocessed/<name>, and the si
     '/w/nnUNet_raw/nnUNet_preprocessed/Dataset042_Tiny',
   ]);
   assert.deepEqual(nnunetSideFolders('D:\\w\\nnUNet_raw\\Dataset042_Tiny', {}, path.win32 as typeof path).slice(1, 2), ['D:\\w\\nnUNet_preprocessed\\Dataset042_Tiny']);
+});
+
+test("nnU-Net natural images: one RGB PNG per case (_0000 holds every channel), rgb_to_0_1 → /255", () => {
+  const d = mkdtempSync(join(tmpdir(), 'unetlens-nnunet-png-'));
+  for (const sub of ['imagesTr', 'labelsTr']) mkdirSync(join(d, sub));
+  const png = (w: number, h: number, rgb: boolean, f: (i: number) => number[]) => {
+    const p = new PNG({ width: w, height: h, colorType: rgb ? 2 : 0, inputColorType: 6, bitDepth: 8 });
+    for (let i = 0; i < w * h; i++) {
+      const [r, g, b] = f(i);
+      p.data.set([r, g, b, 255], i * 4);
+    }
+    return PNG.sync.write(p, { colorType: rgb ? 2 : 0, inputColorType: 6 });
+  };
+  for (const id of ['road_1', 'road_2']) {
+    writeFileSync(join(d, 'imagesTr', `${id}_0000.png`), png(8, 6, true, (i) => [i, 2 * i, 255 - i]));
+    writeFileSync(join(d, 'labelsTr', `${id}.png`), png(8, 6, false, (i) => { const v = i % 2; return [v, v, v]; }));
+  }
+  writeFileSync(
+    join(d, 'dataset.json'),
+    JSON.stringify({ channel_names: { '0': 'rgb_to_0_1', '1': 'rgb_to_0_1', '2': 'rgb_to_0_1' }, labels: { background: 0, road: 1 }, numTraining: 2, file_ending: '.png' }),
+  );
+  const r = importDataset(d, { env: {} });
+  const input = r.json.input as Record<string, unknown>;
+  assert.deepEqual([input.layout, input.channels, input.channelFiles, input.normalize, input.std, input.size], ['NCHW', 3, ['_0000'], ['fixed'], [255], [6, 8]]);
+  writeDatasetFile(join(d, 'unetlens.json'), r.json);
+  const cfg = loadDatasetFile(join(d, 'unetlens.json'));
+  const item = listSplit(cfg, cfg.splits[0]).read(1);
+  assert.equal(item.id, 'road_2');
+  assert.deepEqual(item.image.dims, [3, 6, 8]);
+  const x = toModelInput(item.image, cfg.input, cfg.input.size);
+  assert.ok(Math.abs(x[48 + 5] - 10 / 255) < 1e-7, 'green of pixel 5 is 10/255');
 });

@@ -175,7 +175,8 @@ export function listCaseSplit(cfg: DatasetConfig, split: SplitConfig): SplitSour
       }
     }
   }
-  const readCtx = { channels: 1, layout: cfg.input.layout };
+  // One suffix: the file holds every channel (nnU-Net's RGB PNGs); several: one channel per file.
+  const readCtx = { channels: suffixes.length === 1 ? cfg.input.channels : 1, layout: cfg.input.layout };
   const read = (i: number): SplitItem => {
     if (!Number.isInteger(i) || i < 0 || i >= ids.length) throw new RangeError(`split "${name}": no item ${i} (0..${ids.length - 1})`);
     const id = ids[i];
@@ -189,7 +190,7 @@ export function listCaseSplit(cfg: DatasetConfig, split: SplitConfig): SplitSour
       }
     };
     const parts = files.map((f) => wrap(() => readerFor(f)!.read(f, { ...readCtx, role: 'image' })));
-    const image = files.length === 1 && suffixes[0] === '' ? parts[0] : wrap(() => stackChannels(parts, files, id));
+    const image = files.length === 1 ? parts[0] : wrap(() => stackChannels(parts, files, id));
     const item: SplitItem = { id, image, imageFile: files[0] };
     const lf = labelOf?.get(id);
     if (lf) {
@@ -219,8 +220,8 @@ export function listCaseSplit(cfg: DatasetConfig, split: SplitConfig): SplitSour
  */
 export function checkCaseOptions(input: DatasetConfig['input']): string | undefined {
   const cf = input.channelFiles;
-  if (cf && cf.length !== input.channels) {
-    return `"input.channelFiles" lists ${cf.length} suffix${cf.length === 1 ? '' : 'es'} but input.channels is ${input.channels}: one file suffix per channel (got ${JSON.stringify(cf)})`;
+  if (cf && cf.length !== 1 && cf.length !== input.channels) {
+    return `"input.channelFiles" lists ${cf.length} suffixes but input.channels is ${input.channels}: one file suffix per channel, or one suffix for files that hold every channel (got ${JSON.stringify(cf)})`;
   }
   const nm = input.normalize;
   if (nm && nm.length !== 1 && nm.length !== input.channels) {

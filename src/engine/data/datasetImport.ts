@@ -208,10 +208,11 @@ function channelNames(obj: unknown, key: string, file: string): string[] {
 }
 
 const READABLE_ENDINGS = ['.nii.gz', '.nii', '.png', '.tif', '.tiff', '.npy'];
+const READABLE_3D = ['.nii.gz', '.nii'];
 
 /** Reads a case's image (channels stacked) with the given layout. */
-function readCase(c: Case, layout: 'NCHW' | 'NCDHW'): RawImage {
-  const parts = c.images.map((f) => readerFor(f)!.read(f, { role: 'image', channels: 1, layout }));
+function readCase(c: Case, layout: 'NCHW' | 'NCDHW', channels = 1): RawImage {
+  const parts = c.images.map((f) => readerFor(f)!.read(f, { role: 'image', channels: c.images.length === 1 ? channels : 1, layout }));
   if (parts.length === 1) return parts[0];
   const n = parts[0].data.length;
   const data = new Float32Array(parts.length * n);
@@ -267,6 +268,11 @@ export function importDataset(folder: string, opts: ImportOptions = {}): ImportR
     }
     channelFiles = names.map((_, c) => `_${String(c).padStart(4, '0')}`);
     const imagesTr = path.join(root, 'imagesTr');
+    // nnU-Net's natural images (PNG/TIFF RGB): one _0000 file holds every channel.
+    if (names.length > 1 && !READABLE_3D.includes(ending) && isDir(imagesTr)) {
+      const listed = fs.readdirSync(imagesTr);
+      if (!listed.some((n) => n.endsWith(`_0001${ending}`)) && listed.some((n) => n.endsWith(`_0000${ending}`))) channelFiles = ['_0000'];
+    }
     const labelsTr = path.join(root, 'labelsTr');
     if (!isDir(imagesTr)) fail(`${root} has no imagesTr folder (nnU-Net's training images: <case>_0000${ending}, …)`, imagesTr);
     if (!isDir(labelsTr)) fail(`${root} has no labelsTr folder (nnU-Net's training labels: <case>${ending})`, labelsTr);
@@ -352,9 +358,9 @@ export function importDataset(folder: string, opts: ImportOptions = {}): ImportR
   if (train.length === 0) fail(`${root}: no training cases found`, root);
 
   // ------------------------------------------------------------------ 2D or 3D, size
-  const threeD = ending === '.nii' || ending === '.nii.gz';
+  const threeD = READABLE_3D.includes(ending);
   let layout: 'NCHW' | 'NCDHW' = threeD ? 'NCDHW' : 'NCHW';
-  const firstImage = readCase(train[0], layout);
+  const firstImage = readCase(train[0], layout, names.length);
   if (firstImage.dims[0] !== names.length) {
     fail(
       `case "${train[0].id}" (${rel(train[0].images[0])}) holds ${firstImage.dims[0]} channel(s) but dataset.json names ${names.length} (${names.join(', ')})`,
@@ -397,7 +403,7 @@ export function importDataset(folder: string, opts: ImportOptions = {}): ImportR
     const cases = train.slice(0, max);
     const per: number[][] = names.map(() => []);
     for (const c of cases) {
-      const img = readCase(c, layout);
+      const img = readCase(c, layout, names.length);
       const lab = rawToLabel(readerFor(c.label!)!.read(c.label!, { role: 'label', channels: 1, layout }), c.label!);
       const n = lab.data.length;
       for (let ch = 0; ch < names.length; ch++) for (let i = 0; i < n; i++) if (lab.data[i] > 0) per[ch].push(img.data[ch * n + i]);
