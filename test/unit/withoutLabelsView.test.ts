@@ -1,5 +1,5 @@
 /**
- * The "Without labels" view (webview/views/withoutLabelsView.ts, METHOD.md §5): its pure
+ * The "Without labels" view (webview/views/withoutLabels/, METHOD.md §5): its pure
  * helpers (webview/withoutLabels.ts) on the sample results, and the view itself drawn by
  * the real panel bundle in the offline report, in headless Chromium (skipped when
  * /usr/bin/chromium is missing): the heat strip's cells and ρ values, the scatter's points,
