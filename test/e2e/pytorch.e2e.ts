@@ -2,9 +2,11 @@
  * "Meet researchers where their files are", inside real VS Code (code-server + Chromium):
  *
  * - right-click a TorchScript .pt → Analyze Generalization: exported to ONNX with the Python
- *   of `unetLens.pythonPath` (Debian's python3-torch; the Python extension cannot be installed
- *   here, so its interpreter API is not exercised), the panel draws every tap and split, and
- *   nothing is written next to the .pt;
+ *   the Python extension has selected — the real ms-python.python cannot be installed offline,
+ *   so a stand-in extension with the same API surface (test/fixtures/python-extension-standin)
+ *   answers /usr/bin/python3 (Debian's python3-torch); `unetLens.pythonPath` is left empty and
+ *   python3 on this machine's PATH has no torch, so only the extension's answer can work. The
+ *   panel draws every tap and split, and nothing is written next to the .pt;
  * - right-click a plain state_dict .pt: the error says it holds weights without a graph;
  * - right-click an nnU-Net dataset folder → Create Dataset File…: unetlens.json appears and
  *   opens; the tiny 3D model in that folder is then analyzed with it (3 splits).
@@ -53,7 +55,12 @@ before(async () => {
   fs.cpSync(path.join(nn, 'nnUNet_raw', 'Dataset042_Tiny'), ds, { recursive: true });
   for (const f of ['splits_final.json', 'nnUNetPlans.json']) fs.copyFileSync(path.join(nn, 'nnUNet_preprocessed', 'Dataset042_Tiny', f), path.join(ds, f));
   fs.copyFileSync(path.join(nn, 'tiny3d.onnx'), path.join(ds, 'tiny3d.onnx'));
-  server = await startCodeServer({ workspace, extensionDevPath: REPO_ROOT, userSettings: { 'unetLens.pythonPath': PY } });
+  server = await startCodeServer({
+    workspace,
+    extensionDevPath: REPO_ROOT,
+    extraExtensions: [path.join(REPO_ROOT, 'test', 'fixtures', 'python-extension-standin')],
+    env: { UNETLENS_STANDIN_PYTHON: PY },
+  });
   ({ browser, page } = await openBrowser(server.url, { viewport: { width: 1600, height: 1000 } }));
   await waitForWorkbench(page);
 });
@@ -78,6 +85,7 @@ test('right-click a TorchScript .pt → Analyze Generalization: exported with th
   assert.equal(await body.getAttribute('data-taps'), '15');
   assert.equal(await body.getAttribute('data-splits'), '3');
   assert.deepEqual(fs.readdirSync(workspace).sort(), before, 'nothing written next to the .pt');
+  assert.match(server.serverLogs(), /Python extension: selected interpreter \/usr\/bin\/python3/);
   await screenshot(page, 'pytorch-panel');
 });
 
