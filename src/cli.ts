@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyze } from './engine/analyze';
 import { writeOutputs } from './engine/output';
-import { defaultExportRoot, exportForDataset, isTorchPath, pythonCandidates } from './engine/model/torchExport';
+import { asPyTorchResults, defaultExportRoot, exportForDataset, isTorchPath, pythonCandidates } from './engine/model/torchExport';
 import { DEFAULT_DATASET_FILE, importDataset, writeDatasetFile } from './engine/data/datasetImport';
 import { LensError, type ProgressEvent } from './engine/types';
 
@@ -138,9 +138,7 @@ async function main(argv: string[]): Promise<number> {
       cancel,
       distDir: __dirname,
     });
-    if (exported) {
-      results.model.exportedFrom = { path: path.resolve(args.model), sha256: exported.sha256, format: 'pytorch', python: exported.python, torch: exported.torch };
-    }
+    if (exported) asPyTorchResults(results, path.resolve(args.model), exported);
     const out = await writeOutputs(results, path.resolve(args.out), __dirname);
     progress({ stage: 'done', message: `wrote ${out.resultsPath} and ${out.reportPath}` });
     for (const w of results.warnings) process.stderr.write(`unet-lens: warning: ${w}\n`);

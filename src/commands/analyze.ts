@@ -13,7 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { runWorker, WorkerError } from '../host/workerRunner';
 import { exportTorchForAnalysis } from '../host/torchModels';
-import { isTorchPath, type ExportResult } from '../engine/model/torchExport';
+import { asPyTorchResults, isTorchPath, type ExportResult } from '../engine/model/torchExport';
 import type { PanelManager } from '../host/panelManager';
 import type { FileHasher } from '../host/hash';
 import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
@@ -258,8 +258,8 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     );
     const resultsPath = path.join(outDir, 'results.json');
     if (exported) {
-      // The results say which PyTorch file the analysed ONNX export came from (in the file too, for the cache).
-      outcome.results.model.exportedFrom = { path: modelPath, sha256: exported.sha256, format: 'pytorch', python: exported.python, torch: exported.torch };
+      // The results name the PyTorch file (panel title, watcher, Re-run); the ONNX export is model.onnxExport. In the file too, for the cache.
+      asPyTorchResults(outcome.results, modelPath, exported);
       await fs.writeFile(resultsPath, `${JSON.stringify(outcome.results)}\n`).catch((e) => log.warn(`results.json not updated: ${(e as Error).message}`));
     }
     if (cacheKeyValue) {

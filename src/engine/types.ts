@@ -275,13 +275,14 @@ export interface Results {
   model: {
     path: string;
     sha256: string;
-    format: 'onnx' | 'tfjs' | 'keras';
+    /** 'pytorch': `path` is the user's .pt/.pth, analysed through its ONNX export (`onnxExport`). */
+    format: 'onnx' | 'tfjs' | 'keras' | 'pytorch';
     inputs: TensorDesc[];
     outputs: TensorDesc[];
     /** How the prediction output was read (`model.activation`, `auto` resolved); absent for regression. */
     activation?: Exclude<Activation, 'auto'>;
-    /** Set when `path` is the ONNX export of a PyTorch file (torchExport.ts): that file, and what exported it. */
-    exportedFrom?: { path: string; sha256: string; format: 'pytorch'; python: string; torch: string };
+    /** Format "pytorch": the ONNX file the analysis ran (torchExport.ts), and the Python and torch that exported it. */
+    onnxExport?: { path: string; sha256: string; python: string; torch: string };
   };
   dataset: { path: string; task: Task; classes: string[] };
   settings: {

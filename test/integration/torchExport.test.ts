@@ -50,9 +50,10 @@ test('a TorchScript .pt analyzed by the CLI gives the results of the same networ
   assert.equal(b.status, 0, b.stderr);
   const rp = JSON.parse(readFileSync(join(outPt, 'results.json'), 'utf8'));
   const ro = JSON.parse(readFileSync(join(outOnnx, 'results.json'), 'utf8'));
-  assert.equal(rp.model.exportedFrom.path, join(fixtures, 'example_traced.pt'));
-  assert.equal(rp.model.exportedFrom.format, 'pytorch');
-  assert.ok(rp.model.path.startsWith(exportDir), `the ONNX export is in the export folder: ${rp.model.path}`);
+  assert.equal(rp.model.path, join(fixtures, 'example_traced.pt'));
+  assert.equal(rp.model.format, 'pytorch');
+  assert.match(rp.model.onnxExport.torch, /^1\.\d+/);
+  assert.ok(rp.model.onnxExport.path.startsWith(exportDir), `the ONNX export is in the export folder: ${rp.model.onnxExport.path}`);
   assert.deepEqual(readdirSync(fixtures).sort(), before, 'nothing written next to the .pt');
   // Same taps (ops, shapes, receptive fields); the exporter names only the output differently.
   assert.equal(rp.taps.length, ro.taps.length);

@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LensError, type DatasetConfig } from '../types';
+import { LensError, type DatasetConfig, type Results } from '../types';
 
 export const TORCH_EXTENSIONS = ['.pt', '.pth'] as const;
 
@@ -303,4 +303,17 @@ export async function exportForDataset(modelPath: string, datasetPath: string, o
   const { loadDatasetFile } = await import('../data/datasetFile');
   const cfg = loadDatasetFile(datasetPath);
   return exportTorchModel({ ...opts, modelPath, inputShape: exportInputShape(cfg.input, cfg.path) });
+}
+
+/**
+ * Results of the ONNX export's analysis → results of the PyTorch file: `model.path`, `sha256`
+ * and `format` name the .pt/.pth (what the user analysed, watches and re-runs); the export is
+ * kept under `model.onnxExport`.
+ */
+export function asPyTorchResults(results: Results, modelPath: string, exported: ExportResult): void {
+  const m = results.model;
+  m.onnxExport = { path: m.path, sha256: m.sha256, python: exported.python, torch: exported.torch };
+  m.path = modelPath;
+  m.sha256 = exported.sha256;
+  m.format = 'pytorch';
 }
