@@ -66,9 +66,9 @@ async function pickModel(): Promise<vscode.Uri | undefined> {
   return (await vscode.window.showQuickPick(items, { placeHolder: 'Which model should UNet Lens analyze?', matchOnDescription: true }))?.uri;
 }
 
-/** A file UNet Lens can analyze: ONNX, a TF.js model.json, a Keras .h5/.hdf5/.keras. */
+/** A file UNet Lens can analyze: ONNX, PyTorch .pt/.pth (exported to ONNX first), a TF.js model.json, a Keras .h5/.hdf5/.keras. */
 export function isModelPath(p: string): boolean {
-  return /\.(onnx|h5|hdf5|keras)$/i.test(p) || /(^|[\\/])model\.json$/i.test(p);
+  return /\.(onnx|pt|pth|h5|hdf5|keras)$/i.test(p) || /(^|[\\/])model\.json$/i.test(p);
 }
 
 function modelFromEditor(): vscode.Uri | undefined {
