@@ -289,8 +289,11 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     }
     log.error(`${err.kind ?? 'error'}: ${err.message}${err.where ? ` (${err.where})` : ''}`);
     panels.showStatus(key, title, 'error', err.message);
-    const choice = await vscode.window.showErrorMessage(`UNet Lens: ${err.message}`, 'Show Log');
-    if (choice === 'Show Log') log.show(true);
+    // Not awaited: an error notification stays until dismissed, and the next analysis must
+    // not wait for that (the finally below frees the "running" state now).
+    void vscode.window.showErrorMessage(`UNet Lens: ${err.message}`, 'Show Log').then((choice) => {
+      if (choice === 'Show Log') log.show(true);
+    });
   } finally {
     onClose.dispose();
     current = undefined;
