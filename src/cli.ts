@@ -10,7 +10,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { analyze } from './engine/analyze';
+import { analyze } from './engine/pipeline/analyze';
 import { writeOutputs } from './engine/output';
 import { asPyTorchResults, defaultExportRoot, exportForDataset, isTorchPath, pythonCandidates } from './engine/model/torchExport';
 import { DEFAULT_DATASET_FILE, importDataset, writeDatasetFile } from './engine/data/datasetImport';

@@ -17,8 +17,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError, type DatasetConfig, type SplitConfig } from '../types';
-import { baseNameOf, checkLabelRange, extOf, rawToLabel, readerFor, type RawImage } from './readers';
-import type { SplitItem, SplitSource } from './splits';
+import { baseNameOf, checkLabelRange, extOf, rawToLabel, readerFor, type RawImage } from './formats';
+import type { SplitItem, SplitSource } from './splitSource';
 
 /** Whether a split is listed by case (channel files or a case list) rather than file by file. */
 export function isCaseSplit(cfg: DatasetConfig, split: SplitConfig): boolean {

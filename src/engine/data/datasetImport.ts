@@ -26,7 +26,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError, type Normalization } from '../types';
-import { baseNameOf, extOf, readerFor, rawToLabel, type RawImage } from './readers';
+import { baseNameOf, extOf, readerFor, rawToLabel, type RawImage } from './formats';
 import { groupChannelFiles } from './caseFolders';
 import { validateDatasetJson } from './datasetFile';
 

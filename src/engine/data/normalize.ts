@@ -14,7 +14,7 @@
  * Sums in float64. Pure: no file access.
  */
 import { LensError, type DatasetConfig, type Normalization } from '../types';
-import type { RawImage } from './readers';
+import type { RawImage } from './formats';
 
 type InputSpec = DatasetConfig['input'];
 

@@ -18,6 +18,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError, type DatasetConfig, type SplitConfig } from '../types';
 import { isCaseSplit, listCaseSplit } from './caseFolders';
+import type { SplitItem, SplitSource } from './splitSource';
+
+export type { SplitItem, SplitSource } from './splitSource';
 import {
   baseNameOf,
   channelAxisOf,
@@ -34,33 +37,8 @@ import {
   type LabelMap,
   type RawImage,
   type ReadContext,
-} from './readers';
+} from './formats';
 
-export interface SplitItem {
-  /** Unique within the split: the base name (folder), `class/name` (ImageFolder) or `file[i]` (array). */
-  id: string;
-  /** Raw pixel values, `[C, H, W]` (or `[C, D, H, W]`). */
-  image: RawImage;
-  /** Segmentation: class map with dims `[H, W]`; classification: one value with dims `[]`. */
-  label?: LabelMap;
-  /** Regression: the target image, raw values, `[C, H, W]`. */
-  target?: RawImage;
-  /** Where the image came from (path, or `file.npz#member[i]`), for messages. */
-  imageFile: string;
-  labelFile?: string;
-}
-
-export interface SplitSource {
-  name: string;
-  count: number;
-  ids: string[];
-  /** Whether items carry a label (or target). */
-  labeled: boolean;
-  /** Things worth telling the user that are not errors (skipped files…). */
-  notes: string[];
-  /** Reads item `i` (0 ≤ i < count); checks label values and label/image sizes. */
-  read(i: number): SplitItem;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 
