@@ -18,7 +18,7 @@ import type { PanelManager } from '../host/panelManager';
 import type { FileHasher } from '../host/hash';
 import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
 import { METHOD_VERSION, type ProgressEvent, type Results } from '../engine/types';
-import { modelFilesGlob } from '../engine/model/contract';
+import { modelFileFormat, modelFilesGlob } from '../engine/model/contract';
 
 export interface AnalyzeDeps {
   context: vscode.ExtensionContext;
@@ -57,7 +57,7 @@ async function pickFile(glob: string, placeHolder: string, near?: vscode.Uri): P
 async function pickModel(): Promise<vscode.Uri | undefined> {
   const found = await vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE, 500);
   if (found.length === 0) {
-    void vscode.window.showErrorMessage('UNet Lens: no model in this workspace (.onnx, TF.js model.json, Keras .h5/.keras). Export your UNet with torch.onnx.export or model.save and try again.');
+    void vscode.window.showErrorMessage('UNet Lens: no model in this workspace (.onnx, PyTorch .pt/.pth, TF.js model.json, Keras .h5/.keras). Export your UNet with torch.onnx.export or model.save and try again.');
     return undefined;
   }
   if (found.length === 1) return found[0];
@@ -69,7 +69,7 @@ async function pickModel(): Promise<vscode.Uri | undefined> {
 
 /** A file UNet Lens can analyze: ONNX, PyTorch .pt/.pth (exported to ONNX first), a TF.js model.json, a Keras .h5/.hdf5/.keras. */
 export function isModelPath(p: string): boolean {
-  return /\.(onnx|pt|pth|h5|hdf5|keras)$/i.test(p) || /(^|[\\/])model\.json$/i.test(p);
+  return modelFileFormat(p) !== undefined;
 }
 
 function modelFromEditor(): vscode.Uri | undefined {

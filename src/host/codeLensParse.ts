@@ -343,6 +343,7 @@ export const FORMAT_LABEL: Record<ModelFormat, string> = {
   onnx: 'ONNX',
   tfjs: 'TF.js (model.json)',
   keras: 'Keras (.h5 / .keras)',
+  pytorch: 'PyTorch (.pt / .pth)',
   savedmodel: 'TensorFlow SavedModel',
   unknown: 'this format',
 };
@@ -365,7 +366,7 @@ export function classifyTarget(p: string, isDirectory: boolean, entries: readonl
  * The formats UNet Lens can analyze (src/engine/model/contract.ts lists their files).
  * A SavedModel folder is not read directly: convert it with tensorflowjs_converter.
  */
-export const ANALYZABLE: ReadonlySet<ModelFormat> = new Set<ModelFormat>(['onnx', 'tfjs', 'keras']);
+export const ANALYZABLE: ReadonlySet<ModelFormat> = new Set<ModelFormat>(['onnx', 'pytorch', 'tfjs', 'keras']);
 
 /** The file to analyze for a target: the model.json inside a TF.js folder, else the path. */
 export function analysisPath(p: string, format: ModelFormat, isDirectory: boolean, join: (...parts: string[]) => string): string {
