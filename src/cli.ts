@@ -1,5 +1,7 @@
 /**
  * unet-lens analyze <model> --data <unetlens.json> --out <dir> [--max-points N] [--seed S] [--json]
+ * unet-lens analyze <model> --data <unetlens.json> --results-dir <dir>   (writes <dir>/<model-sha256>/)
+ * unet-lens timeline <results-dir> [--out <series.json>]                 (CONTRACT.md §4)
  *
  * The same engine as the extension's worker, in-process. Exit codes (CONTRACT.md §2):
  * 0 done; 2 bad arguments or dataset file; 3 model could not be loaded or run; 130 cancelled.
@@ -8,13 +10,17 @@ import * as path from 'node:path';
 import { analyze } from './engine/pipeline/analyze';
 import { writeOutputs } from './engine/output';
 import { LensError, type ProgressEvent } from './engine/types';
+import { resultsDirFor, seriesFromResultsDir, writeSeries } from './engine/checkpoints';
 
-const USAGE = `usage: unet-lens analyze <model> --data <unetlens.json> --out <dir> [--max-points N] [--seed S] [--k K] [--max-taps N] [--threads T] [--no-shifts] [--json]`;
+const USAGE = `usage: unet-lens analyze <model> --data <unetlens.json> (--out <dir> | --results-dir <dir>) [--max-points N] [--seed S] [--k K] [--max-taps N] [--threads T] [--no-shifts] [--json]
+       unet-lens timeline <results-dir> [--out <series.json>]`;
 
 interface Args {
   model: string;
   data: string;
   out: string;
+  /** `--results-dir`: write to <dir>/<model sha256>/ instead of --out (CONTRACT.md §2). */
+  resultsDir?: string;
   json: boolean;
   overrides: { maxPoints?: number; seed?: number; k?: number; maxTaps?: number; shifts?: { enabled: boolean } };
   threads?: number;
@@ -38,6 +44,10 @@ export function parseArgs(argv: string[]): Args {
         break;
       case '--out':
         args.out = rest[++i];
+        break;
+      case '--results-dir':
+        args.resultsDir = rest[++i];
+        if (!args.resultsDir) throw new LensError('--results-dir needs a folder', 'args');
         break;
       case '--json':
         args.json = true;
@@ -68,7 +78,8 @@ export function parseArgs(argv: string[]): Args {
   }
   if (!args.model) throw new LensError('no model file given', 'args');
   if (!args.data) throw new LensError('--data <unetlens.json> is required', 'args');
-  if (!args.out) throw new LensError('--out <dir> is required', 'args');
+  if (!args.out && !args.resultsDir) throw new LensError('--out <dir> (or --results-dir <dir>) is required', 'args');
+  if (args.out && args.resultsDir) throw new LensError('give --out or --results-dir, not both', 'args');
   return args as Args;
 }
 
@@ -82,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return argv.length === 0 ? 2 : 0;
   }
+  if (argv[0] === 'timeline') return timelineMain(argv.slice(1));
   let args: Args;
   try {
     args = parseArgs(argv);
@@ -106,13 +118,50 @@ async function main(argv: string[]): Promise<number> {
       cancel,
       distDir: __dirname,
     });
-    const out = await writeOutputs(results, path.resolve(args.out), __dirname);
+    const outDir = args.resultsDir ? resultsDirFor(path.resolve(args.resultsDir), results) : path.resolve(args.out);
+    const out = await writeOutputs(results, outDir, __dirname);
     progress({ stage: 'done', message: `wrote ${out.resultsPath} and ${out.reportPath}` });
     for (const w of results.warnings) process.stderr.write(`unet-lens: warning: ${w}\n`);
     return 0;
   } catch (e) {
     if (e instanceof LensError) {
       process.stderr.write(`unet-lens: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`unet-lens: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+/** `unet-lens timeline <results-dir> [--out <file>]`: assembles the series of a results folder (CONTRACT.md §4). */
+export function parseTimelineArgs(argv: string[]): { dir: string; out: string } {
+  let dir: string | undefined;
+  let out: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--out') {
+      out = argv[++i];
+      if (!out) throw new LensError('--out needs a file', 'args');
+    } else if (a.startsWith('-')) throw new LensError(`unknown option ${a}`, 'args');
+    else if (dir) throw new LensError(`unexpected argument "${a}" (the results folder is already ${dir})`, 'args');
+    else dir = a;
+  }
+  if (!dir) throw new LensError('no results folder given', 'args');
+  return { dir: path.resolve(dir), out: path.resolve(out ?? path.join(dir, 'series.json')) };
+}
+
+async function timelineMain(argv: string[]): Promise<number> {
+  try {
+    const { dir, out } = parseTimelineArgs(argv);
+    const series = await seriesFromResultsDir(dir);
+    await writeSeries(series, out);
+    const best = series.best ? `; best: ${series.checkpoints[series.best.checkpoint].name} (${series.best.split} ${series.metric} ${series.best.value.toFixed(4)})` : '';
+    process.stderr.write(`[done] ${series.checkpoints.length} checkpoints → ${out}${best}\n`);
+    for (const w of series.warnings) process.stderr.write(`unet-lens: warning: ${w}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof LensError) {
+      process.stderr.write(`unet-lens: ${e.message}\n${USAGE}\n`);
       return e.exitCode;
     }
     process.stderr.write(`unet-lens: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
