@@ -87,3 +87,21 @@ test('unet-lens timeline on a folder without results fails with exit 2 and says 
   assert.equal(r.status, 2);
   assert.match(r.stderr, /no results in .*results-dir/);
 });
+
+test('compareResults on two of the checkpoints: every number is the one in the two results files', async () => {
+  const { compareResults } = await import('../../src/engine/series');
+  const files = readdirSync(resultsDir).filter((d) => /^[0-9a-f]{64}$/.test(d)).map((d) => JSON.parse(readFileSync(join(resultsDir, d, 'results.json'), 'utf8')));
+  const [a, b] = files;
+  const c = compareResults(a, b);
+  assert.equal(c.sameGraph, true);
+  for (const [split, perMetric] of Object.entries(c.metrics))
+    for (const [m, v] of Object.entries(perMetric))
+      c.taps.forEach((t, i) => {
+        assert.equal(v.a[i], a.metrics[split][t.name][m], `${split} ${t.name} ${m} A`);
+        assert.equal(v.b[i], b.metrics[split][t.name][m], `${split} ${t.name} ${m} B`);
+      });
+  for (const s of c.splits) {
+    assert.equal(s.a, a.splits.find((x: { name: string }) => x.name === s.name).performance?.dice ?? null);
+    assert.equal(s.b, b.splits.find((x: { name: string }) => x.name === s.name).performance?.dice ?? null);
+  }
+});
