@@ -23,7 +23,7 @@ import { cacheKey, dataFingerprint } from '../host/resultsCache';
 import { panelHtml } from '../host/webviewHtml';
 import { METHOD_VERSION, type Results } from '../engine/types';
 import { assembleSeries, compareResults, type Series, type SeriesInput } from '../engine/series';
-import { isModelFile, listCheckpoints, readResultsDir } from '../engine/checkpoints';
+import { isModelFile, listCheckpoints, readResultsDir, waitStable } from '../engine/checkpoints';
 import { loadDatasetFile } from '../engine/data/datasetFile';
 import { parseTimelineToHost, type HostToTimeline } from '../protocol/messages';
 import { claimSlot, releaseSlot, settingsOverrides, type AnalyzeDeps } from './analyze';
@@ -79,28 +79,6 @@ export async function analyzeOne(deps: AnalyzeDeps, modelPath: string, datasetPa
   );
   await cache.record({ key, modelPath, datasetPath, modelSha256, datasetSha256, settings: overrides }).catch((e) => log.warn(`results cache not updated: ${(e as Error).message}`));
   return { results: outcome.results, resultsPath: path.join(outDir, 'results.json'), cached: false };
-}
-
-/** Resolves once the file's size and mtime have stayed the same for `quietMs` (a checkpoint still being written is not read). */
-export async function waitStable(file: string, signal: AbortSignal, quietMs = 1500, pollMs = 500): Promise<void> {
-  let last = '';
-  let since = Date.now();
-  for (;;) {
-    if (signal.aborted) throw new Error('cancelled');
-    let now = 'missing';
-    try {
-      const st = statSync(file);
-      now = `${st.size}:${st.mtimeMs}`;
-      if (st.size === 0) now = `empty:${st.mtimeMs}`;
-    } catch {
-      /* not there (yet, or renamed away) */
-    }
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    } else if (!now.startsWith('missing') && !now.startsWith('empty') && Date.now() - since >= quietMs) return;
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -169,3 +169,28 @@ export async function writeSeries(series: Series, file: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   await writeAtomic(file, `${JSON.stringify(series)}\n`);
 }
+
+/**
+ * A checkpoint still being written is never read: resolves once the file exists, is not
+ * empty, and its size and mtime have not changed for `quietMs`.
+ */
+export async function waitStable(file: string, signal: AbortSignal, quietMs = 1500, pollMs = 500): Promise<void> {
+  let last = '';
+  let since = Date.now();
+  for (;;) {
+    if (signal.aborted) throw new LensError('cancelled', 'cancelled', file);
+    let now = 'missing';
+    try {
+      const st = statSync(file);
+      now = `${st.size}:${st.mtimeMs}`;
+      if (st.size === 0) now = `empty:${st.mtimeMs}`;
+    } catch {
+      /* not there (yet, or renamed away) */
+    }
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (!now.startsWith('missing') && !now.startsWith('empty') && Date.now() - since >= quietMs) return;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}

@@ -159,3 +159,42 @@ test('the dataset file takes "checkpoints" (a glob or folder, resolved against t
   assert.equal(validateDatasetJson(base, '/w/unetlens.json').checkpoints, undefined);
   assert.throws(() => validateDatasetJson({ ...base, checkpoints: 3 }, '/w/unetlens.json'), /"checkpoints" must be/);
 });
+
+test('waitStable: a checkpoint written in parts is read only after its size has been quiet; an empty or missing file is waited for; cancel stops it', async () => {
+  const { waitStable } = await import('../../src/engine/checkpoints');
+  const d = mkdtempSync(join(tmpdir(), 'unetlens-stable-'));
+  const f = join(d, 'epoch_9.onnx');
+  const t0 = Date.now();
+  const writer = (async () => {
+    await new Promise((r) => setTimeout(r, 150));
+    writeFileSync(f, ''); // created empty
+    await new Promise((r) => setTimeout(r, 150));
+    writeFileSync(f, 'a'.repeat(100));
+    await new Promise((r) => setTimeout(r, 150));
+    writeFileSync(f, 'a'.repeat(200));
+    return Date.now();
+  })();
+  await waitStable(f, new AbortController().signal, 200, 40);
+  const lastWrite = await writer;
+  assert.ok(Date.now() - lastWrite >= 190, `returned ${Date.now() - lastWrite} ms after the last write`);
+  assert.ok(Date.now() - t0 >= 600);
+  const ac = new AbortController();
+  const p = waitStable(join(d, 'never.onnx'), ac.signal, 200, 20);
+  setTimeout(() => ac.abort(), 60);
+  await assert.rejects(p, /cancelled/);
+});
+
+test('the timeline messages: declared once, validated on arrival (series, comparison, status; ready, openCheckpoint, exports)', async () => {
+  const { parseHostToTimeline, parseTimelineToHost, hostToTimeline, timelineToHost } = await import('../../src/protocol/messages');
+  assert.deepEqual(hostToTimeline.types, ['series', 'comparison', 'timelineStatus']);
+  assert.deepEqual(timelineToHost.types, ['ready', 'openCheckpoint', 'exportPng', 'exportCsv']);
+  const s = assembleSeries([{ path: '/runs/epoch_1.onnx', results: ckpt('epoch_1.onnx', 0.5, 0.5, 0.5) }]);
+  assert.ok(parseHostToTimeline({ type: 'series', series: s, status: 'Watching' }).ok);
+  assert.ok(parseHostToTimeline({ type: 'comparison', comparison: compareResults(ckpt('epoch_1.onnx', 1, 1, 1), ckpt('epoch_2.onnx', 1, 1, 1)) }).ok);
+  assert.ok(parseHostToTimeline({ type: 'timelineStatus', message: 'x' }).ok);
+  assert.match((parseHostToTimeline({ type: 'series', series: { schema: 'unet-lens/results@1' } }) as { reason: string }).reason, /malformed "series".*series@1/);
+  assert.ok(parseTimelineToHost({ type: 'openCheckpoint', checkpoint: 2, tap: '/t0' }).ok);
+  assert.match((parseTimelineToHost({ type: 'openCheckpoint', checkpoint: '2' }) as { reason: string }).reason, /malformed "openCheckpoint".*finite number/);
+  assert.match((parseTimelineToHost({ type: 'selectTap', tap: 'x' }) as { reason: string }).reason, /unknown message type/);
+  assert.equal(parseTimelineToHost(null).ok, false);
+});
