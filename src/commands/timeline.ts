@@ -253,7 +253,11 @@ class SeriesSession {
       this.publish(this.pending.length ? `Queued: ${this.pending.length}.` : 'Watching the folder for new checkpoints.');
     } catch (e) {
       this.waiting.delete(file);
-      if (!slot.signal.aborted) {
+      if (slot.signal.aborted && !this.controller.signal.aborted) {
+        // Cancel Analysis: the queue is dropped; checkpoints written from now on are still analysed.
+        this.pending.length = 0;
+        this.view.post({ type: 'timelineStatus', message: `Cancelled at ${path.basename(file)}. Run UNet Lens: Analyze Checkpoints… again to analyse the rest.` });
+      } else if (!slot.signal.aborted) {
         this.deps.log.error(`[timeline] ${file}: ${(e as Error).message}`);
         this.view.post({ type: 'timelineStatus', message: `${path.basename(file)}: ${(e as Error).message}` });
       }

@@ -198,3 +198,23 @@ test('the timeline messages: declared once, validated on arrival (series, compar
   assert.match((parseTimelineToHost({ type: 'selectTap', tap: 'x' }) as { reason: string }).reason, /unknown message type/);
   assert.equal(parseTimelineToHost(null).ok, false);
 });
+
+test('readResultsDir: a torn results file is a warning and left out, a folder whose run has not finished (only a temporary file) is skipped', async () => {
+  const { readResultsDir, seriesFromResultsDir } = await import('../../src/engine/checkpoints');
+  const d = mkdtempSync(join(tmpdir(), 'unetlens-rd-'));
+  const good = ckpt('epoch_1.onnx', 0.5, 0.5, 0.5);
+  mkdirSync(join(d, good.model.sha256));
+  writeFileSync(join(d, good.model.sha256, 'results.json'), JSON.stringify(good));
+  mkdirSync(join(d, 'b'.repeat(64)));
+  writeFileSync(join(d, 'b'.repeat(64), 'results.json'), JSON.stringify(good).slice(0, 100));
+  mkdirSync(join(d, 'c'.repeat(64)));
+  writeFileSync(join(d, 'c'.repeat(64), 'results.json.host.1.x.tmp'), '{');
+  const { inputs, warnings } = await readResultsDir(d);
+  assert.equal(inputs.length, 1);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /bbbb.*not valid JSON.*skipped/);
+  const s = await seriesFromResultsDir(d);
+  assert.equal(s.checkpoints.length, 1);
+  assert.equal(s.checkpoints[0].resultsPath, join(d, good.model.sha256, 'results.json'));
+  await assert.rejects(seriesFromResultsDir(mkdtempSync(join(tmpdir(), 'unetlens-rd-empty-'))), /no results in/);
+});
