@@ -4,7 +4,9 @@
  * the dataset file's "checkpoints" names the series) opens the Timeline panel with two
  * columns; a third checkpoint written into the folder while the panel is open (in two parts,
  * as a training script writes it) is waited for, analysed, and appears as a new column; a
- * click on a cell opens that checkpoint's full panel. Screenshot: test-results/e2e/timeline-*.png.
+ * click on a cell opens that checkpoint's full panel. Compare Results… on two checkpoints
+ * selected in the Explorer shows the numbers of their two results files.
+ * Screenshots: test-results/e2e/timeline-*.png.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +14,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { REPO_ROOT, openBrowser, runCommand, screenshot, startCodeServer, waitForWorkbench, webviewFrame, type CodeServer } from './codeServer';
+import { REPO_ROOT, explorerContextMenu, openBrowser, runCommand, screenshot, startCodeServer, waitForWorkbench, webviewFrame, type CodeServer } from './codeServer';
+import type { Results } from '../../src/engine/types';
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'series');
 const EXT = 'unetlens.unet-lens';
@@ -76,4 +79,55 @@ test('Analyze Checkpoints… shows the series; a checkpoint written meanwhile be
   // A click on a cell of epoch 7 opens that checkpoint's full panel.
   await f.locator('svg.heatmap rect.cell[data-checkpoint="2"]').first().click();
   await page.locator('.editor-group-container .tab', { hasText: 'UNet Lens: epoch_7.onnx' }).waitFor({ timeout: 30_000 });
+});
+
+/** The results.json files the extension cached, by model file name. */
+function cachedResults(): Map<string, Results> {
+  const out = new Map<string, Results>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name === 'results.json') {
+        const r = JSON.parse(fs.readFileSync(p, 'utf8')) as Results;
+        out.set(path.basename(r.model.path), r);
+      }
+    }
+  };
+  walk(path.join(server.userDataDir, 'User', 'workspaceStorage'));
+  return out;
+}
+
+test('Compare Results… on two checkpoints selected in the Explorer: the numbers are those of their results files', async () => {
+  const row = (name: string) => page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${name.replace('.', '\\.')}$`) }) }).first();
+  await row('checkpoints').click();
+  await row('epoch_1.onnx').waitFor({ timeout: 10_000 });
+  await row('epoch_1.onnx').click();
+  await row('epoch_2.onnx').click({ modifiers: ['Control'] });
+  await explorerContextMenu(page, 'epoch_2.onnx', 'Compare Results…');
+  // Several webviews are open now (the timeline, epoch_7's panel, the comparison): find it.
+  let f = webviewFrame(page, { extensionId: EXT, index: 0 });
+  const deadline = Date.now() + 60_000;
+  for (let i = 0; ; i = (i + 1) % 4) {
+    f = webviewFrame(page, { extensionId: EXT, index: i });
+    if ((await f.locator('body[data-state="comparison"]').count().catch(() => 0)) > 0) break;
+    if (Date.now() > deadline) throw new Error('no comparison panel');
+    await page.waitForTimeout(500);
+  }
+  const title = (await f.locator('h1').textContent()) ?? '';
+  const m = /A = (\S+), B = (\S+)/.exec(title);
+  assert.ok(m, title);
+  const cached = cachedResults();
+  const a = cached.get(m![1])!;
+  const b = cached.get(m![2])!;
+  assert.ok(a && b, `cached results of ${m![1]} and ${m![2]}`);
+  assert.equal(await f.locator('body').getAttribute('data-samegraph'), 'true');
+  for (const split of ['train', 'test']) {
+    const tds = await f.locator(`table.compare-splits tr[data-split="${split}"] td`).allTextContents();
+    assert.equal(Number(tds[1]), a.splits.find((x) => x.name === split)!.performance!.dice, `${split} A`);
+    assert.equal(Number(tds[2]), b.splits.find((x) => x.name === split)!.performance!.dice, `${split} B`);
+  }
+  const pts = await f.locator('svg.compare-chart[data-metric="featureShift"] circle.pt-a').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
+  assert.deepEqual(pts, a.taps.map((t) => a.metrics.test[t.name].featureShift));
+  await screenshot(page, 'timeline-compare');
 });
