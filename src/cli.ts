@@ -1,6 +1,8 @@
 /**
  * unet-lens analyze <model> --data <unetlens.json> --out <dir> [--max-points N] [--seed S] [--json]
+ * unet-lens analyze <model> --data <unetlens.json> --results-dir <dir>   (writes <dir>/<model-sha256>/)
  * unet-lens init <dataset folder> [--out <file>] [--force] [--fold N] [--fingerprint F] [--plans P]
+ * unet-lens timeline <results-dir> [--out <series.json>]                 (CONTRACT.md §4)
  *
  * A PyTorch model (.pt/.pth, TorchScript) is first exported to ONNX with Python
  * (--python, else python3 on PATH) into --export-dir (default: the user's cache folder).
@@ -15,14 +17,18 @@ import { writeOutputs } from './engine/output';
 import { asPyTorchResults, defaultExportRoot, exportForDataset, isTorchPath, pythonCandidates } from './engine/model/torchExport';
 import { DEFAULT_DATASET_FILE, importDataset, writeDatasetFile } from './engine/data/datasetImport';
 import { LensError, type ProgressEvent } from './engine/types';
+import { resultsDirFor, seriesFromResultsDir, writeSeries } from './engine/checkpoints';
 
-const USAGE = `usage: unet-lens analyze <model> --data <unetlens.json> --out <dir> [--max-points N] [--seed S] [--k K] [--max-taps N] [--threads T] [--no-shifts] [--json] [--python P] [--export-dir D]
-       unet-lens init <nnU-Net or Decathlon dataset folder> [--out <file>] [--force] [--fold N] [--fingerprint F] [--plans P] [--print]`;
+const USAGE = `usage: unet-lens analyze <model> --data <unetlens.json> (--out <dir> | --results-dir <dir>) [--max-points N] [--seed S] [--k K] [--max-taps N] [--threads T] [--no-shifts] [--json] [--python P] [--export-dir D]
+       unet-lens init <nnU-Net or Decathlon dataset folder> [--out <file>] [--force] [--fold N] [--fingerprint F] [--plans P] [--print]
+       unet-lens timeline <results-dir> [--out <series.json>]`;
 
 interface Args {
   model: string;
   data: string;
   out: string;
+  /** `--results-dir`: write to <dir>/<model sha256>/ instead of --out (CONTRACT.md §2). */
+  resultsDir?: string;
   json: boolean;
   overrides: { maxPoints?: number; seed?: number; k?: number; maxTaps?: number; shifts?: { enabled: boolean } };
   threads?: number;
@@ -49,6 +55,10 @@ export function parseArgs(argv: string[]): Args {
         break;
       case '--out':
         args.out = rest[++i];
+        break;
+      case '--results-dir':
+        args.resultsDir = rest[++i];
+        if (!args.resultsDir) throw new LensError('--results-dir needs a folder', 'args');
         break;
       case '--json':
         args.json = true;
@@ -87,7 +97,8 @@ export function parseArgs(argv: string[]): Args {
   }
   if (!args.model) throw new LensError('no model file given', 'args');
   if (!args.data) throw new LensError('--data <unetlens.json> is required', 'args');
-  if (!args.out) throw new LensError('--out <dir> is required', 'args');
+  if (!args.out && !args.resultsDir) throw new LensError('--out <dir> (or --results-dir <dir>) is required', 'args');
+  if (args.out && args.resultsDir) throw new LensError('give --out or --results-dir, not both', 'args');
   return args as Args;
 }
 
@@ -102,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
     return argv.length === 0 ? 2 : 0;
   }
   if (argv[0] === 'init') return init(argv.slice(1));
+  if (argv[0] === 'timeline') return timelineMain(argv.slice(1));
   let args: Args;
   try {
     args = parseArgs(argv);
@@ -139,7 +151,8 @@ async function main(argv: string[]): Promise<number> {
       distDir: __dirname,
     });
     if (exported) asPyTorchResults(results, path.resolve(args.model), exported);
-    const out = await writeOutputs(results, path.resolve(args.out), __dirname);
+    const outDir = args.resultsDir ? resultsDirFor(path.resolve(args.resultsDir), results) : path.resolve(args.out);
+    const out = await writeOutputs(results, outDir, __dirname);
     progress({ stage: 'done', message: `wrote ${out.resultsPath} and ${out.reportPath}` });
     for (const w of results.warnings) process.stderr.write(`unet-lens: warning: ${w}\n`);
     return 0;
@@ -209,6 +222,42 @@ function init(argv: string[]): number {
     if (e instanceof LensError) {
       process.stderr.write(`unet-lens: ${e.message}\n`);
       return 2;
+    }
+    process.stderr.write(`unet-lens: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+/** `unet-lens timeline <results-dir> [--out <file>]`: assembles the series of a results folder (CONTRACT.md §4). */
+export function parseTimelineArgs(argv: string[]): { dir: string; out: string } {
+  let dir: string | undefined;
+  let out: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--out') {
+      out = argv[++i];
+      if (!out) throw new LensError('--out needs a file', 'args');
+    } else if (a.startsWith('-')) throw new LensError(`unknown option ${a}`, 'args');
+    else if (dir) throw new LensError(`unexpected argument "${a}" (the results folder is already ${dir})`, 'args');
+    else dir = a;
+  }
+  if (!dir) throw new LensError('no results folder given', 'args');
+  return { dir: path.resolve(dir), out: path.resolve(out ?? path.join(dir, 'series.json')) };
+}
+
+async function timelineMain(argv: string[]): Promise<number> {
+  try {
+    const { dir, out } = parseTimelineArgs(argv);
+    const series = await seriesFromResultsDir(dir);
+    await writeSeries(series, out);
+    const best = series.best ? `; best: ${series.checkpoints[series.best.checkpoint].name} (${series.best.split} ${series.metric} ${series.best.value.toFixed(4)})` : '';
+    process.stderr.write(`[done] ${series.checkpoints.length} checkpoints → ${out}${best}\n`);
+    for (const w of series.warnings) process.stderr.write(`unet-lens: warning: ${w}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof LensError) {
+      process.stderr.write(`unet-lens: ${e.message}\n${USAGE}\n`);
+      return e.exitCode;
     }
     process.stderr.write(`unet-lens: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return 1;

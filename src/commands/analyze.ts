@@ -35,6 +35,28 @@ const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
 
 let current: AbortController | undefined;
 
+/**
+ * The workspace's one analysis slot, for other runners (the checkpoint series,
+ * commands/timeline.ts): true when it was free and is now held by `controller`. Cancel
+ * Analysis aborts whoever holds it.
+ */
+export function claimSlot(deps: AnalyzeDeps, controller: AbortController): boolean {
+  if (current) return false;
+  current = controller;
+  deps.setRunning(true);
+  return true;
+}
+
+/** Gives the slot back (and starts an analysis the file watcher queued meanwhile). */
+export function releaseSlot(deps: AnalyzeDeps, controller: AbortController): void {
+  if (current !== controller) return;
+  current = undefined;
+  deps.setRunning(false);
+  const next = queued;
+  queued = undefined;
+  if (next) void runAnalysis(deps, next.modelPath, next.datasetPath, next.opts);
+}
+
 export function cancelCurrent(): boolean {
   if (!current) return false;
   current.abort();
@@ -121,7 +143,7 @@ export interface RunOptions {
 let queued: { modelPath: string; datasetPath: string; opts: RunOptions } | undefined;
 
 /** The overrides of the dataset file's `analysis` block that come from the settings. */
-function settingsOverrides(): { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } {
+export function settingsOverrides(): { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } {
   const cfg = vscode.workspace.getConfiguration('unetLens');
   const overrides: { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } = {};
   if (cfg.get<boolean>('predictPerformance') === false) overrides.shifts = { enabled: false };

@@ -6,6 +6,9 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { hostname } from 'node:os';
+
+let tmpCounter = 0;
 import { renderReport } from './report';
 import { LensError, type Results } from './types';
 
@@ -14,8 +17,13 @@ export interface Outputs {
   reportPath: string;
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+/**
+ * Writes `file` by a temporary name in the same folder, then a rename: readers see the old
+ * file or the whole new one. The temporary name is unique per host, process and call, so
+ * processes on several machines may write into one shared folder (`--results-dir`).
+ */
+export async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${hostname()}.${process.pid}.${(tmpCounter++).toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
   await fs.writeFile(tmp, text, 'utf8');
   await fs.rename(tmp, file);
 }

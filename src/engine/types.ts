@@ -32,6 +32,8 @@ export interface DatasetConfig {
   splits: SplitConfig[];
   model: { output: 'auto' | string; activation: Activation };
   analysis: AnalysisSettings;
+  /** `checkpoints` (CONTRACT.md §1): the checkpoint series, an absolute glob or folder; absent when not given. */
+  checkpoints?: string;
 }
 
 export interface SplitConfig {

@@ -187,7 +187,7 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
     ['bad task', { ...BASE, task: 'segmantation' }, 'unetlens.json: "task" must be one of "segmentation", "classification", "regression" (got "segmantation")'],
     ['split without images', { ...BASE, splits: { train: { labels: 'm' } } }, 'unetlens.json: "splits.train.images" is required: a non-empty string'],
     ['typo in a split', { ...BASE, splits: { train: { images: 'a', lables: 'b' } } }, 'unetlens.json: unknown field "splits.train.lables" (did you mean "labels"?): expected in "splits.train" only "images", "labels", "cases"'],
-    ['typo at top level', { ...BASE, anaylsis: {} }, 'unetlens.json: unknown field "anaylsis" (did you mean "analysis"?): expected at the top level only "task", "classes", "input", "splits", "model", "analysis"'],
+    ['typo at top level', { ...BASE, anaylsis: {} }, 'unetlens.json: unknown field "anaylsis" (did you mean "analysis"?): expected at the top level only "task", "classes", "input", "splits", "model", "analysis", "checkpoints"'],
     ['negative k', { ...BASE, analysis: { k: 0 } }, 'unetlens.json: "analysis.k" must be an integer ≥ 1 (got 0)'],
     ['std 0', { ...BASE, input: { std: [0] } }, 'unetlens.json: "input.std[0]" must be a number > 0 (got 0)'],
     ['size 1-d', { ...BASE, input: { size: [128] } }, 'unetlens.json: "input.size" must be an array of 2 to 3 integers ≥ 1 (got [128])'],

@@ -256,6 +256,7 @@ interface RawDataset {
   splits: Record<string, RawSplit>;
   model?: Partial<DatasetConfig['model']>;
   analysis?: Partial<DatasetConfig['analysis']>;
+  checkpoints?: string;
 }
 
 /** Resolves a split path relative to the dataset file's folder, keeping an `.npz#member` suffix. */
@@ -337,6 +338,7 @@ export function validateDatasetJson(obj: unknown, file: string): DatasetConfig {
     splits,
     model: { ...DEFAULT_MODEL, ...(raw.model ?? {}) },
     analysis,
+    ...(raw.checkpoints !== undefined ? { checkpoints: path.resolve(dir, raw.checkpoints) } : {}),
   };
 }
 
