@@ -276,16 +276,16 @@ describe('mixed shifts', () => {
 });
 
 describe('sweepShifts and noiseSeed', () => {
-  it('default sweep: the unshifted copy, then each family (SHIFT_FAMILIES order) with its four strengths', () => {
+  it('default sweep: the unshifted copy, then each family (SHIFT_FAMILIES order) with its strengths (four per intensity family, three per content family)', () => {
     const sw = sweepShifts();
-    assert.equal(sw.length, 1 + 5 * 4);
+    assert.equal(sw.length, 1 + 5 * 4 + 5 * 3);
     const expected: Shift[] = [{ family: 'none', strength: 0 }];
     for (const f of SHIFT_FAMILIES) for (const s of DEFAULT_STRENGTHS[f]) expected.push({ family: f, strength: s });
     assert.deepEqual(sw, expected);
-    // The assemble fixture was generated in the same order.
+    // The assemble fixture was generated in the same order, with the five intensity families.
     assert.deepEqual(
       REF.assemble.copies.map((c: any) => ({ family: c.family, strength: c.strength })),
-      expected,
+      sweepShifts(['noise', 'blur', 'gamma', 'contrast', 'scale']),
     );
   });
   it('a subset keeps the SHIFT_FAMILIES order whatever the order asked; none → only the unshifted copy', () => {
