@@ -62,11 +62,11 @@ SEED = 20240505
 # Copied from the file headers / constants under test (they are inputs, not code).
 TRUNCATE = 4.0
 DEFAULT_STRENGTHS = {
-    "noise": [0.04, 0.08, 0.16, 0.32],
-    "blur": [0.6, 1.2, 2.0, 3.2],
-    "gamma": [0.5, 0.7, 1.5, 2.2],
-    "contrast": [0.7, 0.5, 0.35, 0.2],
-    "scale": [0.6, 0.8, 1.25, 1.6],
+    "noise": [0.04, 0.16, 0.32],
+    "blur": [0.6, 2.0, 3.2],
+    "gamma": [0.5, 0.7, 2.2],
+    "contrast": [0.7, 0.35, 0.2],
+    "scale": [0.6, 0.8, 1.6],
 }
 FAMILIES = ["noise", "blur", "gamma", "contrast", "scale"]
 ALPHAS = [0.01, 0.1, 1.0, 10.0, 100.0]
@@ -682,7 +682,11 @@ def make_assemble(rng):
     taps = ["enc1", "enc2", "bottleneck", "dec1"]
     stage = {"enc1": "encoder", "enc2": "encoder", "bottleneck": "bottleneck", "dec1": "decoder"}
     tap_noise = {"enc1": 1.0, "enc2": 1.5, "bottleneck": 0.4, "dec1": 2.0}
-    copies = [("none", 0.0)] + [(f, s) for f in FAMILIES for s in DEFAULT_STRENGTHS[f]]
+    # The fixture's own four strengths per family (the engine's defaults are three since issue 10;
+    # assemble does not read the strengths, only the families).
+    strengths = {"noise": [0.04, 0.08, 0.16, 0.32], "blur": [0.6, 1.2, 2.0, 3.2], "gamma": [0.5, 0.7, 1.5, 2.2],
+                 "contrast": [0.7, 0.5, 0.35, 0.2], "scale": [0.6, 0.8, 1.25, 1.6]}
+    copies = [("none", 0.0)] + [(f, s) for f in FAMILIES for s in strengths[f]]
     severity = {"none": [0.0], "noise": [0.08, 0.2, 0.45, 0.8], "blur": [0.05, 0.15, 0.35, 0.6], "gamma": [0.2, 0.1, 0.1, 0.3],
                 "contrast": [0.1, 0.25, 0.45, 0.75], "scale": [0.15, 0.05, 0.05, 0.2]}
     sev = [severity["none"][0]] + [severity[f][i] for f in FAMILIES for i in range(4)]

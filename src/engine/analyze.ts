@@ -84,8 +84,11 @@ import { loadDatasetFile } from './data/datasetFile';
 import { listSplit, type SplitItem, type SplitSource } from './data/splits';
 import { toModelInput, toLabelMap } from './data/preprocess';
 import { loadModel, type LoadedModel } from './model/load';
-import { applyShift, DEFAULT_STRENGTHS, noiseSeed, shiftLabel, sweepShifts, type Shift } from './shift/transforms';
-import { assemble, type CopyMeasure } from './shift/withoutLabels';
+import * as nodePath from 'node:path';
+import { applyShift, DEFAULT_STRENGTHS, familyApplies, noiseSeed, shiftLabel, sweepShifts, type Shift } from './shift/transforms';
+import { assemble, type CopyMeasure, type ImageRecord } from './shift/withoutLabels';
+import { augmentMap, imageOutput, inverseMap, labelObjects, maskDice, outputMask, ttaCount } from './shift/outputFeatures';
+import { MASK_FAMILIES } from './types';
 import {
   StratifiedSampler,
   SegmentationAccumulator,
@@ -259,6 +262,15 @@ interface PassOptions {
   /** Sample by predicted label, as an unlabelled split (the performance still uses the labels). */
   asUnlabeled?: boolean;
   maxPoints?: number;
+  /** Called after every batch has run (the shift sweep's per-image output features). */
+  perBatch?: (batch: Batch, n: number) => Promise<void>;
+}
+
+/** Whether a shift needs the image's mask. */
+function needsMask(sh: Shift | undefined): boolean {
+  if (!sh) return false;
+  if (sh.family === 'mix') return (sh.parts ?? []).some((p) => MASK_FAMILIES.includes(p.family));
+  return sh.family !== 'none' && MASK_FAMILIES.includes(sh.family);
 }
 
 export async function analyze(modelPath: string, datasetPath: string, opts: AnalyzeOptions = {}): Promise<Results> {
@@ -413,7 +425,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     let shiftsMs = 0;
     if (calib.source) {
       const ts = performance.now();
-      results.performanceWithoutLabels = await shiftSweep(run, calib.source, calib.splits, calib.heldOut, sources.filter((s) => !s.labeled), progress);
+      results.performanceWithoutLabels = await shiftSweep(run, calib.source, calib.splits, calib.heldOut, sources.filter((s) => !s.labeled), progress, sources[0]);
       shiftsMs = performance.now() - ts;
       for (const sp of results.splits) {
         const est = results.performanceWithoutLabels.splits[sp.name]?.predicted.features;
@@ -534,7 +546,10 @@ async function runBatch(run: Run, src: SplitSource, start: number, n: number, po
     if (!allFinite(x)) {
       throw new LensError(`${item.imageFile}: the image holds NaN or Inf values (after preprocessing); the model cannot be run on it`, 'data', item.imageFile);
     }
-    if (po.shift) applyShift(x, C0, spatial, po.shift, cfg.input, noiseSeed(run.settings.seed, po.copy ?? 0, start + b));
+    if (po.shift) {
+      const mask = needsMask(po.shift) && item.label ? toLabelMap(item.label, spatial, cfg.input.resize) : null;
+      applyShift(x, C0, spatial, po.shift, cfg.input, noiseSeed(run.settings.seed, po.copy ?? 0, start + b), mask);
+    }
     input.set(x, b * C0 * inL);
   }
   const { output, taps } = await model.run({ data: input, dims: [n, C0, ...spatial] });
@@ -669,6 +684,7 @@ async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBat
     checkCancel(run.cancel);
     const n = Math.min(B, src.count - start);
     const batch = await runBatch(run, src, start, n, po);
+    if (po.perBatch) await po.perBatch(batch, n);
 
     for (let b = 0; b < n; b++) {
       const item = batch.items[b];
@@ -1090,21 +1106,86 @@ async function shiftSweep(
   heldOut: boolean,
   unlabeled: SplitSource[],
   progress: (e: ProgressEvent) => void,
+  train: SplitSource | null = null,
 ): Promise<NonNullable<Results['performanceWithoutLabels']>> {
   const t0 = performance.now();
   const sh = run.settings.shifts;
   const { metric, bounds } = targetMetric(run.task);
-  const shifts = sweepShifts(sh.families, sh.mixes, run.settings.seed);
+  const families = sh.families.filter((f) => familyApplies(f, run.task));
+  const shifts = sweepShifts(families, sh.mixes, run.settings.seed);
+  const seg = run.task === 'segmentation';
+  const tta = seg ? Math.max(0, Math.min(sh.tta ?? 0, ttaCount(run.spatial))) : 0;
+  const augMaps = Array.from({ length: tta }, (_, k) => augmentMap(run.spatial, k));
+  const outMaps = Array.from({ length: tta }, (_, k) => inverseMap(augmentMap(run.outDims.slice(1), k)));
+  const dataDir = nodePath.dirname(run.cfg.path);
+  /** Per image: output features (with the test-time augmentations) and, for labelled images, its own Dice. */
+  const perImage = (records: ImageRecord[]) => async (batch: Batch, n: number): Promise<void> => {
+    const { C0, spatial } = run;
+    const inL = prod(spatial);
+    const outPerImage = prod(run.outDims);
+    const outSpatial = run.outDims.slice(1);
+    const augMasks: Uint8Array[][] = Array.from({ length: n }, () => []);
+    for (let k = 0; k < tta; k++) {
+      const x = new Float32Array(batch.input.length);
+      const map = augMaps[k];
+      for (let b = 0; b < n; b++)
+        for (let c = 0; c < C0; c++) {
+          const off = (b * C0 + c) * inL;
+          for (let i = 0; i < inL; i++) x[off + i] = batch.input[off + map[i]];
+        }
+      const { output } = await run.model.run({ data: x, dims: [n, C0, ...spatial] }, { taps: [] });
+      for (let b = 0; b < n; b++) {
+        const m = outputMask(output.data.subarray(b * outPerImage, (b + 1) * outPerImage), run.outDims, run.activation!);
+        const back = new Uint8Array(m.length);
+        const inv = outMaps[k];
+        for (let i = 0; i < m.length; i++) back[i] = m[inv[i]];
+        augMasks[b].push(back);
+      }
+    }
+    for (let b = 0; b < n; b++) {
+      const item = batch.items[b];
+      const out = batch.output.data.subarray(b * outPerImage, (b + 1) * outPerImage);
+      let gt: Int32Array | null = null;
+      if (item.label) {
+        const g = toLabelMap(item.label, spatial, run.cfg.input.resize);
+        gt = outSpatial.every((d, a) => d === spatial[a]) ? g : poolLabels(g, spatial, outSpatial, run.numClasses);
+      }
+      const o = imageOutput(out, run.outDims, run.activation!, gt, augMasks[b]);
+      let dice: number | null = null;
+      if (gt) {
+        const pm = outputMask(out, run.outDims, run.activation!);
+        let any = false;
+        for (let i = 0; i < gt.length && !any; i++) any = pm[i] > 0 || gt[i] > 0;
+        dice = any ? maskDice(pm, gt) : null;
+      }
+      records.push({ id: item.id, file: nodePath.relative(dataDir, item.imageFile) || item.imageFile, dice, out: o });
+    }
+  };
   const measure = async (src: SplitSource, streamIndex: number, po: PassOptions): Promise<CopyMeasure> => {
-    const pass = await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints });
+    const records: ImageRecord[] = [];
+    const pass = await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints, ...(seg ? { perBatch: perImage(records) } : {}) });
     const perf = pass.performance?.[metric];
     return {
       performance: typeof perf === 'number' && Number.isFinite(perf) ? perf : null,
       images: src.count,
       output: pass.output,
       features: await labelFreeFeatures(run, pass, src.name),
+      ...(seg ? { perImage: records } : {}),
     };
   };
+  // The training labels' objects (counts and sizes), for the object-statistics features.
+  let trainObjects = null;
+  if (seg && train?.labeled) {
+    const masks: { mask: Int32Array; spatial: readonly number[] }[] = [];
+    for (let i = 0; i < train.count; i++) {
+      checkCancel(run.cancel);
+      const item = train.read(i);
+      if (!item.label) continue;
+      const g = toLabelMap(item.label, run.spatial, run.cfg.input.resize);
+      masks.push({ mask: g, spatial: run.spatial });
+    }
+    trainObjects = labelObjects(masks);
+  }
   const total = shifts.length + unlabeled.length;
   const copies: { shift: Shift; measure: CopyMeasure }[] = [];
   for (let c = 0; c < shifts.length; c++) {
@@ -1132,7 +1213,7 @@ async function shiftSweep(
     splits.push({ name: unlabeled[u].name, measure: await measure(unlabeled[u], 2000 + u, {}) });
   }
   const strengths: { [family: string]: number[] } = {};
-  for (const f of sh.families) strengths[f] = DEFAULT_STRENGTHS[f].slice();
+  for (const f of families) strengths[f] = DEFAULT_STRENGTHS[f].slice();
   return assemble({
     metric,
     bounds,
@@ -1143,9 +1224,10 @@ async function shiftSweep(
       heldOutOfTrain: heldOut,
       ...(heldOut ? { note: `train is the only labelled split: its last ${calib.count} images were held out of the train reference and shifted` } : {}),
     },
-    settings: { maxPoints: sh.maxPoints, kmeansInits: SWEEP_KMEANS_INITS, families: sh.families.slice(), strengths },
+    settings: { maxPoints: sh.maxPoints, kmeansInits: SWEEP_KMEANS_INITS, families: families.slice(), strengths, ...(seg ? { tta } : {}) },
     copies,
     splits,
+    trainObjects,
     timingMs: performance.now() - t0,
   });
 }

@@ -271,6 +271,8 @@ export interface ShiftCopy {
   features: { [tap: string]: LabelFreeMetrics };
   /** Leave-one-shift-family-out prediction of each predictor (the copy's family left out of the fit); null where it cannot be fitted. The unshifted copy is a group of its own: it is predicted by a fit on every family (for the anchored `features` predictor: its own measured value). */
   lofo: { [P in PredictorName]: number | null };
+  /** Segmentation: the leave-one-family-out prediction of the anchored per-image aggregate (`fromImages`). */
+  lofoFromImages?: number | null;
   /** Segmentation: the output-based features of the copy. */
   outputFeatures?: SetOutputFeatures | null;
   /** Segmentation: per image, its true performance (null: nothing to score, no object predicted or true) and its features. */
@@ -291,6 +293,8 @@ export interface PredictorSummary {
   anchored?: boolean;
   /** OLS slope of the LOFO predictions on the true values (near 1: the trend is not flattened). */
   lofoSlope?: number | null;
+  /** Per-image predictor only: mean absolute leave-one-family-out error of its anchored aggregate over the copies. */
+  aggregateLofoMae?: number | null;
 }
 
 /** METHOD.md §5: performance without labels. */
@@ -321,8 +325,10 @@ export interface PerformanceWithoutLabels {
       outputFeatures?: SetOutputFeatures | null;
       /** Segmentation: per image, the predicted performance, worst first (the cases to label first). */
       perImage?: ImageEstimate[];
-      /** Segmentation: the per-image estimates aggregated to the split (weighted by the predicted foreground). */
+      /** Segmentation: the per-image estimates aggregated to the split (weighted by the predicted foreground), anchored: the unshifted copy's value plus the change of the aggregate from that copy's. */
       fromImages?: Estimate | null;
+      /** Segmentation: the per-image features, in the split's order (as `perImage` before sorting). */
+      imageFeatures?: ImageFeatures[];
       /** File name of the "cases to label" CSV written next to results.json (`cases-to-label-<split>.csv`). */
       casesToLabel?: string;
     };

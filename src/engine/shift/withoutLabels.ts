@@ -55,7 +55,7 @@ import {
   type ShiftCopy,
   type Stage,
 } from '../types';
-import { calibrateAnchored, calibrateConformal, estimateGraded, grade, slopeOf, type Calibrated } from './predictor';
+import { calibrateAnchored, calibrateConformal, conformalHalfWidth, estimateGraded, extrapolation, fitRidgeSelected, grade, predict, slopeOf, type Calibrated, type Model } from './predictor';
 import { fitTemperature, softDiceAt, TEMPERATURES, wasserstein1, type ImageOutput, type LabelObjects } from './outputFeatures';
 import { shiftLabel, type Shift } from './transforms';
 
@@ -384,6 +384,66 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     }
   }
 
+  // The per-image estimates aggregated, anchored like ours: y₀ + A(split) − A(unshifted copy), A the
+  // foreground-weighted mean of the per-image predictions; its interval is split-conformal on the
+  // copies' leave-one-family-out errors (each family's images left out of the per-image fit).
+  const aggregate = (m: CopyMeasure, model: Model): { value: number; ext: number } | null => {
+    if (!m.perImage?.length) return null;
+    const f = feats(m);
+    let sw = 0;
+    let sv = 0;
+    let se = 0;
+    m.perImage.forEach((r, k) => {
+      const v = imageVector(f[k], withTta);
+      if (!v.every(Number.isFinite)) return;
+      const w = r.out.foreground + 1e-3;
+      sw += w;
+      sv += w * Math.min(a.bounds[1], Math.max(a.bounds[0], predict(model, v)));
+      if (imageFit) se += w * extrapolation(model.coef, imageFit.min, imageFit.max, v);
+    });
+    return sw > 0 ? { value: sv / sw, ext: se / sw } : null;
+  };
+  const clipB = (v: number) => Math.min(a.bounds[1], Math.max(a.bounds[0], v));
+  let aggQ = NaN;
+  const lofoAgg = new Array<number | null>(a.copies.length).fill(null);
+  const anchorCopy = anchor >= 0 ? a.copies[idx[anchor]].measure : null;
+  const y0 = anchor >= 0 ? yy[anchor] : NaN;
+  let A0: number | null = null;
+  if (imageFit && anchorCopy) {
+    A0 = aggregate(anchorCopy, imageFit.model)?.value ?? null;
+    const rowsX: number[][] = [];
+    const rowsY: number[] = [];
+    const rowsG: string[] = [];
+    for (const i of idx)
+      feats(a.copies[i].measure).forEach((f, k) => {
+        const d = a.copies[i].measure.perImage![k].dice;
+        const v = imageVector(f, withTta);
+        if (d === null || !Number.isFinite(d) || !v.every(Number.isFinite)) return;
+        rowsX.push(v);
+        rowsY.push(d);
+        rowsG.push(groups[i]);
+      });
+    const abs: number[] = [];
+    for (const g of new Set(gg)) {
+      if (g === gg[anchor]) continue;
+      const tr = rowsG.map((h, r) => (h !== g ? r : -1)).filter((r) => r >= 0);
+      if (tr.length < 10) continue;
+      const m = fitRidgeSelected(tr.map((r) => rowsX[r]), tr.map((r) => rowsY[r]), tr.map((r) => rowsG[r]));
+      const a0 = aggregate(anchorCopy, m)?.value;
+      if (a0 === undefined) continue;
+      idx.forEach((i, r) => {
+        if (gg[r] !== g) return;
+        const ai = aggregate(a.copies[i].measure, m)?.value;
+        if (ai === undefined) return;
+        const v = clipB(y0 + ai - a0);
+        lofoAgg[i] = round(v, 4);
+        abs.push(Math.abs(v - yy[r]));
+      });
+    }
+    aggQ = conformalHalfWidth(abs);
+    if (imagePredictor) imagePredictor.aggregateLofoMae = abs.length ? round(abs.reduce((s2, v) => s2 + v, 0) / abs.length, 4) : null;
+  }
+
   const shifts: ShiftCopy[] = a.copies.map((c, i) => ({
     family: c.shift.family,
     strength: c.shift.strength,
@@ -394,7 +454,7 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     output: roundOutput(c.measure.output),
     features: roundFeatures(c.measure.features),
     lofo: { features: logoAll.features[i], maxProbability: logoAll.maxProbability[i], entropy: logoAll.entropy[i] },
-    ...(ctx ? { outputFeatures: roundSet(setOut(c.measure, ctx)), perImage: (c.measure.perImage ?? []).map((r, k) => ({ dice: r.dice === null ? null : round(r.dice, 6), features: roundImage(feats(c.measure)[k]) })) } : {}),
+    ...(ctx ? { lofoFromImages: lofoAgg[i], outputFeatures: roundSet(setOut(c.measure, ctx)), perImage: (c.measure.perImage ?? []).map((r, k) => ({ dice: r.dice === null ? null : round(r.dice, 6), features: roundImage(feats(c.measure)[k]) })) } : {}),
   }));
 
   const splits: PerformanceWithoutLabels['splits'] = {};
@@ -424,27 +484,22 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     if (imageFit && s.measure.perImage?.length) {
       const f = feats(s.measure);
       const per: ImageEstimate[] = [];
-      let sw = 0;
-      let sv = 0;
-      let sl = 0;
-      let sh = 0;
-      let outside = false;
       s.measure.perImage.forEach((r, k) => {
         const v = imageVector(f[k], withTta);
         if (!v.every(Number.isFinite)) return;
-        const e = estimateGraded(imageFit!, v, a.bounds);
-        per.push({ id: r.id, file: r.file, ...roundEstimate(e) });
-        const w = r.out.foreground + 1e-3;
-        sw += w;
-        sv += w * e.value;
-        sl += w * e.low;
-        sh += w * e.high;
-        outside ||= e.outside;
+        per.push({ id: r.id, file: r.file, ...roundEstimate(estimateGraded(imageFit!, v, a.bounds)) });
       });
       per.sort((p, q) => p.value - q.value || (p.id < q.id ? -1 : p.id > q.id ? 1 : 0));
       entry.perImage = per;
       entry.casesToLabel = casesToLabelFile(s.name);
-      entry.fromImages = sw > 0 ? roundEstimate({ value: sv / sw, low: sl / sw, high: sh / sw, grade: grade(sl / sw, sh / sw), outside }) : null;
+      entry.imageFeatures = f.map(roundImage);
+      const ag = aggregate(s.measure, imageFit.model);
+      if (ag && A0 !== null && Number.isFinite(aggQ)) {
+        const v = clipB(y0 + ag.value - A0);
+        const low = clipB(v - aggQ - ag.ext);
+        const high = clipB(v + aggQ + ag.ext);
+        entry.fromImages = roundEstimate({ value: v, low, high, grade: grade(low, high), outside: ag.ext > 0 });
+      } else entry.fromImages = null;
     }
     splits[s.name] = entry;
   }
