@@ -4,7 +4,8 @@
  * palette (quick picks of the workspace's models and dataset files), or the CodeLens over
  * a training script's export line. Takes the results from the cache when nothing changed,
  * else runs the analysis in the background worker with a cancellable progress
- * notification, and shows the panel beside the active editor.
+ * notification, and shows the panel beside the active editor. Closing that panel while
+ * the analysis runs cancels it (the worker is stopped and nothing reopens the panel).
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
@@ -163,8 +164,12 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
   current = controller;
   deps.setRunning(true);
   // The panel opens at once beside the editor, in its loading state, and fills when the
-  // cache or the worker answers.
-  panels.showStatus(key, title, 'loading', `Analyzing ${path.basename(modelPath)} with ${path.basename(datasetPath)}…`, { modelPath, datasetPath });
+  // cache or the worker answers. Closing it cancels the analysis.
+  const panel = panels.showStatus(key, title, 'loading', `Analyzing ${path.basename(modelPath)} with ${path.basename(datasetPath)}…`, { modelPath, datasetPath });
+  const onClose = panel.onDidClose(() => {
+    log.info(`the panel of ${modelPath} was closed: cancelling its analysis`);
+    controller.abort();
+  });
   try {
     // ---------------------------------------------------------------- the cache
     let cacheKeyValue: string | undefined;
@@ -187,20 +192,26 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     // Reopening an analysis (no panel, or a panel showing something else) takes the cached
     // results. Asking again for the analysis whose results the open panel already shows is
     // asking for a fresh run: it runs, as Re-run does.
+    if (controller.signal.aborted) throw new WorkerError('Analysis cancelled.', 'cancelled');
     if (cacheKeyValue && !opts.force && openKey !== cacheKeyValue) {
       const hit = await cache.lookup(cacheKeyValue);
       if (hit) {
+        let results: Results | undefined;
         try {
-          const results = JSON.parse(await fs.readFile(hit.resultsPath, 'utf8')) as Results;
-          panels.show(key, results, hit.resultsPath, true).cacheKey = cacheKeyValue;
-          log.info(`cached results for ${modelPath} with ${datasetPath}: ${hit.resultsPath} (from ${hit.entry.createdAt})`);
-          return;
+          results = JSON.parse(await fs.readFile(hit.resultsPath, 'utf8')) as Results;
         } catch (e) {
           log.warn(`cached results unreadable (${(e as Error).message}); running the analysis`);
           await cache.remove(cacheKeyValue);
         }
+        if (results) {
+          if (panel.closed) throw new WorkerError('Analysis cancelled.', 'cancelled');
+          panels.show(key, results, hit.resultsPath, true).cacheKey = cacheKeyValue;
+          log.info(`cached results for ${modelPath} with ${datasetPath}: ${hit.resultsPath} (from ${hit.entry.createdAt})`);
+          return;
+        }
       }
     }
+    if (controller.signal.aborted) throw new WorkerError('Analysis cancelled.', 'cancelled');
     const outDir = cacheKeyValue
       ? cache.dirFor(cacheKeyValue)
       : path.join(cache.root, 'uncached', createHash('sha256').update(`${modelPath}\n${datasetPath}`).digest('hex').slice(0, 16));
@@ -241,7 +252,8 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
         .record({ key: cacheKeyValue, modelPath, datasetPath, modelSha256, datasetSha256, settings: overrides })
         .catch((e) => log.warn(`results cache not updated: ${(e as Error).message}`));
     }
-    panels.show(key, outcome.results, resultsPath).cacheKey = cacheKeyValue;
+    // Closed just as the results came in: they are in the cache; nothing reopens the panel.
+    if (!panel.closed) panels.show(key, outcome.results, resultsPath).cacheKey = cacheKeyValue;
     const ms = Date.now() - started;
     log.info(
       `done in ${ms} ms (engine ${outcome.results.timings.totalMs} ms); worker peak RSS ${(outcome.peakRssBytes / 2 ** 20).toFixed(0)} MB; ` +
@@ -250,6 +262,10 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     for (const w of outcome.results.warnings) log.warn(w);
   } catch (e) {
     const err = e as WorkerError;
+    if (panel.closed) {
+      log.info(err.kind === 'cancelled' || controller.signal.aborted ? 'analysis cancelled: its panel was closed' : `analysis failed after its panel was closed: ${err.message}`);
+      return;
+    }
     if (err.kind === 'cancelled' || controller.signal.aborted) {
       log.info('analysis cancelled');
       panels.showStatus(key, title, 'error', 'Analysis cancelled. Run UNet Lens: Analyze Generalization to start again.');
@@ -261,6 +277,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     const choice = await vscode.window.showErrorMessage(`UNet Lens: ${err.message}`, 'Show Log');
     if (choice === 'Show Log') log.show(true);
   } finally {
+    onClose.dispose();
     current = undefined;
     deps.setRunning(false);
     const next = queued;

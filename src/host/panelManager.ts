@@ -8,6 +8,13 @@
  * webview (retainContextWhenHidden is off, to keep memory low) and draws again when shown.
  * The webview keeps only its view choices and `source` (the results.json it shows) in
  * its state, which is what the serializer gets back after a reload.
+ *
+ * The host remembers the tap selected in each panel (the webview's `selectTap`): the
+ * results it posts carry it, so a panel of the same model opened again later (closed and
+ * reopened from the cache, or restored after a reload) opens at that tap.
+ *
+ * A panel registers every disposable it creates (listener subscriptions, its event
+ * emitter) and releases them when it closes (`Disposable`, as in the custom-editor sample).
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { panelHtml } from './webviewHtml';
 import { parseWebviewToHost, type HostToWebview } from '../protocol/messages';
+import { Disposable } from './dispose';
 import { writeReport } from '../engine/report';
 import type { Results } from '../engine/types';
 
@@ -24,6 +32,8 @@ export const PANEL_TYPE = 'unetLens.results';
 interface PanelState {
   /** results.json the panel shows (for the serializer). */
   source?: string;
+  /** The tap selected in the panel (the webview's view state). */
+  tap?: string;
 }
 
 export interface Job {
@@ -46,17 +56,21 @@ export interface PanelEvents {
 type StatusMsg = Extract<HostToWebview, { type: 'status' }>;
 type ResultsMsg = Extract<HostToWebview, { type: 'results' }>;
 
-export class ResultsPanel {
+export class ResultsPanel extends Disposable {
   private ready = false;
   /** What the panel shows: the results, and the status shown over them (or alone). */
-  private shown: { results?: ResultsMsg; status?: StatusMsg } = {};
+  private shown: { results?: Omit<ResultsMsg, 'tap'>; status?: StatusMsg } = {};
+  /** The tap selected in the webview (sent with the results when the webview (re)loads). */
+  selectedTap: string | undefined;
   source: string | undefined;
   results: Results | undefined;
   /** The analysis this panel shows or waits for (for Re-run and the file watcher). */
   job: Job | undefined;
   /** The results-cache key of the results shown (set by the analyze command). */
   cacheKey: string | undefined;
-  readonly disposed = new vscode.EventEmitter<void>();
+  private readonly _onDidClose = this._register(new vscode.EventEmitter<void>());
+  /** Fires once, when the panel closes (the user closed it, or it was disposed). */
+  readonly onDidClose = this._onDidClose.event;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -64,6 +78,7 @@ export class ResultsPanel {
     private readonly events: PanelEvents,
     public key: string,
   ) {
+    super();
     const webview = panel.webview;
     webview.options = {
       enableScripts: true,
@@ -75,16 +90,37 @@ export class ResultsPanel {
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js')).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'panel.css')).toString(),
     });
-    webview.onDidReceiveMessage((raw) => this.onMessage(raw));
+    this._register(webview.onDidReceiveMessage((raw) => this.onMessage(raw)));
     // A hidden panel's webview is gone: it says `ready` again when shown, and gets everything then.
-    panel.onDidChangeViewState((e) => {
-      if (!e.webviewPanel.visible) this.ready = false;
-    });
-    panel.onDidDispose(() => this.disposed.fire());
+    this._register(
+      panel.onDidChangeViewState((e) => {
+        if (!e.webviewPanel.visible) this.ready = false;
+      }),
+    );
+    this._register(panel.onDidDispose(() => this.dispose()));
+  }
+
+  get closed(): boolean {
+    return this.isDisposed;
+  }
+
+  /** Closes the panel (if open), tells the listeners once, and releases every registration. */
+  override dispose(): void {
+    if (this.isDisposed) return;
+    try {
+      this._onDidClose.fire();
+    } finally {
+      super.dispose();
+      this.panel.dispose();
+    }
   }
 
   private send(msg: HostToWebview): void {
-    if (this.ready) void this.panel.webview.postMessage(msg);
+    if (this.ready && !this.isDisposed) void this.panel.webview.postMessage(msg);
+  }
+
+  private resultsMessage(): ResultsMsg | undefined {
+    return this.shown.results && { ...this.shown.results, tap: this.selectedTap };
   }
 
   /** Shows a status (loading / error / stale) over the results, or alone. */
@@ -103,7 +139,8 @@ export class ResultsPanel {
   clearStatus(): void {
     if (!this.shown.status) return;
     this.shown.status = undefined;
-    if (this.shown.results) this.send(this.shown.results);
+    const results = this.resultsMessage();
+    if (results) this.send(results);
   }
 
   showResults(results: Results, source: string, cached = false): void {
@@ -112,16 +149,16 @@ export class ResultsPanel {
     this.cacheKey = undefined;
     this.job = { modelPath: results.model.path, datasetPath: results.dataset.path };
     this.panel.title = `UNet Lens: ${path.basename(results.model.path)}`;
-    const msg: ResultsMsg = { type: 'results', results, source, cached };
-    this.shown = { results: msg };
-    this.send(msg);
+    this.shown = { results: { type: 'results', results, source, cached } };
+    this.send(this.resultsMessage()!);
     this.events.onShowing?.(this);
   }
 
   /** The newest results and status again (after the webview (re)loaded). */
   private replay(): void {
-    if (this.shown.results) void this.panel.webview.postMessage(this.shown.results);
-    if (this.shown.status) void this.panel.webview.postMessage(this.shown.status);
+    const results = this.resultsMessage();
+    if (results) this.send(results);
+    if (this.shown.status) this.send(this.shown.status);
   }
 
   private async onMessage(raw: unknown): Promise<void> {
@@ -156,7 +193,12 @@ export class ResultsPanel {
           break;
         }
         case 'selectTap':
+          this.selectedTap = msg.tap;
           break;
+        default: {
+          const unhandled: never = msg; // a new webview message must be handled here
+          this.events.log(`[panel] unhandled webview message ${JSON.stringify(unhandled)}`);
+        }
       }
     } catch (e) {
       this.events.log(`[panel] ${msg.type} failed: ${(e as Error).message}`);
@@ -215,6 +257,8 @@ export class ResultsPanel {
 
 export class PanelManager implements vscode.WebviewPanelSerializer<PanelState> {
   private panels = new Map<string, ResultsPanel>();
+  /** The tap last selected in a closed panel, by panel key (the model path): the next panel of that model opens at it. */
+  private lastTap = new Map<string, string>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -240,9 +284,12 @@ export class PanelManager implements vscode.WebviewPanelSerializer<PanelState> {
 
   private adopt(panel: vscode.WebviewPanel, key: string): ResultsPanel {
     const p = new ResultsPanel(panel, this.extensionUri, this.events, key);
+    p.selectedTap = this.lastTap.get(key);
     this.panels.set(key, p);
-    p.disposed.event(() => {
+    // The panel's own emitter: this subscription goes when the panel is disposed.
+    p.onDidClose(() => {
       if (this.panels.get(p.key) === p) this.panels.delete(p.key);
+      if (p.selectedTap) this.lastTap.set(p.key, p.selectedTap);
       this.events.onClosed?.(p);
     });
     this.events.onOpened?.(p);
@@ -256,10 +303,11 @@ export class PanelManager implements vscode.WebviewPanelSerializer<PanelState> {
     this.panels.set(key, p);
   }
 
-  showStatus(key: string, title: string, state: 'loading' | 'error' | 'stale', message: string, job?: Job): void {
+  showStatus(key: string, title: string, state: 'loading' | 'error' | 'stale', message: string, job?: Job): ResultsPanel {
     const p = this.panelFor(key, title);
     if (job) p.job = job;
     p.showStatus(state, message);
+    return p;
   }
 
   /** Shows the stale banner on the panel of this model (the model changed on disk). */
@@ -290,6 +338,7 @@ export class PanelManager implements vscode.WebviewPanelSerializer<PanelState> {
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: PanelState | undefined): Promise<void> {
     const source = typeof state?.source === 'string' ? state.source : undefined;
     const p = this.adopt(panel, source ?? `restored-${Date.now()}`);
+    if (typeof state?.tap === 'string') p.selectedTap = state.tap;
     if (!source) {
       p.showStatus('error', 'This panel was closed before results were ready. Run UNet Lens: Analyze Generalization again.');
       return;
@@ -311,7 +360,7 @@ export class PanelManager implements vscode.WebviewPanelSerializer<PanelState> {
   }
 
   dispose(): void {
-    for (const p of this.panels.values()) p.panel.dispose();
+    for (const p of [...this.panels.values()]) p.dispose();
     this.panels.clear();
   }
 }

@@ -116,6 +116,10 @@ export function runWorker(workerPath: string, job: AnalyzeJob, opts: RunOptions 
         case 'error':
           finish(() => reject(new WorkerError(msg.message, msg.kind, msg.where, stderr)));
           break;
+        default: {
+          const unhandled: never = msg; // a new worker message must be handled here
+          log(`[host] unhandled worker message ${JSON.stringify(unhandled)}`);
+        }
       }
     });
 

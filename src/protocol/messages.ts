@@ -1,101 +1,265 @@
 /**
  * Every message that crosses a process boundary, declared once and validated on arrival.
- *   host  → worker : WorkerRequest    (process.send)
- *   worker → host  : WorkerMessage
- *   host  → webview: HostToWebview   (webview.postMessage)
- *   webview → host : WebviewToHost
+ *
+ * Each message is one declaration (after GitLens' `IpcCommandType` / `IpcNotificationType`):
+ * `message('selectTap', { tap: str() })` names the message and gives the check of every
+ * field; the payload type is derived from those checks, so the TypeScript type the sender
+ * builds and the validator the receiver runs cannot drift apart. The four directions are
+ * four tables of such declarations:
+ *
+ *   host    → worker : workerRequests   (process.send)         type WorkerRequest
+ *   worker  → host   : workerMessages                           type WorkerMessage
+ *   host    → webview: hostToWebview    (webview.postMessage)   type HostToWebview
+ *   webview → host   : webviewToHost                            type WebviewToHost
+ *
+ * Validation looks fields and types up as own properties only (a `type` of `toString`,
+ * `constructor` or `__proto__` is an unknown type, not an inherited function), rejects
+ * unknown types, missing, extra and wrong-typed fields and oversized strings, and never
+ * throws: it returns `{ ok: false, reason }` with a reason fit for a log line.
+ *
  * No `vscode` import here: the worker and the webview use this file too.
  */
 import type { ProgressEvent, Results } from '../engine/types';
 
-// ---------------------------------------------------------------- host ↔ worker
+// ---------------------------------------------------------------- fields
 
-export interface AnalyzeJob {
-  type: 'analyze';
-  id: string;
-  modelPath: string;
-  datasetPath: string;
-  /** Overrides of the dataset file's `analysis` block (from settings or CLI flags). */
-  overrides?: { maxPoints?: number; seed?: number; k?: number; maxTaps?: number; batchSize?: number; shifts?: { enabled?: boolean } };
-  /** Threads onnxruntime may use (0 = its default). */
-  threads?: number;
-  /** Where the worker writes results.json and report.html (absent: results only in the reply). */
-  outDir?: string;
+/** The check of one field: `undefined` when the value is fine, else what is wrong with it. */
+export interface Field<T, Optional extends boolean = false> {
+  readonly check: (v: unknown) => string | undefined;
+  readonly optional: Optional;
+  /** Type only (never set): the value type this field checks for. */
+  readonly __type?: T;
+}
+type AnyField = Field<unknown, boolean>;
+type Fields = Record<string, AnyField>;
+type FieldType<F> = F extends Field<infer T, boolean> ? T : never;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+/** The object type a set of fields checks for (optional fields become `?:`). */
+export type Payload<F extends Fields> = Simplify<
+  { [K in keyof F as F[K] extends Field<unknown, true> ? never : K]: FieldType<F[K]> } & {
+    [K in keyof F as F[K] extends Field<unknown, true> ? K : never]?: FieldType<F[K]>;
+  }
+>;
+
+const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+/** A value quoted for a reason, cut short (a reason never carries a huge string). */
+const quote = (s: string, max = 60) => JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
+
+function field<T>(check: (v: unknown) => string | undefined): Field<T> {
+  return { check, optional: false };
 }
 
-export type WorkerRequest = AnalyzeJob;
+/** Default longest string: names, tap names, paths' worth of text. */
+const SHORT = 4096;
+/** Paths (Windows allows 32 767 UTF-16 units). */
+const PATH = 32_768;
+/** Log lines, error and status messages. */
+const TEXT = 1 << 20;
+/** Exported files (a PNG data URL, a CSV table). */
+const FILE = 32 << 20;
 
-export type WorkerMessage =
-  | { type: 'progress'; id: string; event: ProgressEvent }
-  | { type: 'log'; id: string; level: 'info' | 'warn'; message: string }
-  | { type: 'result'; id: string; results: Results; peakRssBytes: number }
-  | { type: 'error'; id: string; message: string; kind: string; where?: string };
+/** A string of at most `max` characters. */
+export function str(max = SHORT): Field<string> {
+  return field((v) =>
+    typeof v !== 'string' ? `must be a string (got ${describe(v)})`
+    : v.length > max ? `is too long (${v.length} characters, at most ${max})`
+    : undefined,
+  );
+}
 
-// ---------------------------------------------------------------- host ↔ webview
+/** One of a few strings. */
+export function oneOf<const V extends string>(...values: V[]): Field<V> {
+  return field((v) => (typeof v === 'string' && (values as string[]).includes(v) ? undefined : `must be one of ${values.map((x) => quote(x)).join(', ')}`));
+}
 
-export type HostToWebview =
-  | { type: 'results'; results: Results; source: string; /** found in the host's results cache */ cached?: boolean }
-  | { type: 'status'; state: 'loading' | 'error' | 'stale'; message: string }
-  | { type: 'theme' };
+/** A finite number. */
+export function num(): Field<number> {
+  return field((v) => (typeof v === 'number' && Number.isFinite(v) ? undefined : `must be a finite number (got ${describe(v)})`));
+}
 
-export type WebviewToHost =
-  | { type: 'ready' }
-  | { type: 'selectTap'; tap: string }
-  | { type: 'exportPng'; name: string; dataUrl: string }
-  | { type: 'exportCsv'; name: string; csv: string }
-  | { type: 'rerun' }
-  | { type: 'openReport' }
-  /** Save a copy of the self-contained report.html (a save dialog in the host). */
-  | { type: 'exportReport' };
+export function bool(): Field<boolean> {
+  return field((v) => (typeof v === 'boolean' ? undefined : `must be true or false (got ${describe(v)})`));
+}
 
-// ---------------------------------------------------------------- validation
+/** A field that may be absent (or `undefined`). */
+export function opt<T>(f: Field<T>): Field<T, true> {
+  return { check: f.check, optional: true };
+}
 
-type Check = (m: Record<string, unknown>) => boolean;
-const str = (v: unknown) => typeof v === 'string';
-const obj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A nested object with exactly these fields (extra fields are rejected). */
+export function object<F extends Fields>(fields: F): Field<Payload<F>> {
+  return field((v) => {
+    if (!isRecord(v)) return `must be an object (got ${describe(v)})`;
+    const bad = checkFields(fields, v);
+    return bad && `is not right: ${bad}`;
+  });
+}
 
-const workerRequestChecks: Record<string, Check> = {
-  analyze: (m) =>
-    str(m.id) && str(m.modelPath) && str(m.datasetPath) && (m.overrides === undefined || obj(m.overrides)) && (m.outDir === undefined || str(m.outDir)),
-};
+/**
+ * A value of a type declared elsewhere (the engine's Results, ProgressEvent) that is
+ * checked only as far as `check` looks: its own fields may grow without breaking messages.
+ */
+export function shaped<T>(what: string, check: (v: Record<string, unknown>) => boolean): Field<T> {
+  return field((v) => (isRecord(v) && check(v) ? undefined : `must be ${what}`));
+}
 
-const workerMessageChecks: Record<string, Check> = {
-  progress: (m) => str(m.id) && obj(m.event) && str(m.event.stage) && str(m.event.message),
-  log: (m) => str(m.id) && str(m.message),
-  result: (m) => str(m.id) && obj(m.results) && m.results.schema === 'unet-lens/results@1',
-  error: (m) => str(m.id) && str(m.message) && str(m.kind),
-};
+/** Why `raw` does not have exactly `fields` (the first problem), or undefined. */
+function checkFields(fields: Fields, raw: Record<string, unknown>, skip?: string): string | undefined {
+  for (const k of Object.keys(raw)) {
+    if (k !== skip && !hasOwn(fields, k)) return `has an unexpected field ${quote(k)}`;
+  }
+  for (const k of Object.keys(fields)) {
+    const f = fields[k];
+    const v = hasOwn(raw, k) ? raw[k] : undefined;
+    if (v === undefined) {
+      if (!f.optional) return `is missing ${quote(k)}`;
+      continue;
+    }
+    const bad = f.check(v);
+    if (bad) return `${quote(k)} ${bad}`;
+  }
+  return undefined;
+}
 
-const webviewToHostChecks: Record<string, Check> = {
-  ready: () => true,
-  selectTap: (m) => str(m.tap),
-  exportPng: (m) => str(m.name) && str(m.dataUrl) && (m.dataUrl as string).startsWith('data:image/png;base64,'),
-  exportCsv: (m) => str(m.name) && str(m.csv),
-  rerun: () => true,
-  openReport: () => true,
-  exportReport: () => true,
-};
+// ---------------------------------------------------------------- messages
 
-const hostToWebviewChecks: Record<string, Check> = {
-  results: (m) =>
-    obj(m.results) && m.results.schema === 'unet-lens/results@1' && str(m.source) && (m.cached === undefined || typeof m.cached === 'boolean'),
-  status: (m) => str(m.state) && str(m.message),
-  theme: () => true,
-};
+/** One message: its `type` and the checks of its other fields. */
+export interface MessageType<T extends string, P> {
+  readonly type: T;
+  readonly fields: Fields;
+  /** Type only (never set). */
+  readonly __payload?: P;
+}
+
+/** Declares a message: its type name and the checks of its fields (the payload type follows from them). */
+export function message<const T extends string, F extends Fields = {}>(type: T, fields?: F): MessageType<T, Payload<F>> {
+  return { type, fields: fields ?? {} };
+}
+
+/** The message object a declaration describes: `{ type, ...payload }`. */
+export type MessageOf<M> = M extends MessageType<infer T, infer P> ? Simplify<{ type: T } & P> : never;
 
 export type Validated<T> = { ok: true; message: T } | { ok: false; reason: string };
 
-function validate<T>(checks: Record<string, Check>, raw: unknown): Validated<T> {
-  if (!obj(raw)) return { ok: false, reason: 'message is not an object' };
-  const type = raw.type;
-  if (typeof type !== 'string') return { ok: false, reason: 'message has no string "type"' };
-  const check = checks[type];
-  if (!check) return { ok: false, reason: `unknown message type "${type}"` };
-  if (!check(raw)) return { ok: false, reason: `malformed "${type}" message` };
-  return { ok: true, message: raw as T };
+/** The messages of one direction, looked up by type (a Map: no inherited keys). */
+export class Protocol<M extends MessageType<string, unknown>> {
+  private readonly byType = new Map<string, M>();
+
+  constructor(
+    /** Who sends to whom, for reasons ("webview → host"). */
+    readonly direction: string,
+    messages: readonly M[],
+  ) {
+    for (const m of messages) {
+      if (this.byType.has(m.type)) throw new Error(`${direction}: message "${m.type}" is declared twice`);
+      if (hasOwn(m.fields, 'type')) throw new Error(`${direction}: message "${m.type}" declares a field named "type"`);
+      this.byType.set(m.type, m);
+    }
+  }
+
+  get types(): string[] {
+    return [...this.byType.keys()];
+  }
+
+  /** Checks a message that arrived; never throws. */
+  parse(raw: unknown): Validated<MessageOf<M>> {
+    try {
+      if (!isRecord(raw)) return { ok: false, reason: `message is not an object (got ${describe(raw)})` };
+      const type = hasOwn(raw, 'type') ? raw.type : undefined;
+      if (typeof type !== 'string') return { ok: false, reason: 'message has no string "type"' };
+      const decl = this.byType.get(type);
+      if (!decl) return { ok: false, reason: `unknown message type ${quote(type)} (${this.direction} knows ${this.types.join(', ')})` };
+      const bad = checkFields(decl.fields, raw, 'type');
+      if (bad) return { ok: false, reason: `malformed "${type}" message: ${bad}` };
+      return { ok: true, message: raw as MessageOf<M> };
+    } catch (e) {
+      return { ok: false, reason: `message could not be read: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
 }
 
-export const parseWorkerRequest = (raw: unknown) => validate<WorkerRequest>(workerRequestChecks, raw);
-export const parseWorkerMessage = (raw: unknown) => validate<WorkerMessage>(workerMessageChecks, raw);
-export const parseWebviewToHost = (raw: unknown) => validate<WebviewToHost>(webviewToHostChecks, raw);
-export const parseHostToWebview = (raw: unknown) => validate<HostToWebview>(hostToWebviewChecks, raw);
+const resultsField = shaped<Results>('a unet-lens/results@1 results object', (v) => v.schema === 'unet-lens/results@1');
+
+// ---------------------------------------------------------------- host → worker
+
+export const Analyze = message('analyze', {
+  id: str(),
+  modelPath: str(PATH),
+  datasetPath: str(PATH),
+  /** Overrides of the dataset file's `analysis` block (from settings or CLI flags). */
+  overrides: opt(
+    object({
+      maxPoints: opt(num()),
+      seed: opt(num()),
+      k: opt(num()),
+      maxTaps: opt(num()),
+      batchSize: opt(num()),
+      shifts: opt(object({ enabled: opt(bool()) })),
+    }),
+  ),
+  /** Threads onnxruntime may use (0 = its default). */
+  threads: opt(num()),
+  /** Where the worker writes results.json and report.html (absent: results only in the reply). */
+  outDir: opt(str(PATH)),
+});
+export type AnalyzeJob = MessageOf<typeof Analyze>;
+
+export const workerRequests = new Protocol('host → worker', [Analyze]);
+export type WorkerRequest = MessageOf<(typeof workerRequests extends Protocol<infer M> ? M : never)>;
+
+// ---------------------------------------------------------------- worker → host
+
+export const Progress = message('progress', {
+  id: str(),
+  event: shaped<ProgressEvent>('a progress event with a string "stage" and "message"', (e) => typeof e.stage === 'string' && typeof e.message === 'string'),
+});
+export const Log = message('log', { id: str(), level: oneOf('info', 'warn'), message: str(TEXT) });
+export const Result = message('result', { id: str(), results: resultsField, peakRssBytes: num() });
+export const WorkerFailed = message('error', { id: str(), message: str(TEXT), kind: str(), where: opt(str(PATH)) });
+
+export const workerMessages = new Protocol('worker → host', [Progress, Log, Result, WorkerFailed]);
+export type WorkerMessage = MessageOf<(typeof workerMessages extends Protocol<infer M> ? M : never)>;
+
+// ---------------------------------------------------------------- host → webview
+
+export const ShowResults = message('results', {
+  results: resultsField,
+  /** The results.json shown (the serializer reopens it after a reload). */
+  source: str(PATH),
+  /** Found in the host's results cache. */
+  cached: opt(bool()),
+  /** The tap to select, when the host knows one (the last one selected in a panel of this model). */
+  tap: opt(str()),
+});
+export const Status = message('status', { state: oneOf('loading', 'error', 'stale'), message: str(TEXT) });
+
+export const hostToWebview = new Protocol('host → webview', [ShowResults, Status]);
+export type HostToWebview = MessageOf<(typeof hostToWebview extends Protocol<infer M> ? M : never)>;
+
+// ---------------------------------------------------------------- webview → host
+
+/** The webview has loaded and listens: the host posts what the panel shows. */
+export const Ready = message('ready');
+/** A tap was selected (the host remembers it for the next panel of this model). */
+export const SelectTap = message('selectTap', { tap: str() });
+export const ExportPng = message('exportPng', {
+  name: str(),
+  dataUrl: field<string>((v) => str(FILE).check(v) ?? ((v as string).startsWith('data:image/png;base64,') ? undefined : 'must be a data:image/png;base64, URL')),
+});
+export const ExportCsv = message('exportCsv', { name: str(), csv: str(FILE) });
+export const Rerun = message('rerun');
+export const OpenReport = message('openReport');
+/** Save a copy of the self-contained report.html (a save dialog in the host). */
+export const ExportReport = message('exportReport');
+
+export const webviewToHost = new Protocol('webview → host', [Ready, SelectTap, ExportPng, ExportCsv, Rerun, OpenReport, ExportReport]);
+export type WebviewToHost = MessageOf<(typeof webviewToHost extends Protocol<infer M> ? M : never)>;
+
+// ---------------------------------------------------------------- validators
+
+export const parseWorkerRequest = (raw: unknown) => workerRequests.parse(raw);
+export const parseWorkerMessage = (raw: unknown) => workerMessages.parse(raw);
+export const parseWebviewToHost = (raw: unknown) => webviewToHost.parse(raw);
+export const parseHostToWebview = (raw: unknown) => hostToWebview.parse(raw);

@@ -115,3 +115,18 @@ test('malformed messages from a worker are rejected with a logged reason', async
   assert.ok(lines.some((l) => l.includes('unknown message type "bogus"')));
   assert.ok(lines.some((l) => l.includes('malformed "result" message')));
 });
+
+test('the worker rejects a malformed job (type "__proto__", an unknown type, extra fields) with its reason and exit code 2', async () => {
+  const { fork } = await import('node:child_process');
+  for (const raw of [{ type: '__proto__' }, { type: 'toString' }, { ...job(), extra: 1 }]) {
+    const child = fork(worker, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', (c) => resolve(c));
+      child.send(raw);
+    });
+    assert.equal(code, 2, JSON.stringify(raw));
+    assert.match(stderr, /rejected a job message: (unknown message type|malformed "analyze" message: has an unexpected field "extra")/);
+  }
+});

@@ -232,8 +232,12 @@ export function knnDice(o: { ref: TrainReference; neighbors: KnnResult; predicte
 }
 
 
-/** Median (NumPy's) of the per-point featureShift over the points predicted as foreground (label ≥ 1); null when there are none. */
+/**
+ * Median (NumPy's) of the per-point featureShift over the points predicted as foreground (label ≥ 1); null when there are none.
+ * @throws MetricArgumentError when `predicted` is not an integer array as long as `perPoint`
+ */
 export function foregroundShift(perPoint: ArrayLike<number>, predicted: IntArray): number | null {
+  checkLabels('foregroundShift', 'predicted', predicted, perPoint.length);
   const v: number[] = [];
   for (let q = 0; q < perPoint.length; q++) if (predicted[q] >= 1) v.push(perPoint[q]);
   return v.length ? median(v) : null;

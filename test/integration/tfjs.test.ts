@@ -11,7 +11,7 @@
  * PyTorch-measured expectations of test/fixtures/models/*.expected.json, on TF.js models built
  * here with the tf.layers API.
  *
- *   node --import tsx --test test/unit/tfjs.test.ts
+ *   node --import tsx --test test/integration/tfjs.test.ts
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -8,7 +8,7 @@
  * The failure-mode tests that need exit codes run the built CLI (dist/cli.js; `node esbuild.mjs`)
  * on copies of the fixtures in temp folders, and check that nothing is written and no user file
  * changes.
- * Run: node --import tsx --test test/unit/pipeline.test.ts
+ * Run: node --import tsx --test test/integration/pipeline.test.ts
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
