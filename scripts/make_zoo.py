@@ -75,6 +75,7 @@ N_TRAIN, N_TEST, N_HELD = 80, 32, 24
 TRAIN_SEED, TEST_SEED = 11001, 12002
 BATCH = 16
 LR = 3e-3
+REUSE_DATA = False
 
 
 # --------------------------------------------------------------------------- held-out shifts
@@ -197,7 +198,19 @@ def make_shifted_case(rng, site, kwargs, artefacts):
     return np.clip(img, 0, 1), mask
 
 
+def read_set(name, n, labelled=True):
+    """The set as an earlier run wrote it (--reuse-data: another run may be reading these files)."""
+    base = os.path.join(OUT, "data", name)
+    md = "masks" if labelled else "masks_hidden"
+    fns = [f"case{i:03d}.png" for i in range(n)]
+    imgs = [np.array(Image.open(os.path.join(base, "images", f))) for f in fns]
+    masks = [np.array(Image.open(os.path.join(base, md, f))) for f in fns]
+    return np.stack(imgs), np.stack(masks)
+
+
 def write_set(name, n, seed, site="A", kwargs=None, artefacts=(), labelled=True):
+    if REUSE_DATA and os.path.isdir(os.path.join(OUT, "data", name, "images")):
+        return read_set(name, n, labelled)
     rng = np.random.default_rng(seed)
     base = os.path.join(OUT, "data", name)
     img_dir = os.path.join(base, "images")
@@ -334,14 +347,42 @@ def cfg_key(cfg):
     return hashlib.sha256(json.dumps(c, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def merge_truth():
+    import glob
+    parts = sorted(glob.glob(os.path.join(OUT, "truth-*.json")))
+    if not parts:
+        raise SystemExit("no bench/.data/zoo/truth-*.json to merge")
+    merged = None
+    for f in parts:
+        with open(f) as fh:
+            t = json.load(fh)
+        if merged is None:
+            merged = t
+        else:
+            merged["models"].update(t["models"])
+            merged["wallSeconds"] = round(merged["wallSeconds"] + t["wallSeconds"], 1)
+    merged["models"] = {m: merged["models"][m] for m in MODELS if m in merged["models"]}
+    with open(os.path.join(OUT, "truth.json"), "w") as fh:
+        json.dump(merged, fh, indent=2)
+        fh.write("\n")
+    print(f"truth.json: {len(merged['models'])} models from {len(parts)} files")
+
+
 # --------------------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--force", action="store_true", help="rebuild everything, retrain every model")
     ap.add_argument("--threads", type=int, default=1, choices=(1, 2), help="torch threads (default 1)")
     ap.add_argument("--truth", default="truth.json", help="file name of the truth record under bench/.data/zoo/ (several --models runs in parallel: one each, then merge)")
+    ap.add_argument("--merge-truth", action="store_true", help="merge bench/.data/zoo/truth-*.json (runs of --models with --truth) into truth.json, and stop")
+    ap.add_argument("--reuse-data", action="store_true", help="read the sets an earlier run wrote instead of drawing them again (the same images; safe while a benchmark reads them)")
     ap.add_argument("--models", default=None, help="comma-separated subset of the zoo to train and score (default: all); truth.json then lists only these")
     args = ap.parse_args()
+    if args.merge_truth:
+        merge_truth()
+        return
+    global REUSE_DATA
+    REUSE_DATA = args.reuse_data
     truth_path = os.path.join(OUT, args.truth)
     if os.path.exists(truth_path) and not args.force:
         print(f"{os.path.relpath(truth_path, ROOT)} exists; nothing to do (--force rebuilds)")
