@@ -287,6 +287,8 @@ export interface PredictorSummary {
   lofoSlope?: number | null;
   /** Per-image predictor only: mean absolute leave-one-family-out error of its anchored aggregate over the copies. */
   aggregateLofoMae?: number | null;
+  /** `features` when it combines the set-level fit with the per-image aggregate: the set-level fit's own LOFO MAE. */
+  setLevelLofoMae?: number | null;
 }
 
 /** METHOD.md §5: performance without labels. */
@@ -319,6 +321,8 @@ export interface PerformanceWithoutLabels {
       perImage?: ImageEstimate[];
       /** Segmentation: the per-image estimates aggregated to the split (weighted by the predicted foreground), anchored: the unshifted copy's value plus the change of the aggregate from that copy's. */
       fromImages?: Estimate | null;
+      /** Segmentation: the set-level anchored fit alone (`predicted.features` is the mean of it and `fromImages`). */
+      fromSets?: Estimate | null;
       /** Segmentation: the per-image features, in the split's order (as `perImage` before sorting). */
       imageFeatures?: ImageFeatures[];
       /** File name of the "cases to label" CSV written next to results.json (`cases-to-label-<split>.csv`). */

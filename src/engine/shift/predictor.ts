@@ -270,7 +270,8 @@ export function estimate(c: Calibrated, x: readonly number[], bounds: readonly [
  * ## Split-conformal interval
  *
  * The LOGO residuals |r_i| of the non-anchor rows (n of them), sorted: the half-width is the
- * ⌈(n + 1)(1 − a)⌉-th smallest (a = `CONFORMAL_MISS`; the largest when that rank exceeds n).
+ * ⌈(n + 1)(1 − a)⌉-th smallest (a = `CONFORMAL_MISS` = 0.2, nominal 80 %; the largest when that
+ * rank exceeds n).
  * It is widened by what the fit extrapolates: for a split whose inputs fall outside the range
  * [min_j, max_j] the calibration rows cover, by Σ_j |β_j|·(distance of x_j outside it).
  *
@@ -281,8 +282,8 @@ export function estimate(c: Calibrated, x: readonly number[], bounds: readonly [
  */
 export const ANCHORED_ALPHAS: readonly number[] = [0.001, 0.01, 0.1, 1, 10, 100];
 export const MIN_SLOPE = 0.8;
-/** Miss rate of the conformal interval (0.1: nominal 90 % coverage). */
-export const CONFORMAL_MISS = 0.1;
+/** Miss rate of the conformal interval (0.2: nominal 80 % coverage, the coverage issue 10 asks for). */
+export const CONFORMAL_MISS = 0.2;
 export const GRADE_GOOD = 0.15;
 export const GRADE_FAIR = 0.3;
 

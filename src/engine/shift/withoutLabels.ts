@@ -55,7 +55,7 @@ import {
   type ShiftCopy,
   type Stage,
 } from '../types';
-import { calibrateAnchored, calibrateConformal, conformalHalfWidth, estimateGraded, extrapolation, fitRidgeSelected, grade, predict, slopeOf, type Calibrated, type Model } from './predictor';
+import { CONFORMAL_MISS, calibrateAnchored, calibrateConformal, conformalHalfWidth, estimateGraded, extrapolation, fitRidgeSelected, grade, predict, slopeOf, type Calibrated, type Model } from './predictor';
 import { fitTemperature, softDiceAt, TEMPERATURES, wasserstein1, type ImageOutput, type LabelObjects } from './outputFeatures';
 import { shiftLabel, type Shift } from './transforms';
 
@@ -444,6 +444,34 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     if (imagePredictor) imagePredictor.aggregateLofoMae = abs.length ? round(abs.reduce((s2, v) => s2 + v, 0) / abs.length, 4) : null;
   }
 
+  // Ours, final: the mean of the anchored set-level fit and the anchored per-image aggregate; its
+  // interval split-conformal on the same mean of their leave-one-family-out predictions.
+  let comboQ = NaN;
+  const fSum = predictors.features;
+  if (fSum && fits.features && Number.isFinite(aggQ)) {
+    const abs: number[] = [];
+    const setLofo = logoAll.features.slice();
+    idx.forEach((i, r) => {
+      if (r === anchor) return;
+      const sl = setLofo[i];
+      const ag = lofoAgg[i];
+      if (sl === null || ag === null) return;
+      const v = (fits.features!.logo[r] + ag) / 2;
+      logoAll.features[i] = round(v, 4);
+      abs.push(Math.abs(v - yy[r]));
+    });
+    comboQ = conformalHalfWidth(abs);
+    const pairs = idx.map((i, r) => [logoAll.features[i], yy[r]] as [number | null, number]).filter(([v], r) => v !== null && r !== anchor) as [number, number][];
+    const rho = pairs.length >= 3 ? spearman(pairs.map((q) => q[0]), pairs.map((q) => q[1])) : null;
+    const slope = slopeOf(pairs.map((q) => q[0]), pairs.map((q) => q[1]));
+    fSum.setLevelLofoMae = fSum.lofoMae;
+    fSum.lofoMae = abs.length ? round(abs.reduce((s2, v) => s2 + v, 0) / abs.length, 4) : null;
+    fSum.lofoSpearman = rho === null ? null : round(rho, 4);
+    fSum.lofoSlope = Number.isFinite(slope) ? round(slope, 4) : null;
+    fSum.interval = Number.isFinite(comboQ) ? { below: round(comboQ, 4), above: round(comboQ, 4) } : null;
+    fSum.description = `The mean of two estimates, each anchored on the unshifted copy's measured value: (1) ${fSum.description.replace(/ Interval: .*$/, '')} (2) the per-image estimates aggregated (see imagePredictor), plus their change from the unshifted copy's. Interval: split-conformal (${Math.round((1 - CONFORMAL_MISS) * 100)} %) on the leave-one-family-out errors of that mean, widened where a split lies outside the calibration range.`;
+  }
+
   const shifts: ShiftCopy[] = a.copies.map((c, i) => ({
     family: c.shift.family,
     strength: c.shift.strength,
@@ -462,17 +490,17 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     const predicted = {} as { [P in PredictorName]: Estimate | null };
     for (const p of PREDICTORS) predicted[p] = null;
     const fF = fits.features;
+    let setEst: (Estimate & { ext: number }) | null = null;
     if (fF) {
       const r = row(s.measure, cols, ctx);
-      if (r.every((v) => v !== null)) predicted.features = roundEstimate(estimateGraded(fF, r as number[], a.bounds));
+      const graded = (c: Calibrated & { min?: number[]; max?: number[] }, x: number[]) => ({ ...estimateGraded(c, x, a.bounds), ext: c.min && c.max ? extrapolation(c.model.coef, c.min, c.max, x) : 0 });
+      if (r.every((v) => v !== null)) setEst = graded(fF, r as number[]);
       else {
         // Refit without the columns this split lacks.
         const keep = r.map((v, j) => (v === null ? -1 : j)).filter((j) => j >= 0);
-        if (keep.length > 0) {
-          const c = fitOurs(X.map((xr) => keep.map((j) => xr[j])));
-          predicted.features = roundEstimate(estimateGraded(c, keep.map((j) => r[j] as number), a.bounds));
-        }
+        if (keep.length > 0) setEst = graded(fitOurs(X.map((xr) => keep.map((j) => xr[j]))), keep.map((j) => r[j] as number));
       }
+      if (setEst) predicted.features = roundEstimate(setEst);
     }
     for (const which of ['maxProbability', 'entropy'] as const) {
       const f = fits[which];
@@ -499,6 +527,15 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
         const low = clipB(v - aggQ - ag.ext);
         const high = clipB(v + aggQ + ag.ext);
         entry.fromImages = roundEstimate({ value: v, low, high, grade: grade(low, high), outside: ag.ext > 0 });
+        if (setEst && Number.isFinite(comboQ)) {
+          // ours, final: the mean of the two (see above)
+          entry.fromSets = roundEstimate(setEst);
+          const m = (setEst.value + v) / 2;
+          const ext = (setEst.ext + ag.ext) / 2;
+          const lo = clipB(m - comboQ - ext);
+          const hi = clipB(m + comboQ + ext);
+          predicted.features = roundEstimate({ value: m, low: lo, high: hi, grade: grade(lo, hi), outside: ext > 0 });
+        }
       } else entry.fromImages = null;
     }
     splits[s.name] = entry;
