@@ -5,7 +5,7 @@
  * 0 done; 2 bad arguments or dataset file; 3 model could not be loaded or run; 130 cancelled.
  */
 import * as path from 'node:path';
-import { analyze } from './engine/analyze';
+import { analyze } from './engine/pipeline/analyze';
 import { writeOutputs } from './engine/output';
 import { LensError, type ProgressEvent } from './engine/types';
 

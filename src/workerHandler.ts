@@ -8,7 +8,7 @@
  */
 import { parseWorkerRequest, type AnalyzeJob, type WorkerMessage } from './protocol/messages';
 import { LensError } from './engine/types';
-import type { analyze } from './engine/analyze';
+import type { analyze } from './engine/pipeline/analyze';
 import type { writeOutputs } from './engine/output';
 
 export interface WorkerIo {

@@ -16,6 +16,7 @@ import type { PanelManager } from '../host/panelManager';
 import type { FileHasher } from '../host/hash';
 import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
 import { METHOD_VERSION, type ProgressEvent, type Results } from '../engine/types';
+import { modelFilesGlob } from '../engine/model/contract';
 
 export interface AnalyzeDeps {
   context: vscode.ExtensionContext;
@@ -26,7 +27,7 @@ export interface AnalyzeDeps {
   hasher: FileHasher;
 }
 
-const MODEL_GLOB = '**/{*.onnx,*.h5,*.hdf5,*.keras,model.json}';
+const MODEL_GLOB = modelFilesGlob();
 const DATASET_GLOB = '**/*unetlens.json';
 const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
 

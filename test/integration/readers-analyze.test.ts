@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import type { Results } from '../../src/engine/types';
-import { analyze } from '../../src/engine/analyze';
+import { analyze } from '../../src/engine/pipeline/analyze';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIX = path.join(ROOT, 'test/fixtures/data/formats');
@@ -69,7 +69,7 @@ describe('bundle: the readers work when bundled by esbuild (nifti-reader-js is E
       fs.writeFileSync(
         entry,
         [
-          `import { readImageFile } from ${JSON.stringify(path.join(ROOT, 'src/engine/data/readers'))};`,
+          `import { readImageFile } from ${JSON.stringify(path.join(ROOT, 'src/engine/data/formats'))};`,
           `const fix = ${JSON.stringify(FIX)};`,
           `const out = [['nifti/vol_f32.nii.gz', 'NCDHW'], ['tiff/grey16_zlib_predictor.tif', 'NCHW'], ['jpeg/rgb420.jpg', 'NCHW']]`,
           `  .map(([f, layout]) => { const r = readImageFile(fix + '/' + f, { channels: 1, layout: layout as any }); return [r.dims, Array.from(r.data.slice(0, 3))]; });`,

@@ -3,19 +3,15 @@
  *
  * - no import cycles (type-only imports and dynamic `import()` count: a cycle through types
  *   is still two files that cannot be understood, moved or tested one without the other);
- * - no view of the panel (webview/views/*, except the shared `context.ts`) imports another
+ * - no view of the panel (webview/views/X.ts or webview/views/X/; `view.ts` and `context.ts` are shared) imports another
  *   view: what two views share lives beside them in webview/;
  * - nothing in src/engine/ imports `vscode`;
  * - the building blocks (src/engine/{metrics,data,model,shift}) never import the pipeline
- *   (src/engine/pipeline/, and src/engine/analyze.ts while it is still one file).
+ *   (src/engine/pipeline/).
  *
  * Imports are read with TypeScript's own pre-processor (`ts.preProcessFile`: import and
  * export-from statements, `import()` and `require()`, comments ignored) and resolved by the
  * small resolver below (relative specifiers only; packages are leaves).
- *
- * Known violations that other branches are fixing are listed in KNOWN_* and run as `todo`
- * tests: they are reported but do not fail the run. Remove an entry (and its todo) once the
- * fix is merged; the strict tests fail on any violation not listed.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,17 +20,6 @@ import * as path from 'node:path';
 import ts from 'typescript';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const TODO = 'fixed by engine/views branch';
-
-/** Cycles of today's code (each a strongly connected component, repo-relative paths). */
-const KNOWN_CYCLES: readonly (readonly string[])[] = [
-  // the reader registry imports the decoders, and each decoder imports the registry's helpers
-  ['src/engine/data/jpeg.ts', 'src/engine/data/nifti.ts', 'src/engine/data/readers.ts', 'src/engine/data/tiff.ts'],
-  // load.ts imports the TF.js / Keras loaders (dynamically), and they import its types back
-  ['src/engine/model/kerasModel.ts', 'src/engine/model/load.ts', 'src/engine/model/tfjsGraphModel.ts', 'src/engine/model/tfjsModel.ts'],
-];
-/** Views importing another view today: [importer, imported]. */
-const KNOWN_VIEW_IMPORTS: readonly (readonly [string, string])[] = [['webview/views/unetView.ts', 'webview/views/overview.ts']];
 
 // ------------------------------------------------------------------------------ the graph
 
@@ -146,14 +131,20 @@ function cyclePath(graph: Map<string, SourceFile>, scc: string[]): string {
   return scc.join(', ');
 }
 
-const isView = (f: string) => f.startsWith('webview/views/') && f !== 'webview/views/context.ts';
-const isPipeline = (f: string) => f.startsWith('src/engine/pipeline/') || f === 'src/engine/analyze.ts';
+/** Which view a file belongs to: `webview/views/X.ts` and everything under `webview/views/X/`
+ * are view X; the shared contract (`view.ts`, `context.ts`) belongs to none. */
+const SHARED_VIEW_FILES = new Set(['webview/views/context.ts', 'webview/views/view.ts']);
+const viewOf = (f: string): string | undefined =>
+  f.startsWith('webview/views/') && !SHARED_VIEW_FILES.has(f) ? f.slice('webview/views/'.length).split('/')[0].replace(/\.ts$/, '') : undefined;
+const isPipeline = (f: string) => f.startsWith('src/engine/pipeline/');
 const isBuildingBlock = (f: string) => /^src\/engine\/(metrics|data|model|shift)\//.test(f);
 
 const graph = readGraph();
 const found = cycles(graph);
 const viewImports = (): [string, string][] =>
-  [...graph.values()].filter((n) => isView(n.file)).flatMap((n) => n.local.filter(isView).map((t) => [n.file, t] as [string, string]));
+  [...graph.values()]
+    .filter((n) => viewOf(n.file) !== undefined)
+    .flatMap((n) => n.local.filter((t) => viewOf(t) !== undefined && viewOf(t) !== viewOf(n.file)).map((t) => [n.file, t] as [string, string]));
 
 // ------------------------------------------------------------------------------ the tests
 
@@ -163,37 +154,23 @@ describe('architecture: the import graph of src/ and webview/', () => {
     for (const f of ['src/extension.ts', 'src/engine/types.ts', 'webview/main.ts']) assert.ok(graph.has(f), `${f} not read`);
     const bad = [...graph.values()].flatMap((n) => n.unresolved.map((s) => `${n.file}: '${s}'`));
     assert.deepEqual(bad, [], 'relative imports the resolver cannot find');
-    // The resolver sees type-only and dynamic imports (the known cycles go through both).
+    // The resolver sees type-only and dynamic imports (cycles can go through both).
     assert.ok(graph.get('src/engine/model/load.ts')!.local.includes('src/engine/model/tfjsModel.ts'), 'load.ts → tfjsModel.ts (dynamic import) not seen');
     assert.ok(graph.get('src/protocol/messages.ts')!.local.includes('src/engine/types.ts'), 'messages.ts → types.ts (type-only import) not seen');
   });
 
-  test('no import cycles other than the known ones', () => {
-    const unknown = found.filter((scc) => !KNOWN_CYCLES.some((k) => scc.every((f) => k.includes(f))));
+  test('no import cycles', () => {
     assert.deepEqual(
-      unknown.map((scc) => cyclePath(graph, scc)),
+      found.map((scc) => cyclePath(graph, scc)),
       [],
       'import cycles (break them: move what both sides need into a third file)',
     );
   });
 
-  for (const known of KNOWN_CYCLES) {
-    test(`no import cycle among ${known.map((f) => path.basename(f)).join(', ')}`, { todo: TODO }, () => {
-      const still = found.filter((scc) => scc.some((f) => known.includes(f)));
-      assert.deepEqual(still.map((scc) => cyclePath(graph, scc)), []);
-    });
-  }
-
-  test('no view imports another view, other than the known ones', () => {
-    const unknown = viewImports().filter(([a, b]) => !KNOWN_VIEW_IMPORTS.some(([ka, kb]) => ka === a && kb === b));
-    assert.deepEqual(unknown, [], 'webview/views/* importing each other: move the shared part to webview/');
+  test('no view imports another view (view.ts and context.ts are the shared contract)', () => {
+    assert.ok(viewOf('webview/views/withoutLabels/heatStrip.ts') === 'withoutLabels' && viewOf('webview/views/view.ts') === undefined);
+    assert.deepEqual(viewImports(), [], 'webview/views/* importing each other: move the shared part to webview/');
   });
-
-  for (const [a, b] of KNOWN_VIEW_IMPORTS) {
-    test(`${path.basename(a)} does not import ${path.basename(b)}`, { todo: TODO }, () => {
-      assert.ok(!graph.get(a)?.local.includes(b), `${a} imports ${b}`);
-    });
-  }
 
   test('src/engine never imports vscode', () => {
     const bad = [...graph.values()].filter((n) => n.file.startsWith('src/engine/') && n.packages.some((p) => p === 'vscode' || p.startsWith('vscode/'))).map((n) => n.file);

@@ -1,7 +1,7 @@
 /**
- * The JPEG, TIFF and NIfTI readers (src/engine/data/jpeg.ts, tiff.ts, nifti.ts, registered in
- * readers.ts's READERS), 3D volumes through listSplit and preprocess. The 3D end-to-end run of
- * analyze() and the bundled readers: test/integration/readers-analyze.test.ts.
+ * The JPEG, TIFF and NIfTI readers (src/engine/data/formats/jpeg.ts, tiff.ts, nifti.ts, registered
+ * in formats/registry.ts's READERS), 3D volumes through listSplit and preprocess. The 3D end-to-end
+ * run of analyze() and the bundled readers: test/integration/readers-analyze.test.ts.
  * Fixtures and the values Python reads from them (PIL, tifffile, nibabel, torch) are written by
  *   /usr/bin/python3 scripts/make_format_fixtures.py
  * Run: node --import tsx --test test/unit/readers.test.ts
@@ -24,7 +24,7 @@ import {
   readLabelFile,
   supportedExtensions,
   type ReadContext,
-} from '../../src/engine/data/readers';
+} from '../../src/engine/data/formats';
 import { listSplit } from '../../src/engine/data/splits';
 import { toLabelMap, toModelInput } from '../../src/engine/data/preprocess';
 
