@@ -509,6 +509,8 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
     assert.ok(ps.perImage!.every((e) => e.file.startsWith('data/test/images/') && e.low <= e.value && e.value <= e.high));
     assert.equal(ps.casesToLabel, 'cases-to-label-site.csv');
     assert.ok(ps.fromImages && ps.fromImages.low <= ps.fromImages.value && ps.fromImages.value <= ps.fromImages.high);
+    // ours = the mean of the set-level fit and the per-image aggregate (each rounded to 4 digits)
+    assert.ok(ps.fromSets && Math.abs(est.value - (ps.fromSets.value + ps.fromImages.value) / 2) <= 1.5e-4, `${est.value} vs ${ps.fromSets?.value}, ${ps.fromImages.value}`);
     assert.ok(p.temperature! > 0 && p.imagePredictor && p.settings.tta === 2);
     assert.ok(p.shifts.every((s) => s.perImage!.length === s.images && s.outputFeatures && s.outputFeatures.tta !== null));
     // the test split's images as an unlabelled split: the same images as the unshifted copy
