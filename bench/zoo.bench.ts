@@ -219,13 +219,25 @@ function main() {
   o.push(`**Performance without labels, zoo benchmark**: ${models.length} models × ${sets.length} held-out sets = ${rows.length} pairs; ${calibration}.`);
   o.push(`Run ${new Date().toISOString()} on ${cpus().length} cores, Node ${process.version}; load average ${load0.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end. Zoo built in ${truth.wallSeconds} s.`);
   o.push('');
-  o.push('| predictor | pairs predicted | pooled Spearman | mean per-model Spearman | MAE | max error | mean bias | interval coverage | mean interval width |');
-  o.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const p of PREDICTORS) {
-    const s = summary[p];
-    o.push(`| ${LABEL[p]} | ${s.predicted}/${s.pairs} | ${f2(s.pooledSpearman)} | ${f2(s.meanPerModelSpearman)} | ${f2(s.mae)} | ${f2(s.maxError)} | ${f2(s.bias)} | ${s.coverage === null ? '–' : `${(100 * s.coverage).toFixed(0)}%`} | ${f2(s.meanWidth)} |`);
-  }
+  o.push('All held-out sets:');
   o.push('');
+  summaryTable(o, rows, models);
+  o.push('');
+  const frozen = sets.filter((s) => s !== 'iid' && (truth.sets[s]?.kin ?? null) === null);
+  o.push(`**Frozen families** (no calibration family resembles them; never tuned on): ${frozen.join(', ')}.`);
+  o.push('');
+  summaryTable(o, rows.filter((r) => frozen.includes(r.set)), models);
+  o.push('');
+  o.push('Sets resembling a calibration family (truth.json `kin`): ' + sets.filter((s) => s !== 'iid' && !frozen.includes(s)).map((s) => `${s} (${truth.sets[s]?.kin})`).join(', ') + '.');
+  o.push('');
+  summaryTable(o, rows.filter((r) => r.set !== 'iid' && !frozen.includes(r.set)), models);
+  o.push('');
+  const iid = rows.filter((r) => r.set === 'iid');
+  if (iid.length) {
+    const errs = iid.map((r) => (r.predicted.features ? Math.abs(r.predicted.features.value - r.truth) : Infinity));
+    o.push(`**iid** (fresh unshifted set): |predicted − true| per model, ours: ${iid.map((r, i) => `${r.model} ${f2(errs[i])}`).join(', ')} (max ${f2(Math.max(...errs))}; the goal is ≤ 0.03 on every model). |test Dice − iid Dice| (the anchor's own sampling difference): ${iid.map((r) => `${r.model} ${f2(Math.abs(truth.models[r.model].dice.test - r.truth))}`).join(', ')}.`);
+    o.push('');
+  }
   o.push('Per model: Spearman across the held-out sets and MAE (ours / max probability / entropy), CLI wall time, check of the test Dice.');
   o.push('');
   o.push('| model | width | steps | aug | label noise | test Dice | Spearman ours / per-image / maxP / ent | MAE ours / per-image / maxP / ent | calibration LOFO MAE ours / per-image / maxP / ent | analyze (s) |');
