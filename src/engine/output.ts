@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 
 let tmpCounter = 0;
 import { renderReport } from './report';
+import { casesToLabelCsv } from './shift/withoutLabels';
 import { LensError, type Results } from './types';
 
 export interface Outputs {
@@ -50,6 +51,11 @@ export async function writeOutputs(results: Results, outDir: string, distDir: st
   const reportPath = path.join(outDir, 'report.html');
   const assets = await reportAssets(distDir);
   await writeAtomic(resultsPath, `${JSON.stringify(results)}\n`);
+  // METHOD.md §5 (issue 10): per unlabelled split, the images to label first.
+  const pwl = results.performanceWithoutLabels;
+  for (const sp of Object.values(pwl?.splits ?? {})) {
+    if (sp.perImage && sp.casesToLabel) await writeAtomic(path.join(outDir, sp.casesToLabel), casesToLabelCsv(pwl!.metric, sp.perImage));
+  }
   await writeAtomic(reportPath, renderReport(results, assets));
   return { resultsPath, reportPath };
 }
