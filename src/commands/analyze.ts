@@ -12,11 +12,13 @@ import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { runWorker, WorkerError } from '../host/workerRunner';
+import { exportTorchForAnalysis } from '../host/torchModels';
+import { asPyTorchResults, isTorchPath, type ExportResult } from '../engine/model/torchExport';
 import type { PanelManager } from '../host/panelManager';
 import type { FileHasher } from '../host/hash';
 import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
 import { METHOD_VERSION, type ProgressEvent, type Results } from '../engine/types';
-import { modelFilesGlob } from '../engine/model/contract';
+import { modelFileFormat, modelFilesGlob } from '../engine/model/contract';
 
 export interface AnalyzeDeps {
   context: vscode.ExtensionContext;
@@ -32,6 +34,28 @@ const DATASET_GLOB = '**/*unetlens.json';
 const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
 
 let current: AbortController | undefined;
+
+/**
+ * The workspace's one analysis slot, for other runners (the checkpoint series,
+ * commands/timeline.ts): true when it was free and is now held by `controller`. Cancel
+ * Analysis aborts whoever holds it.
+ */
+export function claimSlot(deps: AnalyzeDeps, controller: AbortController): boolean {
+  if (current) return false;
+  current = controller;
+  deps.setRunning(true);
+  return true;
+}
+
+/** Gives the slot back (and starts an analysis the file watcher queued meanwhile). */
+export function releaseSlot(deps: AnalyzeDeps, controller: AbortController): void {
+  if (current !== controller) return;
+  current = undefined;
+  deps.setRunning(false);
+  const next = queued;
+  queued = undefined;
+  if (next) void runAnalysis(deps, next.modelPath, next.datasetPath, next.opts);
+}
 
 export function cancelCurrent(): boolean {
   if (!current) return false;
@@ -55,7 +79,7 @@ async function pickFile(glob: string, placeHolder: string, near?: vscode.Uri): P
 async function pickModel(): Promise<vscode.Uri | undefined> {
   const found = await vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE, 500);
   if (found.length === 0) {
-    void vscode.window.showErrorMessage('UNet Lens: no model in this workspace (.onnx, TF.js model.json, Keras .h5/.keras). Export your UNet with torch.onnx.export or model.save and try again.');
+    void vscode.window.showErrorMessage('UNet Lens: no model in this workspace (.onnx, PyTorch .pt/.pth, TF.js model.json, Keras .h5/.keras). Export your UNet with torch.onnx.export or model.save and try again.');
     return undefined;
   }
   if (found.length === 1) return found[0];
@@ -65,9 +89,9 @@ async function pickModel(): Promise<vscode.Uri | undefined> {
   return (await vscode.window.showQuickPick(items, { placeHolder: 'Which model should UNet Lens analyze?', matchOnDescription: true }))?.uri;
 }
 
-/** A file UNet Lens can analyze: ONNX, a TF.js model.json, a Keras .h5/.hdf5/.keras. */
+/** A file UNet Lens can analyze: ONNX, PyTorch .pt/.pth (exported to ONNX first), a TF.js model.json, a Keras .h5/.hdf5/.keras. */
 export function isModelPath(p: string): boolean {
-  return /\.(onnx|h5|hdf5|keras)$/i.test(p) || /(^|[\\/])model\.json$/i.test(p);
+  return modelFileFormat(p) !== undefined;
 }
 
 function modelFromEditor(): vscode.Uri | undefined {
@@ -119,7 +143,7 @@ export interface RunOptions {
 let queued: { modelPath: string; datasetPath: string; opts: RunOptions } | undefined;
 
 /** The overrides of the dataset file's `analysis` block that come from the settings. */
-function settingsOverrides(): { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } {
+export function settingsOverrides(): { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } {
   const cfg = vscode.workspace.getConfiguration('unetLens');
   const overrides: { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } = {};
   if (cfg.get<boolean>('predictPerformance') === false) overrides.shifts = { enabled: false };
@@ -219,6 +243,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     log.info(`analyze ${modelPath} with ${datasetPath} → ${outDir}`);
 
     // ---------------------------------------------------------------- the worker
+    let exported: ExportResult | undefined;
     const outcome = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `UNet Lens: ${path.basename(modelPath)}`, cancellable: true },
       async (progress, token) => {
@@ -231,10 +256,17 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           lastFraction = Math.max(lastFraction, fraction);
           progress.report({ message: `${e.message}${count}`, increment });
         };
+        // A PyTorch file: exported to ONNX first with the user's Python (host/torchModels.ts).
+        let workerModel = modelPath;
+        if (isTorchPath(modelPath)) {
+          progress.report({ message: `Exporting ${path.basename(modelPath)} to ONNX with your Python…` });
+          exported = await exportTorchForAnalysis(context, modelPath, datasetPath, { signal: controller.signal, log: (line) => log.info(line) });
+          workerModel = exported.onnxPath;
+        }
         return runWorker(path.join(context.extensionUri.fsPath, 'dist', 'worker.js'), {
           type: 'analyze',
           id: randomUUID(),
-          modelPath,
+          modelPath: workerModel,
           datasetPath,
           overrides,
           threads: cfg.get<number>('threads') ?? 0,
@@ -248,6 +280,11 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
       },
     );
     const resultsPath = path.join(outDir, 'results.json');
+    if (exported) {
+      // The results name the PyTorch file (panel title, watcher, Re-run); the ONNX export is model.onnxExport. In the file too, for the cache.
+      asPyTorchResults(outcome.results, modelPath, exported);
+      await fs.writeFile(resultsPath, `${JSON.stringify(outcome.results)}\n`).catch((e) => log.warn(`results.json not updated: ${(e as Error).message}`));
+    }
     if (cacheKeyValue) {
       await cache
         .record({ key: cacheKeyValue, modelPath, datasetPath, modelSha256, datasetSha256, settings: overrides })
@@ -275,8 +312,11 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     }
     log.error(`${err.kind ?? 'error'}: ${err.message}${err.where ? ` (${err.where})` : ''}`);
     panels.showStatus(key, title, 'error', err.message);
-    const choice = await vscode.window.showErrorMessage(`UNet Lens: ${err.message}`, 'Show Log');
-    if (choice === 'Show Log') log.show(true);
+    // Not awaited: an error notification stays until dismissed, and the next analysis must
+    // not wait for that (the finally below frees the "running" state now).
+    void vscode.window.showErrorMessage(`UNet Lens: ${err.message}`, 'Show Log').then((choice) => {
+      if (choice === 'Show Log') log.show(true);
+    });
   } finally {
     onClose.dispose();
     current = undefined;

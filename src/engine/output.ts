@@ -6,7 +6,11 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { hostname } from 'node:os';
+
+let tmpCounter = 0;
 import { renderReport } from './report';
+import { casesToLabelCsv } from './shift/withoutLabels';
 import { LensError, type Results } from './types';
 
 export interface Outputs {
@@ -14,8 +18,13 @@ export interface Outputs {
   reportPath: string;
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+/**
+ * Writes `file` by a temporary name in the same folder, then a rename: readers see the old
+ * file or the whole new one. The temporary name is unique per host, process and call, so
+ * processes on several machines may write into one shared folder (`--results-dir`).
+ */
+export async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${hostname()}.${process.pid}.${(tmpCounter++).toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
   await fs.writeFile(tmp, text, 'utf8');
   await fs.rename(tmp, file);
 }
@@ -42,6 +51,11 @@ export async function writeOutputs(results: Results, outDir: string, distDir: st
   const reportPath = path.join(outDir, 'report.html');
   const assets = await reportAssets(distDir);
   await writeAtomic(resultsPath, `${JSON.stringify(results)}\n`);
+  // METHOD.md §5 (issue 10): per unlabelled split, the images to label first.
+  const pwl = results.performanceWithoutLabels;
+  for (const sp of Object.values(pwl?.splits ?? {})) {
+    if (sp.perImage && sp.casesToLabel) await writeAtomic(path.join(outDir, sp.casesToLabel), casesToLabelCsv(pwl!.metric, sp.perImage));
+  }
   await writeAtomic(reportPath, renderReport(results, assets));
   return { resultsPath, reportPath };
 }

@@ -165,7 +165,7 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
     assert.deepEqual(some.analysis.shifts, { ...DEFAULT_ANALYSIS.shifts, images: 8, families: ['noise', 'blur'] });
     // the defaults are not shared with a parsed file
     some.analysis.shifts.families.push('gamma');
-    assert.deepEqual(DEFAULT_ANALYSIS.shifts.families, ['noise', 'blur', 'gamma', 'contrast', 'scale']);
+    assert.deepEqual(DEFAULT_ANALYSIS.shifts.families, ['noise', 'blur', 'gamma', 'contrast', 'scale', 'distractors', 'dim', 'bias', 'lowres', 'stripes']);
   });
 
   it('keeps an .npz#member suffix when resolving', () => {
@@ -186,8 +186,8 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
     ['one class', { ...BASE, classes: ['lesion'] }, 'unetlens.json: "classes" must list at least 2 classes for task "segmentation" (got ["lesion"]); include the background, e.g. ["background", "lesion"]'],
     ['bad task', { ...BASE, task: 'segmantation' }, 'unetlens.json: "task" must be one of "segmentation", "classification", "regression" (got "segmantation")'],
     ['split without images', { ...BASE, splits: { train: { labels: 'm' } } }, 'unetlens.json: "splits.train.images" is required: a non-empty string'],
-    ['typo in a split', { ...BASE, splits: { train: { images: 'a', lables: 'b' } } }, 'unetlens.json: unknown field "splits.train.lables" (did you mean "labels"?): expected in "splits.train" only "images", "labels"'],
-    ['typo at top level', { ...BASE, anaylsis: {} }, 'unetlens.json: unknown field "anaylsis" (did you mean "analysis"?): expected at the top level only "task", "classes", "input", "splits", "model", "analysis"'],
+    ['typo in a split', { ...BASE, splits: { train: { images: 'a', lables: 'b' } } }, 'unetlens.json: unknown field "splits.train.lables" (did you mean "labels"?): expected in "splits.train" only "images", "labels", "cases"'],
+    ['typo at top level', { ...BASE, anaylsis: {} }, 'unetlens.json: unknown field "anaylsis" (did you mean "analysis"?): expected at the top level only "task", "classes", "input", "splits", "model", "analysis", "checkpoints"'],
     ['negative k', { ...BASE, analysis: { k: 0 } }, 'unetlens.json: "analysis.k" must be an integer ≥ 1 (got 0)'],
     ['std 0', { ...BASE, input: { std: [0] } }, 'unetlens.json: "input.std[0]" must be a number > 0 (got 0)'],
     ['size 1-d', { ...BASE, input: { size: [128] } }, 'unetlens.json: "input.size" must be an array of 2 to 3 integers ≥ 1 (got [128])'],
@@ -201,9 +201,9 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
     ['class not a string', { ...BASE, classes: ['a', 1] }, 'unetlens.json: "classes[1]" must be a non-empty string (got 1)'],
     ['not an object', [1, 2], 'unetlens.json: the file must hold a JSON object (got an array)'],
     ['shifts not a boolean or object', { ...BASE, analysis: { shifts: 'no' } }, 'unetlens.json: "analysis.shifts" must be true or false or an object (got "no")'],
-    ['unknown shift family', { ...BASE, analysis: { shifts: { families: ['noize', 'blur'] } } }, 'unetlens.json: "analysis.shifts.families[0]" must be one of "noise", "blur", "gamma", "contrast", "scale" (got "noize")'],
-    ['one shift family', { ...BASE, analysis: { shifts: { families: ['noise'] } } }, 'unetlens.json: "analysis.shifts.families" must be an array of at least 2 values among "noise", "blur", "gamma", "contrast", "scale", without repeats (got ["noise"])'],
-    ['typo in shifts', { ...BASE, analysis: { shifts: { famlies: [] } } }, 'unetlens.json: unknown field "analysis.shifts.famlies" (did you mean "families"?): expected in "analysis.shifts" only "enabled", "images", "maxPoints", "families", "mixes"'],
+    ['unknown shift family', { ...BASE, analysis: { shifts: { families: ['noize', 'blur'] } } }, 'unetlens.json: "analysis.shifts.families[0]" must be one of "noise", "blur", "gamma", "contrast", "scale", "distractors", "dim", "bias", "lowres", "stripes" (got "noize")'],
+    ['one shift family', { ...BASE, analysis: { shifts: { families: ['noise'] } } }, 'unetlens.json: "analysis.shifts.families" must be an array of at least 2 values among "noise", "blur", "gamma", "contrast", "scale", "distractors", "dim", "bias", "lowres", "stripes", without repeats (got ["noise"])'],
+    ['typo in shifts', { ...BASE, analysis: { shifts: { famlies: [] } } }, 'unetlens.json: unknown field "analysis.shifts.famlies" (did you mean "families"?): expected in "analysis.shifts" only "enabled", "images", "maxPoints", "families", "mixes", "tta"'],
   ];
   for (const [name, obj, msg] of bad) {
     it(`rejects: ${name}`, () => {

@@ -224,7 +224,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     let shiftsMs = 0;
     if (calib.source) {
       const ts = performance.now();
-      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, sources.filter((s) => !s.labeled), progress);
+      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, sources.filter((s) => !s.labeled), progress, sources[0]);
       shiftsMs = performance.now() - ts;
       for (const sp of results.splits) {
         const est = results.performanceWithoutLabels.splits[sp.name]?.predicted.features;

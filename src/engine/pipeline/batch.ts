@@ -17,7 +17,7 @@ import { toModelInput, toLabelMap } from '../data/preprocess';
 import { applyShift, noiseSeed, type Shift } from '../shift/transforms';
 import { poolLabels, predictedLabels } from '../metrics';
 import { allFinite, prod, resolveActivation } from '../points';
-import { LensError, type Tensor } from '../types';
+import { LensError, MASK_FAMILIES, type Tensor } from '../types';
 import { checkCancel, type Run } from './context';
 
 /** How the images of a batch are changed before the model runs (the shift sweep of METHOD.md §5). */
@@ -26,6 +26,13 @@ export interface BatchShift {
   shift?: Shift;
   /** Index of the copy in the sweep (the noise streams). */
   copy?: number;
+}
+
+/** Whether a shift needs the image's mask (the content families `distractors` and `dim`). */
+function needsMask(sh: Shift | undefined): boolean {
+  if (!sh) return false;
+  if (sh.family === 'mix') return (sh.parts ?? []).some((p) => MASK_FAMILIES.includes(p.family));
+  return sh.family !== 'none' && MASK_FAMILIES.includes(sh.family);
 }
 
 /** Settles how the output is read (`model.activation`) on the first batch, checked against the classes. */
@@ -72,7 +79,10 @@ export async function runBatch(run: Run, src: SplitSource, start: number, n: num
     if (!allFinite(x)) {
       throw new LensError(`${item.imageFile}: the image holds NaN or Inf values (after preprocessing); the model cannot be run on it`, 'data', item.imageFile);
     }
-    if (po.shift) applyShift(x, C0, spatial, po.shift, cfg.input, noiseSeed(run.settings.seed, po.copy ?? 0, start + b));
+    if (po.shift) {
+      const mask = needsMask(po.shift) && item.label ? toLabelMap(item.label, spatial, cfg.input.resize) : null;
+      applyShift(x, C0, spatial, po.shift, cfg.input, noiseSeed(run.settings.seed, po.copy ?? 0, start + b), mask);
+    }
     input.set(x, b * C0 * inL);
   }
   const { output, taps } = await model.run({ data: input, dims: [n, C0, ...spatial] });

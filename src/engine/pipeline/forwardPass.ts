@@ -17,7 +17,7 @@ import {
 import { allFinite, inputPatchAt, prod } from '../points';
 import { LensError, type OutputStats, type Performance } from '../types';
 import { checkCancel, finiteOrNull, streamSeed, type Run, type TapState } from './context';
-import { imageLabels, pointLabels, runBatch, targetForOutput, type BatchShift, type LabelCache } from './batch';
+import { imageLabels, pointLabels, runBatch, targetForOutput, type Batch, type BatchShift, type LabelCache } from './batch';
 
 export interface SplitPass {
   /** Per tap; set to null once its metrics are done (its points are no longer needed). */
@@ -36,6 +36,8 @@ export interface PassOptions extends BatchShift {
   /** Sample by predicted label, as an unlabelled split (the performance still uses the labels). */
   asUnlabeled?: boolean;
   maxPoints?: number;
+  /** Called after every batch has run (the shift sweep's per-image output features). */
+  perBatch?: (batch: Batch, n: number) => Promise<void>;
 }
 
 export async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBatch: (done: number) => void, po: PassOptions = {}): Promise<SplitPass> {
@@ -62,6 +64,7 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
     checkCancel(run.cancel);
     const n = Math.min(B, src.count - start);
     const batch = await runBatch(run, src, start, n, po);
+    if (po.perBatch) await po.perBatch(batch, n);
 
     for (let b = 0; b < n; b++) {
       const item = batch.items[b];
