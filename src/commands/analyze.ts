@@ -241,6 +241,10 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           outDir,
         }, {
           onProgress,
+          // The panel fills as the splits are measured (Cancel keeps what it shows).
+          onPartial: (results, stage) => {
+            if (!panel.closed) panel.showPartial(results, stage);
+          },
           onLog: (line) => log.info(line),
           signal: controller.signal,
           maxOldSpaceMB: cfg.get<number>('workerMemoryMB') ?? 8192,

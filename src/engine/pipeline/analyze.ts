@@ -220,11 +220,13 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       );
       results.maps.items.push(...items);
       mapsMs += performance.now() - tmaps;
+      opts.onPartial?.(results, `split ${src.name}`);
     }
 
     // Performance without labels (METHOD.md §5).
     let shiftsMs = 0;
     if (calib.source) {
+      opts.onPartial?.(results, 'calibrating');
       const ts = performance.now();
       results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, sources.filter((s) => !s.labeled), progress);
       shiftsMs = performance.now() - ts;

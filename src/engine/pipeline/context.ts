@@ -13,6 +13,7 @@ import {
   type CancelToken,
   type DatasetConfig,
   type ProgressEvent,
+  type Results,
   type ShiftSettings,
   type Task,
   type TapInfo,
@@ -22,6 +23,12 @@ export interface AnalyzeOptions {
   overrides?: Partial<Pick<AnalysisSettings, 'maxPoints' | 'seed' | 'k' | 'maxTaps' | 'batchSize' | 'mapsPerSplit'>> & { shifts?: Partial<ShiftSettings> };
   threads?: number;
   onProgress?: (e: ProgressEvent) => void;
+  /**
+   * The results so far, a valid Results with the splits measured up to now (train first, then
+   * each split with its maps), and once more before the shift sweep (`stage` 'calibrating').
+   * Called synchronously: serialise or copy before returning; the object keeps growing.
+   */
+  onPartial?: (results: Results, stage: string) => void;
   log?: (message: string) => void;
   cancel?: CancelToken;
   /** Folder of the bundles (for version info); not needed by the computation. */
