@@ -12,8 +12,8 @@
  *   example  examples/synthetic/ (3-level UNet 8/16/32, 64x64, 48 + 24 + 24 images)
  *   large    bench/.data/ (4-level UNet 32/64/128/256 + bottleneck 512, 256x256, 100 images per
  *            split), made by `/usr/bin/python3 scripts/make_bench_model.py` (git-ignored)
- *   manysplit  bench/.data/manysplit/ (the example's model and train split + 20 splits of 32
- *            images, 15 labelled), made by `/usr/bin/python3 scripts/make_manysplit.py` (seconds)
+ *   manysplit  bench/.data/manysplit/ (the example's model and train split + 16 splits of 16
+ *            images, 12 labelled), made by `/usr/bin/python3 scripts/make_manysplit.py` (seconds)
  * Ours runs with --no-shifts (the Python pipeline has no shift sweep: like for like);
  * --with-sweep adds a third alternating side, ours with the default settings (the sweep on).
  * Per run and side: wall time of the whole process (node or python start to exit, measured here),
@@ -79,7 +79,7 @@ const CASES = [
   },
   {
     id: 'manysplit',
-    title: 'many splits (the example model; train + 20 splits of 32 images at 64×64, 15 labelled)',
+    title: 'many splits (the example model; train + 16 splits of 16 images at 64×64, 12 labelled)',
     onnx: join(ROOT, 'examples/synthetic/model.onnx'),
     weights: join(ROOT, 'examples/synthetic/model.pt'),
     data: join(ROOT, 'bench/.data/manysplit/unetlens.json'),
@@ -209,7 +209,9 @@ for (const f of readdirSync(join(ROOT, 'dist'))) {
 if (BEFORE) {
   rmSync(SNAP_BEFORE, { recursive: true, force: true });
   mkdirSync(SNAP_BEFORE, { recursive: true });
-  cpSync(BEFORE, join(SNAP_BEFORE, 'cli.js'));
+  for (const f of readdirSync(dirname(BEFORE))) {
+    if (/^(cli\.js(\.map)?|webview\.js|.*\.wasm)$/.test(f) || f === 'media') cpSync(join(dirname(BEFORE), f), join(SNAP_BEFORE, f), { recursive: true });
+  }
 }
 const pyVersions = spawnSync(PY, ['-c', 'import torch, sklearn, numpy; print(torch.__version__, sklearn.__version__, numpy.__version__)'], { encoding: 'utf8' }).stdout.trim().split(' ');
 const ortVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')).version;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The MANY-SPLIT benchmark case of UNet Lens (issue 12): bench/.data/manysplit/ (git-ignored).
 
-    /usr/bin/python3 scripts/make_manysplit.py [--splits 20] [--images 32]
+    /usr/bin/python3 scripts/make_manysplit.py [--splits 16] [--images 16]
 
 The bundled example's model (examples/synthetic/model.onnx, and model.pt for the Python side)
 and its train split (read in place), plus `--splits` more splits of `--images` 64x64 images
@@ -29,8 +29,8 @@ EXAMPLE = os.path.join(ROOT, "examples", "synthetic")
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--splits", type=int, default=20)
-    ap.add_argument("--images", type=int, default=32)
+    ap.add_argument("--splits", type=int, default=16)
+    ap.add_argument("--images", type=int, default=16)
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     train = os.path.relpath(os.path.join(EXAMPLE, "data", "train"), OUT)

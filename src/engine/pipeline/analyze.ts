@@ -74,12 +74,13 @@ import {
   KMEANS_INITS,
   ortVersion,
   resolveSettings,
+  sweepSplitIndex,
   TOOL_VERSION,
   type AnalyzeOptions,
   type Run,
 } from './context';
 import { targetRange } from './batch';
-import { finishSamples, forwardPass } from './forwardPass';
+import { finishSamples, forwardPass, type SplitPass } from './forwardPass';
 import { buildTrainReferences, type TrainReferences } from './trainReference';
 import { splitMetrics } from './tapMetrics';
 import { mapsPass } from './maps';
@@ -190,13 +191,22 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     const totalImages = sources.reduce((a, s) => a + s.count, 0);
     let imagesDone = 0;
     let reference: TrainReferences = [];
+    // Unlabelled splits feed the sweep's sample too, in the same model run (no second pass).
+    const unlabeled = sources.filter((s) => !s.labeled);
+    const sweepPasses = new Map<string, SplitPass>();
     for (let si = 0; si < sources.length; si++) {
       const src = sources[si];
       const isTrain = si === 0; // train (sorted first; without its held-out part, if any)
       const tf = performance.now();
-      const pass = await forwardPass(run, src, si, (done) =>
-        progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
+      const u = unlabeled.indexOf(src);
+      const pass = await forwardPass(
+        run,
+        src,
+        si,
+        (done) => progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
+        calib.source && u >= 0 ? { also: { maxPoints: settings.shifts.maxPoints, splitIndex: sweepSplitIndex(u) } } : {},
       );
+      if (pass.also) sweepPasses.set(src.name, pass.also);
       imagesDone += src.count;
       forwardMs += performance.now() - tf;
       if (run.activation && !results.model.activation) results.model.activation = run.activation;
@@ -228,7 +238,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     if (calib.source) {
       opts.onPartial?.(results, 'calibrating');
       const ts = performance.now();
-      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, sources.filter((s) => !s.labeled), progress);
+      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, unlabeled, progress, sweepPasses);
       shiftsMs = performance.now() - ts;
       for (const sp of results.splits) {
         const est = results.performanceWithoutLabels.splits[sp.name]?.predicted.features;

@@ -120,6 +120,9 @@ export function checkCancel(cancel?: CancelToken): void {
 }
 
 /** Seed of the sampler of one tap and split: distinct streams, all from the user's seed. */
+/** The sampler stream of the shift sweep's u-th unlabelled split (sweep.ts, and the main pass that feeds it). */
+export const sweepSplitIndex = (u: number): number => 2000 + u;
+
 export function streamSeed(seed: number, tap: number, split: number): number {
   return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(tap + 1, 0x85ebca6b) ^ Math.imul(split + 1, 0xc2b2ae35)) >>> 0;
 }

@@ -29,6 +29,8 @@ export interface SplitPass {
   performance: Performance | null;
   /** Mean max probability and entropy of the prediction output (null for regression). */
   output: OutputStats | null;
+  /** The second sample of the same pass (`PassOptions.also`). */
+  also?: SplitPass;
 }
 
 /** How a pass differs from the plain pass of a split (the shift sweep of METHOD.md §5). */
@@ -36,6 +38,13 @@ export interface PassOptions extends BatchShift {
   /** Sample by predicted label, as an unlabelled split (the performance still uses the labels). */
   asUnlabeled?: boolean;
   maxPoints?: number;
+  /**
+   * A second, independent sample of the same points (its own size and seed stream), fed by
+   * the same model run: the shift sweep's label-free features of an unlabelled split come from
+   * the main pass instead of a second run of the model (the same sample as a pass of its own
+   * with these `maxPoints` and split index, since sampling is by predicted label either way).
+   */
+  also?: { maxPoints: number; splitIndex: number };
 }
 
 export async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBatch: (done: number) => void, po: PassOptions = {}): Promise<SplitPass> {
@@ -47,6 +56,9 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
   const samplers = taps.map(
     (t, ti) => new StratifiedSampler({ maxPoints: po.maxPoints ?? settings.maxPoints, dim: t.C + t.prevDim, seed: streamSeed(settings.seed, ti, splitIndex), numStrata: strata }),
   );
+  const samplers2 = po.also && !(labeled && !po.asUnlabeled)
+    ? taps.map((t, ti) => new StratifiedSampler({ maxPoints: po.also!.maxPoints, dim: t.C + t.prevDim, seed: streamSeed(settings.seed, ti, po.also!.splitIndex), numStrata: strata }))
+    : null;
   const outStats = run.task === 'regression' ? null : new OutputStatsAccumulator();
   const nonFinite = new Set<number>();
   const roughOff = new Map<number, string>();
@@ -106,7 +118,10 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
         }
         // A point: the tap's C-vector at the location, then the previous tap's vector at the same
         // input location (or the input patch), written only for the points the sampler keeps.
-        samplers[ti].addRows(L, rowFill(run, tap, view, prevView, image), lab.stratum, { gt: lab.gt, pred: lab.pred, image: lab.image!, loc: locations(L) });
+        const fill = rowFill(run, tap, view, prevView, image);
+        const extras = { gt: lab.gt, pred: lab.pred, image: lab.image!, loc: locations(L) };
+        samplers[ti].addRows(L, fill, lab.stratum, extras);
+        samplers2?.[ti].addRows(L, fill, lab.stratum, extras);
         prevView = view;
         prevFinite = true;
       }
@@ -124,7 +139,9 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
     const r = reg.result();
     perf = { mse: finiteOrNull(r.mse), psnr: finiteOrNull(r.psnr), ssim: finiteOrNull(r.ssim) };
   }
-  return { samplers, nonFinite, roughOff, performance: perf, output: outStats?.result() ?? null };
+  const output = outStats?.result() ?? null;
+  const also = samplers2 ? { samplers: samplers2, nonFinite, roughOff, performance: perf, output } : undefined;
+  return { samplers, nonFinite, roughOff, performance: perf, output, ...(also ? { also } : {}) };
 }
 
 const LOCATIONS = new Map<number, Int32Array>();

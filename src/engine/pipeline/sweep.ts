@@ -7,7 +7,7 @@ import type { SplitSource } from '../data/splits';
 import { DEFAULT_STRENGTHS, shiftLabel, sweepShifts, type Shift } from '../shift/transforms';
 import { assemble, type CopyMeasure } from '../shift/withoutLabels';
 import { LensError, type LabelFreeMetrics, type ProgressEvent, type Results, type ShiftSettings, type Task } from '../types';
-import { checkCancel, SWEEP_KMEANS_INITS, type Run } from './context';
+import { checkCancel, sweepSplitIndex, SWEEP_KMEANS_INITS, type Run } from './context';
 import { finishSamples, forwardPass, type PassOptions, type SplitPass } from './forwardPass';
 import { tapMetrics } from './tapMetrics';
 import type { TrainReferences } from './trainReference';
@@ -124,6 +124,8 @@ export async function shiftSweep(
   plan: CalibrationPlan & { source: SplitSource },
   unlabeled: SplitSource[],
   progress: (e: ProgressEvent) => void,
+  /** Passes of unlabelled splits already made (the main pass's second sample, `PassOptions.also`). */
+  passes: Map<string, SplitPass> = new Map(),
 ): Promise<NonNullable<Results['performanceWithoutLabels']>> {
   const { source: calib, splits: calibSplits, heldOut } = plan;
   const t0 = performance.now();
@@ -131,7 +133,8 @@ export async function shiftSweep(
   const { metric, bounds } = targetMetric(run.task);
   const shifts = sweepShifts(sh.families, sh.mixes, run.settings.seed);
   const measure = async (src: SplitSource, streamIndex: number, po: PassOptions): Promise<CopyMeasure> => {
-    const pass = await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints });
+    const pass = passes.get(src.name) ?? (await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints }));
+    passes.delete(src.name);
     const perf = pass.performance?.[metric];
     return {
       performance: typeof perf === 'number' && Number.isFinite(perf) ? perf : null,
@@ -164,7 +167,7 @@ export async function shiftSweep(
   for (let u = 0; u < unlabeled.length; u++) {
     checkCancel(run.cancel);
     progress({ stage: 'metrics', message: `Label-free features: ${unlabeled[u].name}`, split: unlabeled[u].name, done: shifts.length + u, total });
-    splits.push({ name: unlabeled[u].name, measure: await measure(unlabeled[u], 2000 + u, {}) });
+    splits.push({ name: unlabeled[u].name, measure: await measure(unlabeled[u], sweepSplitIndex(u), {}) });
   }
   const strengths: { [family: string]: number[] } = {};
   for (const f of sh.families) strengths[f] = DEFAULT_STRENGTHS[f].slice();
