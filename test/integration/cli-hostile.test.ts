@@ -1,0 +1,132 @@
+/**
+ * Hostile command lines and paths (issue #14): every one ends with exit 2 or 3 and one line
+ * that names the file or flag and the limit, before any analysis runs; no stack trace
+ * reaches the terminal; nothing is written outside --out; temp files of killed writes are
+ * removed by the next run. Runs the built bundle (dist/cli.js).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readdirSync, symlinkSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..', '..');
+const cli = join(root, 'dist', 'cli.js');
+const model = join(root, 'examples', 'synthetic', 'model.onnx');
+const data = join(root, 'examples', 'synthetic', 'unetlens.json');
+const tmp = () => mkdtempSync(join(tmpdir(), 'unetlens-hostile-'));
+const runCli = (args: string[], timeout = 20_000) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout });
+
+/** One `unet-lens:` line, no stack frames. */
+function oneLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.startsWith('unet-lens:'));
+  assert.equal(lines.length, 1, stderr);
+  assert.ok(!/\n\s+at /.test(stderr), `no stack trace:\n${stderr}`);
+  return lines[0];
+}
+
+test('huge numbers in flags exit 2 naming the flag and the limit (no internal error)', () => {
+  const out = join(tmp(), 'out');
+  for (const [flag, value, limit] of [
+    ['--max-points', '99999999999999999999', '1000000'],
+    ['--max-points', '1000001', '1000000'],
+    ['--k', '1000000', '1024'],
+    ['--seed', '1e20', ''],
+    ['--max-taps', '99999999999', '4096'],
+    ['--threads', '100000', '1024'],
+  ]) {
+    const r = runCli(['analyze', model, '--data', data, '--out', out, flag, value]);
+    assert.equal(r.status, 2, `${flag} ${value}: ${r.stderr}`);
+    const line = oneLine(r.stderr);
+    assert.ok(line.includes(flag), line);
+    if (limit) assert.ok(line.includes(`≤ ${limit}`), line);
+  }
+  assert.ok(!existsSync(out), 'nothing created');
+});
+
+test('"maxPoints": 1e20 in the dataset file exits 2 naming the field and the limit', () => {
+  const dir = tmp();
+  const cfg = JSON.parse(readFileSync(data, 'utf8'));
+  for (const s of Object.values(cfg.splits) as { images: string; labels?: string }[]) {
+    s.images = join(root, 'examples', 'synthetic', s.images);
+    if (s.labels) s.labels = join(root, 'examples', 'synthetic', s.labels);
+  }
+  for (const [field, v] of [['maxPoints', 1e20], ['k', 1e6], ['batchSize', 1e9]] as const) {
+    const file = join(dir, `${field}-unetlens.json`);
+    writeFileSync(file, JSON.stringify({ ...cfg, analysis: { [field]: v } }));
+    const r = runCli(['analyze', model, '--data', file, '--out', join(dir, 'out')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(oneLine(r.stderr), new RegExp(`analysis\\.${field}.*≤ \\d+`));
+  }
+});
+
+test('--out is checked before the analysis: a file, a results.json folder, a file on the way', () => {
+  const dir = tmp();
+  const file = join(dir, 'afile');
+  writeFileSync(file, 'x');
+  let r = runCli(['analyze', model, '--data', data, '--out', file]);
+  assert.equal(r.status, 2);
+  assert.match(oneLine(r.stderr), /--out .*afile: is a file, not a folder/);
+  assert.ok(!/\[forward\]|\[load\]/.test(r.stderr), 'no analysis ran');
+
+  r = runCli(['analyze', model, '--data', data, '--out', join(file, 'sub')]);
+  assert.equal(r.status, 2);
+  assert.match(oneLine(r.stderr), /afile is a file, not a folder/);
+
+  const out = join(dir, 'out');
+  mkdirSync(join(out, 'results.json'), { recursive: true });
+  r = runCli(['analyze', model, '--data', data, '--out', out]);
+  assert.equal(r.status, 2);
+  assert.match(oneLine(r.stderr), /results\.json in it is a folder/);
+  assert.ok(!/\[forward\]/.test(r.stderr), 'no analysis ran');
+  assert.deepEqual(readdirSync(out), ['results.json'], 'no temp file left');
+});
+
+test('a FIFO or a device as the model or the dataset file is refused at once (exit 3 / 2), never waited on', () => {
+  const dir = tmp();
+  const fifo = join(dir, 'model.onnx');
+  execFileSync('mkfifo', [fifo]);
+  let t0 = Date.now();
+  let r = runCli(['analyze', fifo, '--data', data, '--out', join(dir, 'out')], 10_000);
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(oneLine(r.stderr), /model\.onnx: the model file is a FIFO \(named pipe\), not a regular file/);
+  assert.ok(Date.now() - t0 < 8000);
+
+  const zero = join(dir, 'zero.onnx');
+  symlinkSync('/dev/zero', zero);
+  r = runCli(['analyze', zero, '--data', data, '--out', join(dir, 'out')], 10_000);
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(oneLine(r.stderr), /zero\.onnx: the model file is a character device/);
+
+  const dfifo = join(dir, 'fifo-unetlens.json');
+  execFileSync('mkfifo', [dfifo]);
+  t0 = Date.now();
+  r = runCli(['analyze', model, '--data', dfifo, '--out', join(dir, 'out')], 10_000);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(oneLine(r.stderr), /fifo-unetlens\.json: the dataset file is a FIFO/);
+  assert.ok(!existsSync(join(dir, 'out')));
+
+  // a split's .npy that is a FIFO
+  execFileSync('mkfifo', [join(dir, 'train.npy')]);
+  const ds = join(dir, 'unetlens.json');
+  writeFileSync(ds, JSON.stringify({ task: 'segmentation', classes: ['bg', 'fg'], splits: { train: { images: 'train.npy' } } }));
+  t0 = Date.now();
+  r = runCli(['analyze', model, '--data', ds, '--out', join(dir, 'out')], 10_000);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(oneLine(r.stderr), /split "train": images train\.npy is a FIFO \(named pipe\); only regular files and folders are read \(unetlens\.json, splits\.train\.images\)/);
+  assert.ok(Date.now() - t0 < 8000);
+});
+
+test('a temp file left by a killed write is removed by the next run; other files stay', () => {
+  const out = tmp();
+  // A pid that does not run: the largest pid the kernel can hand out, plus one.
+  const deadPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
+  writeFileSync(join(out, `results.json.${deadPid}.tmp`), '{"half":');
+  writeFileSync(join(out, `report.html.${deadPid}.tmp`), '<html');
+  writeFileSync(join(out, 'notes.txt'), 'mine');
+  writeFileSync(join(out, `results.json.${process.pid}.tmp`), 'a live writer'); // this test process: alive, kept
+  const r = runCli(['analyze', model, '--data', data, '--out', out, '--max-points', '64', '--no-shifts'], 120_000);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(readdirSync(out).sort(), ['notes.txt', 'report.html', 'results.json', `results.json.${process.pid}.tmp`].sort());
+});
