@@ -61,9 +61,9 @@ export function removeTempOutputs(outDir: string, own = true): void {
  * folder), and results.json / report.html in it, if present, are regular files. Creates
  * nothing. Throws LensError('args') naming the path.
  */
-export function checkOutDir(outDir: string): void {
+export function checkOutDir(outDir: string, label = '--out'): void {
   const fail = (why: string, where = outDir): never => {
-    throw new LensError(`--out ${outDir}: ${why}`, 'args', where);
+    throw new LensError(`${label} ${outDir}: ${why}`, 'args', where);
   };
   let dir = outDir;
   for (;;) {
@@ -95,7 +95,7 @@ export function checkOutDir(outDir: string): void {
     } catch {
       continue;
     }
-    if (!st.isFile()) fail(`${name} in it is ${st.isDirectory() ? 'a folder' : 'not a regular file'}; remove it or choose another --out`, f);
+    if (!st.isFile()) fail(`${name} in it is ${st.isDirectory() ? 'a folder' : 'not a regular file'}; remove it or choose another ${label === '--out' ? '--out' : 'folder'}`, f);
   }
 }
 
