@@ -1,6 +1,6 @@
 /**
  * The bundled example's UNet (examples/synthetic/model.onnx) as TensorFlow.js and Keras
- * files, for the parity tests of the TF.js / Keras loaders (test/unit/tfjs.test.ts). There is
+ * files, for the parity tests of the TF.js / Keras loaders (test/integration/tfjs.test.ts). There is
  * no TensorFlow on this machine, so the files are written here from the ONNX weights, in the
  * formats TensorFlow's own tools write:
  *

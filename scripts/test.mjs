@@ -1,15 +1,23 @@
 #!/usr/bin/env node
-// The test command of the README: `npm test`.
-// Builds the bundles, type-checks, makes sure code-server is in .cache/ (for the
-// end-to-end tests inside real VS Code), then runs every test file in one node:test run.
-//   npm test            unit + integration + e2e
-//   npm run test:unit   unit + integration only
-//   npm run test:e2e    e2e only
+// The test command of the README: `npm test`. Three layers (docs/ARCHITECTURE.md, "Tests"):
+//   npm run test:unit          test/unit/*.test.ts: pure tests, files in parallel (one per
+//                              core); no build, no type-check: the fast loop
+//   npm run test:integration   builds, then test/integration/*.test.ts one file at a time
+//                              (real models, the built CLI and worker, headless Chromium)
+//   npm run test:e2e           builds, makes sure code-server is in .cache/, then
+//                              test/e2e/*.e2e.ts inside real VS Code
+//   npm test                   builds and type-checks once, then all three in that order
+//                              (stops at the first layer that fails)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 const which = process.argv[2] ?? 'all';
+if (!['all', 'unit', 'integration', 'e2e'].includes(which)) {
+  console.error(`usage: node scripts/test.mjs [all|unit|integration|e2e] (got "${which}")`);
+  process.exit(2);
+}
 const run = (cmd, args, opts = {}) => {
   const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
   if (r.status !== 0) {
@@ -19,18 +27,23 @@ const run = (cmd, args, opts = {}) => {
 };
 const files = (dir, suffix) =>
   existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(suffix)).sort().map((f) => join(dir, f)) : [];
+const nodeTest = (label, tests, concurrency) => {
+  if (tests.length === 0) {
+    console.error(`no ${label} test files found`);
+    process.exit(1);
+  }
+  const t0 = Date.now();
+  console.log(`\n── ${label}: ${tests.length} files, ${concurrency} at a time`);
+  run('node', ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...tests]);
+  console.log(`── ${label}: passed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+};
 
-run('node', ['esbuild.mjs']);
-run('npx', ['tsc', '-p', '.', '--noEmit']);
+if (which !== 'unit') run('node', ['esbuild.mjs']);
+if (which === 'all') run('npx', ['tsc', '-p', '.', '--noEmit']);
 
-const tests = [];
-if (which === 'all' || which === 'unit') tests.push(...files('test/unit', '.test.ts'), ...files('test/integration', '.test.ts'));
+if (which === 'all' || which === 'unit') nodeTest('unit', files('test/unit', '.test.ts'), availableParallelism());
+if (which === 'all' || which === 'integration') nodeTest('integration', files('test/integration', '.test.ts'), 1);
 if (which === 'all' || which === 'e2e') {
   run('bash', ['scripts/install-code-server.sh']);
-  tests.push(...files('test/e2e', '.e2e.ts'));
+  nodeTest('e2e', files('test/e2e', '.e2e.ts'), 1);
 }
-if (tests.length === 0) {
-  console.error('no test files found');
-  process.exit(1);
-}
-run('node', ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...tests]);

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { analyze } from './engine/analyze';
+import { analyze } from './engine/pipeline/analyze';
 import { checkOutDir, removeTempOutputs, writeOutputs } from './engine/output';
 import { ANALYSIS_LIMITS, requireRegularFile } from './engine/limits';
 import { LensError, type ProgressEvent } from './engine/types';

@@ -6,7 +6,7 @@
  * workerHandler.ts.
  */
 import type { WorkerMessage } from './protocol/messages';
-import { analyze } from './engine/analyze';
+import { analyze } from './engine/pipeline/analyze';
 import { writeOutputs } from './engine/output';
 import { createJobHandler, precheckJob } from './workerHandler';
 

@@ -10,6 +10,7 @@ import { parseWorkerRequest, type AnalyzeJob, type WorkerMessage } from './proto
 import { LensError } from './engine/types';
 import { requireRegularFile } from './engine/limits';
 import { checkOutDir } from './engine/output';
+import type { analyze } from './engine/pipeline/analyze';
 
 /**
  * What the worker checks before anything runs: an output folder that can take the results,
@@ -20,7 +21,6 @@ export function precheckJob(job: AnalyzeJob): void {
   requireRegularFile(job.datasetPath, 'dataset', 'dataset file');
   requireRegularFile(job.modelPath, 'model', 'model file');
 }
-import type { analyze } from './engine/analyze';
 import type { writeOutputs } from './engine/output';
 
 export interface WorkerIo {

@@ -231,3 +231,18 @@ export function splitStyle(theme: Theme, split: { order: number; labeled: boolea
 export function exportName(s: string): string {
   return `unetlens-${s}`;
 }
+
+/** A linear chart.js axis in the theme's colours, titled `title`; `extra` adds range options (min, max, grace). */
+export function linearAxis(theme: Theme, title: string, extra: { min?: number; max?: number; grace?: string } = {}) {
+  return {
+    type: 'linear' as const,
+    ...extra,
+    title: { display: true, text: title, color: theme.muted },
+    grid: { color: theme.grid },
+    ticks: { color: theme.fg },
+    border: { color: theme.border },
+  };
+}
+
+/** The options every scatter of the panel starts from: no animation, sized by its box, data as {x, y}. */
+export const SCATTER_BASE = { animation: false, responsive: true, maintainAspectRatio: false, parsing: false } as const;

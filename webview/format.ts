@@ -6,9 +6,11 @@
  * results.json says); it only formats, orders and thins out what is there.
  */
 import type { Results, Stage, TapInfo, TapMetrics } from '../src/engine/types';
+import { TAP_METRICS, type TapMetricKey } from '../src/protocol/metrics';
 
-export const METRICS = ['db', 'roughness', 'knnConfidence', 'featureShift'] as const;
-export type MetricKey = (typeof METRICS)[number];
+/** The per-tap metrics (src/protocol/metrics.ts), in the order of METHOD.md §4. */
+export const METRICS = TAP_METRICS;
+export type MetricKey = TapMetricKey;
 
 /**
  * A short label for a tap: `/enc1/relu2/Relu_output_0` → `enc1/relu2`,
@@ -251,9 +253,3 @@ export function baseName(p: string): string {
   return parts[parts.length - 1] ?? p;
 }
 
-/** Performance measures that live in [0, 1] (drawn on a fixed 0–1 axis). */
-const UNIT_RANGE = new Set(['dice', 'accuracy', 'ssim', 'iou']);
-
-export function isUnitMetric(metric: string | undefined): boolean {
-  return !!metric && UNIT_RANGE.has(metric);
-}

@@ -28,12 +28,13 @@ import { createHost } from './host';
 import { isViewId, Store, VIEWS, type ViewId } from './state';
 import { observeTheme, readTheme } from './theme';
 import type { ViewContext } from './views/context';
+import type { View } from './views/view';
 import { MapsView } from './views/mapsView';
 import { OverviewView } from './views/overview';
 import { SplitsView } from './views/splitsView';
 import { TapView } from './views/tapView';
 import { UnetView } from './views/unetView';
-import { WithoutLabelsView } from './views/withoutLabelsView';
+import { WithoutLabelsView } from './views/withoutLabels';
 
 function start(): void {
   const host = createHost();
@@ -116,22 +117,21 @@ function start(): void {
         store.persist();
         host.post({ type: 'selectTap', tap: name });
         body.dataset.tap = name;
-        tapView.showTap(name);
-        overview.setSelected(name);
-        unetView.setSelected(name);
-        mapsView.setSelected(name);
-        withoutLabelsView.setSelected(name);
+        for (const v of allViews) v.selectTap(name);
       }
       if (reveal) showView('tap', true);
     },
   };
   const overview = new OverviewView(panels.overview, ctx);
-  const unetView = new UnetView(panels.unet, ctx);
-  const tapView = new TapView(panels.tap, ctx);
-  const mapsView = new MapsView(panels.maps, ctx);
-  const splitsView = new SplitsView(panels.splits, ctx);
-  const withoutLabelsView = new WithoutLabelsView(panels.withoutLabels, ctx);
-  const allViews = [overview, unetView, tapView, mapsView, splitsView, withoutLabelsView];
+  const views: Record<ViewId, View> = {
+    overview,
+    unet: new UnetView(panels.unet, ctx),
+    tap: new TapView(panels.tap, ctx),
+    maps: new MapsView(panels.maps, ctx),
+    splits: new SplitsView(panels.splits, ctx),
+    withoutLabels: new WithoutLabelsView(panels.withoutLabels, ctx),
+  };
+  const allViews = VIEWS.map((v) => views[v.id]);
   /** Views drawn while hidden (no size yet): drawn again when shown. */
   const needsDraw = new Set<ViewId>();
 
@@ -146,13 +146,9 @@ function start(): void {
     }
     if (needsDraw.has(id) && store.results) {
       needsDraw.delete(id);
-      viewOf(id).draw();
+      views[id].draw();
     }
     if (persist) store.persist();
-  }
-
-  function viewOf(id: ViewId): { draw(): void } {
-    return { overview, unet: unetView, tap: tapView, maps: mapsView, splits: splitsView, withoutLabels: withoutLabelsView }[id];
   }
 
   function setHooks(taps: number, splits: number, metrics: string[]): void {
@@ -237,14 +233,10 @@ function start(): void {
     showView(store.view, false);
     body.dataset.tap = store.tap ?? '';
     try {
-      const summary = overview.render(r);
-      unetView.render(r);
-      tapView.render(r);
-      mapsView.render(r);
-      splitsView.render(r);
-      withoutLabelsView.render(r);
+      for (const v of allViews) v.render(r);
       needsDraw.clear();
       for (const v of VIEWS) if (v.id !== store.view) needsDraw.add(v.id);
+      const summary = overview.summary;
       setHooks(summary.taps, summary.splits, summary.metrics);
     } catch (e) {
       console.error('UNet Lens: could not draw these results', e);
@@ -259,7 +251,7 @@ function start(): void {
     if (!store.results) return;
     const y = window.scrollY;
     // The visible view now, the others when they are shown.
-    viewOf(store.view).draw();
+    views[store.view].draw();
     needsDraw.clear();
     for (const v of VIEWS) if (v.id !== store.view) needsDraw.add(v.id);
     body.dataset.redraws = String(++redraws);

@@ -12,21 +12,6 @@ import { METRICS, numOrNull, splitsInOrder, tapsInOrder, type MetricKey } from '
 
 export type RGB = [number, number, number];
 
-/** Which way is better for each metric (METHOD.md §4), for "better"/"worse" ends of a legend. */
-export const HIGHER_IS_BETTER: Record<MetricKey, boolean> = {
-  db: false,
-  roughness: false,
-  knnConfidence: true,
-  featureShift: false,
-};
-
-export const METRIC_SHORT: Record<MetricKey, string> = {
-  db: 'Davies–Bouldin',
-  roughness: 'Roughness',
-  knnConfidence: 'kNN confidence',
-  featureShift: 'Feature shift',
-};
-
 export interface Domain {
   min: number;
   max: number;

@@ -10,6 +10,7 @@
  * decoder) still get a block: the layout never drops a tap.
  */
 import type { Stage, TapInfo } from '../src/engine/types';
+import { stageRuns } from './format';
 
 export interface UBlock {
   tap: TapInfo;
@@ -61,13 +62,8 @@ export function layoutUnet(taps: readonly TapInfo[]): ULayout {
     if (from >= 0 && to - from > 1) skips.push({ level, from, to });
   }
 
-  const stages: ULayout['stages'] = [];
-  for (const b of blocks) {
-    const last = stages[stages.length - 1];
-    if (last && last.stage === b.stage) last.to = b.col;
-    else stages.push({ stage: b.stage, from: b.col, to: b.col });
-  }
-  return { blocks, cols: blocks.length, rows, flows, skips, stages };
+  // blocks are in column order, so a block's index is its column
+  return { blocks, cols: blocks.length, rows, flows, skips, stages: stageRuns(blocks.map((b) => b.stage)) };
 }
 
 /** The column reached from `col` by a key (roving focus among the blocks), or null. */

@@ -15,29 +15,28 @@ import type {
   ShiftCopy,
   TapInfo,
 } from '../src/engine/types';
-import { isUnitMetric, numOrNull, shortTapName, tapsInOrder, toCsv } from './format';
+import { isUnitMetric, LABEL_FREE_METRICS, metricShort, metricSpec } from '../src/protocol/metrics';
+import { numOrNull, shortTapName, tapsInOrder, toCsv } from './format';
 import type { RGB } from './scale';
 
 /**
- * The label-free metrics the panel knows (types.ts LABEL_FREE_METRICS), in order: the three
- * of METHOD.md §4 are always rows of the heat strip; `knnDice` (segmentation) and any other
- * metric the results hold are rows when some tap has a ρ for them.
+ * The label-free metrics the panel knows (src/protocol/metrics.ts LABEL_FREE_METRICS), in
+ * order: the ones of METHOD.md §4 that need no labels are always rows of the heat strip;
+ * `knnDice` (segmentation) and any other metric the results hold are rows when some tap has a
+ * ρ for them.
  */
-export const LF_METRICS = ['roughness', 'knnConfidence', 'featureShift', 'knnDice'] as const;
+export const LF_METRICS = LABEL_FREE_METRICS;
 /** A label-free metric's key in the results (one of LF_METRICS, or one this panel does not know yet). */
 export type LfMetric = string;
-const ALWAYS: readonly string[] = ['roughness', 'knnConfidence', 'featureShift'];
+const ALWAYS: readonly string[] = LF_METRICS.filter((m) => metricSpec(m)?.family === 'tap');
 
-const KNOWN_TITLES: Record<string, string> = {
-  roughness: 'Roughness',
-  knnConfidence: 'kNN confidence',
-  featureShift: 'Feature shift',
-  knnDice: 'kNN Dice',
-  featureShiftFg: 'Feature shift (fg)',
-};
+/** A label-free metric's name, or undefined when the table does not know it as one. */
+function lfName(m: string): string | undefined {
+  return (LF_METRICS as readonly string[]).includes(m) ? metricShort(m) : undefined;
+}
 
 export function lfTitle(m: string): string {
-  return KNOWN_TITLES[m] ?? m;
+  return lfName(m) ?? m;
 }
 
 /** ρ of a tap and metric (the cell may hold keys the types do not list yet). */
@@ -68,17 +67,6 @@ export const PREDICTOR_INFO: Record<PredictorName, { title: string; short: strin
   entropy: { title: 'Entropy baseline', short: 'entropy baseline', baseline: true },
 };
 
-export const PERF_TITLES: Record<string, string> = {
-  dice: 'Dice',
-  accuracy: 'Accuracy',
-  ssim: 'SSIM',
-  psnr: 'PSNR',
-  mse: 'MSE',
-  iou: 'IoU',
-};
-
-/** Performance metrics whose values live in [0, 1]. */
-
 export const FAMILY_TITLES: Record<string, string> = {
   none: 'unshifted',
   noise: 'Gaussian noise',
@@ -90,10 +78,8 @@ export const FAMILY_TITLES: Record<string, string> = {
 };
 
 export function perfTitle(metric: string | undefined): string {
-  return metric ? (PERF_TITLES[metric] ?? metric) : 'performance';
+  return metric ? metricShort(metric) : 'performance';
 }
-
-export { isUnitMetric };
 
 /**
  * The section, when the results have one that can be drawn (an object with a `shifts`
@@ -209,7 +195,7 @@ export function inputsText(inputs: readonly string[], maxListed = 4): string {
     return `${inputs.length} inputs: ${metrics.join(', ')} averaged per stage (${stages.join(', ')})${extra.length ? `; ${extra.join(', ')}` : ''}`;
   }
   const parsed = inputs.map((x) => ({ raw: x, q: parseInput(x) }));
-  const name = (m: string) => KNOWN_TITLES[m];
+  const name = lfName;
   const one = (x: { raw: string; q: { tap: string; metric: string } | null }) => (x.q && name(x.q.metric) ? `${shortTapName(x.q.tap)} · ${name(x.q.metric)}` : x.raw);
   if (inputs.length <= maxListed || parsed.some((x) => !x.q || !name(x.q.metric))) return parsed.map(one).join(', ');
   const taps = new Set(parsed.map((x) => x.q!.tap));

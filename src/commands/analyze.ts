@@ -18,6 +18,7 @@ import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCac
 import { confirmKey, decideRun } from '../host/runPolicy';
 import { ANALYSIS_LIMITS } from '../engine/limits';
 import { METHOD_VERSION, type ProgressEvent, type Results } from '../engine/types';
+import { modelFilesGlob } from '../engine/model/contract';
 
 export interface AnalyzeDeps {
   context: vscode.ExtensionContext;
@@ -28,7 +29,7 @@ export interface AnalyzeDeps {
   hasher: FileHasher;
 }
 
-const MODEL_GLOB = '**/{*.onnx,*.h5,*.hdf5,*.keras,model.json}';
+const MODEL_GLOB = modelFilesGlob();
 const DATASET_GLOB = '**/*unetlens.json';
 const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
 

@@ -1,7 +1,9 @@
 /**
  * Types shared by every part of the engine and by the results file (CONTRACT.md §3).
- * Pure data: no `vscode`, no Node APIs.
+ * Pure data: no `vscode`, no Node APIs. Metric names come from the one metric table,
+ * src/protocol/metrics.ts.
  */
+import { LABEL_FREE_METRICS, type LabelFreeMetric, type TapMetricKey } from '../protocol/metrics';
 
 export type Task = 'segmentation' | 'classification' | 'regression';
 export type Stage = 'encoder' | 'bottleneck' | 'decoder';
@@ -117,14 +119,11 @@ export interface TensorDesc {
   type: string;
 }
 
-export interface TapMetrics {
-  db: number | null;
-  roughness: number | null;
-  knnConfidence: number | null;
-  featureShift: number | null;
+/** The metrics of one tap and split: one number (or null) per key of src/protocol/metrics.ts TAP_METRICS. */
+export type TapMetrics = { [K in TapMetricKey]: number | null } & {
   /** Points measured at this tap for this split (after sampling). */
   points: number;
-}
+};
 
 export interface Performance {
   [metric: string]: number | (number | null)[] | null | undefined;
@@ -168,15 +167,8 @@ export interface ImageMaps {
  * Dice the train neighbours' labels suggest for the predicted labels, and `featureShiftFg`, the
  * median featureShift of the points predicted as foreground (of all points when none is).
  */
-export interface LabelFreeMetrics {
-  roughness: number | null;
-  knnConfidence: number | null;
-  featureShift: number | null;
-  knnDice: number | null;
-  featureShiftFg: number | null;
-}
-export const LABEL_FREE_METRICS = ['roughness', 'knnConfidence', 'featureShift', 'knnDice', 'featureShiftFg'] as const;
-export type LabelFreeMetric = (typeof LABEL_FREE_METRICS)[number];
+export type LabelFreeMetrics = { [K in LabelFreeMetric]: number | null };
+export { LABEL_FREE_METRICS, type LabelFreeMetric };
 
 /** What the final output says about itself, over all output pixels (classification: images). */
 export interface OutputStats {

@@ -12,6 +12,7 @@
  */
 import * as vscode from 'vscode';
 import { promises as fs } from 'node:fs';
+import { MODEL_EXTENSIONS } from '../engine/model/contract';
 import * as path from 'node:path';
 import {
   ANALYZABLE,
@@ -61,8 +62,9 @@ export class ModelSaveLensProvider implements vscode.CodeLensProvider, vscode.Di
   private timer: NodeJS.Timeout | undefined;
 
   constructor() {
-    // New or deleted model files (a training run just exported one) change which lines get a lens.
-    const watcher = vscode.workspace.createFileSystemWatcher('**/*.{onnx,json,h5,hdf5,keras,pb}', false, true, false);
+    // New or deleted model files (a training run just exported one) change which lines get a lens:
+    // the model files of contract.ts, any .json (a TF.js model.json) and .pb (a SavedModel).
+    const watcher = vscode.workspace.createFileSystemWatcher(`**/*.{${[...MODEL_EXTENSIONS.map((e) => e.slice(1)), 'json', 'pb'].join(',')}}`, false, true, false);
     const refresh = () => this.refresh();
     this.disposables.push(
       watcher,

@@ -15,6 +15,7 @@
  * file name one can check); adjacent literals are joined as Python does. Calls may span
  * lines; comments and other strings are skipped.
  */
+import { modelFileFormat, TFJS_MODEL_FILE, type ModelFormat as EngineModelFormat } from '../engine/model/contract';
 
 export type Language = 'python' | 'javascript';
 
@@ -332,7 +333,7 @@ export function candidatePaths(p: string, scriptDir: string, workspaceRoots: rea
   return out;
 }
 
-export type ModelFormat = 'onnx' | 'tfjs' | 'keras' | 'savedmodel' | 'unknown';
+export type ModelFormat = EngineModelFormat | 'savedmodel' | 'unknown';
 
 export const FORMAT_LABEL: Record<ModelFormat, string> = {
   onnx: 'ONNX',
@@ -348,25 +349,21 @@ export const FORMAT_LABEL: Record<ModelFormat, string> = {
  * saved_model.pb).
  */
 export function classifyTarget(p: string, isDirectory: boolean, entries: readonly string[] = []): ModelFormat {
-  const lower = p.toLowerCase();
   if (isDirectory) {
-    if (entries.includes('model.json')) return 'tfjs';
+    if (entries.includes(TFJS_MODEL_FILE)) return 'tfjs';
     if (entries.includes('saved_model.pb') || entries.includes('saved_model.pbtxt')) return 'savedmodel';
     return 'unknown';
   }
-  if (lower.endsWith('.onnx')) return 'onnx';
-  if (lower.endsWith('model.json')) return 'tfjs';
-  if (/\.(h5|hdf5|keras)$/.test(lower)) return 'keras';
-  return 'unknown';
+  return modelFileFormat(p) ?? 'unknown';
 }
 
 /**
- * The formats UNet Lens can analyze (src/engine/model/load.ts picks the loader).
+ * The formats UNet Lens can analyze (src/engine/model/contract.ts lists their files).
  * A SavedModel folder is not read directly: convert it with tensorflowjs_converter.
  */
 export const ANALYZABLE: ReadonlySet<ModelFormat> = new Set<ModelFormat>(['onnx', 'tfjs', 'keras']);
 
 /** The file to analyze for a target: the model.json inside a TF.js folder, else the path. */
 export function analysisPath(p: string, format: ModelFormat, isDirectory: boolean, join: (...parts: string[]) => string): string {
-  return format === 'tfjs' && isDirectory ? join(p, 'model.json') : p;
+  return format === 'tfjs' && isDirectory ? join(p, TFJS_MODEL_FILE) : p;
 }

@@ -1,11 +1,13 @@
 /**
  * The CLI of CONTRACT.md §2 on the bundled example: exit codes, the results file's shape
  * (CONTRACT.md §3), the report, and failures that say what and where.
- * Runs the built bundle (dist/cli.js), as a user would.
+ * Runs the built bundle (dist/cli.js), as a user would. The example is analysed once (the
+ * `before` hook) and every test that reads a finished run reads that one; the tests of
+ * options that change the run (--no-shifts, determinism) use the small seg2d fixture.
  */
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,10 +18,18 @@ const model = join(root, 'examples', 'synthetic', 'model.onnx');
 const data = join(root, 'examples', 'synthetic', 'unetlens.json');
 const tmp = () => mkdtempSync(join(tmpdir(), 'unetlens-cli-'));
 const runCli = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+const seg2d = join(root, 'test', 'fixtures', 'tasks', 'seg2d');
+
+/** The one full run of the example: `analyze --max-points 512 --json`. */
+let example: { out: string; r: SpawnSyncReturns<string> };
+before(() => {
+  const out = tmp();
+  example = { out, r: runCli(['analyze', model, '--data', data, '--out', out, '--max-points', '512', '--json']) };
+});
 
 test('--no-shifts leaves the shift sweep out (no performanceWithoutLabels, no predictedPerformance)', () => {
   const out = tmp();
-  const r = runCli(['analyze', model, '--data', data, '--out', out, '--max-points', '256', '--no-shifts']);
+  const r = runCli(['analyze', join(seg2d, 'seg2d.onnx'), '--data', join(seg2d, 'unetlens.json'), '--out', out, '--no-shifts']);
   assert.equal(r.status, 0, r.stderr);
   const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.equal(res.performanceWithoutLabels, undefined);
@@ -28,8 +38,7 @@ test('--no-shifts leaves the shift sweep out (no performanceWithoutLabels, no pr
 });
 
 test('analyze on the example writes results.json and report.html per the contract', () => {
-  const out = tmp();
-  const r = runCli(['analyze', model, '--data', data, '--out', out, '--max-points', '512', '--json']);
+  const { out, r } = example;
   assert.equal(r.status, 0, r.stderr);
   // --json: one JSON object per progress line on stderr
   const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
@@ -107,11 +116,15 @@ test('analyze on the example writes results.json and report.html per the contrac
 test('the same inputs and seed give the same numbers', () => {
   const a = tmp();
   const b = tmp();
-  for (const out of [a, b]) assert.equal(runCli(['analyze', model, '--data', data, '--out', out, '--max-points', '256']).status, 0);
+  for (const out of [a, b]) assert.equal(runCli(['analyze', join(seg2d, 'seg2d.onnx'), '--data', join(seg2d, 'unetlens.json'), '--out', out, '--max-points', '256']).status, 0);
   const ra = JSON.parse(readFileSync(join(a, 'results.json'), 'utf8'));
   const rb = JSON.parse(readFileSync(join(b, 'results.json'), 'utf8'));
   assert.deepEqual(ra.metrics, rb.metrics);
   assert.deepEqual(ra.pca, rb.pca);
+  assert.ok(ra.performanceWithoutLabels, 'the fixture has a labelled test split: the sweep runs');
+  delete ra.performanceWithoutLabels.timingMs;
+  delete rb.performanceWithoutLabels.timingMs;
+  assert.deepEqual(ra.performanceWithoutLabels, rb.performanceWithoutLabels);
 });
 
 test('bad arguments exit 2 with one clear line', () => {

@@ -1,5 +1,5 @@
 /**
- * The memory bound of the pipeline (src/engine/analyze.ts, "Memory bound"): the analysis
+ * The memory bound of the pipeline (src/engine/pipeline/analyze.ts, "Memory bound"): the analysis
  * streams per batch and per tap, so what it holds does not grow with the number of images.
  *
  * At test time this writes (to a temp folder) 660 grey 64×64 images with disc masks as .npy

@@ -27,7 +27,7 @@ import {
   readNpy,
   readNpzMember,
   READERS,
-} from '../../src/engine/data/readers';
+} from '../../src/engine/data/formats';
 import { listSplit, naturalCompare } from '../../src/engine/data/splits';
 import { centerCrop, chwToHwc, resizeLinear, toLabelMap, toModelInput } from '../../src/engine/data/preprocess';
 

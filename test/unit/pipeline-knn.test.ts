@@ -1,19 +1,18 @@
 /**
  * The building blocks the pipeline's speed rests on, each checked to give exactly the result
  * of its plain definition:
- * - knnSearch with the onnxruntime top-k hook (Gemm + TopK) and with duplicate grouping,
- *   against the float64 brute force (indices and distances bit for bit), on random data, on
- *   quantised data full of exact ties and duplicates, with and without leave-one-out;
+ * - knnSearch with a JavaScript top-k hook and with duplicate grouping, against the float64
+ *   brute force (indices and distances bit for bit), on random data, on quantised data full
+ *   of exact ties and duplicates, with and without leave-one-out (the same with onnxruntime's
+ *   Gemm + TopK: test/integration/knn-onnx.test.ts);
  * - StratifiedSampler.addRows (values written only for the points kept) against add;
  * - inputPatchAt against inputPatches; the map helpers of points.ts.
  * Run: node --import tsx --test test/unit/pipeline-knn.test.ts
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as ort from 'onnxruntime-node';
 import { Prng } from '../../src/engine/metrics/prng';
 import { knnBruteForce, knnSearch, knnSearchAsync, type KnnResult, type TopkHook } from '../../src/engine/metrics/knn';
-import { createOnnxGemm, createOnnxTopk } from '../../src/engine/metrics/gemm-onnx';
 import { StratifiedSampler } from '../../src/engine/metrics/sampler';
 import { areaMean, greyPreview, inputPatchAt, inputPatches, mapSize, middleCell, planeOf } from '../../src/engine/points';
 
@@ -76,25 +75,6 @@ describe('knnSearch: top-k hook and duplicate grouping give the brute force, bit
     ['dim 16, 50% copies of 40 points', 1000, 16, { dup: 0.5, pool: 40 }, 7],
     ['dim 1, k 30', 600, 1, { quantum: 0.1 }, 30],
   ];
-  it('with onnxruntime (Gemm + TopK) and the onnxruntime gemm', async () => {
-    const topk = await createOnnxTopk(ort, { logSeverityLevel: 4 });
-    const gemm = await createOnnxGemm(ort, { logSeverityLevel: 4 });
-    for (const [name, n, dim, opts, k] of cases) {
-      const x = points(n, dim, 1, opts);
-      const y = points(n, dim, 2, opts);
-      for (const excl of [true, false]) {
-        const q = excl ? x : y;
-        const ref = knnBruteForce({ query: q, nq: n, ref: x, nr: n, dim, k, excludeSelf: excl });
-        for (const dedup of [true, false]) {
-          const a = await knnSearchAsync({ query: q, nq: n, ref: x, nr: n, dim, k, excludeSelf: excl, gemm, topk, dedup });
-          same(a, ref, `${name}, ${excl ? 'leave-one-out' : 'queries'}, top-k${dedup ? '' : ', no grouping'}`);
-          const g = await knnSearchAsync({ query: q, nq: n, ref: x, nr: n, dim, k, excludeSelf: excl, gemm, dedup });
-          same(g, ref, `${name}, ${excl ? 'leave-one-out' : 'queries'}, gemm${dedup ? '' : ', no grouping'}`);
-        }
-      }
-    }
-  });
-
   it('with a JavaScript top-k hook (synchronous knnSearch), small blocks', () => {
     for (const [name, n, dim, opts, k] of cases.slice(0, 5)) {
       const m = Math.min(n, 500);
@@ -104,15 +84,6 @@ describe('knnSearch: top-k hook and duplicate grouping give the brute force, bit
         const ref = knnBruteForce({ query: q, nq: m, ref: x, nr: m, dim, k, excludeSelf: excl });
         same(knnSearch({ query: q, nq: m, ref: x, nr: m, dim, k, excludeSelf: excl, topk: jsTopk, blockSize: 5000 }), ref, `${name} (js top-k)`);
       }
-    }
-  });
-
-  it('k at least the number of points: every point, ordered', async () => {
-    const topk = await createOnnxTopk(ort, { logSeverityLevel: 4 });
-    const x = points(300, 3, 5, { dup: 0.5, pool: 2 });
-    for (const k of [299, 300, 400]) {
-      const ref = knnBruteForce({ query: x, nq: 300, ref: x, nr: 300, dim: 3, k, excludeSelf: true });
-      same(await knnSearchAsync({ query: x, nq: 300, ref: x, nr: 300, dim: 3, k, excludeSelf: true, topk }), ref, `k ${k}`);
     }
   });
 });

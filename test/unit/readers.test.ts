@@ -1,7 +1,7 @@
 /**
- * The JPEG, TIFF and NIfTI readers (src/engine/data/jpeg.ts, tiff.ts, nifti.ts, registered in
- * readers.ts's READERS), 3D volumes through listSplit and preprocess, and a 3D end-to-end run
- * of analyze() on test/fixtures/models/unet3d.onnx.
+ * The JPEG, TIFF and NIfTI readers (src/engine/data/formats/jpeg.ts, tiff.ts, nifti.ts, registered
+ * in formats/registry.ts's READERS), 3D volumes through listSplit and preprocess. The 3D end-to-end
+ * run of analyze() and the bundled readers: test/integration/readers-analyze.test.ts.
  * Fixtures and the values Python reads from them (PIL, tifffile, nibabel, torch) are written by
  *   /usr/bin/python3 scripts/make_format_fixtures.py
  * Run: node --import tsx --test test/unit/readers.test.ts
@@ -9,11 +9,9 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { throwsLens } from '../helpers';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
 
 import { LensError, type DatasetConfig, type Results } from '../../src/engine/types';
 import { DATASET_SCHEMA, loadDatasetFile } from '../../src/engine/data/datasetFile';
@@ -26,10 +24,9 @@ import {
   readLabelFile,
   supportedExtensions,
   type ReadContext,
-} from '../../src/engine/data/readers';
+} from '../../src/engine/data/formats';
 import { listSplit } from '../../src/engine/data/splits';
 import { toLabelMap, toModelInput } from '../../src/engine/data/preprocess';
-import { analyze } from '../../src/engine/analyze';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIX = path.join(ROOT, 'test/fixtures/data/formats');
@@ -359,78 +356,4 @@ describe('3D: preprocess a NIfTI volume like torch', () => {
       assert.ok(worst <= 2e-6, `max |Δ| ${worst} vs torch`);
     });
   }
-});
-
-/* ============================================================================================ */
-
-describe('3D end to end: analyze() on unet3d.onnx with NIfTI volumes', () => {
-  let results: Results;
-  before(async () => {
-    results = await analyze(path.join(ROOT, 'test/fixtures/models/unet3d.onnx'), DS3D);
-  });
-
-  it('taps have shape [C, D, H, W]', () => {
-    assert.ok(results.taps.length >= 4);
-    for (const t of results.taps) {
-      assert.equal(t.shape.length, 4, `${t.name}: ${JSON.stringify(t.shape)}`);
-      assert.ok(t.shape.every((d) => Number.isInteger(d) && d >= 1), t.name);
-    }
-    assert.deepEqual(results.taps[0].shape, [2, 8, 8, 8]);
-  });
-
-  it('every split has metrics at every tap; performance only where there are labels', () => {
-    assert.deepEqual(results.splits.map((s) => [s.name, s.images, s.labeled]), [
-      ['train', 3, true],
-      ['test', 2, true],
-      ['siteB', 2, false],
-    ]);
-    for (const s of results.splits) {
-      for (const t of results.taps) {
-        const m = results.metrics[s.name]?.[t.name];
-        assert.ok(m, `${s.name} ${t.name}`);
-        assert.ok(m.points > 0, `${s.name} ${t.name}: points`);
-        if (s.labeled) {
-          assert.ok(Number.isFinite(m.db!), `${s.name} ${t.name}: db`);
-          assert.ok(Number.isFinite(m.knnConfidence!), `${s.name} ${t.name}: knnConfidence`);
-        }
-      }
-      if (s.labeled) assert.ok(s.performance && Number.isFinite(s.performance.accuracy!), s.name);
-      else assert.equal(s.performance, null);
-    }
-    assert.deepEqual(results.warnings, []);
-    assert.doesNotThrow(() => JSON.parse(JSON.stringify(results)));
-  });
-});
-
-/* ============================================================================================ */
-
-describe('bundle: the readers work when bundled by esbuild (nifti-reader-js is ESM-only)', () => {
-  it('a CommonJS node bundle reads NIfTI, TIFF and JPEG', async () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unetlens-bundle-'));
-    try {
-      const entry = path.join(tmp, 'entry.ts');
-      fs.writeFileSync(
-        entry,
-        [
-          `import { readImageFile } from ${JSON.stringify(path.join(ROOT, 'src/engine/data/readers'))};`,
-          `const fix = ${JSON.stringify(FIX)};`,
-          `const out = [['nifti/vol_f32.nii.gz', 'NCDHW'], ['tiff/grey16_zlib_predictor.tif', 'NCHW'], ['jpeg/rgb420.jpg', 'NCHW']]`,
-          `  .map(([f, layout]) => { const r = readImageFile(fix + '/' + f, { channels: 1, layout: layout as any }); return [r.dims, Array.from(r.data.slice(0, 3))]; });`,
-          `console.log(JSON.stringify(out));`,
-        ].join('\n'),
-      );
-      const outfile = path.join(tmp, 'bundle.js');
-      await esbuild.build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'silent' });
-      const r = spawnSync(process.execPath, [outfile], { encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-      const got = JSON.parse(r.stdout);
-      assert.deepEqual(got[0][0], expected['nifti/vol_f32.nii.gz'].dims);
-      assert.deepEqual(got[0][1], expected['nifti/vol_f32.nii.gz'].data.slice(0, 3).map(Math.fround));
-      assert.deepEqual(got[1][0], expected['tiff/grey16_zlib_predictor.tif'].dims);
-      assert.deepEqual(got[1][1], expected['tiff/grey16_zlib_predictor.tif'].data.slice(0, 3));
-      assert.deepEqual(got[2][0], [3, 13, 20]);
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
-  });
 });

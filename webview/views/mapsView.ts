@@ -18,7 +18,7 @@ import { contourSegments, gridOf, integerZoom, labelMap, mapItems, mapSplits, up
 import { badness, interpolate } from '../scale';
 import { canvasToPng } from '../svg';
 import { scaleStops, type Theme } from '../theme';
-import type { ViewContext } from './context';
+import { BaseView } from './view';
 
 interface PaintOptions {
   zoom: number;
@@ -29,8 +29,7 @@ interface PaintOptions {
   line: number;
 }
 
-export class MapsView {
-  private results?: Results;
+export class MapsView extends BaseView {
   private items: ImageMaps[] = [];
   private taps: TapInfo[] = [];
   private splitSelect?: HTMLSelectElement;
@@ -45,15 +44,7 @@ export class MapsView {
   private strip?: HTMLElement;
   private note?: HTMLElement;
 
-  constructor(
-    private readonly root: HTMLElement,
-    private readonly ctx: ViewContext,
-  ) {}
-
-  render(results: Results): void {
-    this.destroy();
-    clear(this.root);
-    this.results = results;
+  protected build(results: Results): void {
     this.items = mapItems(results);
     this.taps = tapsInOrder(results);
     this.root.dataset.items = String(this.items.length);
@@ -176,7 +167,6 @@ export class MapsView {
         this.strip,
       ),
     );
-    this.draw();
   }
 
   private current(): ImageMaps | undefined {
@@ -409,7 +399,7 @@ export class MapsView {
   }
 
   /** Another tap was selected elsewhere. */
-  setSelected(_name: string | undefined): void {
+  override selectTap(_name: string | undefined): void {
     if (this.items.length === 0) return;
     this.draw();
   }
@@ -422,7 +412,7 @@ export class MapsView {
     this.ctx.host.exportPng(exportName(name), canvasToPng(this.canvas, theme.bg));
   }
 
-  destroy(): void {
+  protected override teardown(): void {
     this.canvas = undefined;
   }
 }

@@ -25,14 +25,8 @@ import {
 } from '../format';
 import { canLog, decadesSpanned } from '../scale';
 import type { Theme } from '../theme';
-import type { ViewContext } from './context';
-
-interface MetricInfo {
-  title: string;
-  axis: string;
-  explain: (k: number) => string;
-  refLine: number | null;
-}
+import { BaseView } from './view';
+import { explainText, metricShort, metricSpec } from '../../src/protocol/metrics';
 
 /** Tick labels of a log axis: 1-2-5 steps only, so the axis stays readable. */
 function logTick(v: number): string {
@@ -41,37 +35,6 @@ function logTick(v: number): string {
   const r = Math.round(m * 1000) / 1000;
   return r === 1 || r === 2 || r === 5 ? fmt(v) : '';
 }
-
-export const METRIC_INFO: Record<MetricKey, MetricInfo> = {
-  db: {
-    title: 'Class separation (Davies–Bouldin)',
-    axis: 'DB index',
-    explain: () =>
-      'Davies–Bouldin index of the points grouped by their true label. Lower = classes better separated. Needs labels: unlabeled splits have none.',
-    refLine: null,
-  },
-  roughness: {
-    title: 'Roughness',
-    axis: 'roughness (DB)',
-    explain: () =>
-      'DB of the previous tap’s points grouped by the k-means clusters this tap draws. Higher = rougher: the partition is not yet separable in what the layer receives. Label-free.',
-    refLine: null,
-  },
-  knnConfidence: {
-    title: 'kNN confidence',
-    axis: 'kNN confidence',
-    explain: (k) =>
-      `Share of each point’s ${k} nearest train points whose label equals its predicted label, averaged. Higher = more confident. Label-free on the split measured.`,
-    refLine: null,
-  },
-  featureShift: {
-    title: 'Feature shift',
-    axis: 'feature shift (× train)',
-    explain: (k) =>
-      `Distance to the ${k}-th nearest train point, divided by train’s own median. ≈ 1 = in distribution (dotted line); larger = the features have shifted away from training. Label-free.`,
-    refLine: 1,
-  },
-};
 
 export interface OverviewSummary {
   taps: number;
@@ -85,28 +48,13 @@ interface ChartSlot {
   chart?: Chart<'line'>;
 }
 
-const PERF_LABELS: Record<string, string> = {
-  dice: 'Dice',
-  accuracy: 'Accuracy',
-  dicePerClass: 'Dice per class',
-  mse: 'MSE',
-  psnr: 'PSNR',
-  ssim: 'SSIM',
-  iou: 'IoU',
-};
-
-export class OverviewView {
+export class OverviewView extends BaseView {
   private slots: ChartSlot[] = [];
   private taps: TapInfo[] = [];
+  /** What the last render drew (the panel's test hooks). */
+  summary: OverviewSummary = { taps: 0, splits: 0, metrics: [] };
 
-  constructor(
-    private readonly root: HTMLElement,
-    private readonly ctx: ViewContext,
-  ) {}
-
-  render(results: Results): OverviewSummary {
-    this.destroy();
-    clear(this.root);
+  protected build(results: Results): void {
     this.taps = tapsInOrder(results);
     this.root.append(this.header(results), this.performance(results));
 
@@ -141,8 +89,7 @@ export class OverviewView {
       ),
       this.valuesTable(results),
     );
-    this.draw();
-    return { taps: this.taps.length, splits: drawnSplits.size, metrics: drawnMetrics };
+    this.summary = { taps: this.taps.length, splits: drawnSplits.size, metrics: drawnMetrics };
   }
 
   /** Draws (again) every chart with the current theme. */
@@ -160,7 +107,7 @@ export class OverviewView {
   }
 
   /** Moves the selected-tap marker without rebuilding the charts. */
-  setSelected(tapName: string | undefined): void {
+  override selectTap(tapName: string | undefined): void {
     const idx = this.taps.findIndex((t) => t.name === tapName);
     for (const slot of this.slots) {
       const opts = slot.chart?.options.plugins?.unetlensStages;
@@ -171,9 +118,10 @@ export class OverviewView {
     }
   }
 
-  destroy(): void {
+  protected override teardown(): void {
     for (const slot of this.slots) slot.chart?.destroy();
     this.slots = [];
+    this.summary = { taps: 0, splits: 0, metrics: [] };
   }
 
   // ---------------------------------------------------------------- header
@@ -255,7 +203,7 @@ export class OverviewView {
         h('th', { scope: 'col' }, 'Split'),
         h('th', { scope: 'col' }, 'Labels'),
         h('th', { scope: 'col', class: 'num' }, 'Images'),
-        keys.map((k) => h('th', { scope: 'col', class: 'num' }, PERF_LABELS[k] ?? k)),
+        keys.map((k) => h('th', { scope: 'col', class: 'num' }, metricShort(k))),
       ),
       (r.splits ?? []).map((s) =>
         h(
@@ -288,7 +236,7 @@ export class OverviewView {
   // ---------------------------------------------------------------- metric charts
 
   private metricCard(r: Results, metric: MetricKey, series: Series[], empty: string[]): HTMLElement {
-    const info = METRIC_INFO[metric];
+    const info = metricSpec(metric)!;
     const taps = this.taps;
     const labels = tapLabels(taps);
     const drawn = series.map((s) => ({ split: s.split, values: s.values }));
@@ -355,8 +303,8 @@ export class OverviewView {
                 grid: { color: theme.grid },
                 ticks: { color: theme.fg },
                 border: { color: theme.border },
-                suggestedMax: metric === 'knnConfidence' ? 1 : undefined,
-                suggestedMin: metric === 'featureShift' ? 0.8 : undefined,
+                suggestedMax: info.unitRange ? 1 : undefined,
+                suggestedMin: info.refLine !== null ? info.refLine * 0.8 : undefined,
               },
         },
         plugins: {
@@ -434,7 +382,7 @@ export class OverviewView {
         exportButton(`Export the ${info.title} chart as PNG`, () => this.exportPng(metric), 'PNG', `Export ${info.title} chart as PNG`),
       ),
       h('div', { class: 'chart-box' }, canvas),
-      h('p', { class: 'explain' }, info.explain(r.settings?.k ?? 10)),
+      h('p', { class: 'explain' }, explainText(metric, r.settings?.k ?? 10)),
       empty.length ? h('p', { class: 'note' }, `No values for ${empty.join(', ')}.`) : null,
     );
   }
@@ -464,7 +412,7 @@ export class OverviewView {
           h('th', { scope: 'col', rowspan: 2 }, 'Tap'),
           h('th', { scope: 'col', rowspan: 2 }, 'Stage'),
           h('th', { scope: 'col', rowspan: 2 }, 'Shape'),
-          METRICS.map((m) => h('th', { scope: 'colgroup', colspan: splits.length, class: 'group' }, m)),
+          METRICS.map((m) => h('th', { scope: 'colgroup', colspan: splits.length, class: 'group', title: m }, metricShort(m))),
         ),
         h('tr', null, METRICS.flatMap(() => splits.map((s) => h('th', { scope: 'col', class: 'num' }, s.name)))),
       ],

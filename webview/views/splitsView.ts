@@ -12,43 +12,22 @@
 import type { Results, SplitResult } from '../../src/engine/types';
 import { exportName, splitStyle } from '../charts';
 import { clear, h, exportButton } from '../dom';
-import { fmt, isUnitMetric, numOrNull, performanceCsv, predictedKey, primaryMetric, splitsInOrder } from '../format';
+import { isUnitMetric, metricShort } from '../../src/protocol/metrics';
+import { fmt, numOrNull, performanceCsv, predictedKey, primaryMetric, splitsInOrder } from '../format';
 import { valueAxis } from '../scale';
 import { s, svgToPng } from '../svg';
+import { intervalBar, valueAxisMarks } from '../svgCharts';
 import { withAlpha, type Theme } from '../theme';
-import type { ViewContext } from './context';
+import { BaseView } from './view';
 
-export const PERF_LABELS: Record<string, string> = {
-  dice: 'Dice',
-  accuracy: 'Accuracy',
-  dicePerClass: 'Dice per class',
-  mse: 'MSE',
-  psnr: 'PSNR',
-  ssim: 'SSIM',
-  iou: 'IoU',
-};
-
-/** Metrics whose values live in [0, 1]. */
-
-export class SplitsView {
-  private results?: Results;
+export class SplitsView extends BaseView {
   private wrap?: HTMLElement;
   private svg?: SVGSVGElement;
-  private observer?: ResizeObserver;
-  private lastWidth = 0;
 
-  constructor(
-    private readonly root: HTMLElement,
-    private readonly ctx: ViewContext,
-  ) {}
-
-  render(results: Results): void {
-    this.destroy();
-    clear(this.root);
-    this.results = results;
+  protected build(results: Results): void {
     const splits = results.splits ?? [];
     const metric = primaryMetric(results);
-    this.wrap = h('div', { class: 'splits-plot' });
+    const wrap = h('div', { class: 'splits-plot' });
     const head = h(
       'div',
       { class: 'section-head' },
@@ -60,6 +39,7 @@ export class SplitsView {
       this.root.append(h('section', { class: 'section', 'aria-labelledby': 'splits-h' }, head, h('p', { class: 'note empty-state' }, 'These results list no splits.')));
       return;
     }
+    this.wrap = wrap;
     this.root.append(
       h(
         'section',
@@ -69,27 +49,21 @@ export class SplitsView {
           'p',
           { class: 'hint' },
           metric
-            ? `${PERF_LABELS[metric] ?? metric} of the final output on each split. Filled dot: measured with labels. Hollow diamond with a bar: predicted for a split without labels, with its [low, high] interval.`
+            ? `${metricShort(metric)} of the final output on each split. Filled dot: measured with labels. Hollow diamond with a bar: predicted for a split without labels, with its [low, high] interval.`
             : 'No performance numbers in these results.',
         ),
         this.wrap,
         h('div', { class: 'split-cards' }, splits.map((sp) => this.card(results, sp))),
       ),
     );
-    this.observer = new ResizeObserver(() => {
-      const w = this.wrap?.clientWidth ?? 0;
-      if (w > 0 && Math.abs(w - this.lastWidth) > 2) this.draw();
-    });
-    this.observer.observe(this.wrap);
-    this.draw();
+    this.redrawOnResize(this.wrap);
   }
 
   draw(): void {
     const r = this.results;
     if (!r || !this.wrap) return;
-    const width = this.wrap.clientWidth;
+    const width = this.drawWidth(this.wrap);
     if (width <= 0) return;
-    this.lastWidth = width;
     const metric = primaryMetric(r);
     clear(this.wrap);
     if (!metric) {
@@ -132,7 +106,7 @@ export class SplitsView {
       width,
       height,
       role: 'img',
-      'aria-label': `${PERF_LABELS[metric] ?? metric} per split: ${splits
+      'aria-label': `${metricShort(metric)} per split: ${splits
         .map((sp) => {
           const v = numOrNull(sp.performance?.[metric]);
           const p = sp.predictedPerformance;
@@ -151,18 +125,7 @@ export class SplitsView {
     });
     svg.append(s('rect', { x: 0, y: 0, width, height, fill: theme.bg }));
     // grid and axis
-    const ticks = axis.ticks();
-    const axisY = top + splits.length * rowH + 6;
-    for (const t of ticks) {
-      svg.append(
-        s('line', { x1: X(t), x2: X(t), y1: top, y2: axisY, stroke: theme.grid, 'stroke-width': 1 }),
-        s('text', { x: X(t), y: axisY + fontSize + 2, fill: theme.fg, 'text-anchor': 'middle', 'font-size': fontSize - 1 }, fmt(t, 3)),
-      );
-    }
-    svg.append(
-      s('line', { x1: left, x2: left + plotW, y1: axisY, y2: axisY, stroke: theme.border, 'stroke-width': 1 }),
-      s('text', { x: left + plotW + 8, y: axisY + fontSize + 2, fill: theme.muted, 'font-size': fontSize - 1 }, PERF_LABELS[metric] ?? metric),
-    );
+    valueAxisMarks(svg, axis, { theme, fontSize, left, plotW, top, axisY: top + splits.length * rowH + 6, name: metricShort(metric) });
 
     splits.forEach((sp, i) => {
       const y = top + i * rowH + rowH / 2;
@@ -194,9 +157,7 @@ export class SplitsView {
         const x1 = X(numOrNull(predicted.high) ?? predicted[metric]);
         const xv = X(predicted[metric]);
         g.append(
-          s('rect', { x: x0, y: y - 5, width: Math.max(1, x1 - x0), height: 10, fill: withAlpha(st.color, 0.22), stroke: st.color, 'stroke-width': 1 }),
-          s('line', { x1: x0, x2: x0, y1: y - 8, y2: y + 8, stroke: st.color, 'stroke-width': 2 }),
-          s('line', { x1: x1, x2: x1, y1: y - 8, y2: y + 8, stroke: st.color, 'stroke-width': 2 }),
+          ...intervalBar(x0, x1, y, st.color, withAlpha(st.color, 0.22)),
           s('path', { d: `M${xv},${y - 7} L${xv + 7},${y} L${xv},${y + 7} L${xv - 7},${y} z`, fill: theme.bg, stroke: st.color, 'stroke-width': 2 }),
           s('text', { x: left + plotW + 8, y, fill: theme.fg, 'dominant-baseline': 'central', 'font-style': 'italic' }, `≈ ${fmt(predicted[metric])} [${fmt(predicted.low)}, ${fmt(predicted.high)}]`),
         );
@@ -221,15 +182,15 @@ export class SplitsView {
         if (v === undefined) continue;
         if (Array.isArray(v)) {
           const named = v.length === classes.length;
-          row(PERF_LABELS[k] ?? k, v.map((x, i) => (named ? `${classes[i]} ${fmt(x)}` : fmt(x))).join(' · '));
-        } else row(PERF_LABELS[k] ?? k, fmt(v));
+          row(metricShort(k), v.map((x, i) => (named ? `${classes[i]} ${fmt(x)}` : fmt(x))).join(' · '));
+        } else row(metricShort(k), fmt(v));
       }
     }
     const p = sp.predictedPerformance;
     const pk = predictedKey(p);
     if (p && pk) {
       row(
-        `${PERF_LABELS[pk] ?? pk} (predicted)`,
+        `${metricShort(pk)} (predicted)`,
         h('span', null, `≈ ${fmt(p[pk])}`, h('span', { class: 'range' }, ` [${fmt(p.low)}, ${fmt(p.high)}]`)),
         'predicted',
       );
@@ -262,12 +223,8 @@ export class SplitsView {
     }
   }
 
-  setSelected(): void {}
-
-  destroy(): void {
-    this.observer?.disconnect();
-    this.observer = undefined;
+  protected override teardown(): void {
     this.svg = undefined;
-    this.lastWidth = 0;
+    this.wrap = undefined;
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { ChartConfiguration } from 'chart.js';
 import type { Results, TapInfo } from '../../src/engine/types';
-import { applyChartTheme, backgroundPlugin, Chart, exportName, layerCachePlugin, splitStyle } from '../charts';
+import { applyChartTheme, backgroundPlugin, Chart, exportName, layerCachePlugin, linearAxis, SCATTER_BASE, splitStyle } from '../charts';
 import { clear, h, dataTable, exportButton } from '../dom';
 import {
   fileSafe,
@@ -21,7 +21,8 @@ import {
   type SplitDesc,
 } from '../format';
 import { seriesColor, withAlpha, type Theme } from '../theme';
-import type { ViewContext } from './context';
+import { BaseView } from './view';
+import { metricShort } from '../../src/protocol/metrics';
 
 /** Above this many points in all splits, the scatter shows a deterministic subsample. */
 export const MAX_SCATTER_POINTS = 5000;
@@ -33,26 +34,17 @@ interface Group {
   rows: number[][];
 }
 
-export class TapView {
+export class TapView extends BaseView {
   private chart?: Chart<'scatter'>;
   private canvas?: HTMLCanvasElement;
-  private build?: (theme: Theme) => ChartConfiguration<'scatter'>;
+  private config?: (theme: Theme) => ChartConfiguration<'scatter'>;
   private select?: HTMLSelectElement;
   private pc3Box?: HTMLInputElement;
   private content?: HTMLElement;
-  private results?: Results;
   private taps: TapInfo[] = [];
   private drawnPoints = 0;
 
-  constructor(
-    private readonly root: HTMLElement,
-    private readonly ctx: ViewContext,
-  ) {}
-
-  render(results: Results): void {
-    this.destroy();
-    clear(this.root);
-    this.results = results;
+  protected build(results: Results): void {
     this.taps = tapsInOrder(results);
     const labels = tapLabels(this.taps);
 
@@ -89,16 +81,22 @@ export class TapView {
     );
     this.content = h('div', { class: 'tap-content' });
     this.root.append(h('section', { class: 'section', 'aria-label': 'Tap' }, controls), this.content);
-    this.showTap(this.ctx.store.tap);
+    this.fill(this.ctx.store.tap);
   }
 
   /** Shows another tap (keeps the controls, so keyboard focus stays where it is). */
-  showTap(name: string | undefined): void {
+  override selectTap(name: string | undefined): void {
+    this.fill(name);
+    this.draw();
+  }
+
+  /** The facts, metrics and PCA card of a tap (the first when `name` is not one). */
+  private fill(name: string | undefined): void {
     if (!this.results || !this.content || !this.select) return;
     this.chart?.destroy();
     this.chart = undefined;
     this.canvas = undefined;
-    this.build = undefined;
+    this.config = undefined;
     clear(this.content);
     const tap = this.taps.find((t) => t.name === name) ?? this.taps[0];
     if (!tap) {
@@ -107,22 +105,21 @@ export class TapView {
     }
     if (this.select.value !== tap.name) this.select.value = tap.name;
     this.content.append(h('div', { class: 'tap-top' }, this.facts(tap), this.metricsTable(tap)), this.pcaCard(tap));
-    this.draw();
   }
 
   draw(): void {
-    if (!this.canvas || !this.build) return;
+    if (!this.canvas || !this.config) return;
     const theme = this.ctx.theme();
     applyChartTheme(theme);
     this.chart?.destroy();
     const t0 = performance.now();
-    this.chart = new Chart(this.canvas, this.build(theme));
+    this.chart = new Chart(this.canvas, this.config(theme));
     this.canvas.dataset.drawMs = String(Math.round(performance.now() - t0));
     this.canvas.dataset.theme = theme.kind;
     this.canvas.dataset.bg = theme.bg;
   }
 
-  destroy(): void {
+  protected override teardown(): void {
     this.chart?.destroy();
     this.chart = undefined;
   }
@@ -168,7 +165,7 @@ export class TapView {
             'tr',
             null,
             h('th', { scope: 'col' }, 'Split'),
-            METRICS.map((m) => h('th', { scope: 'col', class: 'num' }, m)),
+            METRICS.map((m) => h('th', { scope: 'col', class: 'num', title: m }, metricShort(m))),
             h('th', { scope: 'col', class: 'num' }, 'points'),
           ),
           splits.map((s) => {
@@ -235,7 +232,7 @@ export class TapView {
     });
     this.canvas = canvas;
     const className = (c: number) => (c < 0 ? 'no label' : classes[c] ?? `class ${c}`);
-    this.build = (theme: Theme): ChartConfiguration<'scatter'> => {
+    this.config = (theme: Theme): ChartConfiguration<'scatter'> => {
       const yi = this.ctx.store.pc3 && hasPc3 ? 2 : 1;
       const radius = sample.shown > 2000 ? 2 : 2.5;
       return {
@@ -261,27 +258,10 @@ export class TapView {
           }),
         },
         options: {
-          animation: false,
-          responsive: true,
-          maintainAspectRatio: false,
-          parsing: false,
+          ...SCATTER_BASE,
           scales: {
-            x: {
-              type: 'linear',
-              grace: '3%',
-              title: { display: true, text: `PC1 (${pct(ev[0])} of variance)`, color: theme.muted },
-              grid: { color: theme.grid },
-              ticks: { color: theme.fg },
-              border: { color: theme.border },
-            },
-            y: {
-              type: 'linear',
-              grace: '3%',
-              title: { display: true, text: `PC${yi + 1} (${pct(ev[yi])} of variance)`, color: theme.muted },
-              grid: { color: theme.grid },
-              ticks: { color: theme.fg },
-              border: { color: theme.border },
-            },
+            x: linearAxis(theme, `PC1 (${pct(ev[0])} of variance)`, { grace: '3%' }),
+            y: linearAxis(theme, `PC${yi + 1} (${pct(ev[yi])} of variance)`, { grace: '3%' }),
           },
           plugins: {
             legend: { position: 'bottom', labels: { color: theme.fg, usePointStyle: true, padding: 12 } },

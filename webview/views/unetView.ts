@@ -19,10 +19,8 @@ import {
   badness,
   decadesSpanned,
   domainOf,
-  HIGHER_IS_BETTER,
   interpolate,
   legendTicks,
-  METRIC_SHORT,
   metricsPresent,
   metricValues,
   position,
@@ -32,17 +30,17 @@ import {
   type RGB,
 } from '../scale';
 import { s, svgToPng } from '../svg';
+import { fitName } from '../svgCharts';
 import { scaleStops, toRgb, type Theme } from '../theme';
 import { layoutUnet, moveFocus, type ULayout } from '../unetLayout';
-import type { ViewContext } from './context';
-import { METRIC_INFO } from './overview';
+import { BaseView } from './view';
+import { explainText, higherIsBetter, metricShort } from '../../src/protocol/metrics';
 
 const LEFT = 92; // level labels
 const TOP = 54; // stage labels, and room for the level-0 skip arcs
 const LEGEND_H = 66;
 
-export class UnetView {
-  private results?: Results;
+export class UnetView extends BaseView {
   private taps: TapInfo[] = [];
   private layout?: ULayout;
   private splits: SplitDesc[] = [];
@@ -54,19 +52,8 @@ export class UnetView {
   private svg?: SVGSVGElement;
   private detail?: HTMLElement;
   private note?: HTMLElement;
-  private observer?: ResizeObserver;
-  private lastWidth = 0;
-  private frame = 0;
 
-  constructor(
-    private readonly root: HTMLElement,
-    private readonly ctx: ViewContext,
-  ) {}
-
-  render(results: Results): void {
-    this.destroy();
-    clear(this.root);
-    this.results = results;
+  protected build(results: Results): void {
     this.taps = tapsInOrder(results);
     this.layout = layoutUnet(this.taps);
     this.splits = splitsInOrder(results).filter((sp) => results.metrics?.[sp.name]);
@@ -85,7 +72,7 @@ export class UnetView {
     this.metricSelect = h(
       'select',
       { id: 'unet-metric' },
-      METRICS.map((m) => h('option', { value: m, disabled: !present.includes(m) }, METRIC_SHORT[m])),
+      METRICS.map((m) => h('option', { value: m, disabled: !present.includes(m) }, metricShort(m))),
     );
     this.metricSelect.value = store.unetMetric;
     this.metricSelect.addEventListener('change', () => {
@@ -140,12 +127,7 @@ export class UnetView {
         this.detail,
       ),
     );
-    this.observer = new ResizeObserver(() => {
-      const w = this.wrap?.clientWidth ?? 0;
-      if (w > 0 && Math.abs(w - this.lastWidth) > 2) this.schedule();
-    });
-    this.observer.observe(this.wrap);
-    this.draw();
+    this.redrawOnResize(this.wrap);
   }
 
   /** A split that has values for the metric: the one chosen before, else the first that is not train. */
@@ -176,20 +158,11 @@ export class UnetView {
     if (this.ctx.store.unetSplit) sel.value = this.ctx.store.unetSplit;
   }
 
-  private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw();
-    });
-  }
-
   /** Draws (again) the network with the current theme, metric, split and width. */
   draw(): void {
     if (!this.results || !this.layout || !this.wrap) return;
-    const width = this.wrap.clientWidth;
+    const width = this.drawWidth(this.wrap);
     if (width <= 0) return; // hidden: drawn when it gets a size
-    this.lastWidth = width;
     const theme = this.ctx.theme();
     const store = this.ctx.store;
     const metric = store.unetMetric!;
@@ -207,7 +180,7 @@ export class UnetView {
     // One domain over every split, so switching splits compares like with like.
     const domain = domainOf(all, canLogNow && store.log.has(metric));
     const focusedTap = (document.activeElement as Element | null)?.closest?.('[data-tap]')?.getAttribute('data-tap');
-    const svg = this.build(theme, metric, split, domain, width);
+    const svg = this.buildSvg(theme, metric, split, domain, width);
     clear(this.wrap);
     this.wrap.append(svg);
     this.svg = svg;
@@ -217,12 +190,12 @@ export class UnetView {
     const missing = this.layout.blocks.filter((b) => numOrNull(this.results!.metrics?.[split]?.[b.tap.name]?.[metric]) === null).length;
     this.note!.textContent =
       metric === 'db' && sp && !sp.labeled ? `${split} has no labels: the Davies–Bouldin index needs them.`
-      : missing ? `${missing} of ${this.taps.length} taps have no ${METRIC_SHORT[metric]} value on ${split} (drawn hollow).`
+      : missing ? `${missing} of ${this.taps.length} taps have no ${metricShort(metric)} value on ${split} (drawn hollow).`
       : '';
     this.note!.hidden = this.note!.textContent === '';
   }
 
-  private build(theme: Theme, metric: MetricKey, split: string, domain: Domain | null, width: number): SVGSVGElement {
+  private buildSvg(theme: Theme, metric: MetricKey, split: string, domain: Domain | null, width: number): SVGSVGElement {
     const L = this.layout!;
     const r = this.results!;
     const fontSize = Math.max(10, Math.round(theme.fontSize * 0.9));
@@ -238,7 +211,7 @@ export class UnetView {
     const cy = (row: number) => TOP + row * rowH + blockH / 2 + 4;
 
     const stops = scaleStops(theme);
-    const hib = HIGHER_IS_BETTER[metric];
+    const hib = higherIsBetter(metric);
     const bgRgb = toRgb(theme.bg);
     const fgRgb = toRgb(theme.fg);
     const colorOf = (v: number | null): RGB | null => {
@@ -254,7 +227,7 @@ export class UnetView {
       width: plotW,
       height: totalH,
       role: 'group',
-      'aria-label': `The network: ${L.cols} taps coloured by ${METRIC_SHORT[metric]} on ${split}`,
+      'aria-label': `The network: ${L.cols} taps coloured by ${metricShort(metric)} on ${split}`,
       'font-family': theme.font,
       'font-size': fontSize,
       'data-chart': 'unet',
@@ -340,7 +313,7 @@ export class UnetView {
       const isSel = b.tap.name === selected;
       const label = shortTapName(b.tap.name, 40);
       const rf = b.tap.receptiveField;
-      const desc = `${label}: ${METRIC_SHORT[metric]} ${v === null ? 'no value' : fmt(v)} on ${split}. ${b.tap.op}, ${b.tap.stage} level ${b.tap.level}, shape ${shapeText(b.tap.shape)}${rf ? `, receptive field ${rf.size} px` : ''}.`;
+      const desc = `${label}: ${metricShort(metric)} ${v === null ? 'no value' : fmt(v)} on ${split}. ${b.tap.op}, ${b.tap.stage} level ${b.tap.level}, shape ${shapeText(b.tap.shape)}${rf ? `, receptive field ${rf.size} px` : ''}.`;
       const textColor = fill ? readableOn(fill, fgRgb, bgRgb) : fgRgb;
       const g = s(
         'g',
@@ -356,7 +329,7 @@ export class UnetView {
           onclick: () => this.choose(b.tap.name),
           onkeydown: (ev) => this.onKey(ev as KeyboardEvent, b.col),
         },
-        s('title', null, `${b.tap.name}\nop ${b.tap.op} · shape ${shapeText(b.tap.shape)}\n${b.tap.stage}, level ${b.tap.level}${rf ? ` · receptive field ${rf.size} px (step ${rf.jump})` : ''}\n${METRIC_SHORT[metric]} on ${split}: ${v === null ? 'no value' : fmt(v)}`),
+        s('title', null, `${b.tap.name}\nop ${b.tap.op} · shape ${shapeText(b.tap.shape)}\n${b.tap.stage}, level ${b.tap.level}${rf ? ` · receptive field ${rf.size} px (step ${rf.jump})` : ''}\n${metricShort(metric)} on ${split}: ${v === null ? 'no value' : fmt(v)}`),
         s('rect', {
           class: 'frame',
           x: x - 3,
@@ -427,7 +400,7 @@ export class UnetView {
     g.append(
       s('text', { x, y: y - 3, fill: theme.muted, 'font-size': fontSize - 1 }, hib ? 'worse' : 'better'),
       s('text', { x: x + barW, y: y - 3, fill: theme.muted, 'text-anchor': 'end', 'font-size': fontSize - 1 }, hib ? 'better' : 'worse'),
-      s('text', { x: x + barW / 2, y: y - 3, fill: theme.fg, 'text-anchor': 'middle', 'font-size': fontSize - 1 }, METRIC_SHORT[metric]),
+      s('text', { x: x + barW / 2, y: y - 3, fill: theme.fg, 'text-anchor': 'middle', 'font-size': fontSize - 1 }, metricShort(metric)),
       s('text', { x: x + barW + 14, y: y + 11, fill: theme.muted, 'font-size': fontSize - 1 }, domain.log ? 'log scale · range over all splits' : 'range over all splits'),
     );
     // the "no value" swatch
@@ -460,7 +433,7 @@ export class UnetView {
   }
 
   /** Moves the selection outline (no re-layout); the tap is already in the store. */
-  setSelected(name: string | undefined): void {
+  override selectTap(name: string | undefined): void {
     if (!this.svg) return;
     const theme = this.ctx.theme();
     this.svg.setAttribute('data-selected', name ?? '');
@@ -517,8 +490,8 @@ export class UnetView {
         ),
         dataTable(
           'data',
-          `${METRIC_SHORT[metric]} at this tap per split`,
-          h('tr', null, h('th', { scope: 'col' }, 'Split'), h('th', { scope: 'col', class: 'num' }, METRIC_SHORT[metric])),
+          `${metricShort(metric)} at this tap per split`,
+          h('tr', null, h('th', { scope: 'col' }, 'Split'), h('th', { scope: 'col', class: 'num' }, metricShort(metric))),
           this.splits.map((sp) =>
             h(
               'tr',
@@ -529,7 +502,7 @@ export class UnetView {
           ),
         ),
       ),
-      h('p', { class: 'explain' }, METRIC_INFO[metric].explain(r.settings?.k ?? 10)),
+      h('p', { class: 'explain' }, explainText(metric, r.settings?.k ?? 10)),
     );
   }
 
@@ -544,22 +517,10 @@ export class UnetView {
     }
   }
 
-  destroy(): void {
-    this.observer?.disconnect();
-    this.observer = undefined;
-    if (this.frame) cancelAnimationFrame(this.frame);
-    this.frame = 0;
+  protected override teardown(): void {
     this.svg = undefined;
-    this.lastWidth = 0;
+    this.wrap = undefined;
   }
-}
-
-/** The last part of a tap's short name that fits under its block. */
-function fitName(name: string, colW: number, fontSize: number): string {
-  const short = shortTapName(name);
-  const last = short.split('/').pop() ?? short;
-  const maxChars = Math.max(3, Math.floor((colW - 2) / (fontSize * 0.58)));
-  return last.length <= maxChars ? last : last.slice(0, maxChars - 1) + '…';
 }
 
 function cssEscape(s: string): string {

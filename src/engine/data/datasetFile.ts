@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import schema from '../../../media/unetlens.schema.json';
 import { DEFAULT_ANALYSIS, LensError, type DatasetConfig, type ShiftSettings, type SplitConfig, type Task } from '../types';
-import { splitMember } from './readers';
+import { splitMember } from './formats';
 
 /** Defaults of `input` (the schema's `default`s say the same; a unit test keeps them in step). */
 export const DEFAULT_INPUT: Omit<DatasetConfig['input'], 'size'> = {

@@ -15,6 +15,6 @@ export {
   type NdArray,
   type ReadContext,
   type ImageFileReader,
-} from './readers';
+} from './formats';
 export { listSplit, type SplitSource, type SplitItem } from './splits';
 export { toModelInput, toLabelMap, resizeLinear, centerCrop, chwToHwc } from './preprocess';

@@ -24,7 +24,7 @@
  * crop, padding with class 0.
  */
 import { LensError, type DatasetConfig } from '../types';
-import type { LabelMap, RawImage } from './readers';
+import type { LabelMap, RawImage } from './formats';
 
 type InputSpec = DatasetConfig['input'];
 

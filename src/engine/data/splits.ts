@@ -33,7 +33,7 @@ import {
   type LabelMap,
   type RawImage,
   type ReadContext,
-} from './readers';
+} from './formats';
 
 export interface SplitItem {
   /** Unique within the split: the base name (folder), `class/name` (ImageFolder) or `file[i]` (array). */

@@ -135,10 +135,10 @@ function checkNeighbors(fn: string, ref: TrainReference, nb: KnnResult): void {
  * @param ref the tap's train reference (must have labels)
  * @param neighbors `ref.self` for the train split, else `neighborsInTrain(ref, …)`
  * @param predicted the predicted label of each query point (length neighbors.nq)
- * @returns per-point values (Float32Array, in [0, 1]; lay them on the H×W grid for the map)
+ * @returns per-point values (Float64Array, in [0, 1]; lay them on the H×W grid for the map)
  *   and their mean (`null` when there are no query points or no neighbours)
  */
-export function knnConfidence(o: { ref: TrainReference; neighbors: KnnResult; predicted: IntArray }): { perPoint: Float32Array; mean: number | null } {
+export function knnConfidence(o: { ref: TrainReference; neighbors: KnnResult; predicted: IntArray }): { perPoint: Float64Array; mean: number | null } {
   const fn = 'knnConfidence';
   if (!o || typeof o !== 'object') throw new MetricArgumentError(fn, 'options', 'must be an object');
   checkRef(fn, o.ref);
@@ -147,7 +147,7 @@ export function knnConfidence(o: { ref: TrainReference; neighbors: KnnResult; pr
   checkNeighbors(fn, ref, nb);
   checkLabels(fn, 'predicted', predicted, nb.nq);
   const k = nb.k;
-  const perPoint = new Float32Array(nb.nq);
+  const perPoint = new Float64Array(nb.nq);
   if (k === 0 || nb.nq === 0) return { perPoint, mean: null };
   const labels = ref.labels;
   let sum = 0;
@@ -232,8 +232,12 @@ export function knnDice(o: { ref: TrainReference; neighbors: KnnResult; predicte
 }
 
 
-/** Median (NumPy's) of the per-point featureShift over the points predicted as foreground (label ≥ 1); null when there are none. */
+/**
+ * Median (NumPy's) of the per-point featureShift over the points predicted as foreground (label ≥ 1); null when there are none.
+ * @throws MetricArgumentError when `predicted` is not an integer array as long as `perPoint`
+ */
 export function foregroundShift(perPoint: ArrayLike<number>, predicted: IntArray): number | null {
+  checkLabels('foregroundShift', 'predicted', predicted, perPoint.length);
   const v: number[] = [];
   for (let q = 0; q < perPoint.length; q++) if (predicted[q] >= 1) v.push(perPoint[q]);
   return v.length ? median(v) : null;

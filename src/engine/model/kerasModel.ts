@@ -18,9 +18,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { LensError } from '../types';
-import type { LoadedModel, LoadModelOptions } from './load';
+import { errorText, modelError, type LoadedModel, type LoadModelOptions } from './contract';
 import { checkLayersSupported, normalizeModelTopology, type KerasModelConfig } from './kerasConfig';
-import { errorText, knownClasses, loadLayersModel, modelError, readModelBytes } from './tfjsModel';
+import { knownClasses, loadLayersModel, readModelBytes } from './tfjsModel';
 import { tfRuntime, type Tf } from './tfjsRuntime';
 
 type H5 = typeof import('h5wasm');

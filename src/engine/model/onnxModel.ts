@@ -14,45 +14,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as nodePath from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { LensError, TapInfo, Tensor, TensorDesc } from '../types';
+import { LensError, Tensor, TensorDesc } from '../types';
+import { modelError, type LoadedModel, type LoadModelOptions } from './contract';
 import { OnnxGraph, OnnxValueInfo, parseOnnx, withExtraOutputs } from './onnxGraph';
 import { checkRunRequest } from './runChecks';
 import { GraphIndex, inputLayout, logitsValue, planTaps, probeValues } from './taps';
-
-export interface LoadOnnxOptions {
-  taps: 'auto' | string[];
-  maxTaps: number;
-  /** Which graph output is the prediction; 'auto' = the first. */
-  output: 'auto' | string;
-  /** Per-image [C, H, W] ([C, D, H, W]) the dataset will feed; needed when the model's dims are dynamic, checked against them when fixed. */
-  inputDims?: number[];
-  /** onnxruntime intra-op threads (0 or undefined: its default). */
-  threads?: number;
-}
-
-export interface LoadedModel {
-  format: 'onnx';
-  path: string;
-  sha256: string;
-  inputs: TensorDesc[];
-  outputs: TensorDesc[];
-  inputName: string;
-  /** Per-image input dims the model takes, channels-first, e.g. [1, 64, 64]. */
-  inputDims: number[];
-  /** 'NCHW'-style (channels-first) or channels-last as the model file declares its input; run() takes channels-first either way. */
-  inputLayout: 'channels-first' | 'channels-last';
-  outputName: string;
-  /** Per-image dims of `output` as run() returns it (channels-first). */
-  outputDims: number[];
-  taps: TapInfo[];
-  tapsLeftOut: string[];
-  run(batch: Tensor, opts?: { taps?: string[] }): Promise<{ output: Tensor; taps: Map<string, Tensor> }>;
-  dispose(): Promise<void>;
-}
-
-function modelError(message: string, path: string): LensError {
-  return new LensError(message, 'model', path);
-}
 
 const fmt = (dims: (number | string)[]) => `[${dims.join(', ')}]`;
 
@@ -119,7 +85,7 @@ function toFloat32(v: ort.Tensor): Float32Array {
 }
 
 /** Loads an ONNX model (see the file comment). All failures are LensError(kind 'model', where = path). */
-export async function loadOnnxModel(path: string, opts: LoadOnnxOptions): Promise<LoadedModel> {
+export async function loadOnnxModel(path: string, opts: LoadModelOptions): Promise<LoadedModel> {
   const bytes = await readModelFile(path);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const graph: OnnxGraph = parseOnnx(bytes, path);

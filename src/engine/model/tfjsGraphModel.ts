@@ -21,9 +21,9 @@
  * fused a convolution's BiasAdd and activation into one node, whose output is then the tap.
  * The layout is NHWC unless the convolutions say NCHW.
  */
-import type { LoadModelOptions, LoadedModel } from './load';
+import { errorText, modelError, type LoadModelOptions, type LoadedModel } from './contract';
 import type { OnnxAttribute, OnnxGraph, OnnxNode, OnnxTensorInfo, OnnxValueInfo } from './onnxGraph';
-import { errorText, loadExecutable, modelError, type TfExecutable } from './tfjsModel';
+import { loadExecutable, type TfExecutable } from './tfjsExecutable';
 import type { TfRuntime } from './tfjsRuntime';
 
 type GraphModel = import('@tensorflow/tfjs').GraphModel;

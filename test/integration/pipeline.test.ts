@@ -1,5 +1,5 @@
 /**
- * The pipeline (src/engine/analyze.ts) on tiny fixtures of every task, its maps, how it reads
+ * The pipeline (src/engine/pipeline/analyze.ts) on tiny fixtures of every task, its maps, how it reads
  * the prediction output, and its failure modes.
  *
  * Fixtures and their reference numbers (PyTorch forward pass, NumPy MSE/PSNR,
@@ -8,7 +8,7 @@
  * The failure-mode tests that need exit codes run the built CLI (dist/cli.js; `node esbuild.mjs`)
  * on copies of the fixtures in temp folders, and check that nothing is written and no user file
  * changes.
- * Run: node --import tsx --test test/unit/pipeline.test.ts
+ * Run: node --import tsx --test test/integration/pipeline.test.ts
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,9 +17,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { analyze } from '../../src/engine/analyze';
+import { analyze } from '../../src/engine/pipeline/analyze';
 import { loadOnnxModel } from '../../src/engine/model/onnxModel';
-import { readNpy } from '../../src/engine/data/readers';
+import { readNpy } from '../../src/engine/data/formats';
 import { LensError, type Results } from '../../src/engine/types';
 
 const root = path.resolve(__dirname, '..', '..');

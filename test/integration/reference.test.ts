@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { analyze } from '../../src/engine/analyze';
+import { analyze } from '../../src/engine/pipeline/analyze';
 import { loadOnnxModel } from '../../src/engine/model/onnxModel';
 import { loadDatasetFile } from '../../src/engine/data/datasetFile';
 import { listSplit } from '../../src/engine/data/splits';

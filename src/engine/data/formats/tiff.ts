@@ -19,8 +19,8 @@
  *   predictor, CMYK/YCbCr/Lab photometrics, BigTIFF, float16.
  */
 import * as UTIF from 'utif2';
-import { LensError } from '../types';
-import type { RawImage, ReadRole } from './readers';
+import { LensError } from '../../types';
+import { unreadable, type RawImage, type ReadRole } from './common';
 
 type Ifd = UTIF.IFD & { isLE?: boolean };
 
@@ -58,7 +58,7 @@ const PHOTOMETRICS: Record<number, string> = {
 };
 
 function bad(file: string, why: string): LensError {
-  return new LensError(`${file} is not a readable TIFF: ${why}`, 'data', file);
+  return unreadable(file, 'TIFF', why);
 }
 
 function tag(ifd: Ifd, t: number): number[] | undefined {

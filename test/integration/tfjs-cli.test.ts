@@ -3,7 +3,7 @@
  * bundled tfjs finds the wasm binaries that esbuild.mjs copies into dist/, model.json /
  * .h5 / .keras paths are accepted, and the results agree with the ONNX run's.
  *
- *   node esbuild.mjs && node --import tsx --test test/unit/tfjs-cli.test.ts
+ *   node esbuild.mjs && node --import tsx --test test/integration/tfjs-cli.test.ts
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -15,8 +15,8 @@
  *   label map is an error that says to save masks losslessly.
  */
 import * as jpeg from 'jpeg-js';
-import { LensError } from '../types';
-import type { RawImage, ReadRole } from './readers';
+import { LensError } from '../../types';
+import { unreadable, type RawImage, type ReadRole } from './common';
 
 interface JpegFrame {
   /** SOF marker (0xC0…0xCF). */
@@ -41,7 +41,7 @@ const SOF_NAMES: Record<number, string> = {
 };
 
 function bad(file: string, why: string): LensError {
-  return new LensError(`${file} is not a readable JPEG: ${why}`, 'data', file);
+  return unreadable(file, 'JPEG', why);
 }
 
 /**

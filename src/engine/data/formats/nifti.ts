@@ -22,9 +22,9 @@
  * in both (tsx compiles the ES module for require; esbuild bundles it).
  */
 import { gunzipSync } from 'node:zlib';
-import * as nifti from '../../../node_modules/nifti-reader-js/dist/nifti.js';
-import { LensError } from '../types';
-import type { RawImage, ReadRole } from './readers';
+import * as nifti from '../../../../node_modules/nifti-reader-js/dist/nifti.js';
+import { LensError } from '../../types';
+import { unreadable, type RawImage, type ReadRole } from './common';
 
 interface NiftiType {
   name: string;
@@ -69,7 +69,7 @@ const UNSUPPORTED_TYPES: Record<number, string> = {
 };
 
 function bad(file: string, why: string): LensError {
-  return new LensError(`${file} is not a readable NIfTI file: ${why}`, 'data', file);
+  return unreadable(file, 'NIfTI file', why);
 }
 
 /** The bytes of the file, gunzipped when they start with the gzip magic (whatever the name). */

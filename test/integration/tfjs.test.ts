@@ -11,7 +11,7 @@
  * PyTorch-measured expectations of test/fixtures/models/*.expected.json, on TF.js models built
  * here with the tf.layers API.
  *
- *   node --import tsx --test test/unit/tfjs.test.ts
+ *   node --import tsx --test test/integration/tfjs.test.ts
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,11 +20,12 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError, type TapInfo } from '../../src/engine/types';
-import { loadModel, modelFormatOf, type LoadedModel, type LoadModelOptions } from '../../src/engine/model/load';
+import { loadModel } from '../../src/engine/model/load';
+import { modelFormatOf, type LoadedModel, type LoadModelOptions } from '../../src/engine/model/contract';
 import { tfRuntime, type Tf } from '../../src/engine/model/tfjsRuntime';
 import { checkLayersSupported, normalizeModelTopology } from '../../src/engine/model/kerasConfig';
 import { h5 } from '../../src/engine/model/kerasModel';
-import { analyze } from '../../src/engine/analyze';
+import { analyze } from '../../src/engine/pipeline/analyze';
 import { loadDatasetFile } from '../../src/engine/data/datasetFile';
 import { listSplit } from '../../src/engine/data/splits';
 import { toModelInput } from '../../src/engine/data/preprocess';

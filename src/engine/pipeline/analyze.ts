@@ -1,0 +1,246 @@
+/**
+ * The pipeline: model + dataset file → results (CONTRACT.md §3), per METHOD.md §1–§4.
+ *
+ * ## Passes
+ *
+ * Split by split, `train` first (it is the reference): each batch of images is run once with
+ * every tap requested; at every tap each location becomes a point (its C-vector, plus the
+ * previous tap's vector at the same input location for roughness), labelled by the
+ * area-pooled mask and the pooled prediction, and fed to a per-tap stratified sampler
+ * (forwardPass.ts). After train's pass, the train reference of every tap is built from its
+ * points, once (trainReference.ts), and handed to every split's metrics, maps and the shift
+ * sweep. After a split's pass its metrics are computed tap by tap and its points dropped
+ * (only the PCA rows are kept; tapMetrics.ts). Then a small extra forward pass over the
+ * split's first `analysis.mapsPerSplit` images makes their spatial maps (maps.ts); train's
+ * own maps use the same final reference as every other split.
+ *
+ * ## Memory bound
+ *
+ * With S strata (the number of classes; 1 for regression), at any time the engine holds
+ * - per tap, for the split in progress: at most `maxPoints × (C + C_prev)` float32 values
+ *   per stratum (C the tap's channels, C_prev the previous tap's, or the first tap's input
+ *   patch), plus four int32 side values per kept point;
+ * - per tap, the train reference: `n × C` float32 (n ≤ maxPoints), its leave-one-out
+ *   neighbours (`n × k` int32 + float64) and its labels and origins (3 × n int32);
+ * - one batch of activations (`batchSize` images × Σ_taps C·H·W float32, as onnxruntime
+ *   returns them) and, per image and tap, a few transient arrays of that tap's size;
+ * - the kNN scratch of one search (a block of at most 2²² float32 distance products);
+ * - the results themselves (≤ 1000 PCA rows per tap and split, the maps).
+ * Nothing grows with the number of images. Point values are copied only for the points the
+ * sampler keeps (`StratifiedSampler.addRows`), straight from the batch's activations.
+ * test/integration/memory.test.ts streams 660 images of 64×64 through the example UNet
+ * (15 taps; ≈ 1.6 GB of points if held at once) in a worker whose V8 heap is capped at
+ * 192 MB, with maxPoints 512, and requires a peak RSS under 450 MB (measured: ~220 MB; the
+ * same worker on a 10-image fixture peaks at ~155 MB).
+ *
+ * ## Tasks
+ *
+ * - segmentation: per-pixel labels; performance = pooled Dice (per class, mean over the
+ *   foreground) and pixel accuracy.
+ * - classification: the prediction output is N×K (or N×K×1×1) class scores; every point of an
+ *   image carries the image's label (and predicted class); performance = accuracy.
+ * - regression (denoising, translation, reconstruction): the labels are target images. A
+ *   target is compared with the model output in the model's input space: it goes through the
+ *   images' preprocessing (`input.scale`, `mean`, `std`, resize or crop to the output's size),
+ *   so the model is taken to predict targets normalised like its inputs. Performance = MSE,
+ *   PSNR, SSIM (RegressionAccumulator), all with one data range R for every split: max − min
+ *   of the train targets so preprocessed (read once before the train pass; the first labelled
+ *   split's targets when train has none; 1 when they are constant, with a warning), recorded
+ *   as `settings.dataRange`. There are no classes: db and knnConfidence are null, roughness
+ *   uses K = 2 clusters, featureShift is as usual, and there are no maps.
+ *
+ * ## The prediction output (`model.activation`): see batch.ts.
+ *
+ * ## Maps (`results.maps.items`): see maps.ts.
+ *
+ * ## Robustness
+ *
+ * A tap whose activations hold NaN/Inf on a split gets null metrics there (and no points);
+ * the next tap's roughness, which reads it, too; each case is named in `warnings`. A NaN/Inf
+ * in the prediction output or in a preprocessed image stops the analysis with a LensError
+ * naming the model or the image. Nothing is written unless the analysis completes.
+ */
+import * as ort from 'onnxruntime-node';
+import { loadDatasetFile } from '../data/datasetFile';
+import { listSplit, type SplitSource } from '../data/splits';
+import { loadModel } from '../model/load';
+import { createOnnxGemm, createOnnxTopk } from '../metrics';
+import { LensError, METHOD_VERSION, RESULTS_SCHEMA, type ProgressEvent, type Results } from '../types';
+import {
+  buildTapStates,
+  checkCancel,
+  checkOutputShape,
+  firstImageSpatial,
+  KMEANS_INITS,
+  ortVersion,
+  resolveSettings,
+  TOOL_VERSION,
+  type AnalyzeOptions,
+  type Run,
+} from './context';
+import { targetRange } from './batch';
+import { finishSamples, forwardPass } from './forwardPass';
+import { buildTrainReferences, type TrainReferences } from './trainReference';
+import { splitMetrics } from './tapMetrics';
+import { mapsPass } from './maps';
+import { calibrationPlan, shiftSweep } from './sweep';
+
+export type { AnalyzeOptions } from './context';
+
+export async function analyze(modelPath: string, datasetPath: string, opts: AnalyzeOptions = {}): Promise<Results> {
+  const t0 = performance.now();
+  const progress = (e: ProgressEvent) => opts.onProgress?.(e);
+  const log = (m: string) => opts.log?.(m);
+  const warnings: string[] = [];
+
+  // Settings: the dataset file, the caller's overrides, the splits (train first).
+  progress({ stage: 'load', message: 'Reading the dataset file' });
+  const cfg = loadDatasetFile(datasetPath);
+  const settings = resolveSettings(cfg, opts.overrides);
+  const sources: SplitSource[] = cfg.splits.map((s) => listSplit(cfg, s));
+  for (const s of sources) for (const note of s.notes) log(note);
+  const train = sources.find((s) => s.name === 'train');
+  if (!train) throw new LensError(`${datasetPath}: the dataset file has no "train" split`, 'dataset', datasetPath);
+  if (train.count === 0) throw new LensError(`split "train" has no images`, 'data', datasetPath);
+  for (const s of sources) if (s.count === 0) throw new LensError(`split "${s.name}" has no images`, 'data', datasetPath);
+  // train first: it is the reference of every other split
+  sources.sort((a, b) => (a === train ? -1 : b === train ? 1 : 0));
+  // METHOD.md §5: what the shift sweep shifts (decided before train's pass: a held-out part of
+  // train must stay out of the train reference).
+  const calib = calibrationPlan(settings.shifts, sources, train, log, warnings);
+  if (calib.trainKept) sources[0] = calib.trainKept;
+
+  const numClasses = cfg.task === 'regression' ? 0 : cfg.classes.length;
+  const spatial = cfg.input.size ?? firstImageSpatial(train);
+  const inputDims = [cfg.input.channels, ...spatial];
+
+  // The model.
+  progress({ stage: 'load', message: 'Loading the model' });
+  checkCancel(opts.cancel);
+  const model = await loadModel(modelPath, {
+    taps: settings.taps,
+    maxTaps: settings.maxTaps,
+    output: cfg.model.output,
+    inputDims,
+    threads: opts.threads,
+  });
+  try {
+    const loadMs = performance.now() - t0;
+    log(`model ${modelPath}: ${model.taps.length} taps (${model.tapsLeftOut.length} left out), input ${model.inputName} [${model.inputDims.join(', ')}], prediction ${model.outputName} [${model.outputDims.join(', ')}]`);
+    const modelSpatial = model.inputDims.slice(1);
+    checkOutputShape(cfg, model, modelSpatial);
+    // kNN distance products run through onnxruntime's Gemm (BLAS-class kernels), not JS loops.
+    const kernelOptions = {
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 4,
+      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+    };
+    const taps = buildTapStates(model, modelSpatial);
+    const run: Run = {
+      cfg,
+      settings,
+      model,
+      taps,
+      task: cfg.task,
+      numClasses,
+      spatial: modelSpatial,
+      C0: model.inputDims[0],
+      outDims: model.outputDims.slice(),
+      gemm: await createOnnxGemm(ort, kernelOptions),
+      topk: await createOnnxTopk(ort, kernelOptions),
+      cancel: opts.cancel,
+      warnings,
+      log,
+    };
+
+    const results: Results = {
+      schema: RESULTS_SCHEMA,
+      methodVersion: METHOD_VERSION,
+      createdAt: new Date().toISOString(),
+      tool: { name: 'unet-lens', version: TOOL_VERSION, backend: model.backend ?? `onnxruntime-node ${ortVersion()} (cpu)` },
+      model: { path: modelPath, sha256: model.sha256, format: model.format, inputs: model.inputs, outputs: model.outputs },
+      dataset: { path: datasetPath, task: cfg.task, classes: cfg.classes },
+      settings: { maxPoints: settings.maxPoints, k: settings.k, seed: settings.seed, maxTaps: settings.maxTaps },
+      taps: taps.map((t) => t.info),
+      tapsLeftOut: model.tapsLeftOut,
+      splits: [],
+      metrics: {},
+      pca: {},
+      maps: { items: [] },
+      warnings,
+      timings: { totalMs: 0, loadMs, forwardMs: 0, metricsMs: 0 },
+    };
+    for (const t of taps) results.pca[t.info.name] = { explainedVariance: [], points: {} };
+
+    let forwardMs = 0;
+    let metricsMs = 0;
+    let mapsMs = 0;
+    if (cfg.task === 'regression') {
+      const tr = performance.now();
+      progress({ stage: 'forward', message: 'Reading the train targets (data range of PSNR and SSIM)' });
+      run.dataRange = targetRange(run, sources);
+      if (run.dataRange !== undefined) results.settings.dataRange = run.dataRange;
+      forwardMs += performance.now() - tr;
+    }
+
+    // The splits, train first; train's pass also gives the train reference (built once, here).
+    const totalImages = sources.reduce((a, s) => a + s.count, 0);
+    let imagesDone = 0;
+    let reference: TrainReferences = [];
+    for (let si = 0; si < sources.length; si++) {
+      const src = sources[si];
+      const isTrain = si === 0; // train (sorted first; without its held-out part, if any)
+      const tf = performance.now();
+      const pass = await forwardPass(run, src, si, (done) =>
+        progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
+      );
+      imagesDone += src.count;
+      forwardMs += performance.now() - tf;
+      if (run.activation && !results.model.activation) results.model.activation = run.activation;
+
+      const tm = performance.now();
+      const samples = finishSamples(pass);
+      if (isTrain) {
+        progress({ stage: 'metrics', message: 'Train reference', split: src.name });
+        reference = await buildTrainReferences(run, samples, src.labeled && cfg.task !== 'regression');
+        reference.forEach((r, ti) => {
+          if (r) results.pca[taps[ti].info.name].explainedVariance = r.pca.explainedVarianceRatio.slice();
+        });
+      }
+      results.splits.push({ name: src.name, labeled: src.labeled, images: src.count, performance: pass.performance });
+      results.metrics[src.name] = await splitMetrics({ run, src, pass, samples, reference, isTrain, pca: results.pca, kmeansInits: KMEANS_INITS, progress });
+      metricsMs += performance.now() - tm;
+
+      const tmaps = performance.now();
+      const items = await mapsPass(run, src, reference, isTrain, pass.nonFinite, (done, total) =>
+        progress({ stage: 'metrics', message: `Maps: ${src.name}`, split: src.name, done, total }),
+      );
+      results.maps.items.push(...items);
+      mapsMs += performance.now() - tmaps;
+    }
+
+    // Performance without labels (METHOD.md §5).
+    let shiftsMs = 0;
+    if (calib.source) {
+      const ts = performance.now();
+      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, sources.filter((s) => !s.labeled), progress);
+      shiftsMs = performance.now() - ts;
+      for (const sp of results.splits) {
+        const est = results.performanceWithoutLabels.splits[sp.name]?.predicted.features;
+        if (!sp.labeled && est) sp.predictedPerformance = { [results.performanceWithoutLabels.metric]: est.value, low: est.low, high: est.high };
+      }
+    }
+    results.timings = {
+      totalMs: Math.round(performance.now() - t0),
+      loadMs: Math.round(loadMs),
+      forwardMs: Math.round(forwardMs),
+      metricsMs: Math.round(metricsMs),
+      mapsMs: Math.round(mapsMs),
+      shiftsMs: Math.round(shiftsMs),
+    };
+    progress({ stage: 'write', message: 'Writing results' });
+    return results;
+  } finally {
+    await model.dispose();
+  }
+}

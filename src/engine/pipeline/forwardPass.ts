@@ -1,0 +1,181 @@
+/**
+ * The forward pass of a split (analyze.ts, "Passes"): each batch of images is run once with
+ * every tap requested; at every tap each location becomes a point (its C-vector, plus the
+ * previous tap's vector at the same input location for roughness), labelled by the
+ * area-pooled mask and the pooled prediction (METHOD.md §2), and fed to a per-tap stratified
+ * sampler. Nothing here grows with the number of images (analyze.ts, "Memory bound").
+ */
+import type { SplitSource } from '../data/splits';
+import {
+  StratifiedSampler,
+  SegmentationAccumulator,
+  AccuracyAccumulator,
+  RegressionAccumulator,
+  OutputStatsAccumulator,
+  poolLabels,
+} from '../metrics';
+import { allFinite, inputPatchAt, prod } from '../points';
+import { LensError, type OutputStats, type Performance } from '../types';
+import { checkCancel, finiteOrNull, streamSeed, type Run, type TapState } from './context';
+import { imageLabels, pointLabels, runBatch, targetForOutput, type BatchShift, type LabelCache } from './batch';
+
+export interface SplitPass {
+  /** Per tap; set to null once its metrics are done (its points are no longer needed). */
+  samplers: (StratifiedSampler | null)[];
+  /** Taps whose activations held NaN/Inf in this split. */
+  nonFinite: Set<number>;
+  /** Taps whose previous tap held NaN/Inf (roughness reads it): tap index → previous tap's name. */
+  roughOff: Map<number, string>;
+  performance: Performance | null;
+  /** Mean max probability and entropy of the prediction output (null for regression). */
+  output: OutputStats | null;
+}
+
+/** How a pass differs from the plain pass of a split (the shift sweep of METHOD.md §5). */
+export interface PassOptions extends BatchShift {
+  /** Sample by predicted label, as an unlabelled split (the performance still uses the labels). */
+  asUnlabeled?: boolean;
+  maxPoints?: number;
+}
+
+export async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBatch: (done: number) => void, po: PassOptions = {}): Promise<SplitPass> {
+  const { settings, taps, C0, spatial } = run;
+  const labeled = src.labeled && run.task !== 'regression';
+  const byGt = labeled && !po.asUnlabeled;
+  const numClasses = run.numClasses;
+  const strata = Math.max(1, numClasses);
+  const samplers = taps.map(
+    (t, ti) => new StratifiedSampler({ maxPoints: po.maxPoints ?? settings.maxPoints, dim: t.C + t.prevDim, seed: streamSeed(settings.seed, ti, splitIndex), numStrata: strata }),
+  );
+  const outStats = run.task === 'regression' ? null : new OutputStatsAccumulator();
+  const nonFinite = new Set<number>();
+  const roughOff = new Map<number, string>();
+  const seg = run.task === 'segmentation' && src.labeled ? new SegmentationAccumulator(numClasses) : null;
+  const cls = run.task === 'classification' && src.labeled ? new AccuracyAccumulator() : null;
+  const reg = run.task === 'regression' && src.labeled && run.dataRange !== undefined ? new RegressionAccumulator({ dataRange: run.dataRange }) : null;
+  const inL = prod(spatial);
+  const outSpatial = run.outDims.slice(1);
+  const outPerImage = prod(run.outDims);
+  const B = Math.max(1, settings.batchSize);
+
+  for (let start = 0; start < src.count; start += B) {
+    checkCancel(run.cancel);
+    const n = Math.min(B, src.count - start);
+    const batch = await runBatch(run, src, start, n, po);
+
+    for (let b = 0; b < n; b++) {
+      const item = batch.items[b];
+      const out = batch.output.data.subarray(b * outPerImage, (b + 1) * outPerImage);
+      const il = imageLabels(run, item, out, labeled);
+      outStats?.add(out, run.outDims, run.activation!);
+      if (seg && il.gt) {
+        const gtAtOut = outSpatial.every((d, a) => d === spatial[a]) ? il.gt : poolLabels(il.gt, spatial, outSpatial, numClasses);
+        seg.add(il.pred!, gtAtOut);
+      } else if (cls && item.label) {
+        cls.add([il.pred![0]], [item.label.data[0]]);
+      } else if (reg) {
+        const target = targetForOutput(run, item);
+        if (target) reg.add(out, target, run.outDims);
+      }
+
+      const image = batch.input.subarray(b * C0 * inL, (b + 1) * C0 * inL);
+      const cache: LabelCache = new Map();
+      // the previous tap of this image, channel-major (C_prev × L_prev), and whether it is finite
+      let prevView: Float32Array | null = null;
+      let prevFinite = true;
+      for (let ti = 0; ti < taps.length; ti++) {
+        const tap = taps[ti];
+        const t = batch.taps.get(tap.info.name);
+        if (!t) throw new LensError(`the model run did not return tap ${tap.info.name}`, 'model', run.model.path);
+        const L = prod(tap.dims);
+        const view = t.data.subarray(b * tap.C * L, (b + 1) * tap.C * L);
+        const finite = allFinite(view);
+        if (!finite) nonFinite.add(ti);
+        if (nonFinite.has(ti)) {
+          prevView = view;
+          prevFinite = finite;
+          continue;
+        }
+        if (tap.prev && !prevFinite && !roughOff.has(ti)) roughOff.set(ti, taps[ti - 1].info.name);
+        const lab = pointLabels(run, il, tap.dims, cache);
+        if (!lab.stratum) {
+          const stratum = new Int32Array(L);
+          for (let l = 0; l < L; l++) stratum[l] = byGt ? Math.max(0, lab.gt[l]) : Math.max(0, Math.min(lab.pred[l], Math.max(0, numClasses - 1)));
+          lab.stratum = stratum;
+          lab.image = new Int32Array(L).fill(start + b);
+        }
+        // A point: the tap's C-vector at the location, then the previous tap's vector at the same
+        // input location (or the input patch), written only for the points the sampler keeps.
+        samplers[ti].addRows(L, rowFill(run, tap, view, prevView, image), lab.stratum, { gt: lab.gt, pred: lab.pred, image: lab.image!, loc: locations(L) });
+        prevView = view;
+        prevFinite = true;
+      }
+    }
+    onBatch(start + n);
+  }
+
+  let perf: Performance | null = null;
+  if (seg) {
+    const s = seg.result();
+    perf = { dice: s.dice, accuracy: s.accuracy, dicePerClass: s.dicePerClass };
+  } else if (cls) {
+    perf = { accuracy: cls.result().accuracy };
+  } else if (reg) {
+    const r = reg.result();
+    perf = { mse: finiteOrNull(r.mse), psnr: finiteOrNull(r.psnr), ssim: finiteOrNull(r.ssim) };
+  }
+  return { samplers, nonFinite, roughOff, performance: perf, output: outStats?.result() ?? null };
+}
+
+const LOCATIONS = new Map<number, Int32Array>();
+/** 0 … L−1 (shared, read-only). */
+function locations(L: number): Int32Array {
+  let a = LOCATIONS.get(L);
+  if (!a) {
+    a = Int32Array.from({ length: L }, (_, l) => l);
+    LOCATIONS.set(L, a);
+  }
+  return a;
+}
+
+/**
+ * Writes point l of a tap into `dst[off …]`: its C values (`view` is the image's C×L
+ * activations, channel-major), then the previous tap's C_prev values at the location
+ * `prevLoc[l]` (`prevView` channel-major), or for the first tap the input patch of its
+ * receptive field (`inputPatchAt`).
+ */
+function rowFill(run: Run, tap: TapState, view: Float32Array, prevView: Float32Array | null, image: Float32Array): (l: number, dst: Float32Array, off: number) => void {
+  const C = tap.C;
+  const L = prod(tap.dims);
+  const P = tap.prevDim;
+  if (tap.prev && tap.prevLoc && prevView) {
+    const Lp = prod(tap.prev.dims);
+    const prevLoc = tap.prevLoc;
+    return (l, dst, off) => {
+      for (let c = 0; c < C; c++) dst[off + c] = view[c * L + l];
+      const pl = prevLoc[l];
+      const o = off + C;
+      for (let c = 0; c < P; c++) dst[o + c] = prevView[c * Lp + pl];
+    };
+  }
+  const { C0, spatial } = run;
+  const r = Math.round(tap.dims.length === 3 ? Math.cbrt(P / C0) : Math.sqrt(P / C0));
+  const side = Math.max(1, Math.round(r));
+  return (l, dst, off) => {
+    for (let c = 0; c < C; c++) dst[off + c] = view[c * L + l];
+    inputPatchAt(image, C0, spatial, tap.dims, side, l, dst, off + C);
+  };
+}
+
+/**
+ * The points of every tap sampled in a pass, its samplers dropped; null for a tap whose
+ * activations held NaN/Inf in this split (it has no metrics there).
+ */
+export function finishSamples(pass: SplitPass): (Sample | null)[] {
+  return pass.samplers.map((sampler, ti) => {
+    pass.samplers[ti] = null;
+    return sampler && !pass.nonFinite.has(ti) ? sampler.finish() : null;
+  });
+}
+
+export type Sample = ReturnType<StratifiedSampler['finish']>;

@@ -1,0 +1,186 @@
+/**
+ * Performance without labels (METHOD.md §5): what the shift sweep shifts (the calibration
+ * plan), every shifted copy and every unlabelled split measured as if unlabelled, then the
+ * predictors (shift/withoutLabels.ts).
+ */
+import type { SplitSource } from '../data/splits';
+import { DEFAULT_STRENGTHS, shiftLabel, sweepShifts, type Shift } from '../shift/transforms';
+import { assemble, type CopyMeasure } from '../shift/withoutLabels';
+import { LensError, type LabelFreeMetrics, type ProgressEvent, type Results, type ShiftSettings, type Task } from '../types';
+import { checkCancel, SWEEP_KMEANS_INITS, type Run } from './context';
+import { finishSamples, forwardPass, type PassOptions, type SplitPass } from './forwardPass';
+import { tapMetrics } from './tapMetrics';
+import type { TrainReferences } from './trainReference';
+
+/** The performance the sweep predicts, and its range. */
+function targetMetric(task: Task): { metric: string; bounds: [number, number] } {
+  if (task === 'classification') return { metric: 'accuracy', bounds: [0, 1] };
+  if (task === 'regression') return { metric: 'ssim', bounds: [-1, 1] };
+  return { metric: 'dice', bounds: [0, 1] };
+}
+
+/** A view of some items of a split, under a name. */
+function subsetSource(src: SplitSource, name: string, indices: number[]): SplitSource {
+  return { name, count: indices.length, ids: indices.map((i) => src.ids[i]), labeled: src.labeled, notes: [], read: (i) => src.read(indices[i]) };
+}
+
+/** At most `max` items of several splits, evenly strided over their concatenation. */
+function concatSources(name: string, srcs: SplitSource[], max: number): SplitSource {
+  const all: { s: SplitSource; i: number }[] = [];
+  for (const s of srcs) for (let i = 0; i < s.count; i++) all.push({ s, i });
+  const n = Math.min(all.length, Math.max(1, Math.floor(max)));
+  const pick = Array.from({ length: n }, (_, j) => all[Math.floor((j * all.length) / n)]);
+  return {
+    name,
+    count: n,
+    ids: pick.map((p) => `${p.s.name}/${p.s.ids[p.i]}`),
+    labeled: true,
+    notes: [],
+    read: (j) => pick[j].s.read(pick[j].i),
+  };
+}
+
+/** Least train images for a held-out part to be taken from train. */
+const MIN_TRAIN_FOR_HOLDOUT = 8;
+
+export interface CalibrationPlan {
+  /** The images the sweep shifts (null: no sweep). */
+  source: SplitSource | null;
+  /** The labelled splits they come from. */
+  splits: string[];
+  heldOut: boolean;
+  /** When a part of train is held out: train without it. */
+  trainKept: SplitSource | null;
+}
+
+/**
+ * What the sweep shifts: the labelled splits other than train (at most `images` of them,
+ * evenly strided); when train is the only labelled split, its last fifth (≥ 2 images), which
+ * then stays out of train's pass and of the train reference.
+ */
+export function calibrationPlan(sh: ShiftSettings, sources: SplitSource[], train: SplitSource, log: (m: string) => void, warnings: string[]): CalibrationPlan {
+  const none: CalibrationPlan = { source: null, splits: [], heldOut: false, trainKept: null };
+  if (sh.enabled === false) return none;
+  if (sh.families.length < 2) {
+    warnings.push('Performance without labels: analysis.shifts.families needs at least 2 families (the interval leaves one family out at a time); the shift sweep was not run.');
+    return none;
+  }
+  const labelled = sources.filter((s) => s !== train && s.labeled);
+  if (labelled.length) return { source: concatSources(labelled.map((s) => s.name).join(' + '), labelled, sh.images), splits: labelled.map((s) => s.name), heldOut: false, trainKept: null };
+  if (train.labeled && train.count >= MIN_TRAIN_FOR_HOLDOUT) {
+    const h = Math.max(2, Math.round(train.count / 5));
+    const keep = Array.from({ length: train.count - h }, (_, i) => i);
+    const held = Array.from({ length: h }, (_, i) => train.count - h + i);
+    const heldSrc = subsetSource(train, 'train (held out)', held);
+    log(`performance without labels: train is the only labelled split; its last ${h} images are held out of the train reference and shifted`);
+    return { source: concatSources('train (held out)', [heldSrc], sh.images), splits: ['train'], heldOut: true, trainKept: subsetSource(train, 'train', keep) };
+  }
+  const why = `there is no labelled split besides train, and train has ${train.labeled ? `only ${train.count} images (a held-out part needs ${MIN_TRAIN_FOR_HOLDOUT})` : 'no labels'}`;
+  if (sh.enabled === true) warnings.push(`Performance without labels: ${why}; the shift sweep was not run.`);
+  else log(`performance without labels: skipped (${why})`);
+  return none;
+}
+
+/** The label-free metrics of every tap on one pass (no PCA rows, no db). */
+async function labelFreeFeatures(run: Run, reference: TrainReferences, pass: SplitPass, name: string): Promise<{ [tap: string]: LabelFreeMetrics }> {
+  const out: { [tap: string]: LabelFreeMetrics } = {};
+  const samples = finishSamples(pass);
+  for (let ti = 0; ti < run.taps.length; ti++) {
+    checkCancel(run.cancel);
+    const tap = run.taps[ti];
+    const sample = samples[ti];
+    samples[ti] = null;
+    if (!sample) {
+      out[tap.info.name] = { roughness: null, knnConfidence: null, featureShift: null, knnDice: null, featureShiftFg: null };
+      continue;
+    }
+    const derived = { knnDice: null as number | null, featureShiftFg: null as number | null };
+    const m = await tapMetrics({
+      run,
+      tap,
+      sample,
+      split: name,
+      reference: reference[ti],
+      isTrain: false,
+      labeled: false,
+      withRoughness: !pass.roughOff.has(ti),
+      derived,
+      kmeansInits: SWEEP_KMEANS_INITS,
+    });
+    out[tap.info.name] = { roughness: m.roughness, knnConfidence: m.knnConfidence, featureShift: m.featureShift, ...derived };
+    await new Promise((r) => setImmediate(r));
+  }
+  return out;
+}
+
+/**
+ * METHOD.md §5: every shifted copy of the calibration images (`plan.source`) measured as if
+ * unlabelled (the labels only give its true performance), every unlabelled split measured
+ * the same way, then the predictors (shift/withoutLabels.ts).
+ */
+export async function shiftSweep(
+  run: Run,
+  reference: TrainReferences,
+  plan: CalibrationPlan & { source: SplitSource },
+  unlabeled: SplitSource[],
+  progress: (e: ProgressEvent) => void,
+): Promise<NonNullable<Results['performanceWithoutLabels']>> {
+  const { source: calib, splits: calibSplits, heldOut } = plan;
+  const t0 = performance.now();
+  const sh = run.settings.shifts;
+  const { metric, bounds } = targetMetric(run.task);
+  const shifts = sweepShifts(sh.families, sh.mixes, run.settings.seed);
+  const measure = async (src: SplitSource, streamIndex: number, po: PassOptions): Promise<CopyMeasure> => {
+    const pass = await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints });
+    const perf = pass.performance?.[metric];
+    return {
+      performance: typeof perf === 'number' && Number.isFinite(perf) ? perf : null,
+      images: src.count,
+      output: pass.output,
+      features: await labelFreeFeatures(run, reference, pass, src.name),
+    };
+  };
+  const total = shifts.length + unlabeled.length;
+  const copies: { shift: Shift; measure: CopyMeasure }[] = [];
+  for (let c = 0; c < shifts.length; c++) {
+    checkCancel(run.cancel);
+    const label = shiftLabel(shifts[c]);
+    progress({ stage: 'metrics', message: `Shift sweep: ${label}`, done: c, total });
+    let m: CopyMeasure;
+    try {
+      m = await measure(calib, 1000 + c, { shift: shifts[c], copy: c });
+    } catch (e) {
+      // A shift can push the model where its prediction is not finite (e.g. sqrt or log of a
+      // negative input): that copy is left out, the rest of the sweep goes on.
+      if (!(e instanceof LensError) || e.kind !== 'model') throw e;
+      run.warnings.push(`Performance without labels: the shifted copy "${label}" was left out: ${e.message}.`);
+      run.log(`shift sweep: ${label}: left out (${e.message})`);
+      continue;
+    }
+    copies.push({ shift: shifts[c], measure: m });
+    run.log(`shift sweep: ${label}: ${metric} ${m.performance?.toFixed(4) ?? 'n/a'}`);
+  }
+  const splits: { name: string; measure: CopyMeasure }[] = [];
+  for (let u = 0; u < unlabeled.length; u++) {
+    checkCancel(run.cancel);
+    progress({ stage: 'metrics', message: `Label-free features: ${unlabeled[u].name}`, split: unlabeled[u].name, done: shifts.length + u, total });
+    splits.push({ name: unlabeled[u].name, measure: await measure(unlabeled[u], 2000 + u, {}) });
+  }
+  const strengths: { [family: string]: number[] } = {};
+  for (const f of sh.families) strengths[f] = DEFAULT_STRENGTHS[f].slice();
+  return assemble({
+    metric,
+    bounds,
+    taps: run.taps.map((t) => ({ name: t.info.name, stage: t.info.stage })),
+    calibration: {
+      splits: calibSplits,
+      images: calib.count,
+      heldOutOfTrain: heldOut,
+      ...(heldOut ? { note: `train is the only labelled split: its last ${calib.count} images were held out of the train reference and shifted` } : {}),
+    },
+    settings: { maxPoints: sh.maxPoints, kmeansInits: SWEEP_KMEANS_INITS, families: sh.families.slice(), strengths },
+    copies,
+    splits,
+    timingMs: performance.now() - t0,
+  });
+}

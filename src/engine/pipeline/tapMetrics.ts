@@ -1,0 +1,141 @@
+/**
+ * The metrics of a tap on a split (METHOD.md §3–§4): Davies–Bouldin, roughness, and against
+ * the train reference kNN confidence and feature shift (plus the PCA rows of the tap view).
+ */
+import {
+  neighborsInTrainAsync,
+  knnConfidence,
+  knnDice,
+  foregroundShift,
+  featureShift,
+  daviesBouldin,
+  roughness,
+  project,
+} from '../metrics';
+import type { SplitSource } from '../data/splits';
+import type { ProgressEvent, Results, TapMetrics } from '../types';
+import { checkCancel, finiteOrNull, PCA_ROWS, REGRESSION_CLUSTERS, round, shortName, type Run, type TapState } from './context';
+import type { Sample, SplitPass } from './forwardPass';
+import { tapPoints, type TapReference, type TrainReferences } from './trainReference';
+
+export interface TapMetricsOptions {
+  run: Run;
+  tap: TapState;
+  /** The tap's sampled points on the split. */
+  sample: Sample;
+  split: string;
+  /** The tap's train reference (null: train gave none; knnConfidence and featureShift are left out). */
+  reference: TapReference | null;
+  /** The split is train itself: its neighbours are the reference's leave-one-out ones. */
+  isTrain: boolean;
+  /** Ground-truth labels are there (db, PCA colours); false for regression. */
+  labeled: boolean;
+  /** False when the previous tap held NaN/Inf (roughness reads it). */
+  withRoughness: boolean;
+  /** Where the PCA rows go; without it, none are kept (the shift sweep). */
+  pca?: Results['pca'];
+  /** When given, also the predictor's derived metrics (knnDice, featureShiftFg) go here. */
+  derived?: { knnDice: number | null; featureShiftFg: number | null };
+  /** k-means++ initialisations of roughness. */
+  kmeansInits: number;
+}
+
+export async function tapMetrics(o: TapMetricsOptions): Promise<TapMetrics> {
+  const { run, tap, sample, split: splitName, reference, isTrain, labeled } = o;
+  const { settings, numClasses, gemm, topk } = run;
+  const n = sample.n;
+  const D = sample.dim;
+  const C = tap.C;
+  const P = tapPoints(sample, C);
+  const Q = o.withRoughness ? new Float32Array(n * tap.prevDim) : null;
+  if (Q) for (let i = 0; i < n; i++) Q.set(sample.points.subarray(i * D + C, (i + 1) * D), i * tap.prevDim);
+  const gt = sample.extras.gt as Int32Array;
+  const pred = sample.extras.pred as Int32Array;
+  const m: TapMetrics = { db: null, roughness: null, knnConfidence: null, featureShift: null, points: n };
+  if (n === 0) return m;
+
+  if (labeled) m.db = finiteOrNull(daviesBouldin(P, n, C, gt));
+  const clusters = run.task === 'regression' ? REGRESSION_CLUSTERS : numClasses;
+  if (Q && clusters >= 2 && n > clusters) {
+    const r = roughness({ points: P, dim: C, prevPoints: Q, prevDim: tap.prevDim, n, k: clusters, seed: settings.seed, nInit: o.kmeansInits });
+    m.roughness = finiteOrNull(r.value);
+  }
+
+  const ref = reference?.knn;
+  if (ref && ref.n > 1) {
+    const neighbors = isTrain ? ref.self : await neighborsInTrainAsync(ref, P, n, { gemm, topk });
+    if (ref.labels && numClasses >= 2) m.knnConfidence = finiteOrNull(knnConfidence({ ref, neighbors, predicted: pred }).mean);
+    const fs = featureShift({ ref, neighbors });
+    m.featureShift = finiteOrNull(fs.value);
+    const d = o.derived;
+    if (d && ref.labels && run.task === 'segmentation') d.knnDice = finiteOrNull(knnDice({ ref, neighbors, predicted: pred, numClasses }));
+    if (d && run.task === 'segmentation' && fs.perPoint.length === n) d.featureShiftFg = finiteOrNull(foregroundShift(fs.perPoint, pred) ?? fs.value);
+  } else if (!ref) {
+    run.warnings.push(`Tap ${tap.info.name}: split "${splitName}": knnConfidence and featureShift left out (no train reference: the train activations of this tap hold NaN or Inf).`);
+  }
+
+  if (o.pca && reference) {
+    const proj = project(P, n, C, reference.pca);
+    const width = proj.length / Math.max(1, n);
+    const stride = Math.max(1, Math.ceil(n / PCA_ROWS));
+    const rows: number[][] = [];
+    for (let i = 0; i < n; i += stride) {
+      rows.push([round(proj[i * width], 4), round(proj[i * width + 1], 4), round(proj[i * width + 2], 4), labeled ? gt[i] : pred[i]]);
+    }
+    o.pca[tap.info.name].points[splitName] = rows;
+  }
+  return m;
+}
+
+/**
+ * The metrics of every tap on one split, from its samples (`finishSamples`), with a warning
+ * for each tap (or roughness) left out because of NaN/Inf activations.
+ */
+export async function splitMetrics(o: {
+  run: Run;
+  src: SplitSource;
+  pass: SplitPass;
+  samples: (Sample | null)[];
+  reference: TrainReferences;
+  isTrain: boolean;
+  pca: Results['pca'];
+  kmeansInits: number;
+  progress: (e: ProgressEvent) => void;
+}): Promise<{ [tap: string]: TapMetrics }> {
+  const { run, src, pass, isTrain } = o;
+  const metrics: { [tap: string]: TapMetrics } = {};
+  for (let ti = 0; ti < run.taps.length; ti++) {
+    checkCancel(run.cancel);
+    const tap = run.taps[ti];
+    o.progress({ stage: 'metrics', message: `Metrics: ${src.name}, ${shortName(tap.info.name)}`, split: src.name, tap: tap.info.name, done: ti, total: run.taps.length });
+    const sample = o.samples[ti];
+    if (pass.nonFinite.has(ti) || !sample) {
+      run.warnings.push(
+        `Tap ${tap.info.name}: split "${src.name}": activations hold NaN or Inf; metrics left out for this tap and split` +
+          (isTrain ? ' (and its knnConfidence and featureShift on every split, which need the train points).' : '.'),
+      );
+      metrics[tap.info.name] = { db: null, roughness: null, knnConfidence: null, featureShift: null, points: 0 };
+      continue;
+    }
+    const roughOff = pass.roughOff.get(ti);
+    if (roughOff !== undefined) {
+      run.warnings.push(`Tap ${tap.info.name}: split "${src.name}": roughness left out (it reads the previous tap ${roughOff}, whose activations hold NaN or Inf).`);
+    }
+    o.samples[ti] = null;
+    metrics[tap.info.name] = await tapMetrics({
+      run,
+      tap,
+      sample,
+      split: src.name,
+      reference: o.reference[ti],
+      isTrain,
+      labeled: src.labeled && run.task !== 'regression',
+      withRoughness: roughOff === undefined,
+      pca: o.pca,
+      kmeansInits: o.kmeansInits,
+    });
+    // Let the event loop breathe between taps (progress messages, cancellation).
+    await new Promise((r) => setImmediate(r));
+  }
+  return metrics;
+}

@@ -1,0 +1,58 @@
+/**
+ * The train reference (METHOD.md §4): per tap, what every split is measured against: the
+ * train points with their leave-one-out k nearest neighbours (metrics/confidence.ts), the
+ * image and location each came from (so the train maps leave a point itself out), and the
+ * PCA basis of the tap view. Built once from train's pass, before any metric, and passed as
+ * a value to every split's metrics and maps (analyze.ts).
+ */
+import { buildTrainReferenceAsync, fitPca, type PcaModel, type TrainReference } from '../metrics';
+import { checkCancel, type Run, type TapState } from './context';
+import type { Sample } from './forwardPass';
+
+export interface TapReference {
+  /** The train points of the tap and their leave-one-out neighbours. */
+  knn: TrainReference;
+  /** Per reference point: the train image (index in the split) and the location it came from. */
+  image: Int32Array;
+  loc: Int32Array;
+  pca: PcaModel;
+}
+
+/** Per tap (in `run.taps` order): its reference, or null when train gave it no points (NaN/Inf activations). */
+export type TrainReferences = (TapReference | null)[];
+
+/** The tap's own C-vectors of a sample's points, row-major n×C (a sample row is C + prevDim values). */
+export function tapPoints(sample: Sample, C: number): Float32Array {
+  const { n, dim: D } = sample;
+  const P = new Float32Array(n * C);
+  for (let i = 0; i < n; i++) P.set(sample.points.subarray(i * D, i * D + C), i * C);
+  return P;
+}
+
+/** The reference of one tap from train's sampled points; `labeled`: whether train's labels go with it. */
+async function tapReference(run: Run, tap: TapState, sample: Sample, labeled: boolean): Promise<TapReference> {
+  const n = sample.n;
+  const P = tapPoints(sample, tap.C);
+  const gt = sample.extras.gt as Int32Array;
+  return {
+    knn: await buildTrainReferenceAsync({ points: P, n, dim: tap.C, labels: labeled ? gt : null, k: run.settings.k, gemm: run.gemm, topk: run.topk }),
+    image: (sample.extras.image as Int32Array).slice(),
+    loc: (sample.extras.loc as Int32Array).slice(),
+    pca: fitPca(P, n, tap.C, 3),
+  };
+}
+
+/**
+ * The train reference of every tap from train's samples (`finishSamples` of train's pass);
+ * `labeled`: train has labels and the task has classes.
+ */
+export async function buildTrainReferences(run: Run, samples: (Sample | null)[], labeled: boolean): Promise<TrainReferences> {
+  const refs: TrainReferences = [];
+  for (let ti = 0; ti < run.taps.length; ti++) {
+    checkCancel(run.cancel);
+    const sample = samples[ti];
+    refs.push(sample && sample.n > 0 ? await tapReference(run, run.taps[ti], sample, labeled) : null);
+    await new Promise((r) => setImmediate(r));
+  }
+  return refs;
+}

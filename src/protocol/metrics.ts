@@ -1,0 +1,212 @@
+/**
+ * The one metric table: every number UNet Lens names, with its title in words, a one-line
+ * intuition, which way is better, whether it needs labels, its reference line, unit and the
+ * digits to show. The panel, the report and the engine's types read metric identity from
+ * here; the README's "What the numbers mean" table is checked against it
+ * (test/unit/metricTable.test.ts).
+ *
+ * Pure data: no `vscode` import, no engine import (METHOD.md §4–§5 for the definitions).
+ */
+
+/** Which way a metric is better: lower, higher, close to 1, or no direction (a description). */
+export type Direction = 'lower-better' | 'higher-better' | 'centred-on-1' | 'none';
+
+/**
+ * Where a metric lives in results.json: `tap` per split and tap (`metrics[split][tap]`);
+ * `labelFree` a predictor input (per tap of a shifted copy); `performance` of the final
+ * output per split; `output` a statistic of the final output alone (baselines, foreground).
+ */
+export type MetricFamily = 'tap' | 'labelFree' | 'performance' | 'output';
+
+export interface MetricSpec {
+  key: string;
+  /** The title of a chart or section, in words. */
+  title: string;
+  /** A short name for legends, table headers, tooltips. */
+  short: string;
+  /** The y axis label of a per-tap chart. */
+  axis: string;
+  /** One line: what a higher or lower value says. */
+  intuition: string;
+  direction: Direction;
+  /** true: labels of the split measured; 'train': only the train labels (label-free on the split); false: none. */
+  needsLabels: boolean | 'train';
+  /** A horizontal reference line (featureShift: 1 = in distribution), or null. */
+  refLine: number | null;
+  /** Unit of the value, '' when it has none. */
+  unit: string;
+  /** Significant digits to show. */
+  digits: number;
+  /** Values live in [0, 1] (drawn on a fixed 0–1 axis). */
+  unitRange: boolean;
+  family: MetricFamily;
+  /** The panel's longer explanation under a chart; `{k}` stands for the number of neighbours. */
+  explain?: string;
+  /** The export of src/engine/metrics that computes it (a function or an accumulator class); absent when the engine does not. */
+  engine?: string;
+}
+
+type Defaulted = 'refLine' | 'unit' | 'digits' | 'unitRange';
+/** A table row; no reference line, no unit, 3 digits and an open range unless it says otherwise. */
+const spec = <K extends string>(key: K, s: Omit<MetricSpec, 'key' | Defaulted> & Partial<Pick<MetricSpec, Defaulted>>): MetricSpec & { key: K } => ({
+  ...s,
+  key,
+  refLine: s.refLine ?? null,
+  unit: s.unit ?? '',
+  digits: s.digits ?? 3,
+  unitRange: s.unitRange ?? false,
+});
+
+/** The per-tap metrics of METHOD.md §4, in their order (results.json `metrics[split][tap]`). */
+export const TAP_METRIC_SPECS = [
+  spec('db', {
+    title: 'Class separation (Davies–Bouldin)',
+    short: 'Davies–Bouldin',
+    axis: 'DB index',
+    intuition: "Davies–Bouldin index of the tap's points grouped by class. Lower = classes better separated.",
+    direction: 'lower-better',
+    needsLabels: true,
+    engine: 'daviesBouldin',
+    family: 'tap',
+    explain: 'Davies–Bouldin index of the points grouped by their true label. Lower = classes better separated. Needs labels: unlabeled splits have none.',
+  }),
+  spec('roughness', {
+    title: 'Roughness',
+    short: 'Roughness',
+    axis: 'roughness (DB)',
+    intuition:
+      "Davies–Bouldin of the previous tap's points grouped by k-means clusters of this tap. Higher = the partition this layer draws is not yet separable in what it receives.",
+    direction: 'lower-better',
+    needsLabels: false,
+    engine: 'roughness',
+    family: 'tap',
+    explain: 'DB of the previous tap’s points grouped by the k-means clusters this tap draws. Higher = rougher: the partition is not yet separable in what the layer receives. Label-free.',
+  }),
+  spec('knnConfidence', {
+    title: 'kNN confidence',
+    short: 'kNN confidence',
+    axis: 'kNN confidence',
+    intuition:
+      "Share of each point's k nearest train points whose label equals the point's predicted label. Lower on new data = less confident.",
+    direction: 'higher-better',
+    needsLabels: 'train',
+    unitRange: true,
+    engine: 'knnConfidence',
+    family: 'tap',
+    explain: 'Share of each point’s {k} nearest train points whose label equals its predicted label, averaged. Higher = more confident. Label-free on the split measured.',
+  }),
+  spec('featureShift', {
+    title: 'Feature shift',
+    short: 'Feature shift',
+    axis: 'feature shift (× train)',
+    intuition:
+      'Distance to the k-th nearest train point over the train median of the same. ≈ 1 in distribution; larger = the features have left the training manifold.',
+    direction: 'centred-on-1',
+    needsLabels: false,
+    refLine: 1,
+    unit: '× train median',
+    engine: 'featureShift',
+    family: 'tap',
+    explain: 'Distance to the {k}-th nearest train point, divided by train’s own median. ≈ 1 = in distribution (dotted line); larger = the features have shifted away from training. Label-free.',
+  }),
+] as const;
+
+/** The two label-free metrics derived from the same neighbours (predictor inputs, METHOD.md §5). */
+export const DERIVED_METRIC_SPECS = [
+  spec('knnDice', {
+    title: 'kNN Dice',
+    short: 'kNN Dice',
+    axis: 'kNN Dice',
+    intuition: "The Dice that the train neighbours' labels suggest for the predicted labels. Lower = the neighbours disagree with the prediction.",
+    direction: 'higher-better',
+    needsLabels: 'train',
+    unitRange: true,
+    engine: 'knnDice',
+    family: 'labelFree',
+  }),
+  spec('featureShiftFg', {
+    title: 'Feature shift (fg)',
+    short: 'Feature shift (fg)',
+    axis: 'feature shift of the foreground (× train)',
+    intuition: 'Feature shift over the points predicted as foreground (all points when none is). ≈ 1 in distribution.',
+    direction: 'centred-on-1',
+    needsLabels: false,
+    refLine: 1,
+    unit: '× train median',
+    engine: 'foregroundShift',
+    family: 'labelFree',
+  }),
+] as const;
+
+/** Performance of the final output (results.json `splits[].performance`). */
+export const PERFORMANCE_SPECS = [
+  spec('dice', { title: 'Dice', short: 'Dice', axis: 'Dice', intuition: 'Overlap of the predicted and true foreground, mean over the foreground classes. Higher = better.', direction: 'higher-better', needsLabels: true, unitRange: true, engine: 'SegmentationAccumulator', family: 'performance' }),
+  spec('accuracy', { title: 'Accuracy', short: 'Accuracy', axis: 'accuracy', intuition: 'Share of pixels (classification: images) whose predicted class is the true one. Higher = better.', direction: 'higher-better', needsLabels: true, unitRange: true, engine: 'SegmentationAccumulator', family: 'performance' }),
+  spec('dicePerClass', { title: 'Dice per class', short: 'Dice per class', axis: 'Dice', intuition: 'Dice of each class on its own.', direction: 'higher-better', needsLabels: true, unitRange: true, engine: 'SegmentationAccumulator', family: 'performance' }),
+  spec('mse', { title: 'MSE', short: 'MSE', axis: 'MSE', intuition: 'Mean squared error of a regression output. Lower = better.', direction: 'lower-better', needsLabels: true, engine: 'RegressionAccumulator', family: 'performance' }),
+  spec('psnr', { title: 'PSNR', short: 'PSNR', axis: 'PSNR (dB)', intuition: 'Peak signal-to-noise ratio of a regression output. Higher = better.', direction: 'higher-better', needsLabels: true, unit: 'dB', engine: 'psnr', family: 'performance' }),
+  spec('ssim', { title: 'SSIM', short: 'SSIM', axis: 'SSIM', intuition: 'Structural similarity of a regression output with the target. Higher = better.', direction: 'higher-better', needsLabels: true, unitRange: true, engine: 'ssim', family: 'performance' }),
+  spec('iou', { title: 'IoU', short: 'IoU', axis: 'IoU', intuition: 'Intersection over union of the predicted and true foreground. Higher = better.', direction: 'higher-better', needsLabels: true, unitRange: true, family: 'performance' }),
+] as const;
+
+/** What the final output says about itself: the baselines' inputs and the foreground share. */
+export const OUTPUT_SPECS = [
+  spec('maxProbability', { title: 'Max-softmax probability', short: 'max-softmax', axis: 'mean max-softmax', intuition: 'Mean over pixels of the largest class probability. Lower = the output is less sure.', direction: 'higher-better', needsLabels: false, unitRange: true, engine: 'OutputStatsAccumulator', family: 'output' }),
+  spec('entropy', { title: 'Predictive entropy', short: 'entropy', axis: 'mean entropy (nats)', intuition: 'Mean over pixels of the entropy of the class probabilities. Higher = the output is less sure.', direction: 'lower-better', needsLabels: false, unit: 'nats', engine: 'OutputStatsAccumulator', family: 'output' }),
+  spec('foreground', { title: 'Foreground share', short: 'foreground share', axis: 'foreground share', intuition: 'Share of pixels predicted as a class other than the background.', direction: 'none', needsLabels: false, unitRange: true, engine: 'OutputStatsAccumulator', family: 'output' }),
+] as const;
+
+export const METRIC_SPECS: readonly MetricSpec[] = [...TAP_METRIC_SPECS, ...DERIVED_METRIC_SPECS, ...PERFORMANCE_SPECS, ...OUTPUT_SPECS];
+
+/** The per-tap metrics' keys, in the order of METHOD.md §4. */
+export const TAP_METRICS = TAP_METRIC_SPECS.map((m) => m.key) as unknown as readonly TapMetricKey[];
+export type TapMetricKey = (typeof TAP_METRIC_SPECS)[number]['key'];
+
+/** The label-free metrics (predictor inputs): the three of §4 without labels, then the two derived. */
+export const LABEL_FREE_METRICS = ['roughness', 'knnConfidence', 'featureShift', 'knnDice', 'featureShiftFg'] as const satisfies readonly (
+  | TapMetricKey
+  | (typeof DERIVED_METRIC_SPECS)[number]['key']
+)[];
+export type LabelFreeMetric = (typeof LABEL_FREE_METRICS)[number];
+
+export type PerformanceKey = (typeof PERFORMANCE_SPECS)[number]['key'];
+export type OutputStatKey = (typeof OUTPUT_SPECS)[number]['key'];
+export type MetricKeyAny = TapMetricKey | LabelFreeMetric | PerformanceKey | OutputStatKey;
+
+const BY_KEY = new Map<string, MetricSpec>(METRIC_SPECS.map((m) => [m.key, m]));
+
+/** The spec of a metric, or undefined for a key the table does not know. */
+export function metricSpec(key: string | undefined): MetricSpec | undefined {
+  return key === undefined ? undefined : BY_KEY.get(key);
+}
+
+/** A metric's title, else its key (a metric this version does not know yet is shown as it is). */
+export function metricTitle(key: string): string {
+  return BY_KEY.get(key)?.title ?? key;
+}
+
+/** A metric's short name, else its key. */
+export function metricShort(key: string): string {
+  return BY_KEY.get(key)?.short ?? key;
+}
+
+/** Higher values are better (a colour scale's "better" end). centred-on-1 reads as lower-better above 1. */
+export function higherIsBetter(key: string): boolean {
+  return BY_KEY.get(key)?.direction === 'higher-better';
+}
+
+/** The metric's values live in [0, 1]. */
+export function isUnitMetric(key: string | undefined): boolean {
+  return !!key && !!BY_KEY.get(key)?.unitRange;
+}
+
+/** The panel's explanation of a metric with `k` neighbours (its intuition when it has none). */
+export function explainText(key: string, k: number): string {
+  const m = BY_KEY.get(key);
+  return (m?.explain ?? m?.intuition ?? '').replace(/\{k\}/g, String(k));
+}
+
+/** The README's "needs labels" words for a metric. */
+export function needsLabelsText(m: MetricSpec): string {
+  return m.needsLabels === true ? 'yes' : m.needsLabels === 'train' ? 'no (uses train labels)' : 'no';
+}

@@ -1,0 +1,206 @@
+/**
+ * The panel's views drawn in Node (test/dom.ts, no browser) from small Results made by
+ * test/builders.ts: what they render (text, table cells, SVG marks, the charts' test hooks)
+ * and how they take a selected tap through the View contract (webview/views/view.ts).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Results } from '../../src/engine/types';
+import { installDom, type FakeElement } from '../dom';
+import { results, shiftCopy, split, tap, tapMetrics, testTheme, uTaps, withoutLabelsSection } from '../builders';
+import type { View } from '../../webview/views/view';
+import type { ViewContext } from '../../webview/views/context';
+
+let dom: ReturnType<typeof installDom>;
+let views: typeof import('../../webview/views/overview') & typeof import('../../webview/views/splitsView') & typeof import('../../webview/views/unetView') & typeof import('../../webview/views/tapView') & typeof import('../../webview/views/mapsView') & typeof import('../../webview/views/withoutLabels');
+let Store: typeof import('../../webview/state').Store;
+let Chart: typeof import('../../webview/charts').Chart;
+
+before(async () => {
+  dom = installDom(900);
+  views = Object.assign(
+    {},
+    await import('../../webview/views/overview'),
+    await import('../../webview/views/splitsView'),
+    await import('../../webview/views/unetView'),
+    await import('../../webview/views/tapView'),
+    await import('../../webview/views/mapsView'),
+    await import('../../webview/views/withoutLabels'),
+  );
+  ({ Store } = await import('../../webview/state'));
+  ({ Chart } = await import('../../webview/charts'));
+});
+after(() => dom.uninstall());
+
+interface Harness {
+  root: FakeElement;
+  ctx: ViewContext;
+  exported: { png: string[]; csv: [string, string][] };
+  selected: string[];
+}
+
+function harness(r: Results): Harness {
+  const exported = { png: [] as string[], csv: [] as [string, string][] };
+  const host = { mode: 'report' as const, post() {}, getState: () => undefined, setState() {}, exportPng: (n: string) => exported.png.push(n), exportCsv: (n: string, c: string) => exported.csv.push([n, c]) };
+  const store = new Store(host);
+  store.setResults(r, '', false);
+  const selected: string[] = [];
+  const root = document.createElement('div') as unknown as FakeElement;
+  const ctx: ViewContext = {
+    host,
+    store,
+    theme: testTheme,
+    selectTap(name) {
+      selected.push(name);
+      store.tap = name;
+    },
+  };
+  return { root, ctx, exported, selected };
+}
+
+function draw<V extends View>(make: (root: HTMLElement, ctx: ViewContext) => V, r: Results): Harness & { view: V } {
+  const hs = harness(r);
+  const view = make(hs.root as unknown as HTMLElement, hs.ctx);
+  view.render(r);
+  return { ...hs, view };
+}
+
+const cells = (row: FakeElement) => row.children.map((c) => c.textContent);
+
+test('Overview: the performance table, one chart per metric with its series, the values table', () => {
+  const r = results({ splits: [split('train', { performance: { dice: 0.91, accuracy: 0.99 } }), split('siteB', { labeled: false })] });
+  const { root, view } = draw((a, b) => new views.OverviewView(a, b), r);
+  const perf = root.querySelector('table.data')!;
+  assert.deepEqual(cells(perf.querySelector('thead tr')!), ['Split', 'Labels', 'Images', 'Dice', 'Accuracy']);
+  assert.deepEqual(perf.querySelectorAll('tbody tr').map(cells), [
+    ['train', 'labeled', '4', '0.91', '0.99'],
+    ['siteB', 'unlabeled', '4', 'not predicted yet', '—'],
+  ]);
+  const canvases = root.querySelectorAll('canvas');
+  assert.deepEqual(canvases.map((c) => c.dataset.chart), ['db', 'roughness', 'knnConfidence', 'featureShift']);
+  assert.deepEqual(JSON.parse(canvases[0].dataset.series!).map((s: { split: string }) => s.split), ['train'], 'db: no series for the unlabeled split');
+  assert.deepEqual(JSON.parse(canvases[3].dataset.series!)[1], { split: 'siteB', values: [1, 1, 1, 1, 1] });
+  assert.deepEqual(root.querySelectorAll('.chart-card h3').map((e) => e.textContent), ['Class separation (Davies–Bouldin)', 'Roughness', 'kNN confidence', 'Feature shift']);
+  assert.match(root.querySelectorAll('.chart-card p.explain')[3].textContent, /10-th nearest train point/);
+  assert.deepEqual(view.summary, { taps: 5, splits: 2, metrics: ['db', 'roughness', 'knnConfidence', 'featureShift'] });
+  const shift = Chart.getChart(canvases[3] as unknown as HTMLCanvasElement)!;
+  assert.deepEqual(shift.data.datasets.map((d) => [d.label, d.data]), [['train', [1, 1, 1, 1, 1]], ['siteB (unlabeled)', [1, 1, 1, 1, 1]]]);
+  assert.deepEqual((shift.data.datasets[1] as { borderDash?: number[] }).borderDash, [6, 4], 'unlabeled: dashed');
+  assert.equal(shift.options.plugins?.unetlensStages && shift.options.plugins.unetlensStages.refLine, 1, 'featureShift: the reference line at 1');
+  view.selectTap(r.taps[2].name);
+  assert.equal(shift.options.plugins?.unetlensStages && shift.options.plugins.unetlensStages.selected, 2);
+});
+
+test('Splits: one row per split, measured or predicted with its interval', () => {
+  const r = results({
+    splits: [split('test', { performance: { dice: 0.8 } }), split('siteB', { labeled: false, predictedPerformance: { dice: 0.6, low: 0.5, high: 0.7 } }), split('siteC', { labeled: false })],
+  });
+  const { root } = draw((a, b) => new views.SplitsView(a, b), r);
+  const svg = root.querySelector('svg[data-chart="splits"]')!;
+  assert.equal(svg.dataset.metric, 'dice');
+  const rows = svg.querySelectorAll('g[data-split]');
+  assert.deepEqual(rows.map((g) => [g.dataset.split, g.dataset.value ?? g.dataset.predicted]), [['test', '0.8'], ['siteB', '0.6,0.5,0.7'], ['siteC', 'none']]);
+  assert.match(rows[1].textContent, /≈ 0\.6 \[0\.5, 0\.7\]/);
+  assert.equal(root.querySelectorAll('.split-card').length, 3);
+  assert.match(root.querySelector('.split-card[data-split="siteB"]')!.textContent, /Dice \(predicted\)≈ 0\.6 \[0\.5, 0\.7\]/);
+});
+
+test('The U: one block per tap with its value, coloured by the metric; a selected tap is outlined', () => {
+  const r = results({ value: (_s, _t, i) => tapMetrics({ roughness: i + 1 }) });
+  const { root, ctx, view, selected } = draw((a, b) => new views.UnetView(a, b), r);
+  ctx.store.unetMetric = 'roughness';
+  view.draw();
+  const svg = root.querySelector('svg[data-chart="unet"]')!;
+  assert.equal(svg.dataset.blocks, '5');
+  const blocks = svg.querySelectorAll('g.ublock');
+  assert.deepEqual(blocks.map((b) => b.dataset.value), ['1', '2', '3', '4', '5']);
+  assert.equal(root.querySelector('#unet-metric')!.children.map((o) => o.textContent).join(', '), 'Davies–Bouldin, Roughness, kNN confidence, Feature shift');
+  blocks[2].click();
+  assert.deepEqual(selected, [r.taps[2].name]);
+  view.selectTap(r.taps[2].name);
+  assert.equal(svg.dataset.selected, r.taps[2].name);
+  assert.ok(svg.querySelectorAll('g.ublock')[2].classList.contains('selected'));
+});
+
+test('Tap view: the facts and metrics of the selected tap; selectTap shows another', () => {
+  const r = results({ value: (s, _t, i) => tapMetrics({ db: s.labeled ? 1 : null, featureShift: s.labeled ? 1 : 1 + i / 10 }) });
+  const { root, view } = draw((a, b) => new views.TapView(a, b), r);
+  const metricRows = () => root.querySelectorAll('.tap-top table tbody tr').map(cells);
+  assert.deepEqual(metricRows()[2], ['siteB (unlabeled)', '—', '2', '0.9', '1', '100']);
+  view.selectTap(r.taps[3].name);
+  assert.deepEqual(metricRows()[2], ['siteB (unlabeled)', '—', '2', '0.9', '1.3', '100']);
+  assert.match(root.querySelector('.pca-card')!.textContent, /no PCA projection/);
+});
+
+test('Maps: without maps, says so', () => {
+  const { root } = draw((a, b) => new views.MapsView(a, b), results());
+  assert.equal(root.dataset.empty, 'maps');
+  assert.match(root.textContent, /no confidence maps/);
+});
+
+test('Without labels: the heat strip cells, the scatter hooks, the estimates of each unlabeled split', () => {
+  const taps = uTaps();
+  const pwl = withoutLabelsSection({
+    taps,
+    rho: (_t, i) => ({ roughness: i === 4 ? null : -0.5 + i / 4, knnConfidence: 0.3, featureShift: -0.9 }),
+    estimates: {
+      siteB: {
+        output: { maxProbability: 0.9, entropy: 0.3, foreground: 0.1 },
+        features: {},
+        predicted: { features: { value: 0.6, low: 0.5, high: 0.7 }, maxProbability: { value: 0.85, low: 0.8, high: 0.9 }, entropy: null },
+      },
+    },
+  });
+  const r = results({ taps, extra: { performanceWithoutLabels: pwl } });
+  const { root, selected } = draw((a, b) => new views.WithoutLabelsView(a, b), r);
+  assert.equal(root.dataset.shifts, '3');
+  const strip = root.querySelector('svg[data-chart="indicativeness"]')!;
+  assert.equal(strip.dataset.cells, String(5 * 3));
+  const rough = strip.querySelectorAll('g[data-metric="roughness"]');
+  assert.deepEqual(rough.map((g) => g.dataset.rho), ['-0.5', '-0.25', '0', '0.25', '']);
+  assert.deepEqual(rough.map((g) => g.querySelector('text')?.textContent ?? ''), ['−0.50', '−0.25', '0.00', '0.25', '—']);
+  rough[1].click();
+  assert.deepEqual(selected, [taps[1].name]);
+  const scatter = root.querySelector('canvas[data-chart="shift-scatter"]')!;
+  assert.equal(scatter.dataset.points, '3');
+  const chart = Chart.getChart(scatter as unknown as HTMLCanvasElement)!;
+  assert.deepEqual(chart.data.datasets.map((d) => [d.label, (d.data as { x: number; y: number }[]).map((q) => [q.x, q.y])]), [
+    ['unshifted · interior features', [[0.8, 0.78]]],
+    ['Gaussian noise · interior features', [[0.5, 0.55], [0.7, 0.72]]],
+  ]);
+  assert.equal(scatter.dataset.families, 'none,noise');
+  const est = root.querySelector('svg[data-chart="estimates"][data-split="siteB"]')!;
+  assert.deepEqual(est.querySelectorAll('g[data-predictor]').map((g) => [g.dataset.predictor, g.dataset.estimate]), [
+    ['features', '0.6,0.5,0.7'],
+    ['maxProbability', '0.85,0.8,0.9'],
+    ['entropy', 'none'],
+  ]);
+  assert.match(root.querySelector('[data-role="estimate-text"]')!.textContent, /^Predicted Dice 0\.6 \[0\.5, 0\.7\] from the interior features; the max-softmax baseline says 0\.85 \[0\.8, 0\.9\], the entropy baseline has none\.$/);
+});
+
+test('Without labels: absent section says why', () => {
+  const { root } = draw((a, b) => new views.WithoutLabelsView(a, b), results({ splits: [split('siteB', { labeled: false })] }));
+  assert.equal(root.dataset.empty, 'without-labels');
+  assert.equal(root.dataset.reason, 'no-labels');
+});
+
+test('every view takes the selected tap the same way, and render → destroy → render works', () => {
+  const r = results({ taps: [tap('a', 0), tap('b', 1, { stage: 'decoder' })] });
+  for (const make of [views.OverviewView, views.UnetView, views.TapView, views.MapsView, views.SplitsView, views.WithoutLabelsView]) {
+    const { view, root } = draw((a, b) => new make(a, b), r);
+    view.selectTap('b');
+    view.destroy();
+    view.render(r);
+    assert.ok(root.children.length > 0, make.name);
+  }
+});
+
+test('table headers name the metrics in words (from the metric table), the key as the tooltip', () => {
+  const r = results();
+  const tapView = draw((a, b) => new views.TapView(a, b), r);
+  const head = tapView.root.querySelector('.tap-top table thead tr')!;
+  assert.deepEqual(cells(head), ['Split', 'Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift', 'points']);
+  assert.equal(head.children[1].getAttribute('title'), 'db');
+  const overview = draw((a, b) => new views.OverviewView(a, b), r);
+  assert.deepEqual(overview.root.querySelectorAll('table.compact th.group').map((e) => e.textContent), ['Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift']);
+});
