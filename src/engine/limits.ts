@@ -41,9 +41,13 @@ export function memoryBudgetBytes(env: NodeJS.ProcessEnv = process.env): number 
   return Math.min(4096 * MB, Math.floor(os.totalmem() / 2));
 }
 
-/** Largest single array (bytes) a reader may allocate: the budget (one image or weight array cannot use more). */
+/**
+ * Largest single array (bytes) a reader may allocate, or a decompression may produce: a
+ * quarter of the budget (an image is decoded, converted to float32 and preprocessed, and
+ * several are held at once).
+ */
 export function maxArrayBytes(env: NodeJS.ProcessEnv = process.env): number {
-  return memoryBudgetBytes(env);
+  return Math.floor(memoryBudgetBytes(env) / 4);
 }
 
 export function formatBytes(n: number): string {
