@@ -34,6 +34,27 @@ export const ANALYSIS_LIMITS = {
 
 const MB = 2 ** 20;
 
+/**
+ * Largest fixed batch dimension a model may declare. Such a model must be fed whole batches
+ * (every batch padded to that size): a declared batch of 20000 would make every forward pass
+ * 20000 images. Dynamic batch dims are run in batches of `analysis.batchSize` (≤ 1024).
+ */
+export const MAX_FIXED_BATCH = 64;
+
+/** Refuses a model whose fixed batch dimension is over MAX_FIXED_BATCH (LensError 'model'). */
+export function checkFixedBatch(batch: number | undefined, perImage: number, file: string): void {
+  if (batch === undefined) return;
+  if (batch > MAX_FIXED_BATCH) {
+    throw new LensError(
+      `${file}: the model declares a fixed batch of ${batch} images, over the limit of ${MAX_FIXED_BATCH}: every forward pass would run ${batch} images; ` +
+        're-export it with a dynamic batch dimension (torch.onnx.export(…, dynamic_axes={"input": {0: "batch"}})) or a small fixed one',
+      'model',
+      file,
+    );
+  }
+  checkAllocation(batch * perImage * 4, `one batch of ${batch} inputs`, file, 'model');
+}
+
 /** The memory budget of one analysis, in bytes (see the file comment). */
 export function memoryBudgetBytes(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.UNET_LENS_MEMORY_MB;
