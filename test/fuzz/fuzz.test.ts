@@ -37,7 +37,7 @@ const FIX = path.join(ROOT, 'test', 'fixtures');
 const SEED = Number(process.env.UNETLENS_FUZZ_SEED ?? 14);
 const MEMORY_MB = 1024;
 /** Peak RSS any process under test may reach (measured: see SECURITY.md). */
-const RSS_BOUND = 800 * 2 ** 20;
+const RSS_BOUND = 512 * 2 ** 20;
 const CLI_MS = 40_000;
 const READER_MS = 10_000;
 
@@ -325,8 +325,8 @@ for (const [format, sources] of Object.entries(SOURCES)) {
 
 const MODEL_SOURCES: [string, string, number][] = [
   ['onnx', MODEL, 3],
-  ['h5', path.join(FIX, 'tfjs', 'example.h5'), 3],
-  ['keras', path.join(FIX, 'tfjs', 'example.keras'), 3],
+  ['h5', path.join(FIX, 'tfjs', 'example.h5'), 2],
+  ['keras', path.join(FIX, 'tfjs', 'example.keras'), 2],
 ];
 
 for (const [ext, src, count] of MODEL_SOURCES) {
