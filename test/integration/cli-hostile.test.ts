@@ -130,3 +130,47 @@ test('a temp file left by a killed write is removed by the next run; other files
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(readdirSync(out).sort(), ['notes.txt', 'report.html', 'results.json', `results.json.${process.pid}.tmp`].sort());
 });
+
+/** An .npy holding one H×W image of `dtype` ('|u1' or '<u2'). */
+function npyImage(values: Float32Array, h: number, w: number, dtype: '|u1' | '<u2'): Buffer {
+  let hdr = `{'descr': '${dtype}', 'fortran_order': False, 'shape': (${h}, ${w}), }`;
+  hdr += ' '.repeat((64 - ((10 + hdr.length + 1) % 64)) % 64) + '\n';
+  const head = Buffer.alloc(10);
+  head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  head.writeUInt16LE(hdr.length, 8);
+  const data = dtype === '|u1' ? Buffer.from(Uint8Array.from(values)) : Buffer.from(Uint16Array.from(values, (v) => v * 257).buffer);
+  return Buffer.concat([head, Buffer.from(hdr, 'latin1'), data]);
+}
+
+test('16-bit images with an 8-bit scale, and one 16-bit image among 8-bit ones: warnings, not silent wrong numbers', async () => {
+  const { decodePng } = await import('../../src/engine/data/formats/png');
+  const dir = tmp();
+  const src = join(root, 'examples', 'synthetic', 'data', 'train');
+  const names = readdirSync(join(src, 'images')).sort().slice(0, 6);
+  for (const [folder, wide] of [['all16', () => true], ['mixed', (i: number) => i === 3]] as const) {
+    mkdirSync(join(dir, folder, 'images'), { recursive: true });
+    mkdirSync(join(dir, folder, 'masks'), { recursive: true });
+    names.forEach((n, i) => {
+      const img = decodePng(readFileSync(join(src, 'images', n)), n);
+      const [, h, w] = img.dims;
+      writeFileSync(join(dir, folder, 'images', n.replace('.png', '.npy')), npyImage(img.data, h, w, wide(i) ? '<u2' : '|u1'));
+      writeFileSync(join(dir, folder, 'masks', n), readFileSync(join(src, 'masks', n)));
+    });
+  }
+  const ds = join(dir, 'unetlens.json');
+  writeFileSync(
+    ds,
+    JSON.stringify({
+      task: 'segmentation',
+      classes: ['background', 'lesion'],
+      input: { size: [64, 64], channels: 1, scale: 1 / 255 },
+      splits: { train: { images: 'mixed/images', labels: 'mixed/masks' }, test: { images: 'all16/images', labels: 'all16/masks' } },
+    }),
+  );
+  const r = runCli(['analyze', model, '--data', ds, '--out', join(dir, 'out'), '--max-points', '64', '--no-shifts'], 120_000);
+  assert.equal(r.status, 0, r.stderr);
+  const warnings: string[] = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')).warnings;
+  assert.ok(warnings.some((w) => /^Split "train": images of different bit depths: case\d+\.npy fits in 8 bits, case\d+\.npy has values up to \d+/.test(w)), warnings.join('\n'));
+  assert.ok(warnings.some((w) => /^Split "test": case\d+\.npy has raw values up to \d+, but input\.scale 0\.003922 implies raw values in \[0, 255\]/.test(w)), warnings.join('\n'));
+  assert.match(r.stderr, /unet-lens: warning: Split "test": .*16-bit image with an 8-bit scale/);
+});

@@ -84,6 +84,18 @@ export interface Run {
   cancel?: CancelToken;
   warnings: string[];
   log: (m: string) => void;
+  /** Per split: what checkScaling has seen of the raw value ranges (batch.ts). */
+  scaling?: Map<string, ScalingSeen>;
+}
+
+/** Raw value ranges seen in a split, for the suspicious-scaling warnings. */
+export interface ScalingSeen {
+  seen: Set<string>;
+  /** An image whose raw values fit 8 bits (max in (1, 255]), and one with values above 255. */
+  eightBit?: string;
+  wide?: { file: string; max: number };
+  warnedRange?: boolean;
+  warnedMixed?: boolean;
 }
 
 /** The dataset file's analysis settings with the caller's overrides (undefined/null ones ignored). */
