@@ -10,6 +10,7 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readdirSync, symlinkSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { writeBytesField, writeMessageField, writeStringField, writeVarintField } from '../../src/engine/model/protobuf';
 
 const root = resolve(__dirname, '..', '..');
 const cli = join(root, 'dist', 'cli.js');
@@ -173,4 +174,58 @@ test('16-bit images with an 8-bit scale, and one 16-bit image among 8-bit ones: 
   assert.ok(warnings.some((w) => /^Split "train": images of different bit depths: case\d+\.npy fits in 8 bits, case\d+\.npy has values up to \d+/.test(w)), warnings.join('\n'));
   assert.ok(warnings.some((w) => /^Split "test": case\d+\.npy has raw values up to \d+, but input\.scale 0\.003922 implies raw values in \[0, 255\]/.test(w)), warnings.join('\n'));
   assert.match(r.stderr, /unet-lens: warning: Split "test": .*16-bit image with an 8-bit scale/);
+});
+
+/** A one-node ONNX model: Conv 1→2 channels, 3×3, padding 1 (no encoder, no decoder). */
+function oneConvModel(): Uint8Array {
+  const model: number[] = [];
+  const vi = (g: number[], field: number, name: string, dims: (number | string)[]) =>
+    writeMessageField(g, field, (v) => {
+      writeStringField(v, 1, name);
+      writeMessageField(v, 2, (tp) =>
+        writeMessageField(tp, 1, (tt) => {
+          writeVarintField(tt, 1, 1);
+          writeMessageField(tt, 2, (sh) => {
+            for (const d of dims) writeMessageField(sh, 1, (dim) => (typeof d === 'number' ? writeVarintField(dim, 1, d) : writeStringField(dim, 2, d)));
+          });
+        }),
+      );
+    });
+  writeVarintField(model, 1, 7);
+  writeMessageField(model, 7, (g) => {
+    writeMessageField(g, 1, (n) => {
+      writeStringField(n, 1, 'x');
+      writeStringField(n, 1, 'w');
+      writeStringField(n, 2, 'c');
+      writeStringField(n, 4, 'Conv');
+      writeMessageField(n, 5, (a) => {
+        writeStringField(a, 1, 'pads');
+        for (const p of [1, 1, 1, 1]) writeVarintField(a, 8, p);
+        writeVarintField(a, 20, 7);
+      });
+    });
+    writeStringField(g, 2, 'oneconv');
+    writeMessageField(g, 5, (t) => {
+      for (const d of [2, 1, 3, 3]) writeVarintField(t, 1, d);
+      writeVarintField(t, 2, 1);
+      writeStringField(t, 8, 'w');
+      writeBytesField(t, 9, new Uint8Array(new Float32Array(18).fill(0.1).buffer));
+    });
+    vi(g, 11, 'x', ['N', 1, 64, 64]);
+    vi(g, 12, 'c', ['N', 2, 64, 64]);
+  });
+  writeMessageField(model, 8, (o) => {
+    writeStringField(o, 1, '');
+    writeVarintField(o, 2, 13);
+  });
+  return Uint8Array.from(model);
+}
+
+test('a single-Conv model: the report says it is not an encoder–decoder', () => {
+  const dir = tmp();
+  writeFileSync(join(dir, 'oneconv.onnx'), oneConvModel());
+  const r = runCli(['analyze', join(dir, 'oneconv.onnx'), '--data', data, '--out', join(dir, 'out'), '--max-points', '64', '--no-shifts'], 120_000);
+  assert.equal(r.status, 0, r.stderr);
+  const warnings: string[] = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')).warnings;
+  assert.ok(warnings.includes('oneconv.onnx: 1 tap, none down-sampled: this does not look like an encoder–decoder (UNet); the layer-by-layer view says little about how it generalizes.'), warnings.join('\n'));
 });
