@@ -1,8 +1,15 @@
 /**
  * unet-lens analyze <model> --data <unetlens.json> --out <dir> [--max-points N] [--seed S] [--json]
+ * unet-lens analyze <model> --data <unetlens.json> --results-dir <dir>   (writes <dir>/<model-sha256>/)
+ * unet-lens init <dataset folder> [--out <file>] [--force] [--fold N] [--fingerprint F] [--plans P]
+ * unet-lens timeline <results-dir> [--out <series.json>]                 (CONTRACT.md §4)
+ *
+ * A PyTorch model (.pt/.pth, TorchScript) is first exported to ONNX with Python
+ * (--python, else python3 on PATH) into --export-dir (default: the user's cache folder).
  *
  * The same engine as the extension's worker, in-process. Exit codes (CONTRACT.md §2):
- * 0 done; 2 bad arguments or dataset file; 3 model could not be loaded or run; 130 cancelled.
+ * 0 done; 2 bad arguments or dataset file; 3 model could not be loaded or run; 130 cancelled;
+ * 1 internal error (one line naming a log file with the details; never a stack trace).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,17 +17,27 @@ import * as path from 'node:path';
 import { analyze } from './engine/pipeline/analyze';
 import { checkOutDir, removeTempOutputs, writeOutputs } from './engine/output';
 import { ANALYSIS_LIMITS, requireRegularFile } from './engine/limits';
+import { asPyTorchResults, defaultExportRoot, exportForDataset, isTorchPath, pythonCandidates } from './engine/model/torchExport';
+import { DEFAULT_DATASET_FILE, importDataset, writeDatasetFile } from './engine/data/datasetImport';
 import { LensError, type ProgressEvent } from './engine/types';
+import { resultsDirFor, seriesFromResultsDir, writeSeries } from './engine/checkpoints';
 
-const USAGE = `usage: unet-lens analyze <model> --data <unetlens.json> --out <dir> [--max-points N] [--seed S] [--k K] [--max-taps N] [--threads T] [--no-shifts] [--json]`;
+const USAGE = `usage: unet-lens analyze <model> --data <unetlens.json> (--out <dir> | --results-dir <dir>) [--max-points N] [--seed S] [--k K] [--max-taps N] [--threads T] [--no-shifts] [--json] [--python P] [--export-dir D]
+       unet-lens init <nnU-Net or Decathlon dataset folder> [--out <file>] [--force] [--fold N] [--fingerprint F] [--plans P] [--print]
+       unet-lens timeline <results-dir> [--out <series.json>]`;
 
 interface Args {
   model: string;
   data: string;
   out: string;
+  /** `--results-dir`: write to <dir>/<model sha256>/ instead of --out (CONTRACT.md §2). */
+  resultsDir?: string;
   json: boolean;
   overrides: { maxPoints?: number; seed?: number; k?: number; maxTaps?: number; shifts?: { enabled: boolean } };
   threads?: number;
+  /** PyTorch models: the Python to export with, and where exports go. */
+  python?: string;
+  exportDir?: string;
 }
 
 export function parseArgs(argv: string[]): Args {
@@ -48,6 +65,10 @@ export function parseArgs(argv: string[]): Args {
       case '--out':
         args.out = value(a, rest[++i]);
         break;
+      case '--results-dir':
+        args.resultsDir = rest[++i];
+        if (!args.resultsDir) throw new LensError('--results-dir needs a folder', 'args');
+        break;
       case '--json':
         args.json = true;
         break;
@@ -69,6 +90,14 @@ export function parseArgs(argv: string[]): Args {
       case '--threads':
         args.threads = intFlag(a, rest[++i], 0, L.threads);
         break;
+      case '--python':
+      case '--export-dir': {
+        const v = rest[++i];
+        if (!v || v.startsWith('--')) throw new LensError(`${a} needs a path`, 'args');
+        if (a === '--python') args.python = v;
+        else args.exportDir = v;
+        break;
+      }
       default:
         if (a.startsWith('-')) throw new LensError(`unknown option ${a}`, 'args');
         if (args.model) throw new LensError(`unexpected argument "${a}" (the model is already ${args.model})`, 'args');
@@ -77,7 +106,8 @@ export function parseArgs(argv: string[]): Args {
   }
   if (!args.model) throw new LensError('no model file given', 'args');
   if (!args.data) throw new LensError('--data <unetlens.json> is required', 'args');
-  if (!args.out) throw new LensError('--out <dir> is required', 'args');
+  if (!args.out && !args.resultsDir) throw new LensError('--out <dir> (or --results-dir <dir>) is required', 'args');
+  if (args.out && args.resultsDir) throw new LensError('give --out or --results-dir, not both', 'args');
   return args as Args;
 }
 
@@ -91,6 +121,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return argv.length === 0 ? 2 : 0;
   }
+  if (argv[0] === 'init') return init(argv.slice(1));
+  if (argv[0] === 'timeline') return timelineMain(argv.slice(1));
   let args: Args;
   try {
     args = parseArgs(argv);
@@ -98,13 +130,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`unet-lens: ${(e as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const outDir = path.resolve(args.out);
-  const modelPath = path.resolve(args.model);
-  const dataPath = path.resolve(args.data);
+  const outDir = args.out ? path.resolve(args.out) : undefined;
   const cancel = { cancelled: false };
   process.on('SIGINT', () => {
     if (cancel.cancelled) {
-      removeTempOutputs(outDir);
+      if (outDir) removeTempOutputs(outDir);
       process.exit(130);
     }
     cancel.cancelled = true;
@@ -115,10 +145,22 @@ async function main(argv: string[]): Promise<number> {
   try {
     // Checked before anything runs: the output folder can be written, the model and the
     // dataset file are regular files (a FIFO would block, a device never end).
-    checkOutDir(outDir);
-    requireRegularFile(dataPath, 'dataset', 'dataset file');
-    requireRegularFile(modelPath, 'model', 'model file');
-    const results = await analyze(modelPath, dataPath, {
+    checkOutDir(outDir ?? path.resolve(args.resultsDir!), outDir ? '--out' : '--results-dir');
+    requireRegularFile(path.resolve(args.data), 'dataset', 'dataset file');
+    requireRegularFile(path.resolve(args.model), 'model', 'model file');
+    let modelPath = path.resolve(args.model);
+    let exported: Awaited<ReturnType<typeof exportForDataset>> | undefined;
+    if (isTorchPath(modelPath)) {
+      progress({ stage: 'load', message: `exporting ${path.basename(modelPath)} to ONNX` });
+      exported = await exportForDataset(modelPath, path.resolve(args.data), {
+        pythons: pythonCandidates({ setting: args.python }),
+        scriptPath: path.join(__dirname, 'media', 'export_torchscript.py'),
+        cacheRoot: path.resolve(args.exportDir ?? defaultExportRoot(process.env, process.platform, os.homedir())),
+        log: (m) => process.stderr.write(args.json ? `${JSON.stringify({ stage: 'log', message: m })}\n` : `${m}\n`),
+      });
+      modelPath = exported.onnxPath;
+    }
+    const results = await analyze(modelPath, path.resolve(args.data), {
       overrides: args.overrides,
       threads: args.threads,
       onProgress: progress,
@@ -126,7 +168,9 @@ async function main(argv: string[]): Promise<number> {
       cancel,
       distDir: __dirname,
     });
-    const out = await writeOutputs(results, outDir, __dirname);
+    if (exported) asPyTorchResults(results, path.resolve(args.model), exported);
+    const target = args.resultsDir ? resultsDirFor(path.resolve(args.resultsDir), results) : outDir!;
+    const out = await writeOutputs(results, target, __dirname);
     progress({ stage: 'done', message: `wrote ${out.resultsPath} and ${out.reportPath}` });
     for (const w of results.warnings) process.stderr.write(`unet-lens: warning: ${w}\n`);
     return 0;
@@ -140,10 +184,10 @@ async function main(argv: string[]): Promise<number> {
  * anything else is a bug: "internal error", with the stack written to a log file (never to
  * the terminal), exit code 1.
  */
-function reportError(e: unknown): number {
+export function reportError(e: unknown, exitCode?: number): number {
   if (e instanceof LensError) {
     process.stderr.write(`unet-lens: ${e.message}\n`);
-    return e.exitCode;
+    return exitCode ?? e.exitCode;
   }
   const err = e as Error;
   const logFile = path.join(os.tmpdir(), `unet-lens-error-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
@@ -157,6 +201,109 @@ function reportError(e: unknown): number {
   const first = String(err?.message ?? e).split('\n')[0].slice(0, 300);
   process.stderr.write(`unet-lens: internal error: ${first}${where}\n`);
   return 1;
+}
+
+/** `unet-lens init <folder>`: writes a unetlens.json for an nnU-Net v2 or Decathlon dataset folder. */
+export function parseInitArgs(argv: string[]): { folder: string; out?: string; force: boolean; print: boolean; fold?: number; fingerprint?: string; plans?: string } {
+  const r: { folder?: string; out?: string; force: boolean; print: boolean; fold?: number; fingerprint?: string; plans?: string } = { force: false, print: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new LensError(`${a} needs a value`, 'args');
+      return v;
+    };
+    if (a === '--force') r.force = true;
+    else if (a === '--print') r.print = true;
+    else if (a === '--out') r.out = val();
+    else if (a === '--fingerprint') r.fingerprint = val();
+    else if (a === '--plans') r.plans = val();
+    else if (a === '--fold') {
+      const v = val();
+      if (!/^\d+$/.test(v)) throw new LensError(`--fold needs a fold number 0, 1, … (got ${v})`, 'args');
+      r.fold = Number(v);
+    } else if (a.startsWith('-')) throw new LensError(`unknown option ${a}`, 'args');
+    else if (r.folder) throw new LensError(`unexpected argument "${a}" (the dataset folder is already ${r.folder})`, 'args');
+    else r.folder = a;
+  }
+  if (!r.folder) throw new LensError('init needs the dataset folder (the one holding dataset.json)', 'args');
+  return r as ReturnType<typeof parseInitArgs>;
+}
+
+function init(argv: string[]): number {
+  let a: ReturnType<typeof parseInitArgs>;
+  try {
+    a = parseInitArgs(argv);
+  } catch (e) {
+    process.stderr.write(`unet-lens: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const folder = path.resolve(a.folder);
+    const r = importDataset(folder, { fold: a.fold, fingerprint: a.fingerprint, plans: a.plans });
+    if (a.print) {
+      // The extension's Create Dataset File…: it asks before writing.
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      return 0;
+    }
+    const out = path.resolve(a.out ?? path.join(folder, DEFAULT_DATASET_FILE));
+    if (path.dirname(out) !== folder) {
+      // Paths in the file are relative to it: rebase them when it goes elsewhere.
+      rebaseSplits(r.json, folder, path.dirname(out));
+    }
+    writeDatasetFile(out, r.json, a.force);
+    process.stderr.write(`unet-lens: wrote ${out} (${r.kind === 'msd' ? 'Medical Segmentation Decathlon' : 'nnU-Net'} dataset, ${(r.json.classes as string[]).length} classes)\n`);
+    for (const n of r.notes) process.stderr.write(`  - ${n}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof LensError) {
+      process.stderr.write(`unet-lens: ${e.message}\n`);
+      return 2;
+    }
+    return reportError(e);
+  }
+}
+
+/** `unet-lens timeline <results-dir> [--out <file>]`: assembles the series of a results folder (CONTRACT.md §4). */
+export function parseTimelineArgs(argv: string[]): { dir: string; out: string } {
+  let dir: string | undefined;
+  let out: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--out') {
+      out = argv[++i];
+      if (!out) throw new LensError('--out needs a file', 'args');
+    } else if (a.startsWith('-')) throw new LensError(`unknown option ${a}`, 'args');
+    else if (dir) throw new LensError(`unexpected argument "${a}" (the results folder is already ${dir})`, 'args');
+    else dir = a;
+  }
+  if (!dir) throw new LensError('no results folder given', 'args');
+  return { dir: path.resolve(dir), out: path.resolve(out ?? path.join(dir, 'series.json')) };
+}
+
+async function timelineMain(argv: string[]): Promise<number> {
+  try {
+    const { dir, out } = parseTimelineArgs(argv);
+    const series = await seriesFromResultsDir(dir);
+    await writeSeries(series, out);
+    const best = series.best ? `; best: ${series.checkpoints[series.best.checkpoint].name} (${series.best.split} ${series.metric} ${series.best.value.toFixed(4)})` : '';
+    process.stderr.write(`[done] ${series.checkpoints.length} checkpoints → ${out}${best}\n`);
+    for (const w of series.warnings) process.stderr.write(`unet-lens: warning: ${w}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof LensError) {
+      process.stderr.write(`unet-lens: ${e.message}\n${USAGE}\n`);
+      return e.exitCode;
+    }
+    return reportError(e);
+  }
+}
+
+/** Makes the split paths of a created dataset file relative to another folder. */
+export function rebaseSplits(json: Record<string, unknown>, from: string, to: string): void {
+  for (const s of Object.values(json.splits as Record<string, Record<string, string>>)) {
+    for (const k of ['images', 'labels']) if (s[k]) s[k] = path.relative(to, path.resolve(from, s[k])).split(path.sep).join('/');
+  }
 }
 
 if (require.main === module) {

@@ -9,6 +9,8 @@ import { PanelManager, PANEL_TYPE } from './host/panelManager';
 import { analyzeCommand, cancelCurrent, runAnalysis } from './commands/analyze';
 import { openResultsCommand } from './commands/openResults';
 import { exportReportCommand } from './commands/exportReport';
+import { createDatasetFileCommand } from './commands/createDatasetFile';
+import { analyzeCheckpointsCommand, compareResultsCommand } from './commands/timeline';
 import { CODELENS_SELECTOR, explainFormatComing, FORMAT_COMING_COMMAND, ModelSaveLensProvider } from './host/codeLens';
 import { FileHasher } from './host/hash';
 import { ModelFreshness } from './host/modelWatcher';
@@ -53,6 +55,9 @@ export function activate(context: vscode.ExtensionContext): void {
       if (!cancelCurrent()) void vscode.window.showInformationMessage('UNet Lens: no analysis is running.');
     }),
     vscode.commands.registerCommand('unetLens.showLog', () => log.show(true)),
+    vscode.commands.registerCommand('unetLens.createDatasetFile', (arg?: unknown) => createDatasetFileCommand(context, log, arg)),
+    vscode.commands.registerCommand('unetLens.analyzeCheckpoints', (arg?: unknown) => analyzeCheckpointsCommand(deps, arg)),
+    vscode.commands.registerCommand('unetLens.compareResults', (arg?: unknown, all?: unknown) => compareResultsCommand(deps, arg, all)),
     vscode.window.registerWebviewPanelSerializer(PANEL_TYPE, panels),
   );
   log.info(`UNet Lens ${context.extension.packageJSON.version} activated`);

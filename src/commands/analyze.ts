@@ -12,13 +12,15 @@ import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { runWorker, WorkerError } from '../host/workerRunner';
+import { exportTorchForAnalysis } from '../host/torchModels';
+import { asPyTorchResults, isTorchPath, type ExportResult } from '../engine/model/torchExport';
 import type { PanelManager } from '../host/panelManager';
 import type { FileHasher } from '../host/hash';
 import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
 import { confirmKey, decideRun } from '../host/runPolicy';
 import { ANALYSIS_LIMITS } from '../engine/limits';
 import { METHOD_VERSION, type ProgressEvent, type Results } from '../engine/types';
-import { modelFilesGlob } from '../engine/model/contract';
+import { modelFileFormat, modelFilesGlob } from '../engine/model/contract';
 
 export interface AnalyzeDeps {
   context: vscode.ExtensionContext;
@@ -34,6 +36,28 @@ const DATASET_GLOB = '**/*unetlens.json';
 const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
 
 let current: AbortController | undefined;
+
+/**
+ * The workspace's one analysis slot, for other runners (the checkpoint series,
+ * commands/timeline.ts): true when it was free and is now held by `controller`. Cancel
+ * Analysis aborts whoever holds it.
+ */
+export function claimSlot(deps: AnalyzeDeps, controller: AbortController): boolean {
+  if (current) return false;
+  current = controller;
+  deps.setRunning(true);
+  return true;
+}
+
+/** Gives the slot back (and starts an analysis the file watcher queued meanwhile). */
+export function releaseSlot(deps: AnalyzeDeps, controller: AbortController): void {
+  if (current !== controller) return;
+  current = undefined;
+  deps.setRunning(false);
+  const next = queued;
+  queued = undefined;
+  if (next) void runAnalysis(deps, next.modelPath, next.datasetPath, next.opts);
+}
 
 export function cancelCurrent(): boolean {
   if (!current) return false;
@@ -57,7 +81,7 @@ async function pickFile(glob: string, placeHolder: string, near?: vscode.Uri): P
 async function pickModel(): Promise<vscode.Uri | undefined> {
   const found = await vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE, 500);
   if (found.length === 0) {
-    void vscode.window.showErrorMessage('UNet Lens: no model in this workspace (.onnx, TF.js model.json, Keras .h5/.keras). Export your UNet with torch.onnx.export or model.save and try again.');
+    void vscode.window.showErrorMessage('UNet Lens: no model in this workspace (.onnx, PyTorch .pt/.pth, TF.js model.json, Keras .h5/.keras). Export your UNet with torch.onnx.export or model.save and try again.');
     return undefined;
   }
   if (found.length === 1) return found[0];
@@ -67,9 +91,9 @@ async function pickModel(): Promise<vscode.Uri | undefined> {
   return (await vscode.window.showQuickPick(items, { placeHolder: 'Which model should UNet Lens analyze?', matchOnDescription: true }))?.uri;
 }
 
-/** A file UNet Lens can analyze: ONNX, a TF.js model.json, a Keras .h5/.hdf5/.keras. */
+/** A file UNet Lens can analyze: ONNX, PyTorch .pt/.pth (exported to ONNX first), a TF.js model.json, a Keras .h5/.hdf5/.keras. */
 export function isModelPath(p: string): boolean {
-  return /\.(onnx|h5|hdf5|keras)$/i.test(p) || /(^|[\\/])model\.json$/i.test(p);
+  return modelFileFormat(p) !== undefined;
 }
 
 function modelFromEditor(): vscode.Uri | undefined {
@@ -215,6 +239,14 @@ export function readRunSettings(get: <T>(key: string) => T | undefined): RunSett
   return { overrides, threads: (threads as number | undefined) ?? 0, workerMemoryMB: (memory as number | undefined) ?? 8192 };
 }
 
+/** The overrides of the dataset file's `analysis` block that come from the settings; a setting out of its bounds throws, naming it. */
+export function settingsOverrides(): RunSettings['overrides'] {
+  const cfg = vscode.workspace.getConfiguration('unetLens');
+  const r = readRunSettings((k) => cfg.get(k));
+  if ('error' in r) throw new Error(r.error);
+  return r.overrides;
+}
+
 /**
  * Runs (or takes from the cache) the analysis of a model with a dataset file and shows it
  * in the model's panel beside the editor.
@@ -312,6 +344,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     if (!cacheKeyValue) await cache.sweep().catch(() => undefined); // keeps only the newest uncached/<hash> folders
 
     // ---------------------------------------------------------------- the worker
+    let exported: ExportResult | undefined;
     const outcome = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `UNet Lens: ${path.basename(modelPath)}`, cancellable: true },
       async (progress, token) => {
@@ -324,10 +357,17 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           lastFraction = Math.max(lastFraction, fraction);
           progress.report({ message: `${e.message}${count}`, increment });
         };
+        // A PyTorch file: exported to ONNX first with the user's Python (host/torchModels.ts).
+        let workerModel = modelPath;
+        if (isTorchPath(modelPath)) {
+          progress.report({ message: `Exporting ${path.basename(modelPath)} to ONNX with your Python…` });
+          exported = await exportTorchForAnalysis(context, modelPath, datasetPath, { signal: controller.signal, log: (line) => log.info(line) });
+          workerModel = exported.onnxPath;
+        }
         return runWorker(path.join(context.extensionUri.fsPath, 'dist', 'worker.js'), {
           type: 'analyze',
           id: randomUUID(),
-          modelPath,
+          modelPath: workerModel,
           datasetPath,
           overrides,
           threads: run.threads,
@@ -343,6 +383,11 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
       },
     );
     const resultsPath = path.join(outDir, 'results.json');
+    if (exported) {
+      // The results name the PyTorch file (panel title, watcher, Re-run); the ONNX export is model.onnxExport. In the file too, for the cache.
+      asPyTorchResults(outcome.results, modelPath, exported);
+      await fs.writeFile(resultsPath, `${JSON.stringify(outcome.results)}\n`).catch((e) => log.warn(`results.json not updated: ${(e as Error).message}`));
+    }
     if (cacheKeyValue) {
       await cache
         .record({ key: cacheKeyValue, modelPath, datasetPath, modelSha256, datasetSha256, settings: overrides })
@@ -370,8 +415,11 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     }
     log.error(`${err.kind ?? 'error'}: ${err.message}${err.where ? ` (${err.where})` : ''}`);
     panels.showStatus(key, title, 'error', err.message);
-    const choice = await vscode.window.showErrorMessage(`UNet Lens: ${err.message}`, 'Show Log');
-    if (choice === 'Show Log') log.show(true);
+    // Not awaited: an error notification stays until dismissed, and the next analysis must
+    // not wait for that (the finally below frees the "running" state now).
+    void vscode.window.showErrorMessage(`UNet Lens: ${err.message}`, 'Show Log').then((choice) => {
+      if (choice === 'Show Log') log.show(true);
+    });
   } finally {
     onClose.dispose();
     current = undefined;

@@ -7,6 +7,9 @@
  */
 import { promises as fs, accessSync, constants, readdirSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { hostname } from 'node:os';
+
+let tmpCounter = 0;
 import { renderReport } from './report';
 import { LensError, type Results } from './types';
 
@@ -16,8 +19,11 @@ export interface Outputs {
 }
 
 const OUTPUT_NAMES = ['results.json', 'report.html'] as const;
-/** `results.json.<pid>.tmp`: a file being written by process <pid>. */
-const TEMP_RE = /^(results\.json|report\.html)\.(\d+)\.tmp$/;
+/**
+ * A file being written by process <pid>: `results.json.<host>.<pid>.<unique>.tmp` (writeAtomic),
+ * or the older `results.json.<pid>.tmp`. Only this host's temp files are judged.
+ */
+const TEMP_RE = /^(results\.json|report\.html)\.(?:(.+)\.)?(\d+)(?:\.[0-9a-z]+)?\.tmp$/;
 
 const alive = (pid: number): boolean => {
   if (pid === process.pid) return true;
@@ -44,7 +50,8 @@ export function removeTempOutputs(outDir: string, own = true): void {
   for (const n of names) {
     const m = TEMP_RE.exec(n);
     if (!m) continue;
-    const pid = Number(m[2]);
+    if (m[2] !== undefined && m[2] !== hostname()) continue; // another machine's write: not ours to judge
+    const pid = Number(m[3]);
     if ((own && pid === process.pid) || (pid !== process.pid && !alive(pid))) {
       try {
         rmSync(path.join(outDir, n), { force: true });
@@ -99,8 +106,14 @@ export function checkOutDir(outDir: string, label = '--out'): void {
   }
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+/**
+ * Writes `file` by a temporary name in the same folder, then a rename: readers see the old
+ * file or the whole new one. The temporary name is unique per host, process and call, so
+ * processes on several machines may write into one shared folder (`--results-dir`). A failed
+ * write removes its temporary file.
+ */
+export async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${hostname()}.${process.pid}.${(tmpCounter++).toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
   try {
     await fs.writeFile(tmp, text, { encoding: 'utf8', mode: 0o644 });
     await fs.rename(tmp, file);

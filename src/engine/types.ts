@@ -24,10 +24,16 @@ export interface DatasetConfig {
     mean: number[];
     std: number[];
     resize: 'resize' | 'crop';
+    /** One file per channel (nnU-Net): the suffix of each channel's file name before its extension, e.g. ["_0000", "_0001"]. */
+    channelFiles?: string[];
+    /** Per-channel normalisation (one entry for all channels, or one per channel); undefined = "fixed" for every channel. */
+    normalize?: Normalization[];
   };
   splits: SplitConfig[];
   model: { output: 'auto' | string; activation: Activation };
   analysis: AnalysisSettings;
+  /** `checkpoints` (CONTRACT.md §1): the checkpoint series, an absolute glob or folder; absent when not given. */
+  checkpoints?: string;
 }
 
 export interface SplitConfig {
@@ -36,7 +42,19 @@ export interface SplitConfig {
   images: string;
   /** Absolute path or undefined for an unlabeled split. */
   labels?: string;
+  /** Only these cases (image base names, or case ids with input.channelFiles), in this order. */
+  cases?: string[];
 }
+
+/**
+ * How one channel's raw values become model input (normalize.ts):
+ * - "fixed": (raw·scale − mean[c]) / std[c];
+ * - "zscore": per image, (v − mean(v)) / max(std(v), 1e-8) with v = raw·scale (nnU-Net's ZScoreNormalization);
+ * - "minmax": per image, (v − min(v)) / max(max(v) − min(v), 1e-8) (nnU-Net's rescale_to_0_1);
+ * - { clip: [lo, hi] }: (clip(raw·scale, lo, hi) − mean[c]) / std[c] (nnU-Net's CTNormalization with the fingerprint's
+ *   foreground percentiles 0.5/99.5, mean and std).
+ */
+export type Normalization = 'fixed' | 'zscore' | 'minmax' | { clip: [number, number] };
 
 export interface AnalysisSettings {
   maxPoints: number;
@@ -259,11 +277,14 @@ export interface Results {
   model: {
     path: string;
     sha256: string;
-    format: 'onnx' | 'tfjs' | 'keras';
+    /** 'pytorch': `path` is the user's .pt/.pth, analysed through its ONNX export (`onnxExport`). */
+    format: 'onnx' | 'tfjs' | 'keras' | 'pytorch';
     inputs: TensorDesc[];
     outputs: TensorDesc[];
     /** How the prediction output was read (`model.activation`, `auto` resolved); absent for regression. */
     activation?: Exclude<Activation, 'auto'>;
+    /** Format "pytorch": the ONNX file the analysis ran (torchExport.ts), and the Python and torch that exported it. */
+    onnxExport?: { path: string; sha256: string; python: string; torch: string };
   };
   dataset: { path: string; task: Task; classes: string[] };
   settings: {

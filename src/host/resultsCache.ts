@@ -194,7 +194,7 @@ export class ResultsCache {
         if (DIR_RE.test(n)) {
           if (!referenced.has(n) && (await old(p))) await rm(p);
           else if (referenced.has(n)) {
-            for (const f of await fs.readdir(p)) if (/\.\d+\.tmp$/.test(f) && (await old(path.join(p, f)))) await rm(path.join(p, f));
+            for (const f of await fs.readdir(p)) if (/^(results\.json|report\.html)\..+\.tmp$/.test(f) && (await old(path.join(p, f)))) await rm(path.join(p, f));
           }
         } else if (/^index\.json\.[\d.]+\.tmp$/.test(n)) {
           if (await old(p)) await rm(p);

@@ -17,6 +17,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError, type DatasetConfig, type SplitConfig } from '../types';
+import { isCaseSplit, listCaseSplit } from './caseFolders';
+import type { SplitItem, SplitSource } from './splitSource';
+
+export type { SplitItem, SplitSource } from './splitSource';
 import {
   baseNameOf,
   channelAxisOf,
@@ -35,31 +39,6 @@ import {
   type ReadContext,
 } from './formats';
 
-export interface SplitItem {
-  /** Unique within the split: the base name (folder), `class/name` (ImageFolder) or `file[i]` (array). */
-  id: string;
-  /** Raw pixel values, `[C, H, W]` (or `[C, D, H, W]`). */
-  image: RawImage;
-  /** Segmentation: class map with dims `[H, W]`; classification: one value with dims `[]`. */
-  label?: LabelMap;
-  /** Regression: the target image, raw values, `[C, H, W]`. */
-  target?: RawImage;
-  /** Where the image came from (path, or `file.npz#member[i]`), for messages. */
-  imageFile: string;
-  labelFile?: string;
-}
-
-export interface SplitSource {
-  name: string;
-  count: number;
-  ids: string[];
-  /** Whether items carry a label (or target). */
-  labeled: boolean;
-  /** Things worth telling the user that are not errors (skipped files…). */
-  notes: string[];
-  /** Reads item `i` (0 ≤ i < count); checks label values and label/image sizes. */
-  read(i: number): SplitItem;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 
@@ -386,6 +365,9 @@ export function listSplit(cfg: DatasetConfig, split: SplitConfig): SplitSource {
   const notes: string[] = [];
   const task = cfg.task;
   const labelWord = task === 'segmentation' ? 'mask' : task === 'regression' ? 'target' : 'label';
+
+  /* ---- a folder of cases: one file per channel (nnU-Net), or a list of cases ---- */
+  if (isCaseSplit(cfg, split)) return listCaseSplit(cfg, split);
 
   /* ---- classification with class sub-folders (ImageFolder) ---- */
   const imagesIsDir = isDir(split.images);
