@@ -178,7 +178,7 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
   });
 
   const bad: [string, unknown, string][] = [
-    ['wrong type', { ...BASE, input: { channels: 'one' } }, 'unetlens.json: "input.channels" must be an integer ≥ 1 (got "one")'],
+    ['wrong type', { ...BASE, input: { channels: 'one' } }, 'unetlens.json: "input.channels" must be an integer ≥ 1 and ≤ 4096 (got "one")'],
     ['no train split', { ...BASE, splits: { test: { images: 'a' } } }, 'unetlens.json: "splits.train" is missing: the split named "train" is required (it is the reference the other splits are measured against)'],
     ['missing task', { classes: ['a', 'b'], splits: BASE.splits }, 'unetlens.json: "task" is required: one of "segmentation", "classification", "regression"'],
     ['missing splits', { task: 'segmentation', classes: ['a', 'b'] }, 'unetlens.json: "splits" is required: an object with "train"'],
@@ -188,9 +188,10 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
     ['split without images', { ...BASE, splits: { train: { labels: 'm' } } }, 'unetlens.json: "splits.train.images" is required: a non-empty string'],
     ['typo in a split', { ...BASE, splits: { train: { images: 'a', lables: 'b' } } }, 'unetlens.json: unknown field "splits.train.lables" (did you mean "labels"?): expected in "splits.train" only "images", "labels", "cases"'],
     ['typo at top level', { ...BASE, anaylsis: {} }, 'unetlens.json: unknown field "anaylsis" (did you mean "analysis"?): expected at the top level only "task", "classes", "input", "splits", "model", "analysis", "checkpoints"'],
-    ['negative k', { ...BASE, analysis: { k: 0 } }, 'unetlens.json: "analysis.k" must be an integer ≥ 1 (got 0)'],
+    ['negative k', { ...BASE, analysis: { k: 0 } }, 'unetlens.json: "analysis.k" must be an integer ≥ 1 and ≤ 1024 (got 0)'],
+    ['huge maxPoints', { ...BASE, analysis: { maxPoints: 1e20 } }, 'unetlens.json: "analysis.maxPoints" must be an integer ≥ 1 and ≤ 1000000 (got 100000000000000000000)'],
     ['std 0', { ...BASE, input: { std: [0] } }, 'unetlens.json: "input.std[0]" must be a number > 0 (got 0)'],
-    ['size 1-d', { ...BASE, input: { size: [128] } }, 'unetlens.json: "input.size" must be an array of 2 to 3 integers ≥ 1 (got [128])'],
+    ['size 1-d', { ...BASE, input: { size: [128] } }, 'unetlens.json: "input.size" must be an array of 2 to 3 integers ≥ 1 and ≤ 65536 (got [128])'],
     ['size vs layout', { ...BASE, input: { size: [8, 8, 8] } }, 'unetlens.json: "input.size" must be [H, W] for layout "NCHW" (got [8,8,8])'],
     ['mean length', { ...BASE, input: { channels: 3, mean: [0.5, 0.5] } }, 'unetlens.json: "input.mean" must have 1 value or one per channel (input.channels is 3) (got [0.5,0.5])'],
     ['taps', { ...BASE, analysis: { taps: 'all' } }, 'unetlens.json: "analysis.taps" must be "auto" or a non-empty array of non-empty strings, without repeats (got "all")'],

@@ -146,7 +146,10 @@ function listFolder(ctx: Ctx, dir: string, what: string, notes: string[], allowE
       }
     }
     if (isDir) subfolders.push(name);
-    else if (isFile) {
+    else if (!isFile) {
+      // FIFOs, devices, sockets: never opened (a FIFO would block), listed as skipped.
+      skipped.set('(not a regular file)', (skipped.get('(not a regular file)') ?? 0) + 1);
+    } else if (isFile) {
       if (readerFor(name)) files.push(full);
       else {
         const e = extOf(name) || '(no extension)';
