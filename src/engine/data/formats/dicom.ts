@@ -236,9 +236,11 @@ export function parseDicomSlice(buf: Uint8Array, file: string): DicomSlice {
   const frames = framesRaw === undefined || !Number.isFinite(framesRaw) ? 1 : framesRaw;
   if (!(Number.isInteger(frames) && frames >= 1)) throw bad(file, `bad NumberOfFrames ${framesRaw}`);
   const need = rows * cols * frames * (bitsAllocated / 8);
+  // The data set's own bytes: for the Deflated syntax, the inflated copy dicom-parser made.
+  const bytes = ds.byteArray as Uint8Array;
   checkSize(rows * cols * frames * 4, `its declared ${frames > 1 ? `${frames}×` : ''}${rows}×${cols} pixels (as float32)`, file);
-  if (pix.dataOffset + need > buf.length || pix.length < need) {
-    throw bad(file, `truncated (${rows}×${cols}${frames > 1 ? `×${frames}` : ''} ${bitsAllocated}-bit pixels need ${need} bytes, the pixel data holds ${Math.min(pix.length, buf.length - pix.dataOffset)})`);
+  if (pix.dataOffset + need > bytes.length || pix.length < need) {
+    throw bad(file, `truncated (${rows}×${cols}${frames > 1 ? `×${frames}` : ''} ${bitsAllocated}-bit pixels need ${need} bytes, the pixel data holds ${Math.max(0, Math.min(pix.length, bytes.length - pix.dataOffset))})`);
   }
   const slopeRaw = ds.floatString('x00281053');
   const interRaw = ds.floatString('x00281052');
@@ -262,7 +264,7 @@ export function parseDicomSlice(buf: Uint8Array, file: string): DicomSlice {
     position: position?.length === 3 ? position : undefined,
     orientation: orientation?.length === 6 ? orientation : undefined,
     instance: instance !== undefined && Number.isFinite(instance) ? instance : undefined,
-    pixels: buf.subarray(pix.dataOffset, pix.dataOffset + need),
+    pixels: bytes.subarray(pix.dataOffset, pix.dataOffset + need),
   };
 }
 
