@@ -335,7 +335,7 @@ describe('readers: raw values against what Python wrote', () => {
     assert.equal(extOf('CASE.PNG'), '.png');
     assert.equal(baseNameOf('a/case001.nii.gz'), 'case001');
     assert.equal(baseNameOf('a/case.001.png'), 'case.001');
-    assert.deepEqual(Object.keys(READERS).sort(), ['.jpeg', '.jpg', '.nii', '.nii.gz', '.npy', '.npz', '.png', '.tif', '.tiff']);
+    assert.deepEqual(Object.keys(READERS).sort(), ['.dcm', '.jpeg', '.jpg', '.nii', '.nii.gz', '.npy', '.npz', '.png', '.tif', '.tiff']);
   });
 });
 
@@ -373,7 +373,7 @@ describe('splits: listSplit', () => {
     assert.deepEqual(site.ids, ['s1', 's2']);
     assert.equal(site.read(0).label, undefined);
     assert.deepEqual(site.notes, [
-      'split "siteB": skipped 2 file(s) in siteB/images that cannot be read: 1 .dcm (DICOM, not supported yet), 1 .txt',
+      'split "siteB": skipped 2 file(s) in siteB/images that cannot be read: 1 .mha (MetaImage, not supported yet), 1 .txt',
     ]);
     assert.throws(() => site.read(2), RangeError);
   });
@@ -421,12 +421,12 @@ describe('splits: listSplit', () => {
     throwsLens(
       () => only(seg('unsupported', { train: { images: 'images' } })),
       'data',
-      'split "train": no readable images in images (found 2 .dcm (DICOM, not supported yet), 1 .txt; supported: .png, .npy, .npz, .jpg, .jpeg, .tif, .tiff, .nii, .nii.gz)',
+      'split "train": no readable images in images (found 2 .mha (MetaImage, not supported yet), 1 .txt; supported: .png, .npy, .npz, .jpg, .jpeg, .tif, .tiff, .nii, .nii.gz, .dcm)',
     );
     throwsLens(
       () => only(seg('empty', { train: { images: 'images' } })),
       'data',
-      'split "train": no readable images in images (the folder is empty; supported: .png, .npy, .npz, .jpg, .jpeg, .tif, .tiff, .nii, .nii.gz)',
+      'split "train": no readable images in images (the folder is empty; supported: .png, .npy, .npz, .jpg, .jpeg, .tif, .tiff, .nii, .nii.gz, .dcm)',
     );
   });
 
