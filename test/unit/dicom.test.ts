@@ -151,7 +151,7 @@ describe('DICOM: refused, naming the file or folder', () => {
       const colsTag = Buffer.from([0x28, 0x00, 0x11, 0x00, 0x55, 0x53, 0x02, 0x00]);
       for (const t of [rowsTag, colsTag]) buf.writeUInt16LE(65535, buf.indexOf(t) + 8);
       fs.writeFileSync(path.join(dir, 'big.dcm'), buf);
-      throwsLens(() => readImageFile(dir, ctx3), 'data', /big\.dcm: its declared 65535×65535 pixels \(as float32\) needs 16384 MB, over the limit of 16 MB/);
+      throwsLens(() => readImageFile(dir, ctx3), 'data', /big\.dcm: its declared 65535×65535 pixels \(as float32\) needs 16\.0 GB, over the limit of 16 MB/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
       if (old === undefined) delete process.env.UNET_LENS_MEMORY_MB;

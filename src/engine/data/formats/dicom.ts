@@ -23,16 +23,16 @@
  * - A single file is a series of one slice: a 2D image `[1, H, W]` (or `[1, 1, H, W]` in a 3D
  *   layout); a single multi-frame file is a volume of its frames in file order.
  * - Size: the declared Rows × Columns × frames × slices is checked against a memory limit
- *   before the volume is allocated (`UNET_LENS_MEMORY_MB`, as the other readers).
+ *   before the volume is allocated (engine/limits.ts, as the other readers).
  *
  * No `vscode` import.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as dicomParser from 'dicom-parser';
 import { LensError } from '../../types';
 import { extOf, unreadable, type RawImage, type ReadRole } from './common';
+import { checkAllocation } from '../../limits';
 
 /** Transfer syntaxes whose pixels are stored uncompressed (the ones read here). */
 export const DICOM_READABLE_SYNTAXES: Record<string, string> = {
@@ -62,31 +62,6 @@ const COMPRESSED_SYNTAXES: Record<string, string> = {
 };
 
 const DICOM_EXTS = new Set(['.dcm', '.dicom']);
-
-/* ------------------------------------------------------------------------------------------ */
-/* Size limit (the same kind of guard as the other readers; engine/limits.ts on the hardening  */
-/* branch has the shared one: checkAllocation / maxArrayBytes)                                */
-/* ------------------------------------------------------------------------------------------ */
-
-const MB = 2 ** 20;
-
-/** Largest array one read may allocate: a quarter of `UNET_LENS_MEMORY_MB` (else of min(4 GB, half the RAM)). */
-export function dicomMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.UNET_LENS_MEMORY_MB;
-  const budget = raw !== undefined && /^\d+$/.test(raw.trim()) && Number(raw) >= 64 ? Number(raw) * MB : Math.min(4096 * MB, Math.floor(os.totalmem() / 2));
-  return Math.floor(budget / 4);
-}
-
-function checkSize(bytes: number, what: string, where: string): void {
-  const limit = dicomMaxBytes();
-  if (!Number.isFinite(bytes) || bytes < 0 || bytes > limit) {
-    throw new LensError(
-      `${where}: ${what} needs ${Math.round(bytes / MB)} MB, over the limit of ${Math.round(limit / MB)} MB (set by unetLens.workerMemoryMB / UNET_LENS_MEMORY_MB); refusing to read it`,
-      'data',
-      where,
-    );
-  }
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Which files                                                                                 */
@@ -238,7 +213,7 @@ export function parseDicomSlice(buf: Uint8Array, file: string): DicomSlice {
   const need = rows * cols * frames * (bitsAllocated / 8);
   // The data set's own bytes: for the Deflated syntax, the inflated copy dicom-parser made.
   const bytes = ds.byteArray as Uint8Array;
-  checkSize(rows * cols * frames * 4, `its declared ${frames > 1 ? `${frames}×` : ''}${rows}×${cols} pixels (as float32)`, file);
+  checkAllocation(rows * cols * frames * 4, `its declared ${frames > 1 ? `${frames}×` : ''}${rows}×${cols} pixels (as float32)`, file);
   if (pix.dataOffset + need > bytes.length || pix.length < need) {
     throw bad(file, `truncated (${rows}×${cols}${frames > 1 ? `×${frames}` : ''} ${bitsAllocated}-bit pixels need ${need} bytes, the pixel data holds ${Math.max(0, Math.min(pix.length, bytes.length - pix.dataOffset))})`);
   }
@@ -381,7 +356,7 @@ function readSliceFile(file: string): Uint8Array {
     throw new LensError(`${file} cannot be read (${(e as Error).message})`, 'data', file);
   }
   if (!st.isFile()) throw new LensError(`${file} is not a regular file`, 'data', file);
-  checkSize(st.size, `the file (${st.size} bytes)`, file);
+  checkAllocation(st.size, `the file (${st.size} bytes)`, file);
   try {
     return fs.readFileSync(file);
   } catch (e) {
@@ -401,7 +376,7 @@ function assemble(ordered: DicomSlice[], where: string, role: ReadRole, rank: 2 
     );
   }
   const plane = s0.rows * s0.cols;
-  checkSize(plane * depth * 4, `the volume of ${depth}×${s0.rows}×${s0.cols} voxels (as float32)`, where);
+  checkAllocation(plane * depth * 4, `the volume of ${depth}×${s0.rows}×${s0.cols} voxels (as float32)`, where);
   const out = new Float32Array(plane * depth);
   let at = 0;
   for (const s of ordered) {
