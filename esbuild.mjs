@@ -1,7 +1,7 @@
 // Builds the three bundles of UNet Lens:
 //   dist/extension.js  the extension host side (node, `vscode` external)
 //   dist/worker.js, dist/cli.js  the engine's entries (node, onnxruntime-node external and shipped)
-//   dist/webview.js    the panel (browser, chart.js bundled)
+//   dist/webview.js    the panel (browser, chart.js bundled); dist/timeline.js the Timeline / Compare panel
 import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 
@@ -27,7 +27,7 @@ const node = {
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { worker: 'src/worker.ts', cli: 'src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
-  { ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist' },
+  { ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { webview: 'webview/main.ts', timeline: 'webview/timeline.ts' }, outdir: 'dist' },
 ];
 
 mkdirSync('dist', { recursive: true });

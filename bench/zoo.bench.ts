@@ -40,18 +40,24 @@ const opt = (name: string, dflt: string | undefined) => (args.includes(name) ? a
 const REUSE = args.includes('--reuse');
 const BUILD = args.includes('--build');
 const THREADS = opt('--threads', undefined);
-const PREDICTORS = ['features', 'maxProbability', 'entropy'] as const;
+const PREDICTORS = ['features', 'fromImages', 'maxProbability', 'entropy'] as const;
 type Predictor = (typeof PREDICTORS)[number];
-const LABEL: Record<Predictor, string> = { features: 'ours (interior features)', maxProbability: 'max softmax probability', entropy: 'predictive entropy' };
+const LABEL: Record<Predictor, string> = {
+  features: 'ours (anchored: interior + output features)',
+  fromImages: 'ours, per image aggregated (fromImages)',
+  maxProbability: 'max softmax probability',
+  entropy: 'predictive entropy',
+};
 
 interface Estimate {
   value: number;
   low: number;
   high: number;
+  grade?: string;
 }
 interface Truth {
   heldOut: string[];
-  sets: Record<string, { description: string }>;
+  sets: Record<string, { description: string; kin?: string | null }>;
   models: Record<string, { width: number; steps: number; aug: string; labelNoise: string; trainSeconds: number; onnx: string; dice: Record<string, number> }>;
   wallSeconds: number;
 }
@@ -95,7 +101,17 @@ function stats(rows: Row[], p: Predictor, models: string[]) {
     coverage: mean(have.map((r) => (r.truth >= r.predicted[p]!.low && r.truth <= r.predicted[p]!.high ? 1 : 0))),
     meanWidth: mean(have.map((r) => r.predicted[p]!.high - r.predicted[p]!.low)),
     bias: mean(have.map((r) => r.predicted[p]!.value - r.truth)),
+    cannotTell: mean(have.map((r) => (r.predicted[p]!.grade === 'cannot tell' ? 1 : 0))),
   };
+}
+
+function summaryTable(o: string[], rows: Row[], models: string[]): void {
+  o.push('| predictor | pairs predicted | pooled Spearman | mean per-model Spearman | MAE | max error | mean bias | interval coverage | mean interval width | "cannot tell" |');
+  o.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const p of PREDICTORS) {
+    const s = stats(rows, p, models);
+    o.push(`| ${LABEL[p]} | ${s.predicted}/${s.pairs} | ${f2(s.pooledSpearman)} | ${f2(s.meanPerModelSpearman)} | ${f2(s.mae)} | ${f2(s.maxError)} | ${f2(s.bias)} | ${s.coverage === null ? '–' : `${(100 * s.coverage).toFixed(0)}%`} | ${f2(s.meanWidth)} | ${s.cannotTell === null ? '–' : `${(100 * s.cannotTell).toFixed(0)}%`} |`);
+  }
 }
 
 function main() {
@@ -158,14 +174,14 @@ function main() {
     checks[m] = {
       testDiceEngine: test?.performance?.dice ?? null,
       testDiceTruth: truth.models[m].dice.test,
-      calibrationLofoMae: pwl ? (Object.fromEntries(PREDICTORS.map((p) => [p, pwl.predictors?.[p]?.lofoMae ?? null])) as Record<Predictor, number | null>) : null,
+      calibrationLofoMae: pwl ? (Object.fromEntries(PREDICTORS.map((p) => [p, p === 'fromImages' ? (pwl.imagePredictor?.aggregateLofoMae ?? null) : (pwl.predictors?.[p]?.lofoMae ?? null)])) as Record<Predictor, number | null>) : null,
       pwlMs: pwl?.timingMs ?? null,
       totalMs: res.timings?.totalMs ?? null,
     };
     for (const s of sets) {
       const split = (res.splits as { name: string; predictedPerformance?: Row['splitPredicted'] }[]).find((x) => x.name === s);
       if (!split) problems.push(`${m}: no split ${s} in results.json`);
-      const pred = pwl?.splits?.[s]?.predicted ?? {};
+      const pred = { ...(pwl?.splits?.[s]?.predicted ?? {}), fromImages: pwl?.splits?.[s]?.fromImages ?? null };
       rows.push({
         model: m,
         set: s,
@@ -203,16 +219,28 @@ function main() {
   o.push(`**Performance without labels, zoo benchmark**: ${models.length} models × ${sets.length} held-out sets = ${rows.length} pairs; ${calibration}.`);
   o.push(`Run ${new Date().toISOString()} on ${cpus().length} cores, Node ${process.version}; load average ${load0.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end. Zoo built in ${truth.wallSeconds} s.`);
   o.push('');
-  o.push('| predictor | pairs predicted | pooled Spearman | mean per-model Spearman | MAE | max error | mean bias | interval coverage | mean interval width |');
-  o.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const p of PREDICTORS) {
-    const s = summary[p];
-    o.push(`| ${LABEL[p]} | ${s.predicted}/${s.pairs} | ${f2(s.pooledSpearman)} | ${f2(s.meanPerModelSpearman)} | ${f2(s.mae)} | ${f2(s.maxError)} | ${f2(s.bias)} | ${s.coverage === null ? '–' : `${(100 * s.coverage).toFixed(0)}%`} | ${f2(s.meanWidth)} |`);
-  }
+  o.push('All held-out sets:');
   o.push('');
+  summaryTable(o, rows, models);
+  o.push('');
+  const frozen = sets.filter((s) => s !== 'iid' && (truth.sets[s]?.kin ?? null) === null);
+  o.push(`**Frozen families** (no calibration family resembles them; never tuned on): ${frozen.join(', ')}.`);
+  o.push('');
+  summaryTable(o, rows.filter((r) => frozen.includes(r.set)), models);
+  o.push('');
+  o.push('Sets resembling a calibration family (truth.json `kin`): ' + sets.filter((s) => s !== 'iid' && !frozen.includes(s)).map((s) => `${s} (${truth.sets[s]?.kin})`).join(', ') + '.');
+  o.push('');
+  summaryTable(o, rows.filter((r) => r.set !== 'iid' && !frozen.includes(r.set)), models);
+  o.push('');
+  const iid = rows.filter((r) => r.set === 'iid');
+  if (iid.length) {
+    const errs = iid.map((r) => (r.predicted.features ? Math.abs(r.predicted.features.value - r.truth) : Infinity));
+    o.push(`**iid** (fresh unshifted set): |predicted − true| per model, ours: ${iid.map((r, i) => `${r.model} ${f2(errs[i])}`).join(', ')} (max ${f2(Math.max(...errs))}; the goal is ≤ 0.03 on every model). |test Dice − iid Dice| (the anchor's own sampling difference): ${iid.map((r) => `${r.model} ${f2(Math.abs(truth.models[r.model].dice.test - r.truth))}`).join(', ')}.`);
+    o.push('');
+  }
   o.push('Per model: Spearman across the held-out sets and MAE (ours / max probability / entropy), CLI wall time, check of the test Dice.');
   o.push('');
-  o.push('| model | width | steps | aug | label noise | test Dice | Spearman ours / maxP / ent | MAE ours / maxP / ent | calibration LOFO MAE ours / maxP / ent | analyze (s) |');
+  o.push('| model | width | steps | aug | label noise | test Dice | Spearman ours / per-image / maxP / ent | MAE ours / per-image / maxP / ent | calibration LOFO MAE ours / per-image / maxP / ent | analyze (s) |');
   o.push('|---|---:|---:|---|---|---:|---|---|---|---:|');
   for (const m of models) {
     const t = truth.models[m];
@@ -223,8 +251,8 @@ function main() {
   o.push('');
   o.push('Per set (rows) × model (columns): true Dice → ours (`*`: truth outside ours\' interval). Last columns: MAE over the models per predictor.');
   o.push('');
-  o.push(`| set | ${models.join(' | ')} | MAE ours | MAE maxP | MAE ent |`);
-  o.push(`|---|${models.map(() => '---:').join('|')}|---:|---:|---:|`);
+  o.push(`| set | kin | ${models.join(' | ')} | MAE ours | MAE per-image | MAE maxP | MAE ent | coverage ours |`);
+  o.push(`|---|---|${models.map(() => '---:').join('|')}|---:|---:|---:|---:|---:|`);
   for (const s of sets) {
     const cells = models.map((m) => {
       const r = rows.find((x) => x.model === m && x.set === s)!;
@@ -233,7 +261,8 @@ function main() {
       const out = r.truth < e.low || r.truth > e.high ? '*' : '';
       return `${f2(r.truth, 2)} → ${f2(e.value, 2)}${out}`;
     });
-    o.push(`| ${s} | ${cells.join(' | ')} | ${PREDICTORS.map((p) => f2(bySet[s].mae[p])).join(' | ')} |`);
+    const cov = stats(rows.filter((r) => r.set === s), 'features', []).coverage;
+    o.push(`| ${s} | ${truth.sets[s]?.kin ?? (s === 'iid' ? '(iid)' : '**frozen**')} | ${cells.join(' | ')} | ${PREDICTORS.map((p) => f2(bySet[s].mae[p])).join(' | ')} | ${cov === null ? '–' : `${(100 * cov).toFixed(0)}%`} |`);
   }
   o.push('');
   o.push(`Check: |engine test Dice − torch test Dice| ≤ ${f2(testDiff, 4)} over the models (ONNX export agrees with the torch model).`);

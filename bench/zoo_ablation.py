@@ -1,23 +1,29 @@
 """Predictor ablation on the zoo, and an independent re-computation of the engine's predictor.
 
     /usr/bin/python3 bench/zoo_ablation.py          (after `node --import tsx bench/zoo.bench.ts`)
+    /usr/bin/python3 bench/zoo_ablation.py --results a/results.json --truth '{"siteB": 0.60}'   (one run)
 
 Reads bench/.data/zoo/out/<model>/results.json (the label-free numbers the engine measured on
 every shifted copy and every held-out set) and bench/.data/zoo/truth.json (the true Dice), and
-refits predictors with scikit-learn:
+refits predictors with scikit-learn and NumPy:
 
-- "ours, sklearn": the engine's recipe (src/engine/shift/withoutLabels.ts, predictor.ts) built
-  from sklearn parts: per stage of the U the mean over its taps of knnDice, log featureShift,
-  log featureShiftFg, plus log(max(foreground share, 1e-4)); StandardScaler + Ridge, alpha from
-  {0.01, 0.1, 1, 10, 100} by the pooled MAE of leave-one-shift-family-out predictions (ties: the
-  larger alpha); predictions clipped to [0, 1]. Its estimates must equal the engine's (the
-  script prints the largest difference; the engine rounds to 4 digits).
-- ablations of that recipe (one input group removed, per-tap inputs instead of per-stage means,
-  every label-free metric), and the two output baselines.
+- "ours, sklearn": the engine's set-level recipe (src/engine/shift/withoutLabels.ts, predictor.ts, issue
+  10) built from sklearn parts: per stage of the U the mean over its taps of knnDice, log
+  featureShift, log featureShiftFg, log(max(foreground share, 1e-4)), and the output-based set
+  features (soft-Dice confidence, object count and size distances to the training labels,
+  boundary confidence, test-time-augmentation agreement); ANCHORED on the unshifted copy:
+  Ridge(fit_intercept=False) on (x - x0)/sd -> y - y0, alpha by leave-one-family-out MAE among
+  the alphas whose LOFO slope is >= 0.8; the engine's `features` is the mean of it and the
+  engine's per-image aggregate (`fromImages`), re-fitted here from the same parts: it must equal
+  the engine's (the script prints the largest difference; the engine rounds to 4 digits).
+- ablations: input groups removed, not anchored, calibration on the five intensity families
+  only, the per-image predictor aggregated, and the two output baselines.
 
-Prints one table: over models x held-out sets, pooled Spearman, mean per-model Spearman, MAE.
-It is a reading aid for bench/README.md, not a test.
+Prints one table: over models x held-out sets, pooled Spearman, mean per-model Spearman, MAE,
+coverage and width of the intervals where a variant has them; also the same over the frozen
+families only (sets whose truth.json `kin` is null). A reading aid for bench/README.md, not a test.
 """
+import argparse
 import glob
 import json
 import math
@@ -28,12 +34,15 @@ import warnings
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.linear_model import LinearRegression, Ridge
-from sklearn.preprocessing import StandardScaler
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZOO = os.path.join(ROOT, "bench", ".data", "zoo")
-ALPHAS = [0.01, 0.1, 1.0, 10.0, 100.0]
+ALPHAS = [0.001, 0.01, 0.1, 1.0, 10.0, 100.0]
+MIN_SLOPE = 0.8
 STAGES = ("encoder", "bottleneck", "decoder")
+INTERIOR = ["knnDice", "featureShift", "featureShiftFg"]
+OUTPUT = ["softDice", "objectCountDistance", "objectSizeDistance", "boundaryConfidence", "tta"]
+INTENSITY = {"none", "noise", "blur", "gamma", "contrast", "scale"}
 
 
 def fval(m, metric):
@@ -45,47 +54,7 @@ def fval(m, metric):
     return math.log(v) if v > 0 else None
 
 
-def logo(X, y, g, fit):
-    out = np.full(len(y), np.nan)
-    for grp in dict.fromkeys(g):
-        te = [i for i in range(len(y)) if g[i] == grp]
-        tr = [i for i in range(len(y)) if g[i] != grp]
-        if len(tr) < 2:
-            continue
-        out[te] = fit(X[tr], y[tr], [g[i] for i in tr])(X[te])
-    return out
-
-
-def ridge(alpha):
-    def fit(X, y, g):
-        sc = StandardScaler().fit(X)
-        keep = sc.scale_ > 1e-12 * np.maximum(1, np.abs(sc.mean_))
-        if not keep.any():
-            m = y.mean()
-            return lambda Z: np.full(len(Z), m)
-        r = Ridge(alpha=alpha).fit(sc.transform(X)[:, keep], y)
-        return lambda Z: r.predict(sc.transform(Z)[:, keep])
-    return fit
-
-
-def ridge_selected(X, y, g):
-    best, err = ALPHAS[-1], np.inf
-    if len(set(g)) >= 2:
-        for a in ALPHAS:
-            p = logo(X, y, g, ridge(a))
-            ok = np.isfinite(p)
-            e = np.mean(np.abs(p[ok] - y[ok])) if ok.any() else np.inf
-            if e <= err:
-                best, err = a, e
-    return ridge(best)(X, y, g)
-
-
-def linear(X, y, g):
-    r = LinearRegression().fit(X, y)
-    return lambda Z: r.predict(Z)
-
-
-def stage_columns(r, metrics, fg=True):
+def stage_columns(r, metrics, fg=True, out=()):
     stage = {t["name"]: t["stage"] for t in r["taps"]}
     cols = []
     for st in STAGES:
@@ -94,11 +63,8 @@ def stage_columns(r, metrics, fg=True):
             cols += [(taps, m) for m in metrics]
     if fg:
         cols.append(([], "foreground"))
+    cols += [([], "out:" + o) for o in out]
     return cols
-
-
-def tap_columns(r, metrics):
-    return [([t["name"]], m) for t in r["taps"] for m in metrics]
 
 
 def value(item, col):
@@ -106,76 +72,265 @@ def value(item, col):
     if m == "foreground":
         o = item.get("output")
         return None if o is None else math.log(max(o["foreground"], 1e-4))
+    if m.startswith("out:"):
+        o = item.get("outputFeatures") or {}
+        v = o.get(m[4:])
+        return None if v is None or not np.isfinite(v) else float(v)
     v = [fval(item["features"].get(t), m) for t in taps]
     v = [x for x in v if x is not None]
     return float(np.mean(v)) if v else None
 
 
-def predict_features(r, p, sets, cols):
+def conformal(absr, miss=0.2):
+    s = np.sort(np.asarray(absr)[np.isfinite(absr)])
+    if not len(s):
+        return np.nan
+    k = int(math.ceil((len(s) + 1) * (1 - miss)))
+    return float(s[min(len(s), max(1, k)) - 1])
+
+
+def slope(p, t):
+    m = np.isfinite(p)
+    return np.polyfit(t[m], p[m], 1)[0] if m.sum() >= 2 and np.std(t[m]) > 0 else np.nan
+
+
+# ---- anchored ridge
+def anchored_fit(X, y, a, alpha):
+    sd = X.std(axis=0)
+    keep = sd > 1e-12 * np.maximum(1, np.abs(X.mean(axis=0)))
+    coef = np.zeros(X.shape[1])
+    if keep.any():
+        Z = (X[:, keep] - X[a, keep]) / sd[keep]
+        coef[keep] = Ridge(alpha=alpha, fit_intercept=False).fit(Z, y - y[a]).coef_ / sd[keep]
+    x0, y0 = X[a].copy(), y[a]
+    return lambda Q: y0 + (np.asarray(Q) - x0) @ coef, coef
+
+
+def anchored_logo(X, y, g, a, fit):
+    out = np.full(len(y), np.nan)
+    for grp in dict.fromkeys(g):
+        if grp == g[a]:
+            continue
+        tr = np.array([h != grp for h in g])
+        tri = np.flatnonzero(tr)
+        f = fit(X[tr], y[tr], [g[i] for i in tri], int(np.flatnonzero(tri == a)[0]))[0]
+        out[~tr] = f(X[~tr])
+    return out
+
+
+def anchored_selected(X, y, g, a, alphas=ALPHAS, min_slope=MIN_SLOPE):
+    if len(set(g) - {g[a]}) < 2:
+        return anchored_fit(X, y, a, alphas[-1])
+    best = None
+    for al in alphas:
+        p = anchored_logo(X, y, g, a, lambda Xt, yt, gt, an, al=al: anchored_fit(Xt, yt, an, al))
+        m = np.isfinite(p)
+        e = np.mean(np.abs(p[m] - y[m]))
+        ok = slope(p, y) >= min_slope
+        if best is None or (ok and not best[2]) or (ok == best[2] and e <= best[1]):
+            best = (al, e, ok)
+    return anchored_fit(X, y, a, best[0])
+
+
+# ---- plain ridge (intercept), alpha by LOGO MAE
+def ridge_fit(X, y, alpha):
+    mu, sd = X.mean(axis=0), X.std(axis=0)
+    keep = sd > 1e-12 * np.maximum(1, np.abs(mu))
+    if not keep.any():
+        m = y.mean()
+        return (lambda Q: np.full(len(Q), m)), np.zeros(X.shape[1])
+    r = Ridge(alpha=alpha).fit((X[:, keep] - mu[keep]) / sd[keep], y)
+    coef = np.zeros(X.shape[1])
+    coef[keep] = r.coef_ / sd[keep]
+    icpt = r.intercept_ - coef @ mu
+    return (lambda Q: icpt + np.asarray(Q) @ coef), coef
+
+
+def plain_logo(X, y, g, fit):
+    out = np.full(len(y), np.nan)
+    for grp in dict.fromkeys(g):
+        tr = np.array([h != grp for h in g])
+        if tr.sum() < 2:
+            continue
+        out[~tr] = fit(X[tr], y[tr], [g[i] for i in np.flatnonzero(tr)])[0](X[~tr])
+    return out
+
+
+def ridge_selected(X, y, g, alphas=(0.01, 0.1, 1.0, 10.0, 100.0)):
+    best, err = alphas[-1], np.inf
+    if len(set(g)) >= 2:
+        for al in alphas:
+            p = plain_logo(X, y, g, lambda Xt, yt, gt, al=al: ridge_fit(Xt, yt, al))
+            e = np.nanmean(np.abs(p - y))
+            if e <= err:
+                best, err = al, e
+    return ridge_fit(X, y, best)
+
+
+def estimates(p, sets, cols, anchored=True, families=None):
+    shifts = [c for c in p["shifts"] if families is None or c["family"] in families]
+    rows = [[value(c, col) for col in cols] for c in shifts]
+    keep = [j for j in range(len(cols)) if all(rw[j] is not None for rw in rows)]
+    X = np.array([[rw[j] for j in keep] for rw in rows], float)
+    y = np.array([c["performance"] for c in shifts])
+    g = [c["family"] for c in shifts]
+    a = g.index("none") if "none" in g else -1
+    out = []
+    cache = {}
+    for s in sets:
+        rw = [value(p["splits"][s], cols[j]) for j in keep]
+        k2 = [i for i, v in enumerate(rw) if v is not None]
+        Xk = X[:, k2]
+        if tuple(k2) not in cache:
+            if anchored and a >= 0:
+                f, coef = anchored_selected(Xk, y, g, a)
+                lp = anchored_logo(Xk, y, g, a, lambda Xt, yt, gt, an: anchored_selected(Xt, yt, gt, an))
+                lp = np.clip(lp, 0, 1)
+                q = conformal(np.abs(lp - y)[[h != "none" for h in g]])
+            else:
+                f, coef = ridge_selected(Xk, y, g)
+                lp = np.clip(plain_logo(Xk, y, g, lambda Xt, yt, gt: ridge_selected(Xt, yt, gt)), 0, 1)
+                q = conformal(np.abs(lp - y))
+            cache[tuple(k2)] = (f, coef, q)
+        f, coef, q = cache[tuple(k2)]
+        x = np.array([rw[i] for i in k2])
+        lo, hi = Xk.min(axis=0), Xk.max(axis=0)
+        ext = float(np.sum(np.abs(coef) * (np.maximum(0, x - hi) + np.maximum(0, lo - x))))
+        v = float(np.clip(f(x[None])[0], 0, 1))
+        out.append((v, max(0.0, v - q - ext), min(1.0, v + q + ext)))
+    return out
+
+
+def baseline(p, sets, which):
+    X = np.array([[c["output"][which]] for c in p["shifts"]])
+    y = np.array([c["performance"] for c in p["shifts"]])
+    r = LinearRegression().fit(X, y)
+    return [(float(np.clip(r.predict([[p["splits"][s]["output"][which]]])[0], 0, 1)), np.nan, np.nan) for s in sets]
+
+
+def engine(p, sets, key="features"):
+    out = []
+    for s in sets:
+        e = p["splits"][s]["predicted"][key] if key not in ("fromImages", "fromSets") else p["splits"][s].get(key)
+        out.append((e["value"], e["low"], e["high"]) if e else (np.nan, np.nan, np.nan))
+    return out
+
+
+def set_level_lofo(r, p):
+    """The set-level anchored fit's LOFO predictions per copy (sklearn), all columns."""
+    cols = stage_columns(r, INTERIOR, out=OUTPUT)
     rows = [[value(c, col) for col in cols] for c in p["shifts"]]
     keep = [j for j in range(len(cols)) if all(rw[j] is not None for rw in rows)]
     X = np.array([[rw[j] for j in keep] for rw in rows], float)
     y = np.array([c["performance"] for c in p["shifts"]])
     g = [c["family"] for c in p["shifts"]]
+    return np.clip(anchored_logo(X, y, g, g.index("none"), lambda Xt, yt, gt, an: anchored_selected(Xt, yt, gt, an)), 0, 1)
+
+
+def combo(r, p, sets, w):
+    """w * set-level + (1 - w) * fromImages, interval split-conformal on the same mix of their LOFO predictions."""
+    sl = set_level_lofo(r, p)
+    lo = [(sl[i], c.get("lofoFromImages"), c["performance"]) for i, c in enumerate(p["shifts"]) if c["family"] != "none"]
+    rr = [abs(w * a + (1 - w) * b - t) for a, b, t in lo if np.isfinite(a) and b is not None]
+    q = conformal(np.array(rr))
     out = []
-    for s in sets:
-        rw = [value(p["splits"][s], cols[j]) for j in keep]
-        k2 = [i for i, v in enumerate(rw) if v is not None]
-        model = ridge_selected(X[:, k2], y, g)
-        out.append(float(np.clip(model(np.array([[rw[i] for i in k2]]))[0], 0, 1)))
+    for a, b in zip(estimates(p, sets, stage_columns(r, INTERIOR, out=OUTPUT)), engine(p, sets, "fromImages")):
+        v = w * a[0] + (1 - w) * b[0]
+        out.append((v, max(0.0, v - q), min(1.0, v + q)))
     return out
 
 
-def predict_output(p, sets, which):
-    X = np.array([[c["output"][which]] for c in p["shifts"]])
-    y = np.array([c["performance"] for c in p["shifts"]])
-    model = linear(X, y, None)
-    return [float(np.clip(model(np.array([[p["splits"][s]["output"][which]]]))[0], 0, 1)) for s in sets]
+def variants(r):
+    full = stage_columns(r, INTERIOR, out=OUTPUT)
+    return {
+        "engine (TS), as written in results.json": lambda p, s: engine(p, s),
+        "set-level fit alone (engine fromSets)": lambda p, s: engine(p, s, "fromSets"),
+        "ours, sklearn (the same recipe)": lambda p, s: estimates(p, s, full),
+        "  not anchored (ridge with intercept)": lambda p, s: estimates(p, s, full, anchored=False),
+        "  interior features only (+ foreground share)": lambda p, s: estimates(p, s, stage_columns(r, INTERIOR)),
+        "  output features only (+ foreground share)": lambda p, s: estimates(p, s, stage_columns(r, [], out=OUTPUT)),
+        "  without tta": lambda p, s: estimates(p, s, stage_columns(r, INTERIOR, out=[o for o in OUTPUT if o != "tta"])),
+        "  without the object distances": lambda p, s: estimates(p, s, stage_columns(r, INTERIOR, out=["softDice", "boundaryConfidence", "tta"])),
+        "  without softDice": lambda p, s: estimates(p, s, stage_columns(r, INTERIOR, out=[o for o in OUTPUT if o != "softDice"])),
+        "  knnDice + softDice + object count + tta": lambda p, s: estimates(p, s, stage_columns(r, ["knnDice"], fg=True, out=["softDice", "objectCountDistance", "tta"])),
+        "  calibrated on the 5 intensity families only": lambda p, s: estimates(p, s, full, families=INTENSITY),
+        "  the old recipe (interior, not anchored, intensity families)": lambda p, s: estimates(p, s, stage_columns(r, INTERIOR), anchored=False, families=INTENSITY),
+        "per-image predictor aggregated (engine fromImages)": lambda p, s: engine(p, s, "fromImages"),
+        "mean of the set-level fit and the per-image aggregate (sklearn re-fit of ours)": lambda p, s: combo(r, p, s, 0.5),
+        "baseline: max-softmax (sklearn)": lambda p, s: baseline(p, s, "maxProbability"),
+        "baseline: entropy (sklearn)": lambda p, s: baseline(p, s, "entropy"),
+    }
+
+
+def table(got, frozen_sets=None):
+    print("| predictor | pairs | pooled Spearman | mean per-model Spearman | MAE | max error | coverage | mean width |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for k, rows in got.items():
+        if frozen_sets is not None:
+            rows = [r for r in rows if r[1] in frozen_sets]
+        if not rows:
+            continue
+        pr = np.array([r[2][0] for r in rows])
+        lo = np.array([r[2][1] for r in rows])
+        hi = np.array([r[2][2] for r in rows])
+        tt = np.array([r[3] for r in rows])
+        ok = np.isfinite(pr)
+        per = []
+        for m in dict.fromkeys(r[0] for r in rows):
+            idx = [i for i, r in enumerate(rows) if r[0] == m and ok[i]]
+            if len(idx) >= 3:
+                per.append(spearmanr(pr[idx], tt[idx]).correlation)
+        cov = np.mean((tt[ok] >= lo[ok] - 1e-9) & (tt[ok] <= hi[ok] + 1e-9)) if np.isfinite(lo[ok]).all() else np.nan
+        wid = np.mean(hi[ok] - lo[ok]) if np.isfinite(lo[ok]).all() else np.nan
+        rho = spearmanr(pr[ok], tt[ok]).correlation if ok.sum() >= 3 else np.nan
+        print(f"| {k.strip()}{' (ablation)' if k.startswith('  ') else ''} | {ok.sum()} | {rho:.3f} | {np.nanmean(per) if per else float('nan'):.3f} | "
+              f"{np.mean(np.abs(pr[ok] - tt[ok])):.3f} | {np.max(np.abs(pr[ok] - tt[ok])):.3f} | {cov * 100:.0f}% | {wid:.3f} |")
 
 
 def main():
-    truth = json.load(open(os.path.join(ZOO, "truth.json")))
-    files = sorted(glob.glob(os.path.join(ZOO, "out", "*", "results.json")))
-    if not files:
-        sys.exit("no bench/.data/zoo/out/*/results.json: run `node --import tsx bench/zoo.bench.ts` first")
-    variants = {
-        "engine (TS), as written in results.json": lambda r, p, sets: [p["splits"][s]["predicted"]["features"]["value"] for s in sets],
-        "ours, sklearn (the same recipe)": lambda r, p, sets: predict_features(r, p, sets, stage_columns(r, ["knnDice", "featureShift", "featureShiftFg"])),
-        "  without the foreground share": lambda r, p, sets: predict_features(r, p, sets, stage_columns(r, ["knnDice", "featureShift", "featureShiftFg"], fg=False)),
-        "  without featureShiftFg": lambda r, p, sets: predict_features(r, p, sets, stage_columns(r, ["knnDice", "featureShift"])),
-        "  knnDice only (per stage)": lambda r, p, sets: predict_features(r, p, sets, stage_columns(r, ["knnDice"], fg=False)),
-        "  + roughness, knnConfidence": lambda r, p, sets: predict_features(r, p, sets, stage_columns(r, ["knnDice", "featureShift", "featureShiftFg", "roughness", "knnConfidence"])),
-        "  per tap instead of per stage": lambda r, p, sets: predict_features(r, p, sets, tap_columns(r, ["knnDice", "featureShift", "featureShiftFg"]) + [([], "foreground")]),
-        "  per tap, METHOD §4 metrics only": lambda r, p, sets: predict_features(r, p, sets, tap_columns(r, ["roughness", "knnConfidence", "featureShift"])),
-        "baseline: max-softmax (sklearn)": lambda r, p, sets: predict_output(p, sets, "maxProbability"),
-        "baseline: entropy (sklearn)": lambda r, p, sets: predict_output(p, sets, "entropy"),
-    }
-    got = {k: ([], [], []) for k in variants}
-    engine_vs_sklearn = 0.0
-    for f in files:
-        name = os.path.basename(os.path.dirname(f))
-        if name not in truth["models"]:
-            continue
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", default=None, help="one results.json instead of the zoo")
+    ap.add_argument("--truth", default=None, help="with --results: JSON {split: true value}")
+    ap.add_argument("--only", default=None, help="comma-separated variant-name prefixes")
+    args = ap.parse_args()
+    if args.results:
+        runs = [("run", args.results, json.loads(args.truth))]
+        kin = {}
+    else:
+        truth = json.load(open(os.path.join(ZOO, "truth.json")))
+        files = sorted(glob.glob(os.path.join(ZOO, "out", "*", "results.json")))
+        runs = [(os.path.basename(os.path.dirname(f)), f, truth["models"][os.path.basename(os.path.dirname(f))]["dice"])
+                for f in files if os.path.basename(os.path.dirname(f)) in truth["models"]]
+        kin = {s: v.get("kin") for s, v in truth["sets"].items()}
+        if not runs:
+            sys.exit("no bench/.data/zoo/out/*/results.json: run `node --import tsx bench/zoo.bench.ts` first")
+    got = {}
+    diff = 0.0
+    for name, f, t in runs:
         r = json.load(open(f))
         p = r["performanceWithoutLabels"]
-        t = truth["models"][name]["dice"]
-        sets = [s for s in p["splits"] if s in t]
-        preds = {}
-        for k, fn in variants.items():
+        sets = [s for s in p["splits"] if s in t and s not in ("train", "test")]
+        for k, fn in variants(r).items():
+            if args.only and not any(k.strip().startswith(o) for o in args.only.split(",")):
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                preds[k] = fn(r, p, sets)
-            got[k][0].extend(preds[k])
-            got[k][1].extend(t[s] for s in sets)
-            got[k][2].append(spearmanr(preds[k], [t[s] for s in sets]).correlation)
-        d = np.max(np.abs(np.array(preds["engine (TS), as written in results.json"]) - np.array(preds["ours, sklearn (the same recipe)"])))
-        engine_vs_sklearn = max(engine_vs_sklearn, float(d))
-    print(f"{len(files)} models; engine vs sklearn re-fit of the same recipe: largest |difference| {engine_vs_sklearn:.2e} (the engine rounds to 1e-4)\n")
-    print("| predictor | pooled Spearman | mean per-model Spearman | MAE |")
-    print("|---|---:|---:|---:|")
-    for k, (pr, tt, rho) in got.items():
-        pr, tt = np.array(pr), np.array(tt)
-        print(f"| {k.strip()}{' (ablation)' if k.startswith('  ') else ''} | {spearmanr(pr, tt).correlation:.3f} | {np.nanmean(rho):.3f} | {np.mean(np.abs(pr - tt)):.3f} |")
+                pr = fn(p, sets)
+            got.setdefault(k, []).extend((name, s, e, t[s]) for s, e in zip(sets, pr))
+        ka, kb = "engine (TS), as written in results.json", "mean of the set-level fit and the per-image aggregate (sklearn re-fit of ours)"
+        if ka in got and kb in got:
+            a = np.array([e[2][0] for e in got[ka] if e[0] == name])
+            b = np.array([e[2][0] for e in got[kb] if e[0] == name])
+            diff = max(diff, float(np.max(np.abs(a - b))))
+    print(f"{len(runs)} runs; engine vs sklearn re-fit of the same recipe: largest |difference| {diff:.2e} (the engine rounds to 1e-4)\n")
+    table(got)
+    frozen = {s for s, k in kin.items() if k is None and s != "iid"}
+    if frozen:
+        print(f"\nFrozen families only ({', '.join(sorted(frozen))}):\n")
+        table(got, frozen)
+    if "iid" in kin:
+        print("\niid set only:\n")
+        table(got, {"iid"})
 
 
 if __name__ == "__main__":

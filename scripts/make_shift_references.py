@@ -62,15 +62,19 @@ SEED = 20240505
 # Copied from the file headers / constants under test (they are inputs, not code).
 TRUNCATE = 4.0
 DEFAULT_STRENGTHS = {
-    "noise": [0.04, 0.08, 0.16, 0.32],
-    "blur": [0.6, 1.2, 2.0, 3.2],
-    "gamma": [0.5, 0.7, 1.5, 2.2],
-    "contrast": [0.7, 0.5, 0.35, 0.2],
-    "scale": [0.6, 0.8, 1.25, 1.6],
+    "noise": [0.04, 0.16, 0.32],
+    "blur": [0.6, 2.0, 3.2],
+    "gamma": [0.5, 0.7, 2.2],
+    "contrast": [0.7, 0.35, 0.2],
+    "scale": [0.6, 0.8, 1.6],
 }
 FAMILIES = ["noise", "blur", "gamma", "contrast", "scale"]
 ALPHAS = [0.01, 0.1, 1.0, 10.0, 100.0]
 INTERVAL_QUANTILE = 0.9
+ANCHORED_ALPHAS = [0.001, 0.01, 0.1, 1.0, 10.0, 100.0]
+MIN_SLOPE = 0.8
+CONFORMAL_MISS = 0.2
+TEMPERATURES = [0.5, 0.75, 1, 1.5, 2, 3, 5, 8]
 LABEL_FREE_METRICS = ["roughness", "knnConfidence", "featureShift", "knnDice", "featureShiftFg"]
 PREDICTOR_METRICS = ["knnDice", "featureShift", "featureShiftFg"]
 
@@ -396,6 +400,185 @@ def calibrate_ref(kind, X, y, groups, bounds, Xnew):
     }
 
 
+# ───────────── anchored ridge, conformal interval (issue 10) ─────────────
+
+
+def conformal_half_width(absr, miss=CONFORMAL_MISS):
+    s = np.sort(np.asarray([v for v in absr if np.isfinite(v)], dtype=np.float64))
+    if len(s) == 0:
+        return float("nan")
+    k = int(math.ceil((len(s) + 1) * (1 - miss)))
+    return float(s[min(len(s), max(1, k)) - 1])
+
+
+def anchored_fit(X, y, anchor, alpha):
+    """sklearn Ridge(fit_intercept=False) on (X - X[anchor]) / sd (population sd, constant columns dropped)."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    sd = X.std(axis=0)
+    keep = sd > 1e-12 * np.maximum(1.0, np.abs(X.mean(axis=0)))
+    coef = np.zeros(X.shape[1])
+    if keep.any():
+        Z = (X[:, keep] - X[anchor, keep]) / sd[keep]
+        r = Ridge(alpha=alpha, fit_intercept=False).fit(Z, y - y[anchor])
+        coef[keep] = r.coef_ / sd[keep]
+    return float(y[anchor] - coef @ X[anchor]), coef
+
+
+def anchored_logo(X, y, groups, anchor, fit):
+    out = np.full(len(y), np.nan)
+    for g in dict.fromkeys(groups):
+        if g == groups[anchor]:
+            continue
+        tr = np.array([h != g for h in groups])
+        if tr.sum() < 2:
+            continue
+        tri = np.flatnonzero(tr)
+        icpt, coef = fit(X[tr], y[tr], [groups[i] for i in tri], int(np.flatnonzero(tri == anchor)[0]))
+        te = ~tr
+        out[te] = icpt + X[te] @ coef
+    return out
+
+
+def ols_slope(pred, truth):
+    m = np.isfinite(pred) & np.isfinite(truth)
+    return float(np.polyfit(np.asarray(truth)[m], np.asarray(pred)[m], 1)[0]) if m.sum() >= 2 else float("nan")
+
+
+def anchored_selected(X, y, groups, anchor, check_ties=False):
+    others = [g for g in dict.fromkeys(groups) if g != groups[anchor]]
+    if len(others) < 2:
+        return anchored_fit(X, y, anchor, ANCHORED_ALPHAS[-1]) + (ANCHORED_ALPHAS[-1],)
+    scored = []
+    for a in ANCHORED_ALPHAS:
+        p = anchored_logo(X, y, groups, anchor, lambda Xt, yt, gt, an, a=a: anchored_fit(Xt, yt, an, a))
+        m = np.isfinite(p)
+        scored.append((a, float(np.abs(p[m] - y[m]).mean()), ols_slope(p, y) >= MIN_SLOPE))
+    oks = [t for t in scored if t[2]]
+    pool = oks if oks else scored
+    best_e = min(t[1] for t in pool)
+    if check_ties:
+        rest = [t[1] for t in pool if t[1] != best_e]
+        assert not rest or min(rest) - best_e > 1e-9 * max(best_e, 1e-12), ("near tie", scored)
+    a = max(t[0] for t in pool if t[1] == best_e)
+    return anchored_fit(X, y, anchor, a) + (a,)
+
+
+def calibrate_anchored_ref(X, y, groups, anchor, bounds, Xnew):
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    icpt, coef, alpha = anchored_selected(X, y, groups, anchor, check_ties=True)
+    raw = anchored_logo(X, y, groups, anchor, lambda Xt, yt, gt, an: anchored_selected(Xt, yt, gt, an, check_ties=True)[:2])
+    logo = np.where(np.array([g == groups[anchor] for g in groups]), icpt + X @ coef, raw)
+    logo = np.clip(logo, bounds[0], bounds[1])
+    other = np.array([g != groups[anchor] for g in groups])
+    absr = np.abs(y - logo)[other]
+    q = conformal_half_width(absr)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    Xnew = np.asarray(Xnew, dtype=np.float64)
+    pred = icpt + Xnew @ coef
+    value = np.clip(pred, bounds[0], bounds[1])
+    ext = np.array([float(np.sum(np.abs(coef) * (np.maximum(0, r - hi) + np.maximum(0, lo - r)))) for r in Xnew])
+    return {
+        "model": {"intercept": icpt, "coef": floats(coef), "alpha": alpha},
+        "logo": floats(logo), "halfWidth": q, "logoMae": float(absr.mean()),
+        "lofoSlope": ols_slope(np.where(other, logo, np.nan), y),
+        "new": {"X": [floats(r) for r in Xnew], "value": floats(value), "extrapolation": floats(ext),
+                "low": floats(np.clip(value - q - ext, bounds[0], bounds[1])), "high": floats(np.clip(value + q + ext, bounds[0], bounds[1]))},
+    }
+
+
+def make_anchored(rng):
+    out = {"conformal": [], "fit": [], "calibrate": []}
+    for n in (5, 19, 40):
+        v = rng.exponential(0.1, n)
+        out["conformal"].append({"values": floats(v), "expected": conformal_half_width(v)})
+    for n, p in ((25, 4), (12, 6)):
+        X = rng.normal(size=(n, p))
+        X[:, 1] = 3.0  # a constant column
+        y = 0.8 + X @ rng.normal(0, 0.1, p) + rng.normal(0, 0.02, n)
+        for alpha in (0.01, 1.0):
+            icpt, coef = anchored_fit(X, y, 0, alpha)
+            out["fit"].append({"X": [floats(r) for r in X], "y": floats(y), "anchor": 0, "alpha": alpha, "intercept": icpt, "coef": floats(coef)})
+    # calibrate: 6 families x 4 strengths + the anchor, a trend the fit should keep
+    fams = ["none"] + [f for f in ("a", "b", "c", "d", "e", "f") for _ in range(4)]
+    n = len(fams)
+    sev = np.concatenate([[0.0], rng.uniform(0, 0.8, n - 1)])
+    y = np.clip(0.85 - 0.8 * sev + rng.normal(0, 0.02, n), 0, 1)
+    X = np.column_stack([sev + rng.normal(0, 0.05, n), -1.5 * sev + rng.normal(0, 0.1, n), rng.normal(0, 1, n)])
+    Xnew = np.array([X[0], X[0] + [0.3, -0.4, 0.1], [2.0, -3.0, 0.0]])  # the anchor itself, inside, outside
+    out["calibrate"].append({"X": [floats(r) for r in X], "y": floats(y), "groups": fams, "anchor": 0, "bounds": [0.0, 1.0],
+                             **calibrate_anchored_ref(X, y, fams, 0, [0.0, 1.0], Xnew)})
+    return out
+
+
+# ───────────── output features (issue 10) ─────────────
+
+
+def make_output_features(rng):
+    out = {"wasserstein": [], "components": [], "blockMean": [], "ring": [], "images": []}
+    for na, nb in ((5, 7), (30, 11), (1, 4)):
+        a, b = rng.normal(0, 1, na), rng.normal(0.3, 1.4, nb)
+        a[:2 if na > 2 else 0] = np.round(a[:2 if na > 2 else 0], 1)
+        out["wasserstein"].append({"a": floats(a), "b": floats(b), "expected": float(scipy.stats.wasserstein_distance(a, b))})
+    for dims in ((16, 20), (6, 7, 8)):
+        m = (rng.random(dims) < 0.35).astype(np.int32)
+        lab, k = scipy.ndimage.label(m, structure=scipy.ndimage.generate_binary_structure(len(dims), 1))
+        sizes = np.bincount(lab.ravel())[1:]
+        out["components"].append({"dims": list(dims), "mask": ints(m), "count": int(k), "sizes": ints(np.sort(sizes))})
+        mask = np.zeros(dims, dtype=np.int32)
+        mask[tuple(slice(2, 4) for _ in dims)] = 1
+        if len(dims) == 2:
+            mask[10:12, 15:19] = 2
+        ring = scipy.ndimage.maximum_filter((mask > 0).astype(np.uint8), size=7, mode="constant") & (mask == 0)
+        out["ring"].append({"dims": list(dims), "mask": ints(mask), "width": 3, "ring": ints(ring)})
+        u = rng.normal(size=dims)
+        for k in (2, 3):
+            pad = [(0, (-d) % k) for d in dims]
+            # block means with partial edge blocks: sums / counts over blocks
+            ones = np.ones(dims)
+            def blocks(a):
+                ap = np.pad(a, pad)
+                shp = []
+                for d in ap.shape:
+                    shp += [d // k, k]
+                return ap.reshape(shp).sum(axis=tuple(range(1, 2 * len(dims), 2)))
+            mean = blocks(u) / blocks(ones)
+            up = mean
+            for ax in range(len(dims)):
+                up = np.repeat(up, k, axis=ax)
+            up = up[tuple(slice(0, d) for d in dims)]
+            out["blockMean"].append({"dims": list(dims), "k": k, "u": floats(u), "expected": floats(up)})
+    # images: softmax (K=3) and sigmoid (K=1) outputs with labels; softDice and NLL at every T
+    for K, act in ((3, "softmax"), (1, "sigmoid"), (1, "probability")):
+        H, W = 12, 10
+        z = rng.normal(0, 2.5, size=(K, H, W))
+        if act == "probability":
+            z = scipy.special.expit(z)
+        gt = rng.integers(0, max(K, 2), size=(H, W))
+        if act == "softmax":
+            m = (np.argmax(z, axis=0) != 0)
+        elif act == "sigmoid":
+            m = z[0] > 0
+        else:
+            m = z[0] > 0.5
+        sd, nll = [], []
+        for T in TEMPERATURES:
+            if act == "softmax":
+                pr = scipy.special.softmax(z / T, axis=0)
+                p = 1 - pr[0]
+                nll.append(float(-np.log(np.take_along_axis(pr, gt[None], axis=0)[0]).sum()))
+            else:
+                logit = z[0] if act == "sigmoid" else scipy.special.logit(np.clip(z[0], 1e-7, 1 - 1e-7))
+                p = scipy.special.expit(logit / T)
+                nll.append(float(-np.sum(np.where(gt > 0, np.log(p), np.log1p(-p)))))
+            sd.append(float(2 * np.sum(p * m) / (np.sum(p) + np.sum(m))))
+        lab, k = scipy.ndimage.label(m, structure=scipy.ndimage.generate_binary_structure(2, 1))
+        out["images"].append({"K": K, "activation": act, "dims": [K, H, W], "out": floats(z), "gt": ints(gt), "mask": ints(m),
+                              "softDice": sd, "nll": nll, "components": int(k)})
+    return out
+
+
 def make_predictor(rng):
     out = {}
     # quantile
@@ -499,7 +682,11 @@ def make_assemble(rng):
     taps = ["enc1", "enc2", "bottleneck", "dec1"]
     stage = {"enc1": "encoder", "enc2": "encoder", "bottleneck": "bottleneck", "dec1": "decoder"}
     tap_noise = {"enc1": 1.0, "enc2": 1.5, "bottleneck": 0.4, "dec1": 2.0}
-    copies = [("none", 0.0)] + [(f, s) for f in FAMILIES for s in DEFAULT_STRENGTHS[f]]
+    # The fixture's own four strengths per family (the engine's defaults are three since issue 10;
+    # assemble does not read the strengths, only the families).
+    strengths = {"noise": [0.04, 0.08, 0.16, 0.32], "blur": [0.6, 1.2, 2.0, 3.2], "gamma": [0.5, 0.7, 1.5, 2.2],
+                 "contrast": [0.7, 0.5, 0.35, 0.2], "scale": [0.6, 0.8, 1.25, 1.6]}
+    copies = [("none", 0.0)] + [(f, s) for f in FAMILIES for s in strengths[f]]
     severity = {"none": [0.0], "noise": [0.08, 0.2, 0.45, 0.8], "blur": [0.05, 0.15, 0.35, 0.6], "gamma": [0.2, 0.1, 0.1, 0.3],
                 "contrast": [0.1, 0.25, 0.45, 0.75], "scale": [0.15, 0.05, 0.05, 0.2]}
     sev = [severity["none"][0]] + [severity[f][i] for f in FAMILIES for i in range(4)]
@@ -590,35 +777,52 @@ def make_assemble(rng):
     names = [c[0] for c in cols]
     assert "bottleneck: knnDice (mean of 1 tap)" not in names and len(cols) == len(all_cols) - 1
 
-    def estimate_for(kind, Xfit, xnew):
-        c = calibrate_ref(kind, Xfit, y, groups, [0.0, 1.0], np.array([xnew]))
-        return c, {"raw": c["new"]["raw"][0], "value": c["new"]["value"][0], "low": c["new"]["low"][0], "high": c["new"]["high"][0], "halfWidth": c["halfWidth"]}
+    def conformal_linear(xs, xnew):
+        c = calibrate_ref("linear", xs, y, groups, [0.0, 1.0], np.array([xnew]))
+        q = conformal_half_width(np.abs(y - np.array(c["logo"])))
+        lo, hi = xs.min(axis=0), xs.max(axis=0)
+        coef = np.array(c["model"]["coef"])
+        ext = float(np.sum(np.abs(coef) * (np.maximum(0, np.array(xnew) - hi) + np.maximum(0, lo - np.array(xnew)))))
+        v = c["new"]["value"][0]
+        c["halfWidth"] = q
+        return c, {"value": v, "low": float(np.clip(v - q - ext, 0, 1)), "high": float(np.clip(v + q + ext, 0, 1)), "halfWidth": q, "extrapolation": ext}
+
+    def anchored_for(Xfit, xnew):
+        c = calibrate_anchored_ref(Xfit, y, list(groups), 0, [0.0, 1.0], np.array([xnew]))
+        return c, {"value": c["new"]["value"][0], "low": c["new"]["low"][0], "high": c["new"]["high"][0], "halfWidth": c["halfWidth"],
+                   "extrapolation": c["new"]["extrapolation"][0]}
 
     predictors = {}
     fits = {}
-    fits["features"] = calibrate_ref("ridge", X, y, groups, [0.0, 1.0], X[:1])
+    fits["features"], _ = anchored_for(X, X[0])
     for which in ("maxProbability", "entropy"):
         xs = np.array([[c["output"][which]] for c in measures])
-        fits[which] = calibrate_ref("linear", xs, y, groups, [0.0, 1.0], xs[:1])
+        fits[which], _ = conformal_linear(xs, xs[0])
     for p, c in fits.items():
+        rows = np.arange(len(y)) != 0 if p == "features" else np.ones(len(y), dtype=bool)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rho = scipy.stats.spearmanr(c["logo"], y)[0]
-        predictors[p] = {"logo": c["logo"], "lofoMae": c["logoMae"], "lofoSpearman": none_if_nan(rho), "interval": c["halfWidth"], "model": c["model"]}
+            rho = scipy.stats.spearmanr(np.array(c["logo"])[rows], y[rows])[0]
+        mae = float(np.abs(np.array(c["logo"])[rows] - y[rows]).mean())
+        predictors[p] = {"logo": c["logo"], "lofoMae": mae, "lofoSpearman": none_if_nan(rho), "interval": c["halfWidth"], "model": c["model"]}
     predictors["features"]["inputs"] = names
+    predictors["features"]["lofoSlope"] = fits["features"]["lofoSlope"]
 
     est = {}
     for s in splits:
         e = {"features": None, "maxProbability": None, "entropy": None}
         row = [col_value(s, c) for c in cols]
         keep = [j for j, v in enumerate(row) if v is not None]
-        _, e["features"] = estimate_for("ridge", X[:, keep], [row[j] for j in keep])
+        _, e["features"] = anchored_for(X[:, keep], [row[j] for j in keep])
         e["features"]["columns"] = [names[j] for j in keep]
         if s["output"] is not None:
             for which in ("maxProbability", "entropy"):
                 xs = np.array([[c["output"][which]] for c in measures])
-                _, e[which] = estimate_for("linear", xs, [s["output"][which]])
+                _, e[which] = conformal_linear(xs, [s["output"][which]])
         est[s["name"]] = e
+    # The unshifted copy's own inputs as a split: its measured performance, exactly.
+    _, e0 = anchored_for(X, X[0])
+    est["_anchor"] = {"value": e0["value"], "truth": float(y[0])}
     assert len(est["partial"]["features"]["columns"]) == len(cols) - 2
 
     return {
@@ -646,6 +850,8 @@ def main():
         "knnDice": make_knn_dice(rng),
         "predictor": make_predictor(rng),
         "assemble": make_assemble(rng),
+        "anchored": make_anchored(np.random.default_rng(SEED + 1)),
+        "outputFeatures": make_output_features(np.random.default_rng(SEED + 2)),
     }
     with open(OUT, "w") as f:
         json.dump(ref, f, indent=None, separators=(",", ":"), allow_nan=False)

@@ -75,6 +75,7 @@ N_TRAIN, N_TEST, N_HELD = 80, 32, 24
 TRAIN_SEED, TEST_SEED = 11001, 12002
 BATCH = 16
 LR = 3e-3
+REUSE_DATA = False
 
 
 # --------------------------------------------------------------------------- held-out shifts
@@ -119,6 +120,32 @@ def rings(img, rng, a):
     return img + a * np.sin(2 * np.pi * r / period)
 
 
+def ghost(img, rng, a):
+    """MRI-like ghosting: a copy of the image shifted by a quarter of the side along a random axis, added at amplitude a."""
+    n = img.shape[0]
+    return img + a * np.roll(img, n // 4, axis=int(rng.integers(0, 2)))
+
+
+def salt_pepper(img, rng, share):
+    """Impulse noise: a share of the pixels set to 0 or 1 at random."""
+    out = img.copy()
+    hit = rng.random(img.shape) < share
+    out[hit] = (rng.random(int(hit.sum())) < 0.5).astype(np.float64)
+    return out
+
+
+def occlusion(img, rng, k):
+    """k rectangles (6-16 px sides) filled with the image's median: objects under them vanish (the masks are unchanged)."""
+    n = img.shape[0]
+    out = img.copy()
+    med = float(np.median(img))
+    for _ in range(int(k)):
+        h, w = rng.integers(6, 17, size=2)
+        y, x = rng.integers(0, n - h), rng.integers(0, n - w)
+        out[y:y + h, x:x + w] = med
+    return out
+
+
 # name: (description, make_case site, make_case keyword arguments, [(artefact, strength), ...])
 SMALL_MILD = {"axes": (2.0, 5.0)}
 SETS = {
@@ -146,8 +173,22 @@ SETS = {
     "rings": ("ring artefact, amplitude 0.1", "A", {}, [("rings", 0.1)]),
     "combo": ("smaller lesions (2-5 px) + bias field 0.25 + speckle 0.15", "A", SMALL_MILD,
               [("bias", 0.25), ("speckle", 0.15)]),
+    # Frozen evaluation families (issue 10): kinds of shift the engine's calibration has no family for.
+    "ghost": ("ghosting: the image shifted by 16 px added at 0.35", "A", {}, [("ghost", 0.35)]),
+    "saltPepper": ("impulse noise: 3% of the pixels set to 0 or 1", "A", {}, [("saltPepper", 0.03)]),
+    "occlusion": ("1-3 rectangles (6-16 px) filled with the median", "A", {}, [("occlusion", 2)]),
 }
-ARTEFACTS = {"bias": bias_field, "speckle": speckle, "pixelate": pixelate, "stripes": stripes, "rings": rings}
+ARTEFACTS = {"bias": bias_field, "speckle": speckle, "pixelate": pixelate, "stripes": stripes, "rings": rings,
+             "ghost": ghost, "saltPepper": salt_pepper, "occlusion": occlusion}
+# The engine's calibration family (transforms.ts) each held-out set resembles, or None: a family the
+# calibration never sees (the frozen evaluation set of issue 10; its figures are reported apart).
+KIN = {
+    "iid": None, "siteB": "blur+scale+gamma+noise", "smallMild": None, "smallSevere": None, "large": None,
+    "faintMild": "dim", "faintSevere": "dim", "texture": None, "dotsMild": "distractors", "dotsSevere": "distractors",
+    "biasMild": "bias", "biasSevere": "bias", "speckleMild": "noise", "speckleSevere": "noise",
+    "pixel2": "lowres", "pixel4": "lowres", "stripesMild": "stripes", "stripesSevere": "stripes", "rings": "stripes",
+    "combo": "bias+noise", "ghost": None, "saltPepper": None, "occlusion": None,
+}
 
 
 def make_shifted_case(rng, site, kwargs, artefacts):
@@ -157,7 +198,19 @@ def make_shifted_case(rng, site, kwargs, artefacts):
     return np.clip(img, 0, 1), mask
 
 
+def read_set(name, n, labelled=True):
+    """The set as an earlier run wrote it (--reuse-data: another run may be reading these files)."""
+    base = os.path.join(OUT, "data", name)
+    md = "masks" if labelled else "masks_hidden"
+    fns = [f"case{i:03d}.png" for i in range(n)]
+    imgs = [np.array(Image.open(os.path.join(base, "images", f))) for f in fns]
+    masks = [np.array(Image.open(os.path.join(base, md, f))) for f in fns]
+    return np.stack(imgs), np.stack(masks)
+
+
 def write_set(name, n, seed, site="A", kwargs=None, artefacts=(), labelled=True):
+    if REUSE_DATA and os.path.isdir(os.path.join(OUT, "data", name, "images")):
+        return read_set(name, n, labelled)
     rng = np.random.default_rng(seed)
     base = os.path.join(OUT, "data", name)
     img_dir = os.path.join(base, "images")
@@ -188,6 +241,9 @@ MODELS = {
     "w16-s300-plain": dict(width=16, steps=300, aug="none", labelNoise="none", seed=7),
     "w8-s600-plain-boundary": dict(width=8, steps=600, aug="none", labelNoise="boundary", seed=8),
     "w8-s600-aug-flip": dict(width=8, steps=600, aug="flip+intensity", labelNoise="flip", seed=9),
+    "w8-s900-heavy": dict(width=8, steps=900, aug="heavy", labelNoise="none", seed=10),
+    "w12-s500-aug": dict(width=12, steps=500, aug="flip+intensity", labelNoise="none", seed=11),
+    "w6-s600-plain": dict(width=6, steps=600, aug="none", labelNoise="none", seed=12),
 }
 LABEL_NOISE = {
     "none": "clean masks",
@@ -198,6 +254,9 @@ AUG = {
     "none": "no augmentation",
     "flip+intensity": "per batch: random 90-degree rotation and flip; per image: intensity x[0.85, 1.15] "
                       "+ [-0.05, 0.05], gamma [0.8, 1.25], Gaussian noise sigma [0, 0.04]",
+    "heavy": "flip+intensity with wider ranges (gain x[0.6, 1.4] + [-0.12, 0.12], gamma [0.6, 1.6], noise sigma "
+             "[0, 0.1]), plus per image a Gaussian blur sigma [0, 1.5] (half of the images), a smooth bias field "
+             "exp(0.4 g) (half) and speckle 1 + [0, 0.2] eps (a third)",
 }
 
 
@@ -232,6 +291,25 @@ def intensity_aug(x, rng):
     return x.clamp(0, 1).pow(gam) * gain + off + sd * eps
 
 
+def heavy_aug(x, rng):
+    """The "heavy" augmentation: wider intensity changes, blur, bias field and speckle (numpy RNG)."""
+    xs = x.clamp(0, 1).numpy().astype(np.float64)
+    n = xs.shape[0]
+    for i in range(n):
+        im = xs[i, 0]
+        if rng.random() < 0.5:
+            im = gaussian_filter(im, sigma=rng.uniform(0.0, 1.5))
+        if rng.random() < 0.5:
+            im = bias_field(im, rng, 0.4)
+        if rng.random() < 1 / 3:
+            im = speckle(im, rng, rng.uniform(0.0, 0.2))
+        im = np.clip(im, 0, None) ** rng.uniform(0.6, 1.6)
+        im = im * rng.uniform(0.6, 1.4) + rng.uniform(-0.12, 0.12)
+        im = im + rng.uniform(0.0, 0.1) * rng.standard_normal(im.shape)
+        xs[i, 0] = im
+    return torch.from_numpy(xs.astype(np.float32))
+
+
 def train(cfg, x_u8, y_u8):
     torch.manual_seed(cfg["seed"])
     torch.use_deterministic_algorithms(True)
@@ -249,7 +327,7 @@ def train(cfg, x_u8, y_u8):
         x, y = x_all[idx], y_all[idx]
         if cfg["aug"] != "none":
             x, y = augment(x, y, rng)
-            x = intensity_aug(x, rng)
+            x = heavy_aug(x, rng) if cfg["aug"] == "heavy" else intensity_aug(x, rng)
         logits = net(x)
         ce = F.cross_entropy(logits, y, weight=weight)
         p = logits.softmax(1)[:, 1]
@@ -269,13 +347,43 @@ def cfg_key(cfg):
     return hashlib.sha256(json.dumps(c, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def merge_truth():
+    import glob
+    parts = sorted(glob.glob(os.path.join(OUT, "truth-*.json")))
+    if not parts:
+        raise SystemExit("no bench/.data/zoo/truth-*.json to merge")
+    merged = None
+    for f in parts:
+        with open(f) as fh:
+            t = json.load(fh)
+        if merged is None:
+            merged = t
+        else:
+            merged["models"].update(t["models"])
+            merged["wallSeconds"] = round(merged["wallSeconds"] + t["wallSeconds"], 1)
+    merged["models"] = {m: merged["models"][m] for m in MODELS if m in merged["models"]}
+    with open(os.path.join(OUT, "truth.json"), "w") as fh:
+        json.dump(merged, fh, indent=2)
+        fh.write("\n")
+    print(f"truth.json: {len(merged['models'])} models from {len(parts)} files")
+
+
 # --------------------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--force", action="store_true", help="rebuild everything, retrain every model")
     ap.add_argument("--threads", type=int, default=1, choices=(1, 2), help="torch threads (default 1)")
+    ap.add_argument("--truth", default="truth.json", help="file name of the truth record under bench/.data/zoo/ (several --models runs in parallel: one each, then merge)")
+    ap.add_argument("--merge-truth", action="store_true", help="merge bench/.data/zoo/truth-*.json (runs of --models with --truth) into truth.json, and stop")
+    ap.add_argument("--reuse-data", action="store_true", help="read the sets an earlier run wrote instead of drawing them again (the same images; safe while a benchmark reads them)")
+    ap.add_argument("--models", default=None, help="comma-separated subset of the zoo to train and score (default: all); truth.json then lists only these")
     args = ap.parse_args()
-    truth_path = os.path.join(OUT, "truth.json")
+    if args.merge_truth:
+        merge_truth()
+        return
+    global REUSE_DATA
+    REUSE_DATA = args.reuse_data
+    truth_path = os.path.join(OUT, args.truth)
     if os.path.exists(truth_path) and not args.force:
         print(f"{os.path.relpath(truth_path, ROOT)} exists; nothing to do (--force rebuilds)")
         return
@@ -294,7 +402,7 @@ def main():
         sets[name] = {
             "description": desc, "site": site, "scene": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
             "artefacts": [{"kind": a, "strength": s} for a, s in arts], "images": N_HELD, "seed": seed,
-            "lesionShare": round(float(data[name][1].mean()), 4),
+            "lesionShare": round(float(data[name][1].mean()), 4), "kin": KIN[name],
         }
     print(f"data: {time.time() - t_start:.1f} s "
           f"(train {N_TRAIN}, test {N_TEST}, {len(SETS)} held-out sets x {N_HELD})", flush=True)
@@ -320,7 +428,13 @@ def main():
 
     models = {}
     tr_x, tr_y = data["train"]
+    picked = [m.strip() for m in args.models.split(",")] if args.models else list(MODELS)
+    for m in picked:
+        if m not in MODELS:
+            raise SystemExit(f"unknown model {m} (zoo: {', '.join(MODELS)})")
     for name, cfg in MODELS.items():
+        if name not in picked:
+            continue
         pt = os.path.join(OUT, "models", f"{name}.pt")
         rec_path = os.path.join(OUT, "models", f"{name}.json")
         key = cfg_key(cfg)

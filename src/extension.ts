@@ -9,6 +9,8 @@ import { PanelManager, PANEL_TYPE } from './host/panelManager';
 import { analyzeCommand, cancelCurrent, runAnalysis } from './commands/analyze';
 import { openResultsCommand } from './commands/openResults';
 import { exportReportCommand } from './commands/exportReport';
+import { createDatasetFileCommand } from './commands/createDatasetFile';
+import { analyzeCheckpointsCommand, compareResultsCommand } from './commands/timeline';
 import { CODELENS_SELECTOR, explainFormatComing, FORMAT_COMING_COMMAND, ModelSaveLensProvider } from './host/codeLens';
 import { FileHasher } from './host/hash';
 import { ModelFreshness } from './host/modelWatcher';
@@ -19,11 +21,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const setRunning = (running: boolean) => void vscode.commands.executeCommand('setContext', 'unetLens.running', running);
   const storage = context.storageUri ?? context.globalStorageUri;
   const cache = new ResultsCache(path.join(storage.fsPath, 'results'));
+  void cache.sweep().catch(() => undefined); // orphans of earlier sessions
   const hasher = new FileHasher();
   const lenses = new ModelSaveLensProvider();
   const panels: PanelManager = new PanelManager(context.extensionUri, {
     log: (line) => log.info(line),
-    onRerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath, { force: true }),
+    onRerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath, { force: true, source: job.source }),
     onShowing: (panel) => freshness.track(panel),
     onClosed: (panel) => freshness.untrack(panel),
     onOpened: () => lenses.refresh(),
@@ -33,8 +36,9 @@ export function activate(context: vscode.ExtensionContext): void {
     panels,
     hasher,
     log: (line) => log.info(line),
-    rerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath, { auto: true }),
-    autoRerun: () => vscode.workspace.getConfiguration('unetLens').get<boolean>('autoRerun', false),
+    rerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath, { auto: true, source: job.source }),
+    // Never in an untrusted workspace (runAnalysis checks again); the setting is a restricted one.
+    autoRerun: () => vscode.workspace.isTrusted && vscode.workspace.getConfiguration('unetLens').get<boolean>('autoRerun', false),
   });
 
   context.subscriptions.push(
@@ -51,6 +55,9 @@ export function activate(context: vscode.ExtensionContext): void {
       if (!cancelCurrent()) void vscode.window.showInformationMessage('UNet Lens: no analysis is running.');
     }),
     vscode.commands.registerCommand('unetLens.showLog', () => log.show(true)),
+    vscode.commands.registerCommand('unetLens.createDatasetFile', (arg?: unknown) => createDatasetFileCommand(context, log, arg)),
+    vscode.commands.registerCommand('unetLens.analyzeCheckpoints', (arg?: unknown) => analyzeCheckpointsCommand(deps, arg)),
+    vscode.commands.registerCommand('unetLens.compareResults', (arg?: unknown, all?: unknown) => compareResultsCommand(deps, arg, all)),
     vscode.window.registerWebviewPanelSerializer(PANEL_TYPE, panels),
   );
   log.info(`UNet Lens ${context.extension.packageJSON.version} activated`);

@@ -12,11 +12,15 @@ import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { runWorker, WorkerError } from '../host/workerRunner';
+import { exportTorchForAnalysis } from '../host/torchModels';
+import { asPyTorchResults, isTorchPath, type ExportResult } from '../engine/model/torchExport';
 import type { PanelManager } from '../host/panelManager';
 import type { FileHasher } from '../host/hash';
 import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
+import { confirmKey, decideRun } from '../host/runPolicy';
+import { ANALYSIS_LIMITS } from '../engine/limits';
 import { METHOD_VERSION, type ProgressEvent, type Results } from '../engine/types';
-import { modelFilesGlob } from '../engine/model/contract';
+import { modelFileFormat, modelFilesGlob } from '../engine/model/contract';
 
 export interface AnalyzeDeps {
   context: vscode.ExtensionContext;
@@ -32,6 +36,28 @@ const DATASET_GLOB = '**/*unetlens.json';
 const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
 
 let current: AbortController | undefined;
+
+/**
+ * The workspace's one analysis slot, for other runners (the checkpoint series,
+ * commands/timeline.ts): true when it was free and is now held by `controller`. Cancel
+ * Analysis aborts whoever holds it.
+ */
+export function claimSlot(deps: AnalyzeDeps, controller: AbortController): boolean {
+  if (current) return false;
+  current = controller;
+  deps.setRunning(true);
+  return true;
+}
+
+/** Gives the slot back (and starts an analysis the file watcher queued meanwhile). */
+export function releaseSlot(deps: AnalyzeDeps, controller: AbortController): void {
+  if (current !== controller) return;
+  current = undefined;
+  deps.setRunning(false);
+  const next = queued;
+  queued = undefined;
+  if (next) void runAnalysis(deps, next.modelPath, next.datasetPath, next.opts);
+}
 
 export function cancelCurrent(): boolean {
   if (!current) return false;
@@ -55,7 +81,7 @@ async function pickFile(glob: string, placeHolder: string, near?: vscode.Uri): P
 async function pickModel(): Promise<vscode.Uri | undefined> {
   const found = await vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE, 500);
   if (found.length === 0) {
-    void vscode.window.showErrorMessage('UNet Lens: no model in this workspace (.onnx, TF.js model.json, Keras .h5/.keras). Export your UNet with torch.onnx.export or model.save and try again.');
+    void vscode.window.showErrorMessage('UNet Lens: no model in this workspace (.onnx, PyTorch .pt/.pth, TF.js model.json, Keras .h5/.keras). Export your UNet with torch.onnx.export or model.save and try again.');
     return undefined;
   }
   if (found.length === 1) return found[0];
@@ -65,9 +91,9 @@ async function pickModel(): Promise<vscode.Uri | undefined> {
   return (await vscode.window.showQuickPick(items, { placeHolder: 'Which model should UNet Lens analyze?', matchOnDescription: true }))?.uri;
 }
 
-/** A file UNet Lens can analyze: ONNX, a TF.js model.json, a Keras .h5/.hdf5/.keras. */
+/** A file UNet Lens can analyze: ONNX, PyTorch .pt/.pth (exported to ONNX first), a TF.js model.json, a Keras .h5/.hdf5/.keras. */
 export function isModelPath(p: string): boolean {
-  return /\.(onnx|h5|hdf5|keras)$/i.test(p) || /(^|[\\/])model\.json$/i.test(p);
+  return modelFileFormat(p) !== undefined;
 }
 
 function modelFromEditor(): vscode.Uri | undefined {
@@ -77,14 +103,20 @@ function modelFromEditor(): vscode.Uri | undefined {
   return uri && isModelPath(uri.fsPath) ? uri : undefined;
 }
 
+/** Says why nothing runs in an untrusted workspace, with the way to trust it. */
+async function explainUntrusted(): Promise<void> {
+  const choice = await vscode.window.showWarningMessage(
+    'UNet Lens needs a trusted workspace: it runs the model file to analyze it.',
+    'Manage Workspace Trust',
+  );
+  if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+}
+
 export async function analyzeCommand(deps: AnalyzeDeps, arg?: unknown): Promise<void> {
   const { log } = deps;
   if (!vscode.workspace.isTrusted) {
-    const choice = await vscode.window.showWarningMessage(
-      'UNet Lens needs a trusted workspace: it runs the model file to analyze it.',
-      'Manage Workspace Trust',
-    );
-    if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+    log.info('analyze: the workspace is not trusted; nothing runs');
+    await explainUntrusted();
     return;
   }
   if (current) {
@@ -114,20 +146,105 @@ export interface RunOptions {
   force?: boolean;
   /** Started by the file watcher: queue behind a running analysis instead of saying so. */
   auto?: boolean;
+  /** The results file the model and dataset paths were read from (Re-run of a panel); see runPolicy.ts. */
+  source?: string;
 }
+
+/** Model and dataset pairs from results files the user agreed to run, this session. */
+const confirmedRuns = new Set<string>();
+
+/**
+ * The gate every analysis passes (runPolicy.ts): Workspace Trust, and a confirmation before
+ * running paths read from a results file outside the workspace. True: go ahead.
+ */
+async function mayRun(deps: AnalyzeDeps, modelPath: string, datasetPath: string, opts: RunOptions): Promise<boolean> {
+  const { log } = deps;
+  const decision = decideRun(
+    { modelPath, datasetPath, source: opts.source, auto: opts.auto },
+    {
+      trusted: vscode.workspace.isTrusted,
+      workspaceFolders: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+      cacheRoot: deps.cache.root,
+      confirmed: confirmedRuns,
+    },
+  );
+  switch (decision.action) {
+    case 'run':
+      return true;
+    case 'refuse':
+      if (decision.reason === 'untrusted') {
+        log.info(`not running ${modelPath}: the workspace is not trusted${opts.auto ? ' (automatic re-run skipped)' : ''}`);
+        if (!opts.auto) await explainUntrusted();
+      } else {
+        log.warn(`not running: the model or dataset path ${JSON.stringify(modelPath)} / ${JSON.stringify(datasetPath)} is not an absolute path`);
+        if (!opts.auto) void vscode.window.showErrorMessage('UNet Lens: the results file does not name a model and dataset file on this disk; nothing runs.');
+      }
+      return false;
+    case 'skip-auto':
+      log.info(`automatic re-run skipped: ${modelPath} comes from the results file ${opts.source}, outside the workspace (${decision.outside.join(', ')}); Re-run asks first`);
+      return false;
+    case 'confirm': {
+      const choice = await vscode.window.showWarningMessage(
+        `Run the model named in ${path.basename(opts.source ?? '')}?`,
+        {
+          modal: true,
+          detail:
+            `The results file ${opts.source} names paths outside this workspace. Re-running it runs:\n\n` +
+            `model: ${modelPath}\ndataset file: ${datasetPath}\n\nOnly run models you trust.`,
+        },
+        'Run',
+      );
+      if (choice !== 'Run') {
+        log.info(`re-run of ${modelPath} from ${opts.source} not confirmed; nothing runs`);
+        return false;
+      }
+      confirmedRuns.add(confirmKey(modelPath, datasetPath));
+      return true;
+    }
+  }
+}
+
 
 let queued: { modelPath: string; datasetPath: string; opts: RunOptions } | undefined;
 
-/** The overrides of the dataset file's `analysis` block that come from the settings. */
-function settingsOverrides(): { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } {
-  const cfg = vscode.workspace.getConfiguration('unetLens');
-  const overrides: { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } = {};
-  if (cfg.get<boolean>('predictPerformance') === false) overrides.shifts = { enabled: false };
-  const maxPoints = cfg.get<number | null>('maxPoints');
-  const seed = cfg.get<number | null>('seed');
+interface RunSettings {
+  /** The overrides of the dataset file's `analysis` block that come from the settings. */
+  overrides: { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } };
+  threads: number;
+  workerMemoryMB: number;
+}
+
+/**
+ * The settings an analysis uses, checked against their bounds (VS Code only warns about
+ * out-of-range values in the settings editor): a bad value is an error naming the setting.
+ */
+export function readRunSettings(get: <T>(key: string) => T | undefined): RunSettings | { error: string } {
+  const overrides: RunSettings['overrides'] = {};
+  if (get<boolean>('predictPerformance') === false) overrides.shifts = { enabled: false };
+  const int = (key: string, min: number, max: number, nullable: boolean): number | undefined | { error: string } => {
+    const v = get<unknown>(key);
+    if (v === undefined || (nullable && v === null)) return undefined;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+      return { error: `the setting unetLens.${key} must be a whole number from ${min} to ${max} (got ${JSON.stringify(v)})` };
+    }
+    return v;
+  };
+  const maxPoints = int('maxPoints', 16, ANALYSIS_LIMITS.maxPoints, true);
+  const seed = int('seed', 0, ANALYSIS_LIMITS.seed, true);
+  const threads = int('threads', 0, ANALYSIS_LIMITS.threads, false);
+  const memory = int('workerMemoryMB', 512, 1_048_576, false);
+  for (const v of [maxPoints, seed, threads, memory]) if (v && typeof v === 'object') return v;
   if (typeof maxPoints === 'number') overrides.maxPoints = maxPoints;
   if (typeof seed === 'number') overrides.seed = seed;
-  return overrides;
+  return { overrides, threads: (threads as number | undefined) ?? 0, workerMemoryMB: (memory as number | undefined) ?? 8192 };
+}
+
+/** The overrides of the dataset file's `analysis` block that come from the settings; a setting out of its bounds throws, naming it. */
+export function settingsOverrides(): RunSettings['overrides'] {
+  const cfg = vscode.workspace.getConfiguration('unetLens');
+  const r = readRunSettings((k) => cfg.get(k));
+  if ('error' in r) throw new Error(r.error);
+  return r.overrides;
 }
 
 /**
@@ -144,6 +261,8 @@ function settingsOverrides(): { maxPoints?: number; seed?: number; shifts?: { en
 export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetPath: string, opts: RunOptions = {}): Promise<void> {
   const { context, panels, log, cache, hasher } = deps;
   const cfg = vscode.workspace.getConfiguration('unetLens');
+  const run = readRunSettings((k) => cfg.get(k));
+  if (!(await mayRun(deps, modelPath, datasetPath, opts))) return;
   const key = modelPath;
   const title = `UNet Lens: ${path.basename(modelPath)}`;
   if (current) {
@@ -155,7 +274,12 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     }
     return;
   }
-  const overrides = settingsOverrides();
+  if ('error' in run) {
+    log.error(run.error);
+    void vscode.window.showErrorMessage(`UNet Lens: ${run.error}.`);
+    return;
+  }
+  const overrides = run.overrides;
   // What the model's panel shows now, if it is open with results (see the cache rule below).
   const open = panels.get(key);
   const openKey = open?.results ? open.cacheKey : undefined;
@@ -217,8 +341,10 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
       ? cache.dirFor(cacheKeyValue)
       : path.join(cache.root, 'uncached', createHash('sha256').update(`${modelPath}\n${datasetPath}`).digest('hex').slice(0, 16));
     log.info(`analyze ${modelPath} with ${datasetPath} → ${outDir}`);
+    if (!cacheKeyValue) await cache.sweep().catch(() => undefined); // keeps only the newest uncached/<hash> folders
 
     // ---------------------------------------------------------------- the worker
+    let exported: ExportResult | undefined;
     const outcome = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `UNet Lens: ${path.basename(modelPath)}`, cancellable: true },
       async (progress, token) => {
@@ -231,13 +357,20 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           lastFraction = Math.max(lastFraction, fraction);
           progress.report({ message: `${e.message}${count}${timeLeft(Date.now() - started, lastFraction)}`, increment });
         };
+        // A PyTorch file: exported to ONNX first with the user's Python (host/torchModels.ts).
+        let workerModel = modelPath;
+        if (isTorchPath(modelPath)) {
+          progress.report({ message: `Exporting ${path.basename(modelPath)} to ONNX with your Python…` });
+          exported = await exportTorchForAnalysis(context, modelPath, datasetPath, { signal: controller.signal, log: (line) => log.info(line) });
+          workerModel = exported.onnxPath;
+        }
         return runWorker(path.join(context.extensionUri.fsPath, 'dist', 'worker.js'), {
           type: 'analyze',
           id: randomUUID(),
-          modelPath,
+          modelPath: workerModel,
           datasetPath,
           overrides,
-          threads: cfg.get<number>('threads') ?? 0,
+          threads: run.threads,
           outDir,
         }, {
           onProgress,
@@ -247,11 +380,18 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           },
           onLog: (line) => log.info(line),
           signal: controller.signal,
-          maxOldSpaceMB: cfg.get<number>('workerMemoryMB') ?? 8192,
+          maxOldSpaceMB: run.workerMemoryMB,
+          // The readers' memory budget (engine/limits.ts) follows the worker's heap limit.
+          env: { UNET_LENS_MEMORY_MB: String(run.workerMemoryMB) },
         });
       },
     );
     const resultsPath = path.join(outDir, 'results.json');
+    if (exported) {
+      // The results name the PyTorch file (panel title, watcher, Re-run); the ONNX export is model.onnxExport. In the file too, for the cache.
+      asPyTorchResults(outcome.results, modelPath, exported);
+      await fs.writeFile(resultsPath, `${JSON.stringify(outcome.results)}\n`).catch((e) => log.warn(`results.json not updated: ${(e as Error).message}`));
+    }
     if (cacheKeyValue) {
       await cache
         .record({ key: cacheKeyValue, modelPath, datasetPath, modelSha256, datasetSha256, settings: overrides })
@@ -279,8 +419,11 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     }
     log.error(`${err.kind ?? 'error'}: ${err.message}${err.where ? ` (${err.where})` : ''}`);
     panels.showStatus(key, title, 'error', err.message);
-    const choice = await vscode.window.showErrorMessage(`UNet Lens: ${err.message}`, 'Show Log');
-    if (choice === 'Show Log') log.show(true);
+    // Not awaited: an error notification stays until dismissed, and the next analysis must
+    // not wait for that (the finally below frees the "running" state now).
+    void vscode.window.showErrorMessage(`UNet Lens: ${err.message}`, 'Show Log').then((choice) => {
+      if (choice === 'Show Log') log.show(true);
+    });
   } finally {
     onClose.dispose();
     current = undefined;

@@ -24,10 +24,16 @@ export interface DatasetConfig {
     mean: number[];
     std: number[];
     resize: 'resize' | 'crop';
+    /** One file per channel (nnU-Net): the suffix of each channel's file name before its extension, e.g. ["_0000", "_0001"]. */
+    channelFiles?: string[];
+    /** Per-channel normalisation (one entry for all channels, or one per channel); undefined = "fixed" for every channel. */
+    normalize?: Normalization[];
   };
   splits: SplitConfig[];
   model: { output: 'auto' | string; activation: Activation };
   analysis: AnalysisSettings;
+  /** `checkpoints` (CONTRACT.md §1): the checkpoint series, an absolute glob or folder; absent when not given. */
+  checkpoints?: string;
 }
 
 export interface SplitConfig {
@@ -36,7 +42,19 @@ export interface SplitConfig {
   images: string;
   /** Absolute path or undefined for an unlabeled split. */
   labels?: string;
+  /** Only these cases (image base names, or case ids with input.channelFiles), in this order. */
+  cases?: string[];
 }
+
+/**
+ * How one channel's raw values become model input (normalize.ts):
+ * - "fixed": (raw·scale − mean[c]) / std[c];
+ * - "zscore": per image, (v − mean(v)) / max(std(v), 1e-8) with v = raw·scale (nnU-Net's ZScoreNormalization);
+ * - "minmax": per image, (v − min(v)) / max(max(v) − min(v), 1e-8) (nnU-Net's rescale_to_0_1);
+ * - { clip: [lo, hi] }: (clip(raw·scale, lo, hi) − mean[c]) / std[c] (nnU-Net's CTNormalization with the fingerprint's
+ *   foreground percentiles 0.5/99.5, mean and std).
+ */
+export type Normalization = 'fixed' | 'zscore' | 'minmax' | { clip: [number, number] };
 
 export interface AnalysisSettings {
   maxPoints: number;
@@ -52,9 +70,14 @@ export interface AnalysisSettings {
   shifts: ShiftSettings;
 }
 
-/** The synthetic shift families of METHOD.md §5. */
-export type ShiftFamily = 'noise' | 'blur' | 'gamma' | 'contrast' | 'scale';
-export const SHIFT_FAMILIES: readonly ShiftFamily[] = ['noise', 'blur', 'gamma', 'contrast', 'scale'];
+/**
+ * The synthetic shift families of METHOD.md §5: five that change the intensities, and five that
+ * change the content (built from the image and, for `distractors` and `dim`, its mask).
+ */
+export type ShiftFamily = 'noise' | 'blur' | 'gamma' | 'contrast' | 'scale' | 'distractors' | 'dim' | 'bias' | 'lowres' | 'stripes';
+export const SHIFT_FAMILIES: readonly ShiftFamily[] = ['noise', 'blur', 'gamma', 'contrast', 'scale', 'distractors', 'dim', 'bias', 'lowres', 'stripes'];
+/** The families that need the image's mask (segmentation only). */
+export const MASK_FAMILIES: readonly ShiftFamily[] = ['distractors', 'dim'];
 
 export interface ShiftSettings {
   /** `auto`: on when there is a labelled split to shift (any labelled split but train, else a held-out part of train). */
@@ -63,10 +86,15 @@ export interface ShiftSettings {
   images: number;
   /** maxPoints of the label-free features in the sweep (and of the unlabelled splits' features the predictor reads). */
   maxPoints: number;
-  /** Which families to use (default: all five). */
+  /** Which families to use (default: all ten; `distractors` and `dim` only for segmentation). */
   families: ShiftFamily[];
   /** How many copies combine 2–3 of the families at random (seeded) strengths; 0: none. */
   mixes: number;
+  /**
+   * Segmentation: extra forward passes per image for the test-time-augmentation agreement (flips,
+   * then 90° rotations where the input is square; 0 = no agreement feature).
+   */
+  tta: number;
 }
 
 export const DEFAULT_ANALYSIS: AnalysisSettings = {
@@ -77,7 +105,7 @@ export const DEFAULT_ANALYSIS: AnalysisSettings = {
   maxTaps: 64,
   batchSize: 4,
   mapsPerSplit: 3,
-  shifts: { enabled: 'auto', images: 32, maxPoints: 1024, families: ['noise', 'blur', 'gamma', 'contrast', 'scale'], mixes: 0 },
+  shifts: { enabled: 'auto', images: 32, maxPoints: 1024, families: SHIFT_FAMILIES.slice(), mixes: 0, tta: 2 },
 };
 
 /** A dense float tensor, row-major, with its dims (e.g. [N, C, H, W]). */
@@ -180,11 +208,55 @@ export interface OutputStats {
   foreground: number;
 }
 
+/** How far an estimate can be trusted, from its interval's width: ≤ 0.15 good, ≤ 0.30 fair, wider: cannot tell (print the words, not the number). */
+export type Grade = 'good' | 'fair' | 'cannot tell';
+
 /** A performance estimate with its interval. */
 export interface Estimate {
   value: number;
   low: number;
   high: number;
+  /** Reliability of the estimate (from `high − low`); "cannot tell" when the interval is wider than 0.3. */
+  grade?: Grade;
+  /** True when the split's inputs fall outside the range the calibration copies cover (the interval was widened by what the fit extrapolates). */
+  outside?: boolean;
+}
+
+/** Per image of an unlabelled split (segmentation): its predicted performance. */
+export interface ImageEstimate extends Estimate {
+  /** The image's id in its split and its file (relative to the dataset file). */
+  id: string;
+  file: string;
+}
+
+/**
+ * Output-based features of one image (segmentation; shift/outputFeatures.ts), as the per-image
+ * predictor reads them: soft-Dice confidence at the fitted temperature, log foreground share,
+ * log(1 + predicted objects), its distance to the training labels' median, the mean log object
+ * size minus the training labels' mean, boundary confidence, test-time-augmentation agreement.
+ */
+export interface ImageFeatures {
+  softDice: number;
+  logForeground: number;
+  logObjects: number;
+  objectCountDistance: number;
+  objectSizeShift: number;
+  boundaryConfidence: number;
+  tta: number | null;
+}
+
+/** Output-based features of a set (a shifted copy or an unlabelled split). */
+export interface SetOutputFeatures {
+  /** Mean soft-Dice confidence over the images (temperature-scaled). */
+  softDice: number;
+  /** Wasserstein-1 distance between the per-image log(1 + predicted objects) and the training labels'. */
+  objectCountDistance: number;
+  /** Wasserstein-1 distance between the log sizes of the predicted objects and the training labels' objects. */
+  objectSizeDistance: number;
+  /** Mean max(p, 1 − p) on the boundary of the predicted objects. */
+  boundaryConfidence: number;
+  /** Mean test-time-augmentation agreement (Dice with the plain prediction); null when off. */
+  tta: number | null;
 }
 
 /** The three predictors: ours (the interior, label-free features) and the two output baselines. */
@@ -207,8 +279,14 @@ export interface ShiftCopy {
   output: OutputStats | null;
   /** Per tap. */
   features: { [tap: string]: LabelFreeMetrics };
-  /** Leave-one-shift-family-out prediction of each predictor (the copy's family left out of the fit); null where it cannot be fitted. The unshifted copy is a group of its own: it is predicted by a fit on every family. */
+  /** Leave-one-shift-family-out prediction of each predictor (the copy's family left out of the fit); null where it cannot be fitted. The unshifted copy is a group of its own: it is predicted by a fit on every family (for the anchored `features` predictor: its own measured value). */
   lofo: { [P in PredictorName]: number | null };
+  /** Segmentation: the leave-one-family-out prediction of the anchored per-image aggregate (`fromImages`). */
+  lofoFromImages?: number | null;
+  /** Segmentation: the output-based features of the copy. */
+  outputFeatures?: SetOutputFeatures | null;
+  /** Segmentation: per image, its true performance (null: nothing to score, no object predicted or true) and its features. */
+  perImage?: { dice: number | null; features: ImageFeatures }[];
 }
 
 export interface PredictorSummary {
@@ -219,8 +297,16 @@ export interface PredictorSummary {
   /** Over the shifted copies: mean absolute leave-one-family-out error, and Spearman of LOFO prediction vs truth. */
   lofoMae: number | null;
   lofoSpearman: number | null;
-  /** Interval half-widths added below/above a prediction (from the LOFO errors). */
+  /** Interval half-widths added below/above a prediction (split-conformal on the LOFO errors; widened per split outside the calibration range). */
   interval: { below: number; above: number } | null;
+  /** Anchored on the unshifted copy: a split whose inputs equal its inputs gets its measured performance. */
+  anchored?: boolean;
+  /** OLS slope of the LOFO predictions on the true values (near 1: the trend is not flattened). */
+  lofoSlope?: number | null;
+  /** Per-image predictor only: mean absolute leave-one-family-out error of its anchored aggregate over the copies. */
+  aggregateLofoMae?: number | null;
+  /** `features` when it combines the set-level fit with the per-image aggregate: the set-level fit's own LOFO MAE. */
+  setLevelLofoMae?: number | null;
 }
 
 /** METHOD.md §5: performance without labels. */
@@ -235,7 +321,8 @@ export interface PerformanceWithoutLabels {
     heldOutOfTrain: boolean;
     note?: string;
   };
-  settings: { maxPoints: number; kmeansInits: number; families: ShiftFamily[]; strengths: { [family: string]: number[] } };
+  /** `tta`: segmentation, the test-time-augmented passes per image actually run (the setting, capped by the augmentations the input allows). */
+  settings: { maxPoints: number; kmeansInits: number; families: ShiftFamily[]; strengths: { [family: string]: number[] }; tta?: number };
   shifts: ShiftCopy[];
   /** Per tap and label-free metric: Spearman correlation with the true performance across the shifted copies (null: constant or missing). */
   indicativeness: { [tap: string]: LabelFreeMetrics };
@@ -246,8 +333,24 @@ export interface PerformanceWithoutLabels {
       output: OutputStats | null;
       features: { [tap: string]: LabelFreeMetrics };
       predicted: { [P in PredictorName]: Estimate | null };
+      /** Segmentation: output-based features of the split. */
+      outputFeatures?: SetOutputFeatures | null;
+      /** Segmentation: per image, the predicted performance, worst first (the cases to label first). */
+      perImage?: ImageEstimate[];
+      /** Segmentation: the per-image estimates aggregated to the split (weighted by the predicted foreground), anchored: the unshifted copy's value plus the change of the aggregate from that copy's. */
+      fromImages?: Estimate | null;
+      /** Segmentation: the set-level anchored fit alone (`predicted.features` is the mean of it and `fromImages`). */
+      fromSets?: Estimate | null;
+      /** Segmentation: the per-image features, in the split's order (as `perImage` before sorting). */
+      imageFeatures?: ImageFeatures[];
+      /** File name of the "cases to label" CSV written next to results.json (`cases-to-label-<split>.csv`). */
+      casesToLabel?: string;
     };
   };
+  /** Segmentation: temperature fitted on the unshifted labelled images (softmax/sigmoid logits ÷ T), null when not fitted. */
+  temperature?: number | null;
+  /** Segmentation: the per-image predictor (ridge on ImageFeatures, fitted on every image of every copy), null when not fitted. */
+  imagePredictor?: PredictorSummary | null;
   timingMs: number;
 }
 
@@ -259,11 +362,14 @@ export interface Results {
   model: {
     path: string;
     sha256: string;
-    format: 'onnx' | 'tfjs' | 'keras';
+    /** 'pytorch': `path` is the user's .pt/.pth, analysed through its ONNX export (`onnxExport`). */
+    format: 'onnx' | 'tfjs' | 'keras' | 'pytorch';
     inputs: TensorDesc[];
     outputs: TensorDesc[];
     /** How the prediction output was read (`model.activation`, `auto` resolved); absent for regression. */
     activation?: Exclude<Activation, 'auto'>;
+    /** Format "pytorch": the ONNX file the analysis ran (torchExport.ts), and the Python and torch that exported it. */
+    onnxExport?: { path: string; sha256: string; python: string; torch: string };
   };
   dataset: { path: string; task: Task; classes: string[] };
   settings: {

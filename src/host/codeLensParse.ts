@@ -5,6 +5,7 @@
  *
  * Recognised calls (Python, and TypeScript / JavaScript for TF.js):
  *   torch.onnx.export(model, x, "model.onnx", …)        f: 3rd positional or f=
+ *   torch.jit.save(m, "model.pt") / torch.save(m, …)     f: 2nd positional or f=
  *   model.save("unet.h5") / await model.save('file://…')  1st positional or filepath=
  *     (any receiver whose last name contains "model" or "net": model, unet, self.model…)
  *   tf.saved_model.save(model, "export_dir")             2nd positional or export_dir=
@@ -204,6 +205,9 @@ const eq = (callee: string[], ...tail: string[]) =>
 
 const RULES: Rule[] = [
   { test: (c) => eq(c, 'onnx', 'export'), index: 2, keywords: ['f'] },
+  // torch.jit.save(scripted, "model.pt") / torch.save(model, "model.pth"): PyTorch files,
+  // exported to ONNX with the user's Python when analysed (engine/model/torchExport.ts).
+  { test: (c) => eq(c, 'jit', 'save') || (c.length === 2 && c[0] === 'torch' && c[1] === 'save'), index: 1, keywords: ['f'] },
   { test: (c) => eq(c, 'saved_model', 'save'), index: 1, keywords: ['export_dir'] },
   { test: (c) => eq(c, 'converters', 'save_keras_model'), index: 1, keywords: ['artifacts_dir'] },
   { test: (c) => eq(c, 'models', 'save_model') || eq(c, 'saving', 'save_model'), index: 1, keywords: ['filepath'] },
@@ -339,6 +343,7 @@ export const FORMAT_LABEL: Record<ModelFormat, string> = {
   onnx: 'ONNX',
   tfjs: 'TF.js (model.json)',
   keras: 'Keras (.h5 / .keras)',
+  pytorch: 'PyTorch (.pt / .pth)',
   savedmodel: 'TensorFlow SavedModel',
   unknown: 'this format',
 };
@@ -361,7 +366,7 @@ export function classifyTarget(p: string, isDirectory: boolean, entries: readonl
  * The formats UNet Lens can analyze (src/engine/model/contract.ts lists their files).
  * A SavedModel folder is not read directly: convert it with tensorflowjs_converter.
  */
-export const ANALYZABLE: ReadonlySet<ModelFormat> = new Set<ModelFormat>(['onnx', 'tfjs', 'keras']);
+export const ANALYZABLE: ReadonlySet<ModelFormat> = new Set<ModelFormat>(['onnx', 'pytorch', 'tfjs', 'keras']);
 
 /** The file to analyze for a target: the model.json inside a TF.js folder, else the path. */
 export function analysisPath(p: string, format: ModelFormat, isDirectory: boolean, join: (...parts: string[]) => string): string {

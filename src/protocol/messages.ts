@@ -20,6 +20,7 @@
  * No `vscode` import here: the worker and the webview use this file too.
  */
 import type { ProgressEvent, Results } from '../engine/types';
+import type { Comparison, Series } from '../engine/series';
 
 // ---------------------------------------------------------------- fields
 
@@ -261,9 +262,31 @@ export const ExportReport = message('exportReport');
 export const webviewToHost = new Protocol('webview → host', [Ready, SelectTap, ExportPng, ExportCsv, Rerun, OpenReport, ExportReport]);
 export type WebviewToHost = MessageOf<(typeof webviewToHost extends Protocol<infer M> ? M : never)>;
 
+// ---------------------------------------------------------------- host ↔ timeline panel
+
+/** The Timeline panel (webview/timeline.ts): a checkpoint series or a comparison (CONTRACT.md §4). */
+export const ShowSeries = message('series', {
+  series: shaped<Series>('a unet-lens/series@1 document', (v) => v.schema === 'unet-lens/series@1' && Array.isArray(v.checkpoints) && Array.isArray(v.taps)),
+  /** What the live watcher is doing ("Analyzing epoch_7.onnx…"). */
+  status: opt(str(TEXT)),
+});
+export const ShowComparison = message('comparison', {
+  comparison: shaped<Comparison>('a unet-lens/comparison@1 document', (v) => v.schema === 'unet-lens/comparison@1' && Array.isArray(v.taps)),
+});
+export const TimelineStatus = message('timelineStatus', { message: str(TEXT) });
+export const hostToTimeline = new Protocol('host → timeline', [ShowSeries, ShowComparison, TimelineStatus]);
+export type HostToTimeline = MessageOf<(typeof hostToTimeline extends Protocol<infer M> ? M : never)>;
+
+/** A heat-map cell was clicked: open that checkpoint's full panel at that tap. */
+export const OpenCheckpoint = message('openCheckpoint', { checkpoint: num(), tap: opt(str()) });
+export const timelineToHost = new Protocol('timeline → host', [Ready, OpenCheckpoint, ExportPng, ExportCsv]);
+export type TimelineToHost = MessageOf<(typeof timelineToHost extends Protocol<infer M> ? M : never)>;
+
 // ---------------------------------------------------------------- validators
 
 export const parseWorkerRequest = (raw: unknown) => workerRequests.parse(raw);
 export const parseWorkerMessage = (raw: unknown) => workerMessages.parse(raw);
 export const parseWebviewToHost = (raw: unknown) => webviewToHost.parse(raw);
 export const parseHostToWebview = (raw: unknown) => hostToWebview.parse(raw);
+export const parseHostToTimeline = (raw: unknown) => hostToTimeline.parse(raw);
+export const parseTimelineToHost = (raw: unknown) => timelineToHost.parse(raw);

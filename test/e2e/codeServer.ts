@@ -90,6 +90,8 @@ export interface CodeServerOptions {
   workspace: string;
   /** Unpacked extension folder (its package.json gives publisher.name-version). */
   extensionDevPath: string;
+  /** More unpacked extension folders installed beside it (e.g. a stand-in for another extension's API). */
+  extraExtensions?: string[];
   /** Merged over DEFAULT_USER_SETTINGS. */
   userSettings?: Record<string, unknown>;
   /** Extra environment for code-server and hence the extension host. */
@@ -176,6 +178,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     JSON.stringify({ ...DEFAULT_USER_SETTINGS, ...opts.userSettings }, null, 2));
   // The extension under test, unpacked: VS Code scans <extensionsDir>/<publisher.name-version>.
   fs.symlinkSync(extensionDevPath, path.join(extensionsDir, extensionFolderName(extensionDevPath)), 'dir');
+  for (const extra of opts.extraExtensions ?? []) fs.symlinkSync(path.resolve(extra), path.join(extensionsDir, extensionFolderName(extra)), 'dir');
   // Our own config file, so code-server never reads or creates ~/.config/code-server/config.yaml.
   const configFile = path.join(tempDir, 'config.yaml');
   fs.writeFileSync(configFile, 'auth: none\ncert: false\n');

@@ -488,8 +488,8 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
     assert.ok(p, 'the section is there');
     assert.equal(p.metric, 'dice');
     assert.deepEqual(p.calibration, { splits: ['test'], images: r.splits.find((s) => s.name === 'test')!.images, heldOutOfTrain: false });
-    assert.equal(p.shifts.length, 21, 'the unshifted copy and 5 families × 4 strengths');
-    assert.deepEqual([...new Set(p.shifts.map((s) => s.family))], ['none', 'noise', 'blur', 'gamma', 'contrast', 'scale']);
+    assert.equal(p.shifts.length, 31, 'the unshifted copy and 10 families × 3 strengths');
+    assert.deepEqual([...new Set(p.shifts.map((s) => s.family))], ['none', 'noise', 'blur', 'gamma', 'contrast', 'scale', 'distractors', 'dim', 'bias', 'lowres', 'stripes']);
     // Every image of the test split is shifted: the unshifted copy is the test split itself.
     const testDice = r.splits.find((s) => s.name === 'test')!.performance!.dice as number;
     assert.ok(Math.abs(p.shifts[0].performance - testDice) <= 5e-7, `${p.shifts[0].performance} vs ${testDice}`);
@@ -510,6 +510,23 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
     assert.ok(est.low <= est.value && est.value <= est.high && est.low >= 0 && est.high <= 1);
     const site = r.splits.find((s) => s.name === 'site')!;
     assert.deepEqual(site.predictedPerformance, { dice: est.value, low: est.low, high: est.high });
+    // Issue 10: anchored on the unshifted copy, graded, per image, the CSV's name.
+    assert.equal(p.predictors.features!.anchored, true);
+    assert.equal(p.shifts[0].lofo.features, Math.round(p.shifts[0].performance * 1e4) / 1e4, 'the anchored fit reproduces the unshifted copy');
+    assert.ok(['good', 'fair', 'cannot tell'].includes(est.grade!), `grade ${est.grade}`);
+    assert.equal(est.grade === 'cannot tell', est.high - est.low > 0.3 + 1e-9);
+    const ps = p.splits.site;
+    assert.equal(ps.perImage!.length, site.images, 'one estimate per image');
+    assert.ok(ps.perImage!.every((e, i, a) => i === 0 || a[i - 1].value <= e.value), 'worst first');
+    assert.ok(ps.perImage!.every((e) => e.file.startsWith('data/test/images/') && e.low <= e.value && e.value <= e.high));
+    assert.equal(ps.casesToLabel, 'cases-to-label-site.csv');
+    assert.ok(ps.fromImages && ps.fromImages.low <= ps.fromImages.value && ps.fromImages.value <= ps.fromImages.high);
+    // ours = the mean of the set-level fit and the per-image aggregate (each rounded to 4 digits)
+    assert.ok(ps.fromSets && Math.abs(est.value - (ps.fromSets.value + ps.fromImages.value) / 2) <= 1.5e-4, `${est.value} vs ${ps.fromSets?.value}, ${ps.fromImages.value}`);
+    assert.ok(p.temperature! > 0 && p.imagePredictor && p.settings.tta === 2);
+    assert.ok(p.shifts.every((s) => s.perImage!.length === s.images && s.outputFeatures && s.outputFeatures.tta !== null));
+    // the test split's images as an unlabelled split: the same images as the unshifted copy
+    assert.deepEqual(ps.outputFeatures, p.shifts[0].outputFeatures);
     assert.equal(r.splits.find((s) => s.name === 'test')!.predictedPerformance, undefined, 'labelled splits are measured, not predicted');
     assert.ok(events.some((m) => m.startsWith('Shift sweep: blur')), 'progress names the copies');
     assert.ok(typeof r.timings.shiftsMs === 'number' && r.timings.shiftsMs > 0);
@@ -639,9 +656,10 @@ describe('performance without labels: a copy whose prediction is not finite', ()
     const left = r.warnings.filter((w) => w.startsWith('Performance without labels: the shifted copy'));
     assert.ok(left.length >= 1, r.warnings.join('\n'));
     for (const w of left) {
-      assert.match(w, /^Performance without labels: the shifted copy "noise σ=[0-9.]+·range" was left out: .*sqrt_input\.onnx.*NaN or Inf/);
+      assert.match(w, /^Performance without labels: the shifted copy "[^"]+" was left out: .*sqrt_input\.onnx.*NaN or Inf/);
     }
-    assert.equal(p.shifts.length, 21 - left.length);
+    assert.ok(left.some((w) => /"noise σ=/.test(w)));
+    assert.equal(p.shifts.length, 31 - left.length);
     assert.ok(p.shifts.every((s) => !left.some((w) => w.includes(`"${s.label}"`))));
     assert.ok(p.predictors.features, 'fitted on the copies that remain');
     assert.ok(r.splits.find((s) => s.name === 'site')!.predictedPerformance);

@@ -140,3 +140,19 @@ test('classifyTarget and analysisPath', () => {
   assert.equal(analysisPath('web', 'tfjs', true, path.posix.join), 'web/model.json');
   assert.equal(analysisPath('m.onnx', 'onnx', false, path.posix.join), 'm.onnx');
 });
+
+test('torch.jit.save and torch.save: the 2nd positional argument or f=; other .save calls on torch objects are not', () => {
+  const src = [
+    'torch.jit.save(torch.jit.script(model), "model_scripted.pt")',
+    'torch.save(model.state_dict(), f="weights.pth")',
+    'torch.save(obj)',
+    'optimizer.save("x.pt")',
+  ].join('\n');
+  assert.deepEqual(
+    py(src).map((f) => [f.call, f.path, f.line]),
+    [
+      ['torch.jit.save', 'model_scripted.pt', 0],
+      ['torch.save', 'weights.pth', 1],
+    ],
+  );
+});

@@ -42,5 +42,6 @@ test('model file formats by name, and the workspace glob', () => {
   assert.equal(modelFileFormat('web/other.json'), undefined);
   assert.equal(modelFormatOf('web/other.json'), 'tfjs'); // the loader checks the content
   assert.equal(modelFileFormat('notes.txt'), undefined);
-  assert.equal(modelFilesGlob(), '**/{*.onnx,*.h5,*.hdf5,*.keras,model.json}');
+  assert.equal(modelFileFormat('runs\\best.PTH'), 'pytorch');
+  assert.equal(modelFilesGlob(), '**/{*.onnx,*.pt,*.pth,*.h5,*.hdf5,*.keras,model.json}');
 });

@@ -301,3 +301,84 @@ describe('assemble on synthetic measures vs spearmanr and the sklearn pipeline',
     assert.deepEqual([...fams], ['none', 'noise', 'blur', 'gamma', 'contrast', 'scale']);
   });
 });
+
+// ───────────── anchored ridge, conformal interval, grade (issue 10) ─────────────
+
+import { calibrateAnchored, conformalHalfWidth, estimateGraded, fitAnchoredRidge, grade } from '../../src/engine/shift/predictor';
+
+describe('anchored ridge and conformal intervals vs sklearn Ridge(fit_intercept=False) and NumPy', () => {
+  const AN = REF.anchored;
+  for (const [i, c] of AN.conformal.entries()) {
+    it(`conformalHalfWidth case ${i}: the ⌈(n+1)·0.9⌉-th smallest |r| (n = ${c.values.length})`, () => {
+      assertClose(conformalHalfWidth(c.values), c.expected, 1e-15, 'half-width', 'conformal');
+    });
+  }
+  it('conformalHalfWidth: with n < 9 the rank exceeds n, so the largest residual', () => {
+    assert.equal(conformalHalfWidth([0.1, 0.5, 0.2]), 0.5);
+    assert.ok(Number.isNaN(conformalHalfWidth([])));
+  });
+  for (const [i, c] of AN.fit.entries()) {
+    it(`fitAnchoredRidge case ${i}: n=${c.X.length}, p=${c.X[0].length}, α=${c.alpha} (a constant column)`, () => {
+      const m = fitAnchoredRidge(c.X, c.y, c.anchor, c.alpha);
+      assertArrayClose(m.coef, c.coef, 1e-9, 'coef', 'anchored coef');
+      assertClose(m.intercept, c.intercept, 1e-9, 'intercept', 'anchored intercept');
+      assert.equal(m.coef[1], 0, 'the constant column gets 0');
+      // the anchor row is reproduced exactly, whatever α
+      assertClose(predict(m, c.X[c.anchor]), c.y[c.anchor], 1e-12, 'anchor reproduced', 'anchored anchor');
+    });
+  }
+  for (const c of AN.calibrate) {
+    const cal = calibrateAnchored(c.X, c.y, c.groups, c.anchor, c.bounds);
+    it('calibrateAnchored: α (slope rule), coefficients, LOFO predictions (anchor in every fit), conformal half-width, slope', () => {
+      assert.equal(cal.model.alpha, c.model.alpha);
+      assertArrayClose(cal.model.coef, c.model.coef, 1e-8, 'coef', 'calibrateAnchored coef');
+      assertArrayClose(cal.logo, c.logo, 1e-8, 'logo', 'calibrateAnchored logo');
+      assertClose(cal.below, c.halfWidth, 1e-8, 'half-width', 'calibrateAnchored q');
+      assertClose(cal.logoMae, c.logoMae, 1e-8, 'logoMae', 'calibrateAnchored mae');
+      assertClose(cal.lofoSlope, c.lofoSlope, 1e-8, 'slope', 'calibrateAnchored slope');
+      assert.equal(cal.logo[c.anchor], c.y[c.anchor], 'the anchor row: its own value');
+    });
+    it('estimates: the anchor itself → its measured value; outside the calibration range → widened by Σ|β|·excess and flagged', () => {
+      c.new.X.forEach((x: number[], k: number) => {
+        const e = estimateGraded(cal, x, c.bounds);
+        assertClose(e.value, c.new.value[k], 1e-8, `value ${k}`, 'anchored estimate');
+        assertClose(e.low, c.new.low[k], 1e-8, `low ${k}`, 'anchored estimate');
+        assertClose(e.high, c.new.high[k], 1e-8, `high ${k}`, 'anchored estimate');
+        assert.equal(e.outside, c.new.extrapolation[k] > 0, `outside ${k}`);
+        assert.equal(e.grade, grade(e.low, e.high));
+      });
+      assert.equal(estimateGraded(cal, c.X[c.anchor], c.bounds).value, c.y[c.anchor]);
+      assert.ok(c.new.extrapolation[2] > 0 && c.new.extrapolation[1] === 0, 'the fixture has one point outside and one inside');
+    });
+  }
+  it('grade: ≤ 0.15 good, ≤ 0.30 fair, wider: cannot tell', () => {
+    assert.equal(grade(0.5, 0.6), 'good');
+    assert.equal(grade(0.5, 0.65), 'good');
+    assert.equal(grade(0.5, 0.7), 'fair');
+    assert.equal(grade(0.4, 0.7), 'fair');
+    assert.equal(grade(0.4, 0.71), 'cannot tell');
+    assert.equal(grade(0, 1), 'cannot tell');
+  });
+});
+
+describe('assemble: anchored on the unshifted copy', () => {
+  const A = REF.assemble;
+  it('a split whose inputs equal the unshifted copy\'s gets the copy\'s measured value', () => {
+    const c0 = A.copies[0];
+    const res = assemble({
+      metric: A.metric,
+      bounds: A.bounds,
+      taps: A.taps,
+      calibration: { splits: ['test'], images: 8, heldOutOfTrain: false },
+      settings: { maxPoints: 1024, kmeansInits: 3, families: ['noise', 'blur', 'gamma', 'contrast', 'scale'], strengths: {} },
+      copies: A.copies.map((c: any) => ({ shift: { family: c.family, strength: c.strength }, measure: { performance: c.performance, images: c.images, output: c.output, features: c.features } as CopyMeasure })),
+      splits: [{ name: 'same', measure: { performance: null, images: 8, output: c0.output, features: c0.features } }],
+      timingMs: 1,
+    });
+    assertRounded(res.splits.same.predicted.features!.value, A.expected.estimates._anchor.truth, 4, 'anchor', 'assemble anchor');
+    assert.equal(res.predictors.features!.anchored, true);
+    assert.equal(res.shifts[0].lofo.features, Math.round(c0.performance * 1e4) / 1e4);
+    assert.ok(['good', 'fair', 'cannot tell'].includes(res.splits.same.predicted.features!.grade!));
+    assertRounded(res.predictors.features!.lofoSlope ?? null, A.expected.predictors.features.lofoSlope, 4, 'lofoSlope', 'assemble slope');
+  });
+});

@@ -13,6 +13,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import schema from '../../../media/unetlens.schema.json';
 import { DEFAULT_ANALYSIS, LensError, type DatasetConfig, type ShiftSettings, type SplitConfig, type Task } from '../types';
 import { splitMember } from './formats';
+import { checkCaseOptions } from './caseFolders';
 
 /** Defaults of `input` (the schema's `default`s say the same; a unit test keeps them in step). */
 export const DEFAULT_INPUT: Omit<DatasetConfig['input'], 'size'> = {
@@ -246,6 +247,7 @@ function fail(file: string, msg: string): never {
 interface RawSplit {
   images: string;
   labels?: string;
+  cases?: string[];
 }
 interface RawDataset {
   task: Task;
@@ -254,6 +256,7 @@ interface RawDataset {
   splits: Record<string, RawSplit>;
   model?: Partial<DatasetConfig['model']>;
   analysis?: Partial<DatasetConfig['analysis']>;
+  checkpoints?: string;
 }
 
 /** Resolves a split path relative to the dataset file's folder, keeping an `.npz#member` suffix. */
@@ -305,6 +308,10 @@ export function validateDatasetJson(obj: unknown, file: string): DatasetConfig {
     );
   }
   if (input.size) input.size = input.size.slice();
+  const caseProblem = checkCaseOptions(input);
+  if (caseProblem) fail(file, caseProblem);
+  if (input.channelFiles) input.channelFiles = input.channelFiles.slice();
+  if (input.normalize) input.normalize = input.normalize.map((n) => (typeof n === 'string' ? n : { clip: [n.clip[0], n.clip[1]] }));
 
   const names = Object.keys(raw.splits);
   const ordered = ['train', ...names.filter((n) => n !== 'train')];
@@ -312,6 +319,7 @@ export function validateDatasetJson(obj: unknown, file: string): DatasetConfig {
     const s = raw.splits[name];
     const out: SplitConfig = { name, images: resolveSplitPath(dir, s.images) };
     if (s.labels !== undefined) out.labels = resolveSplitPath(dir, s.labels);
+    if (s.cases !== undefined) out.cases = s.cases.slice();
     return out;
   });
 
@@ -330,6 +338,7 @@ export function validateDatasetJson(obj: unknown, file: string): DatasetConfig {
     splits,
     model: { ...DEFAULT_MODEL, ...(raw.model ?? {}) },
     analysis,
+    ...(raw.checkpoints !== undefined ? { checkpoints: path.resolve(dir, raw.checkpoints) } : {}),
   };
 }
 
@@ -408,6 +417,10 @@ export function checkSplitPaths(cfg: DatasetConfig, raw: unknown): void {
         );
       }
       if (st.isDirectory()) continue;
+      if (!st.isFile()) {
+        const what = st.isFIFO() ? 'a FIFO (named pipe)' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
+        throw new LensError(`split "${split.name}": ${field} ${written} is ${what}; only regular files and folders are read ${where}`, 'dataset', file);
+      }
       const ext = path.extname(target).toLowerCase();
       const okFile = ext === '.npy' || ext === '.npz' || (field === 'labels' && cfg.task === 'classification' && ext === '.csv');
       if (!okFile) {
@@ -433,8 +446,12 @@ export function loadDatasetFile(file: string): DatasetConfig {
   const abs = path.resolve(file);
   let text: string;
   try {
+    const st = fs.statSync(abs);
+    if (!st.isFile() && !st.isDirectory()) throw new LensError(`${path.basename(abs)}: not a regular file (${abs}); only regular files are read`, 'dataset', abs);
+    if (st.size > 16 * 2 ** 20) throw new LensError(`${path.basename(abs)}: ${(st.size / 2 ** 20).toFixed(0)} MB is too large for a dataset file (limit 16 MB) (${abs})`, 'dataset', abs);
     text = fs.readFileSync(abs, 'utf8');
   } catch (e) {
+    if (e instanceof LensError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? `file not found (${abs})` : code === 'EISDIR' ? `is a folder, not a file (${abs})` : `cannot be read: ${(e as Error).message}`;

@@ -5,7 +5,8 @@
  *  1. channels: as many as `input.channels`; a 1-channel image is repeated when the model
  *     wants more (grey → RGB); any other mismatch is an error.
  *  2. normalise per channel: `x = (raw * scale - mean[c]) / std[c]` (mean/std of length 1
- *     apply to every channel).
+ *     apply to every channel), or per `input.normalize` (normalize.ts: per-image z-score,
+ *     min-max, clipping; nnU-Net's conventions).
  *  3. size: to `targetHW` ([H, W] or [D, H, W]) by
  *     - `resize: "resize"`: linear interpolation along each spatial axis (bilinear in 2D,
  *       trilinear in 3D) with half-pixel centres, i.e. `align_corners=False` and no
@@ -25,6 +26,7 @@
  */
 import { LensError, type DatasetConfig } from '../types';
 import type { LabelMap, RawImage } from './formats';
+import { normalizeImage } from './normalize';
 
 type InputSpec = DatasetConfig['input'];
 
@@ -193,15 +195,7 @@ export function toModelInput(raw: RawImage, input: InputSpec, targetHW?: number[
       throw new LensError(`input.${name} has ${v.length} values; expected 1 or ${want} (one per channel)`, 'dataset', where);
     }
   }
-  const scale = input.scale;
-  const norm = new Float32Array(want * n);
-  for (let c = 0; c < want; c++) {
-    const m = mean.length === 1 ? mean[0] : mean[c];
-    const s = std.length === 1 ? std[0] : std[c];
-    const src = (c0 === 1 ? 0 : c) * n;
-    const dst = c * n;
-    for (let i = 0; i < n; i++) norm[dst + i] = (raw.data[src + i] * scale - m) / s;
-  }
+  const norm = normalizeImage(raw, input, where);
   const dims = [want, ...spatial];
   if (target.every((t, a) => t === spatial[a])) return norm;
   if (target.some((t) => !Number.isInteger(t) || t < 1)) throw new LensError(`${where}: bad target size [${target.join(', ')}]`, 'internal', where);

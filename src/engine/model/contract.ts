@@ -6,7 +6,8 @@
  */
 import { LensError, type TapInfo, type Tensor, type TensorDesc } from '../types';
 
-export type ModelFormat = 'onnx' | 'tfjs' | 'keras';
+/** 'pytorch': a .pt/.pth file, exported to ONNX with the user's Python before it is loaded (torchExport.ts). */
+export type ModelFormat = 'onnx' | 'tfjs' | 'keras' | 'pytorch';
 
 /**
  * The model files UNet Lens analyzes: by extension (lower case, with the dot), or by whole
@@ -18,6 +19,8 @@ export const TFJS_MODEL_FILE = 'model.json';
 
 export const MODEL_FILES: readonly ({ format: ModelFormat } & ({ extension: string } | { fileName: string }))[] = [
   { format: 'onnx', extension: '.onnx' },
+  { format: 'pytorch', extension: '.pt' },
+  { format: 'pytorch', extension: '.pth' },
   { format: 'keras', extension: '.h5' },
   { format: 'keras', extension: '.hdf5' },
   { format: 'keras', extension: '.keras' },

@@ -30,6 +30,12 @@ export async function loadModel(path: string, opts: LoadModelOptions): Promise<L
   const lower = path.toLowerCase();
   const format = modelFormatOf(path);
   if (format === 'onnx') return loadOnnxModel(path, opts);
+  if (format === 'pytorch') {
+    throw modelError(
+      `${path} is a PyTorch file: it is exported to ONNX with your Python first (the extension and \`unet-lens analyze\` do that, see model/torchExport.ts), and the engine loads the .onnx`,
+      path,
+    );
+  }
   if (format === 'keras') {
     const keras = await import('./kerasModel');
     return lower.endsWith('.keras') ? keras.loadKerasV3Model(path, opts) : keras.loadKerasH5Model(path, opts);

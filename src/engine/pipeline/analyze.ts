@@ -60,6 +60,7 @@
  * in the prediction output or in a preprocessed image stops the analysis with a LensError
  * naming the model or the image. Nothing is written unless the analysis completes.
  */
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadDatasetFile } from '../data/datasetFile';
 import { listSplit, type SplitSource } from '../data/splits';
@@ -74,13 +75,12 @@ import {
   KMEANS_INITS,
   ortVersion,
   resolveSettings,
-  sweepSplitIndex,
   TOOL_VERSION,
   type AnalyzeOptions,
   type Run,
 } from './context';
 import { targetRange } from './batch';
-import { finishSamples, forwardPass, type SplitPass } from './forwardPass';
+import { finishSamples, forwardPass } from './forwardPass';
 import { buildTrainReferences, type TrainReferences } from './trainReference';
 import { splitMetrics } from './tapMetrics';
 import { mapsPass } from './maps';
@@ -128,6 +128,15 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
   try {
     const loadMs = performance.now() - t0;
     log(`model ${modelPath}: ${model.taps.length} taps (${model.tapsLeftOut.length} left out), input ${model.inputName} [${model.inputDims.join(', ')}], prediction ${model.outputName} [${model.outputDims.join(', ')}]`);
+    // Not an encoder–decoder (a single convolution, a plain CNN): say so rather than draw a
+    // one-tap "U" without comment.
+    const downsampled = model.taps.some((t) => t.level > 0);
+    if (model.taps.length < 3 || !downsampled) {
+      warnings.push(
+        `${path.basename(modelPath)}: ${model.taps.length} tap${model.taps.length === 1 ? '' : 's'}${downsampled ? '' : ', none down-sampled'}: ` +
+          'this does not look like an encoder–decoder (UNet); the layer-by-layer view says little about how it generalizes.',
+      );
+    }
     const modelSpatial = model.inputDims.slice(1);
     checkOutputShape(cfg, model, modelSpatial);
     // kNN distance products run through onnxruntime's Gemm (BLAS-class kernels), not JS loops.
@@ -191,22 +200,13 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     const totalImages = sources.reduce((a, s) => a + s.count, 0);
     let imagesDone = 0;
     let reference: TrainReferences = [];
-    // Unlabelled splits feed the sweep's sample too, in the same model run (no second pass).
-    const unlabeled = sources.filter((s) => !s.labeled);
-    const sweepPasses = new Map<string, SplitPass>();
     for (let si = 0; si < sources.length; si++) {
       const src = sources[si];
       const isTrain = si === 0; // train (sorted first; without its held-out part, if any)
       const tf = performance.now();
-      const u = unlabeled.indexOf(src);
-      const pass = await forwardPass(
-        run,
-        src,
-        si,
-        (done) => progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
-        calib.source && u >= 0 ? { also: { maxPoints: settings.shifts.maxPoints, splitIndex: sweepSplitIndex(u) } } : {},
+      const pass = await forwardPass(run, src, si, (done) =>
+        progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
       );
-      if (pass.also) sweepPasses.set(src.name, pass.also);
       imagesDone += src.count;
       forwardMs += performance.now() - tf;
       if (run.activation && !results.model.activation) results.model.activation = run.activation;
@@ -238,7 +238,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     if (calib.source) {
       opts.onPartial?.(results, 'calibrating');
       const ts = performance.now();
-      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, unlabeled, progress, sweepPasses);
+      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, sources.filter((s) => !s.labeled), progress, sources[0]);
       shiftsMs = performance.now() - ts;
       for (const sp of results.splits) {
         const est = results.performanceWithoutLabels.splits[sp.name]?.predicted.features;

@@ -17,7 +17,7 @@ import { toModelInput, toLabelMap } from '../data/preprocess';
 import { applyShift, noiseSeed, type Shift } from '../shift/transforms';
 import { poolLabels, predictedLabels } from '../metrics';
 import { allFinite, prod, resolveActivation } from '../points';
-import { LensError, type Tensor } from '../types';
+import { LensError, MASK_FAMILIES, type Tensor } from '../types';
 import { checkCancel, type Run } from './context';
 
 /** How the images of a batch are changed before the model runs (the shift sweep of METHOD.md §5). */
@@ -26,6 +26,13 @@ export interface BatchShift {
   shift?: Shift;
   /** Index of the copy in the sweep (the noise streams). */
   copy?: number;
+}
+
+/** Whether a shift needs the image's mask (the content families `distractors` and `dim`). */
+function needsMask(sh: Shift | undefined): boolean {
+  if (!sh) return false;
+  if (sh.family === 'mix') return (sh.parts ?? []).some((p) => MASK_FAMILIES.includes(p.family));
+  return sh.family !== 'none' && MASK_FAMILIES.includes(sh.family);
 }
 
 /** Settles how the output is read (`model.activation`) on the first batch, checked against the classes. */
@@ -56,6 +63,42 @@ export interface Batch {
   taps: Map<string, Tensor>;
 }
 
+/**
+ * Warns (once per split and kind) about raw values that do not suit `input.scale`, the
+ * usual sign of 16-bit images read with an 8-bit scale, which gives wrong numbers silently:
+ * - values beyond the range the scale implies (raw × scale above 1.05 when scale < 1: a
+ *   scale of 1/255 means raw values in [0, 255]);
+ * - images of different bit depths in one split (some fit in 8 bits, some go above 255): one
+ *   scale cannot suit both.
+ */
+export function checkScaling(run: Run, split: string, file: string, raw: Float32Array): void {
+  const scale = run.cfg.input.scale;
+  let seen = (run.scaling ??= new Map()).get(split);
+  if (!seen) run.scaling.set(split, (seen = { seen: new Set<string>() }));
+  if (seen.seen.has(file)) return;
+  seen.seen.add(file);
+  let max = -Infinity;
+  for (let i = 0; i < raw.length; i++) if (raw[i] > max) max = raw[i];
+  if (!Number.isFinite(max)) return;
+  const name = file.split(/[\\/]/).pop();
+  if (scale > 0 && scale < 1 && max * scale > 1.05 && !seen.warnedRange) {
+    seen.warnedRange = true;
+    run.warnings.push(
+      `Split "${split}": ${name} has raw values up to ${max}, but input.scale ${+scale.toPrecision(4)} implies raw values in [0, ${+(1 / scale).toPrecision(4)}] ` +
+        `(scaled values up to ${+(max * scale).toPrecision(4)}): a 16-bit image with an 8-bit scale? Check input.scale; the numbers may be wrong.`,
+    );
+  }
+  if (max > 1 && max <= 255) seen.eightBit ??= name;
+  else if (max > 255 && (!seen.wide || max > seen.wide.max)) seen.wide = { file: name ?? file, max };
+  if (seen.eightBit && seen.wide && !seen.warnedMixed) {
+    seen.warnedMixed = true;
+    run.warnings.push(
+      `Split "${split}": images of different bit depths: ${seen.eightBit} fits in 8 bits, ${seen.wide.file} has values up to ${seen.wide.max}; ` +
+        `one input.scale (${+scale.toPrecision(4)}) cannot suit both, so some images reach the model scaled wrong.`,
+    );
+  }
+}
+
 /** Reads, preprocesses and runs images [start, start + n) of a split; checks what comes back. */
 export async function runBatch(run: Run, src: SplitSource, start: number, n: number, po: BatchShift = {}): Promise<Batch> {
   const { C0, spatial, model, cfg } = run;
@@ -65,6 +108,7 @@ export async function runBatch(run: Run, src: SplitSource, start: number, n: num
   for (let b = 0; b < n; b++) {
     const item = src.read(start + b);
     items.push(item);
+    if (!po.shift) checkScaling(run, src.name, item.imageFile, item.image.data);
     const x = toModelInput(item.image, cfg.input, spatial, item.imageFile);
     if (x.length !== C0 * inL) {
       throw new LensError(`${item.imageFile}: preprocessed to ${x.length} values, the model takes ${C0}×${spatial.join('×')}`, 'data', item.imageFile);
@@ -72,7 +116,10 @@ export async function runBatch(run: Run, src: SplitSource, start: number, n: num
     if (!allFinite(x)) {
       throw new LensError(`${item.imageFile}: the image holds NaN or Inf values (after preprocessing); the model cannot be run on it`, 'data', item.imageFile);
     }
-    if (po.shift) applyShift(x, C0, spatial, po.shift, cfg.input, noiseSeed(run.settings.seed, po.copy ?? 0, start + b));
+    if (po.shift) {
+      const mask = needsMask(po.shift) && item.label ? toLabelMap(item.label, spatial, cfg.input.resize) : null;
+      applyShift(x, C0, spatial, po.shift, cfg.input, noiseSeed(run.settings.seed, po.copy ?? 0, start + b), mask);
+    }
     input.set(x, b * C0 * inL);
   }
   const { output, taps } = await model.run({ data: input, dims: [n, C0, ...spatial] });

@@ -17,7 +17,7 @@ import {
 import { allFinite, inputPatchAt, prod } from '../points';
 import { LensError, type OutputStats, type Performance } from '../types';
 import { checkCancel, finiteOrNull, streamSeed, type Run, type TapState } from './context';
-import { imageLabels, pointLabels, runBatch, targetForOutput, type BatchShift, type LabelCache } from './batch';
+import { imageLabels, pointLabels, runBatch, targetForOutput, type Batch, type BatchShift, type LabelCache } from './batch';
 
 export interface SplitPass {
   /** Per tap; set to null once its metrics are done (its points are no longer needed). */
@@ -29,8 +29,6 @@ export interface SplitPass {
   performance: Performance | null;
   /** Mean max probability and entropy of the prediction output (null for regression). */
   output: OutputStats | null;
-  /** The second sample of the same pass (`PassOptions.also`). */
-  also?: SplitPass;
 }
 
 /** How a pass differs from the plain pass of a split (the shift sweep of METHOD.md §5). */
@@ -38,13 +36,8 @@ export interface PassOptions extends BatchShift {
   /** Sample by predicted label, as an unlabelled split (the performance still uses the labels). */
   asUnlabeled?: boolean;
   maxPoints?: number;
-  /**
-   * A second, independent sample of the same points (its own size and seed stream), fed by
-   * the same model run: the shift sweep's label-free features of an unlabelled split come from
-   * the main pass instead of a second run of the model (the same sample as a pass of its own
-   * with these `maxPoints` and split index, since sampling is by predicted label either way).
-   */
-  also?: { maxPoints: number; splitIndex: number };
+  /** Called after every batch has run (the shift sweep's per-image output features). */
+  perBatch?: (batch: Batch, n: number) => Promise<void>;
 }
 
 export async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBatch: (done: number) => void, po: PassOptions = {}): Promise<SplitPass> {
@@ -56,9 +49,6 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
   const samplers = taps.map(
     (t, ti) => new StratifiedSampler({ maxPoints: po.maxPoints ?? settings.maxPoints, dim: t.C + t.prevDim, seed: streamSeed(settings.seed, ti, splitIndex), numStrata: strata }),
   );
-  const samplers2 = po.also && !(labeled && !po.asUnlabeled)
-    ? taps.map((t, ti) => new StratifiedSampler({ maxPoints: po.also!.maxPoints, dim: t.C + t.prevDim, seed: streamSeed(settings.seed, ti, po.also!.splitIndex), numStrata: strata }))
-    : null;
   const outStats = run.task === 'regression' ? null : new OutputStatsAccumulator();
   const nonFinite = new Set<number>();
   const roughOff = new Map<number, string>();
@@ -74,6 +64,7 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
     checkCancel(run.cancel);
     const n = Math.min(B, src.count - start);
     const batch = await runBatch(run, src, start, n, po);
+    if (po.perBatch) await po.perBatch(batch, n);
 
     for (let b = 0; b < n; b++) {
       const item = batch.items[b];
@@ -118,10 +109,7 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
         }
         // A point: the tap's C-vector at the location, then the previous tap's vector at the same
         // input location (or the input patch), written only for the points the sampler keeps.
-        const fill = rowFill(run, tap, view, prevView, image);
-        const extras = { gt: lab.gt, pred: lab.pred, image: lab.image!, loc: locations(L) };
-        samplers[ti].addRows(L, fill, lab.stratum, extras);
-        samplers2?.[ti].addRows(L, fill, lab.stratum, extras);
+        samplers[ti].addRows(L, rowFill(run, tap, view, prevView, image), lab.stratum, { gt: lab.gt, pred: lab.pred, image: lab.image!, loc: locations(L) });
         prevView = view;
         prevFinite = true;
       }
@@ -139,9 +127,7 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
     const r = reg.result();
     perf = { mse: finiteOrNull(r.mse), psnr: finiteOrNull(r.psnr), ssim: finiteOrNull(r.ssim) };
   }
-  const output = outStats?.result() ?? null;
-  const also = samplers2 ? { samplers: samplers2, nonFinite, roughOff, performance: perf, output } : undefined;
-  return { samplers, nonFinite, roughOff, performance: perf, output, ...(also ? { also } : {}) };
+  return { samplers, nonFinite, roughOff, performance: perf, output: outStats?.result() ?? null };
 }
 
 const LOCATIONS = new Map<number, Int32Array>();

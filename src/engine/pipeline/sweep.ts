@@ -3,9 +3,15 @@
  * plan), every shifted copy and every unlabelled split measured as if unlabelled, then the
  * predictors (shift/withoutLabels.ts).
  */
+import * as nodePath from 'node:path';
 import type { SplitSource } from '../data/splits';
-import { DEFAULT_STRENGTHS, shiftLabel, sweepShifts, type Shift } from '../shift/transforms';
-import { assemble, type CopyMeasure } from '../shift/withoutLabels';
+import { toLabelMap } from '../data/preprocess';
+import { poolLabels } from '../metrics';
+import { prod } from '../points';
+import { augmentMap, imageOutput, inverseMap, labelObjects, maskDice, outputMask, ttaCount, type LabelObjects } from '../shift/outputFeatures';
+import { DEFAULT_STRENGTHS, familyApplies, shiftLabel, sweepShifts, type Shift } from '../shift/transforms';
+import { assemble, type CopyMeasure, type ImageRecord } from '../shift/withoutLabels';
+import type { Batch } from './batch';
 import { LensError, type LabelFreeMetrics, type ProgressEvent, type Results, type ShiftSettings, type Task } from '../types';
 import { checkCancel, sweepSplitIndex, SWEEP_KMEANS_INITS, type Run } from './context';
 import { finishSamples, forwardPass, type PassOptions, type SplitPass } from './forwardPass';
@@ -124,25 +130,30 @@ export async function shiftSweep(
   plan: CalibrationPlan & { source: SplitSource },
   unlabeled: SplitSource[],
   progress: (e: ProgressEvent) => void,
-  /** Passes of unlabelled splits already made (the main pass's second sample, `PassOptions.also`). */
-  passes: Map<string, SplitPass> = new Map(),
+  train: SplitSource | null = null,
 ): Promise<NonNullable<Results['performanceWithoutLabels']>> {
   const { source: calib, splits: calibSplits, heldOut } = plan;
   const t0 = performance.now();
   const sh = run.settings.shifts;
   const { metric, bounds } = targetMetric(run.task);
-  const shifts = sweepShifts(sh.families, sh.mixes, run.settings.seed);
+  const families = sh.families.filter((f) => familyApplies(f, run.task));
+  const shifts = sweepShifts(families, sh.mixes, run.settings.seed);
+  const seg = run.task === 'segmentation';
+  const tta = seg ? Math.max(0, Math.min(sh.tta ?? 0, ttaCount(run.spatial))) : 0;
+  const dataDir = nodePath.dirname(run.cfg.path);
   const measure = async (src: SplitSource, streamIndex: number, po: PassOptions): Promise<CopyMeasure> => {
-    const pass = passes.get(src.name) ?? (await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints }));
-    passes.delete(src.name);
+    const records: ImageRecord[] = [];
+    const pass = await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints, ...(seg ? { perBatch: perImage(run, tta, dataDir, records) } : {}) });
     const perf = pass.performance?.[metric];
     return {
       performance: typeof perf === 'number' && Number.isFinite(perf) ? perf : null,
       images: src.count,
       output: pass.output,
       features: await labelFreeFeatures(run, reference, pass, src.name),
+      ...(seg ? { perImage: records } : {}),
     };
   };
+  const trainObjects = seg && train?.labeled ? trainLabelObjects(run, train) : null;
   const total = shifts.length + unlabeled.length;
   const copies: { shift: Shift; measure: CopyMeasure }[] = [];
   for (let c = 0; c < shifts.length; c++) {
@@ -170,7 +181,7 @@ export async function shiftSweep(
     splits.push({ name: unlabeled[u].name, measure: await measure(unlabeled[u], sweepSplitIndex(u), {}) });
   }
   const strengths: { [family: string]: number[] } = {};
-  for (const f of sh.families) strengths[f] = DEFAULT_STRENGTHS[f].slice();
+  for (const f of families) strengths[f] = DEFAULT_STRENGTHS[f].slice();
   return assemble({
     metric,
     bounds,
@@ -181,9 +192,73 @@ export async function shiftSweep(
       heldOutOfTrain: heldOut,
       ...(heldOut ? { note: `train is the only labelled split: its last ${calib.count} images were held out of the train reference and shifted` } : {}),
     },
-    settings: { maxPoints: sh.maxPoints, kmeansInits: SWEEP_KMEANS_INITS, families: sh.families.slice(), strengths },
+    settings: { maxPoints: sh.maxPoints, kmeansInits: SWEEP_KMEANS_INITS, families: families.slice(), strengths, ...(seg ? { tta } : {}) },
     copies,
     splits,
+    trainObjects,
     timingMs: performance.now() - t0,
   });
+}
+
+/** The objects (counts and sizes) of the training labels, on the model's input grid. */
+function trainLabelObjects(run: Run, train: SplitSource): LabelObjects {
+  const masks: { mask: Int32Array; spatial: readonly number[] }[] = [];
+  for (let i = 0; i < train.count; i++) {
+    checkCancel(run.cancel);
+    const item = train.read(i);
+    if (item.label) masks.push({ mask: toLabelMap(item.label, run.spatial, run.cfg.input.resize), spatial: run.spatial });
+  }
+  return labelObjects(masks);
+}
+
+/**
+ * The per-batch hook of the sweep (segmentation): per image, the output features of
+ * shift/outputFeatures.ts with `tta` test-time-augmented passes (output only, no taps), and for
+ * labelled images its own Dice.
+ */
+function perImage(run: Run, tta: number, dataDir: string, records: ImageRecord[]) {
+  const augMaps = Array.from({ length: tta }, (_, k) => augmentMap(run.spatial, k));
+  const backMaps = Array.from({ length: tta }, (_, k) => inverseMap(augmentMap(run.outDims.slice(1), k)));
+  return async (batch: Batch, n: number): Promise<void> => {
+    const { C0, spatial } = run;
+    const inL = prod(spatial);
+    const outPerImage = prod(run.outDims);
+    const outSpatial = run.outDims.slice(1);
+    const augMasks: Uint8Array[][] = Array.from({ length: n }, () => []);
+    for (let k = 0; k < tta; k++) {
+      const x = new Float32Array(batch.input.length);
+      const map = augMaps[k];
+      for (let b = 0; b < n; b++)
+        for (let c = 0; c < C0; c++) {
+          const off = (b * C0 + c) * inL;
+          for (let i = 0; i < inL; i++) x[off + i] = batch.input[off + map[i]];
+        }
+      const { output } = await run.model.run({ data: x, dims: [n, C0, ...spatial] }, { taps: [] });
+      for (let b = 0; b < n; b++) {
+        const m = outputMask(output.data.subarray(b * outPerImage, (b + 1) * outPerImage), run.outDims, run.activation!);
+        const back = new Uint8Array(m.length);
+        const inv = backMaps[k];
+        for (let i = 0; i < m.length; i++) back[i] = m[inv[i]];
+        augMasks[b].push(back);
+      }
+    }
+    for (let b = 0; b < n; b++) {
+      const item = batch.items[b];
+      const out = batch.output.data.subarray(b * outPerImage, (b + 1) * outPerImage);
+      let gt: Int32Array | null = null;
+      if (item.label) {
+        const g = toLabelMap(item.label, spatial, run.cfg.input.resize);
+        gt = outSpatial.every((d, a) => d === spatial[a]) ? g : poolLabels(g, spatial, outSpatial, run.numClasses);
+      }
+      const o = imageOutput(out, run.outDims, run.activation!, gt, augMasks[b]);
+      let dice: number | null = null;
+      if (gt) {
+        const pm = outputMask(out, run.outDims, run.activation!);
+        let any = false;
+        for (let i = 0; i < gt.length && !any; i++) any = pm[i] > 0 || gt[i] > 0;
+        dice = any ? maskDice(pm, gt) : null;
+      }
+      records.push({ id: item.id, file: nodePath.relative(dataDir, item.imageFile) || item.imageFile, dice, out: o });
+    }
+  };
 }

@@ -20,6 +20,21 @@
  * - `maxProbability`, `entropy`: the mean max-softmax probability and the mean predictive
  *   entropy of the final output, each into a straight line.
  *
+ * - For segmentation, also the output-based set features of shift/outputFeatures.ts (soft-Dice
+ *   confidence at the fitted temperature, the distances of the predicted objects' counts and sizes
+ *   to the training labels', boundary confidence, test-time-augmentation agreement).
+ *
+ * Issue 10: ours is ANCHORED on the unshifted copy (predictor.ts `calibrateAnchored`: it predicts
+ * the change from the unshifted copy's measured performance), its interval is split-conformal on
+ * the leave-one-family-out residuals and widened outside the calibration range, and every
+ * estimate carries a grade ("good" / "fair" / "cannot tell"). The baselines keep their straight
+ * line, with the same conformal interval and grade.
+ *
+ * Per image (segmentation): a ridge fit (intercept, α by leave-one-family-out error) from the
+ * `ImageFeatures` of each image of each copy to its Dice, applied to every image of an
+ * unlabelled split; listed worst first, and aggregated (weighted by the predicted foreground
+ * share, plus 1e-3 so that an image predicting nothing still counts) to `fromImages`.
+ *
  * An unlabelled split missing one of the features the fit uses (its tap held NaN there) is
  * predicted by a fit on the features it has.
  */
@@ -28,7 +43,10 @@ import {
   LABEL_FREE_METRICS,
   PREDICTORS,
   type Estimate,
+  type ImageEstimate,
+  type ImageFeatures,
   type LabelFreeMetric,
+  type SetOutputFeatures,
   type LabelFreeMetrics,
   type OutputStats,
   type PerformanceWithoutLabels,
@@ -37,8 +55,17 @@ import {
   type ShiftCopy,
   type Stage,
 } from '../types';
-import { calibrate, estimate, type Calibrated } from './predictor';
+import { CONFORMAL_MISS, calibrateAnchored, calibrateConformal, conformalHalfWidth, estimateGraded, extrapolation, fitRidgeSelected, grade, predict, slopeOf, type Calibrated, type Model } from './predictor';
+import { fitTemperature, softDiceAt, TEMPERATURES, wasserstein1, type ImageOutput, type LabelObjects } from './outputFeatures';
 import { shiftLabel, type Shift } from './transforms';
+
+export interface ImageRecord {
+  id: string;
+  file: string;
+  /** The image's own Dice (labelled copies; null when neither the prediction nor the truth has an object, or unlabelled). */
+  dice: number | null;
+  out: ImageOutput;
+}
 
 export interface CopyMeasure {
   /** True value of the metric (calibration copies); null for unlabelled splits. */
@@ -46,6 +73,8 @@ export interface CopyMeasure {
   images: number;
   output: OutputStats | null;
   features: { [tap: string]: LabelFreeMetrics };
+  /** Segmentation: per image, in order. */
+  perImage?: ImageRecord[];
 }
 
 export interface AssembleArgs {
@@ -58,6 +87,8 @@ export interface AssembleArgs {
   settings: PerformanceWithoutLabels['settings'];
   copies: { shift: Shift; measure: CopyMeasure }[];
   splits: { name: string; measure: CopyMeasure }[];
+  /** Segmentation: the objects of the training labels (for the object-statistics features). */
+  trainObjects?: LabelObjects | null;
   timingMs: number;
 }
 
@@ -71,10 +102,21 @@ function featureValue(m: LabelFreeMetrics | undefined, metric: LabelFreeMetric):
 /** An input of our predictor: a metric averaged over the taps of one stage, or the output's foreground share. */
 interface Column {
   name: string;
-  /** The taps averaged (empty for the foreground share). */
+  /** The taps averaged (empty for the output columns). */
   taps: string[];
-  metric: LabelFreeMetric | 'foreground';
+  metric: LabelFreeMetric | 'foreground' | OutputColumn;
 }
+
+/** The output-based set features our predictor reads (segmentation). */
+export const OUTPUT_COLUMNS = ['softDice', 'objectCountDistance', 'objectSizeDistance', 'boundaryConfidence', 'tta'] as const;
+export type OutputColumn = (typeof OUTPUT_COLUMNS)[number];
+const OUTPUT_COLUMN_NAMES: { [C in OutputColumn]: string } = {
+  softDice: 'output: soft-Dice confidence (temperature-scaled, mean over images)',
+  objectCountDistance: 'output: distance of the predicted object counts to the training labels (W1 of log(1 + count))',
+  objectSizeDistance: 'output: distance of the predicted object sizes to the training labels (W1 of log size)',
+  boundaryConfidence: 'output: confidence on the predicted objects\' boundaries',
+  tta: 'output: test-time-augmentation agreement (mean Dice)',
+};
 
 /** The metrics our predictor reads per stage, by the performance it predicts (see the file header). */
 export function predictorMetrics(metric: string): readonly LabelFreeMetric[] {
@@ -94,12 +136,87 @@ export function predictorColumns(taps: { name: string; stage: Stage }[], metric:
       cols.push({ name: `${stage}: ${shown} (mean of ${names.length} tap${names.length > 1 ? 's' : ''})`, taps: names, metric: m });
     }
   }
-  if (metric === 'dice') cols.push({ name: 'output: log foreground share', taps: [], metric: 'foreground' });
+  if (metric === 'dice') {
+    cols.push({ name: 'output: log foreground share', taps: [], metric: 'foreground' });
+    for (const c of OUTPUT_COLUMNS) cols.push({ name: OUTPUT_COLUMN_NAMES[c], taps: [], metric: c });
+  }
   return cols;
 }
 
-/** Value of one column for a copy or split: the mean over its taps where finite (null if none is), or log of the foreground share (floored at 1e-4). */
-function columnValue(measure: CopyMeasure, c: Column): number | null {
+/** What the output-based features need besides the measures: the temperature and the training labels' objects. */
+interface OutputContext {
+  T: number;
+  train: LabelObjects | null;
+  memo: Map<CopyMeasure, SetOutputFeatures | null>;
+}
+
+function median(a: readonly number[]): number {
+  const s = a.slice().sort((x, y) => x - y);
+  if (!s.length) return NaN;
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+function meanOf(a: readonly number[]): number {
+  return a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN;
+}
+
+/** The per-image features of one image (see ImageFeatures). */
+export function imageFeatures(o: ImageOutput, T: number, train: LabelObjects | null): ImageFeatures {
+  const logObjects = Math.log1p(o.components);
+  const tMedian = train && train.logCounts.length ? median(train.logCounts) : 0;
+  const tSize = train && train.logSizes.length ? meanOf(train.logSizes) : 0;
+  return {
+    softDice: softDiceAt(o.softDice, T),
+    logForeground: Math.log(Math.max(o.foreground, 1e-4)),
+    logObjects,
+    objectCountDistance: Math.abs(logObjects - tMedian),
+    objectSizeShift: (o.logSizes.length ? meanOf(o.logSizes) : 0) - tSize,
+    boundaryConfidence: o.boundaryConfidence ?? 1,
+    tta: o.tta,
+  };
+}
+
+/** The set features of a copy or split (null without per-image records). */
+export function setOutputFeatures(recs: readonly ImageRecord[] | undefined, T: number, train: LabelObjects | null): SetOutputFeatures | null {
+  if (!recs || !recs.length) return null;
+  const sd = recs.map((r) => softDiceAt(r.out.softDice, T));
+  const counts = recs.map((r) => Math.log1p(r.out.components));
+  const sizes = recs.flatMap((r) => r.out.logSizes);
+  const bc = recs.map((r) => r.out.boundaryConfidence).filter((v): v is number => v !== null);
+  const tta = recs.map((r) => r.out.tta).filter((v): v is number => v !== null);
+  const tc = train?.logCounts.length ? train.logCounts : [0];
+  const ts = train?.logSizes.length ? train.logSizes : [0];
+  return {
+    softDice: meanOf(sd),
+    objectCountDistance: wasserstein1(counts, tc),
+    objectSizeDistance: wasserstein1(sizes.length ? sizes : [0], ts),
+    boundaryConfidence: bc.length ? meanOf(bc) : 1,
+    tta: tta.length === recs.length ? meanOf(tta) : null,
+  };
+}
+
+function setOut(measure: CopyMeasure, ctx: OutputContext | null): SetOutputFeatures | null {
+  if (!ctx) return null;
+  if (!ctx.memo.has(measure)) ctx.memo.set(measure, setOutputFeatures(measure.perImage, ctx.T, ctx.train));
+  return ctx.memo.get(measure)!;
+}
+
+/** The vector of the per-image predictor (the tta entry only when every image has it). */
+function imageVector(f: ImageFeatures, withTta: boolean): number[] {
+  const v = [f.softDice, f.logForeground, f.logObjects, f.objectCountDistance, f.objectSizeShift, f.boundaryConfidence];
+  if (withTta) v.push(f.tta ?? NaN);
+  return v;
+}
+export const IMAGE_INPUTS = ['soft-Dice confidence', 'log foreground share', 'log(1 + predicted objects)', 'distance of log(1 + objects) to the training labels\' median', 'mean log object size − the training labels\'', 'boundary confidence', 'test-time-augmentation agreement'];
+
+/** Value of one column for a copy or split: the mean over its taps where finite (null if none is), or log of the foreground share (floored at 1e-4), or an output set feature. */
+function columnValue(measure: CopyMeasure, c: Column, ctx: OutputContext | null): number | null {
+  if ((OUTPUT_COLUMNS as readonly string[]).includes(c.metric)) {
+    const o = setOut(measure, ctx);
+    const v = o ? o[c.metric as OutputColumn] : null;
+    return v === null || v === undefined || !Number.isFinite(v) ? null : v;
+  }
   if (c.metric === 'foreground') {
     const f = measure.output?.foreground;
     return f === undefined || f === null || !Number.isFinite(f) ? null : Math.log(Math.max(f, 1e-4));
@@ -107,7 +224,7 @@ function columnValue(measure: CopyMeasure, c: Column): number | null {
   let s = 0;
   let n = 0;
   for (const t of c.taps) {
-    const v = featureValue(measure.features[t], c.metric);
+    const v = featureValue(measure.features[t], c.metric as LabelFreeMetric);
     if (v !== null) {
       s += v;
       n++;
@@ -117,8 +234,8 @@ function columnValue(measure: CopyMeasure, c: Column): number | null {
 }
 
 /** The predictor's inputs for one copy or split: value per column (null where missing). */
-function row(measure: CopyMeasure, cols: Column[]): (number | null)[] {
-  return cols.map((c) => columnValue(measure, c));
+function row(measure: CopyMeasure, cols: Column[], ctx: OutputContext | null): (number | null)[] {
+  return cols.map((c) => columnValue(measure, c, ctx));
 }
 
 function outputValue(measure: CopyMeasure, which: 'maxProbability' | 'entropy'): number | null {
@@ -133,6 +250,22 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
   const groups = a.copies.map((c) => c.shift.family);
   const yy = idx.map((i) => y[i]);
   const gg = idx.map((i) => groups[i]);
+  const seg = a.metric === 'dice';
+
+  // Temperature: fitted on the unshifted copy's labelled pixels (summed NLL over its images).
+  let temperature: number | null = null;
+  const plain = a.copies.find((c) => c.shift.family === 'none');
+  if (seg && plain?.measure.perImage?.length) {
+    const nll = new Array<number>(TEMPERATURES.length).fill(0);
+    let count = 0;
+    for (const r of plain.measure.perImage)
+      if (r.out.nll) {
+        r.out.nll.forEach((v, t) => (nll[t] += v));
+        count += r.out.nllCount;
+      }
+    if (count > 0 && nll.every(Number.isFinite)) temperature = fitTemperature(nll);
+  }
+  const ctx: OutputContext | null = seg && a.copies.some((c) => c.measure.perImage?.length) ? { T: temperature ?? 1, train: a.trainObjects ?? null, memo: new Map() } : null;
 
   // Indicativeness: Spearman of each tap × metric with the true performance over the copies.
   const indicativeness: PerformanceWithoutLabels['indicativeness'] = {};
@@ -150,17 +283,18 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
 
   // Columns of our predictor: finite on every usable copy.
   const allCols = predictorColumns(a.taps, a.metric);
-  const calibRows = idx.map((i) => row(a.copies[i].measure, allCols));
+  const calibRows = idx.map((i) => row(a.copies[i].measure, allCols, ctx));
   const cols = allCols.filter((_, j) => calibRows.every((r) => r[j] !== null));
   const colIdx = cols.map((c) => allCols.indexOf(c));
   const X = calibRows.map((r) => colIdx.map((j) => r[j] as number));
+  const anchor = idx.findIndex((i) => a.copies[i].shift.family === 'none');
 
   const enough = idx.length >= 4 && new Set(gg).size >= 3;
   const predictors = {} as { [P in PredictorName]: PredictorSummary | null };
-  const fits = {} as { [P in PredictorName]: Calibrated | null };
+  const fits = {} as { [P in PredictorName]: (Calibrated & { min?: number[]; max?: number[] }) | null };
   const logoAll = {} as { [P in PredictorName]: (number | null)[] };
 
-  const summarise = (name: PredictorName, c: Calibrated | null, description: string, inputs: string[]): void => {
+  const summarise = (name: PredictorName, c: (Calibrated & { lofoSlope?: number }) | null, description: string, inputs: string[], anchored: boolean): void => {
     fits[name] = c;
     const logo = new Array<number | null>(a.copies.length).fill(null);
     if (c) idx.forEach((i, r) => (logo[i] = Number.isFinite(c.logo[r]) ? round(c.logo[r], 4) : null));
@@ -169,37 +303,173 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
       predictors[name] = null;
       return;
     }
-    const pairs = idx.map((i, r) => [c.logo[r], y[i]]).filter(([p]) => Number.isFinite(p));
+    // The anchored fit reproduces the unshifted copy by construction: its LOFO figures leave it out.
+    const rowsUsed = idx.map((i, r) => r).filter((r) => !(anchored && r === anchor));
+    const pairs = rowsUsed.map((r) => [c.logo[r], yy[r]]).filter(([p]) => Number.isFinite(p));
     const rho = pairs.length >= 3 ? spearman(pairs.map((p) => p[0]), pairs.map((p) => p[1])) : null;
+    const slope = c.lofoSlope ?? slopeOf(pairs.map((p) => p[0]), pairs.map((p) => p[1]));
     predictors[name] = {
       description,
       inputs,
       lofoMae: Number.isFinite(c.logoMae) ? round(c.logoMae, 4) : null,
       lofoSpearman: rho === null ? null : round(rho, 4),
       interval: Number.isFinite(c.below) ? { below: round(c.below, 4), above: round(c.above, 4) } : null,
+      anchored,
+      lofoSlope: Number.isFinite(slope) ? round(slope, 4) : null,
     };
   };
 
+  const fitOurs = (Xc: number[][]) => (anchor >= 0 ? calibrateAnchored(Xc, yy, gg, anchor, a.bounds) : calibrateConformal('ridge', Xc, yy, gg, a.bounds));
   if (enough && cols.length > 0) {
+    const metricsUsed = predictorMetrics(a.metric).filter((m) => cols.some((c) => c.metric === m)).map((m) => (m === 'knnDice' || m === 'knnConfidence' ? m : `log ${m}`));
+    const outUsed = cols.filter((c) => c.metric === 'foreground' || (OUTPUT_COLUMNS as readonly string[]).includes(c.metric)).length;
     summarise(
       'features',
-      calibrate('ridge', X, yy, gg, a.bounds),
-      `Ridge regression (standardised inputs, α by leave-one-family-out error) on ${cols.length} label-free inputs: per stage of the U, the mean over its taps of ${listing(predictorMetrics(a.metric).filter((m) => cols.some((c) => c.metric === m)).map((m) => (m === 'knnDice' || m === 'knnConfidence' ? m : `log ${m}`)))}${cols.some((c) => c.metric === 'foreground') ? ', and the log share of pixels predicted as foreground' : ''}; fitted on ${idx.length} shifted copies.`,
+      fitOurs(X),
+      `${anchor >= 0 ? 'Anchored ridge regression: the change from the unshifted copy\'s measured value, from the change of the inputs' : 'Ridge regression'} (standardised inputs, α by leave-one-family-out error) on ${cols.length} label-free inputs: per stage of the U, the mean over its taps of ${listing(metricsUsed)}${outUsed ? `, and ${outUsed} output-based input${outUsed > 1 ? 's' : ''} (${cols.filter((c) => !c.taps.length).map((c) => c.name.replace(/^output: /, '')).join('; ')})` : ''}; fitted on ${idx.length} shifted copies. Interval: split-conformal on the leave-one-family-out errors, widened where a split lies outside the calibration range.`,
       cols.map((c) => c.name),
+      anchor >= 0,
     );
-  } else summarise('features', null, '', []);
+  } else summarise('features', null, '', [], false);
   for (const which of ['maxProbability', 'entropy'] as const) {
     const xs = idx.map((i) => outputValue(a.copies[i].measure, which));
     if (enough && xs.every((v) => v !== null)) {
       summarise(
         which,
-        calibrate('linear', xs.map((v) => [v as number]), yy, gg, a.bounds),
+        calibrateConformal('linear', xs.map((v) => [v as number]), yy, gg, a.bounds),
         which === 'maxProbability'
           ? 'Baseline: a straight line from the mean max-softmax probability of the final output.'
           : 'Baseline: a straight line from the mean predictive entropy of the final output.',
         [which],
+        false,
       );
-    } else summarise(which, null, '', []);
+    } else summarise(which, null, '', [], false);
+  }
+
+  // The per-image predictor (segmentation).
+  const withTta = !!ctx && a.copies.every((c) => (c.measure.perImage ?? []).every((r) => r.out.tta !== null)) && a.splits.every((s) => (s.measure.perImage ?? []).every((r) => r.out.tta !== null));
+  let imageFit: (Calibrated & { min: number[]; max: number[] }) | null = null;
+  let imagePredictor: PredictorSummary | null = null;
+  const feats = (m: CopyMeasure) => (m.perImage ?? []).map((r) => imageFeatures(r.out, ctx?.T ?? 1, ctx?.train ?? null));
+  if (ctx && enough) {
+    const Xi: number[][] = [];
+    const yi: number[] = [];
+    const gi: string[] = [];
+    for (const i of idx) {
+      const f = feats(a.copies[i].measure);
+      a.copies[i].measure.perImage!.forEach((r, k) => {
+        if (r.dice === null || !Number.isFinite(r.dice)) return;
+        const v = imageVector(f[k], withTta);
+        if (!v.every(Number.isFinite)) return;
+        Xi.push(v);
+        yi.push(r.dice);
+        gi.push(groups[i]);
+      });
+    }
+    if (Xi.length >= 10 && new Set(gi).size >= 3) {
+      imageFit = calibrateConformal('ridge', Xi, yi, gi, a.bounds);
+      const p = imageFit.logo.filter(Number.isFinite);
+      const t = yi.filter((_, r) => Number.isFinite(imageFit!.logo[r]));
+      const rho = p.length >= 3 ? spearman(p, t) : null;
+      const slope = slopeOf(p, t);
+      imagePredictor = {
+        description: `Per image: ridge regression (standardised inputs, α by leave-one-family-out error) from ${withTta ? 7 : 6} output-based features of one image to its Dice, fitted on ${Xi.length} images of the shifted copies (images with no object predicted nor true left out). Interval: split-conformal on the leave-one-family-out errors.`,
+        inputs: IMAGE_INPUTS.slice(0, withTta ? 7 : 6),
+        lofoMae: Number.isFinite(imageFit.logoMae) ? round(imageFit.logoMae, 4) : null,
+        lofoSpearman: rho === null ? null : round(rho, 4),
+        interval: Number.isFinite(imageFit.below) ? { below: round(imageFit.below, 4), above: round(imageFit.above, 4) } : null,
+        anchored: false,
+        lofoSlope: Number.isFinite(slope) ? round(slope, 4) : null,
+      };
+    }
+  }
+
+  // The per-image estimates aggregated, anchored like ours: y₀ + A(split) − A(unshifted copy), A the
+  // foreground-weighted mean of the per-image predictions; its interval is split-conformal on the
+  // copies' leave-one-family-out errors (each family's images left out of the per-image fit).
+  const aggregate = (m: CopyMeasure, model: Model): { value: number; ext: number } | null => {
+    if (!m.perImage?.length) return null;
+    const f = feats(m);
+    let sw = 0;
+    let sv = 0;
+    let se = 0;
+    m.perImage.forEach((r, k) => {
+      const v = imageVector(f[k], withTta);
+      if (!v.every(Number.isFinite)) return;
+      const w = r.out.foreground + 1e-3;
+      sw += w;
+      sv += w * Math.min(a.bounds[1], Math.max(a.bounds[0], predict(model, v)));
+      if (imageFit) se += w * extrapolation(model.coef, imageFit.min, imageFit.max, v);
+    });
+    return sw > 0 ? { value: sv / sw, ext: se / sw } : null;
+  };
+  const clipB = (v: number) => Math.min(a.bounds[1], Math.max(a.bounds[0], v));
+  let aggQ = NaN;
+  const lofoAgg = new Array<number | null>(a.copies.length).fill(null);
+  const anchorCopy = anchor >= 0 ? a.copies[idx[anchor]].measure : null;
+  const y0 = anchor >= 0 ? yy[anchor] : NaN;
+  let A0: number | null = null;
+  if (imageFit && anchorCopy) {
+    A0 = aggregate(anchorCopy, imageFit.model)?.value ?? null;
+    const rowsX: number[][] = [];
+    const rowsY: number[] = [];
+    const rowsG: string[] = [];
+    for (const i of idx)
+      feats(a.copies[i].measure).forEach((f, k) => {
+        const d = a.copies[i].measure.perImage![k].dice;
+        const v = imageVector(f, withTta);
+        if (d === null || !Number.isFinite(d) || !v.every(Number.isFinite)) return;
+        rowsX.push(v);
+        rowsY.push(d);
+        rowsG.push(groups[i]);
+      });
+    const abs: number[] = [];
+    for (const g of new Set(gg)) {
+      if (g === gg[anchor]) continue;
+      const tr = rowsG.map((h, r) => (h !== g ? r : -1)).filter((r) => r >= 0);
+      if (tr.length < 10) continue;
+      const m = fitRidgeSelected(tr.map((r) => rowsX[r]), tr.map((r) => rowsY[r]), tr.map((r) => rowsG[r]));
+      const a0 = aggregate(anchorCopy, m)?.value;
+      if (a0 === undefined) continue;
+      idx.forEach((i, r) => {
+        if (gg[r] !== g) return;
+        const ai = aggregate(a.copies[i].measure, m)?.value;
+        if (ai === undefined) return;
+        const v = clipB(y0 + ai - a0);
+        lofoAgg[i] = round(v, 4);
+        abs.push(Math.abs(v - yy[r]));
+      });
+    }
+    aggQ = conformalHalfWidth(abs);
+    if (imagePredictor) imagePredictor.aggregateLofoMae = abs.length ? round(abs.reduce((s2, v) => s2 + v, 0) / abs.length, 4) : null;
+  }
+
+  // Ours, final: the mean of the anchored set-level fit and the anchored per-image aggregate; its
+  // interval split-conformal on the same mean of their leave-one-family-out predictions.
+  let comboQ = NaN;
+  const fSum = predictors.features;
+  if (fSum && fits.features && Number.isFinite(aggQ)) {
+    const abs: number[] = [];
+    const setLofo = logoAll.features.slice();
+    idx.forEach((i, r) => {
+      if (r === anchor) return;
+      const sl = setLofo[i];
+      const ag = lofoAgg[i];
+      if (sl === null || ag === null) return;
+      const v = (fits.features!.logo[r] + ag) / 2;
+      logoAll.features[i] = round(v, 4);
+      abs.push(Math.abs(v - yy[r]));
+    });
+    comboQ = conformalHalfWidth(abs);
+    const pairs = idx.map((i, r) => [logoAll.features[i], yy[r]] as [number | null, number]).filter(([v], r) => v !== null && r !== anchor) as [number, number][];
+    const rho = pairs.length >= 3 ? spearman(pairs.map((q) => q[0]), pairs.map((q) => q[1])) : null;
+    const slope = slopeOf(pairs.map((q) => q[0]), pairs.map((q) => q[1]));
+    fSum.setLevelLofoMae = fSum.lofoMae;
+    fSum.lofoMae = abs.length ? round(abs.reduce((s2, v) => s2 + v, 0) / abs.length, 4) : null;
+    fSum.lofoSpearman = rho === null ? null : round(rho, 4);
+    fSum.lofoSlope = Number.isFinite(slope) ? round(slope, 4) : null;
+    fSum.interval = Number.isFinite(comboQ) ? { below: round(comboQ, 4), above: round(comboQ, 4) } : null;
+    fSum.description = `The mean of two estimates, each anchored on the unshifted copy's measured value: (1) ${fSum.description.replace(/ Interval: .*$/, '')} (2) the per-image estimates aggregated (see imagePredictor), plus their change from the unshifted copy's. Interval: split-conformal (${Math.round((1 - CONFORMAL_MISS) * 100)} %) on the leave-one-family-out errors of that mean, widened where a split lies outside the calibration range.`;
   }
 
   const shifts: ShiftCopy[] = a.copies.map((c, i) => ({
@@ -212,6 +482,7 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     output: roundOutput(c.measure.output),
     features: roundFeatures(c.measure.features),
     lofo: { features: logoAll.features[i], maxProbability: logoAll.maxProbability[i], entropy: logoAll.entropy[i] },
+    ...(ctx ? { lofoFromImages: lofoAgg[i], outputFeatures: roundSet(setOut(c.measure, ctx)), perImage: (c.measure.perImage ?? []).map((r, k) => ({ dice: r.dice === null ? null : round(r.dice, 6), features: roundImage(feats(c.measure)[k]) })) } : {}),
   }));
 
   const splits: PerformanceWithoutLabels['splits'] = {};
@@ -219,24 +490,55 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     const predicted = {} as { [P in PredictorName]: Estimate | null };
     for (const p of PREDICTORS) predicted[p] = null;
     const fF = fits.features;
+    let setEst: (Estimate & { ext: number }) | null = null;
     if (fF) {
-      const r = row(s.measure, cols);
-      if (r.every((v) => v !== null)) predicted.features = roundEstimate(estimate(fF, r as number[], a.bounds));
+      const r = row(s.measure, cols, ctx);
+      const graded = (c: Calibrated & { min?: number[]; max?: number[] }, x: number[]) => ({ ...estimateGraded(c, x, a.bounds), ext: c.min && c.max ? extrapolation(c.model.coef, c.min, c.max, x) : 0 });
+      if (r.every((v) => v !== null)) setEst = graded(fF, r as number[]);
       else {
         // Refit without the columns this split lacks.
         const keep = r.map((v, j) => (v === null ? -1 : j)).filter((j) => j >= 0);
-        if (keep.length > 0) {
-          const c = calibrate('ridge', X.map((xr) => keep.map((j) => xr[j])), yy, gg, a.bounds);
-          predicted.features = roundEstimate(estimate(c, keep.map((j) => r[j] as number), a.bounds));
-        }
+        if (keep.length > 0) setEst = graded(fitOurs(X.map((xr) => keep.map((j) => xr[j]))), keep.map((j) => r[j] as number));
       }
+      if (setEst) predicted.features = roundEstimate(setEst);
     }
     for (const which of ['maxProbability', 'entropy'] as const) {
       const f = fits[which];
       const v = outputValue(s.measure, which);
-      if (f && v !== null) predicted[which] = roundEstimate(estimate(f, [v], a.bounds));
+      if (f && v !== null) predicted[which] = roundEstimate(estimateGraded(f, [v], a.bounds));
     }
-    splits[s.name] = { output: roundOutput(s.measure.output), features: roundFeatures(s.measure.features), predicted };
+    const entry: PerformanceWithoutLabels['splits'][string] = { output: roundOutput(s.measure.output), features: roundFeatures(s.measure.features), predicted };
+    if (ctx) entry.outputFeatures = roundSet(setOut(s.measure, ctx));
+    if (imageFit && s.measure.perImage?.length) {
+      const f = feats(s.measure);
+      const per: ImageEstimate[] = [];
+      s.measure.perImage.forEach((r, k) => {
+        const v = imageVector(f[k], withTta);
+        if (!v.every(Number.isFinite)) return;
+        per.push({ id: r.id, file: r.file, ...roundEstimate(estimateGraded(imageFit!, v, a.bounds)) });
+      });
+      per.sort((p, q) => p.value - q.value || (p.id < q.id ? -1 : p.id > q.id ? 1 : 0));
+      entry.perImage = per;
+      entry.casesToLabel = casesToLabelFile(s.name);
+      entry.imageFeatures = f.map(roundImage);
+      const ag = aggregate(s.measure, imageFit.model);
+      if (ag && A0 !== null && Number.isFinite(aggQ)) {
+        const v = clipB(y0 + ag.value - A0);
+        const low = clipB(v - aggQ - ag.ext);
+        const high = clipB(v + aggQ + ag.ext);
+        entry.fromImages = roundEstimate({ value: v, low, high, grade: grade(low, high), outside: ag.ext > 0 });
+        if (setEst && Number.isFinite(comboQ)) {
+          // ours, final: the mean of the two (see above)
+          entry.fromSets = roundEstimate(setEst);
+          const m = (setEst.value + v) / 2;
+          const ext = (setEst.ext + ag.ext) / 2;
+          const lo = clipB(m - comboQ - ext);
+          const hi = clipB(m + comboQ + ext);
+          predicted.features = roundEstimate({ value: m, low: lo, high: hi, grade: grade(lo, hi), outside: ext > 0 });
+        }
+      } else entry.fromImages = null;
+    }
+    splits[s.name] = entry;
   }
 
   return {
@@ -247,7 +549,53 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     indicativeness,
     predictors,
     splits,
+    ...(ctx ? { temperature: temperature === null ? null : round(temperature, 4), imagePredictor } : {}),
     timingMs: Math.round(a.timingMs),
+  };
+}
+
+
+/** The file name of a split's "cases to label" CSV (written by output.ts next to results.json). */
+export function casesToLabelFile(split: string): string {
+  return `cases-to-label-${split.replace(/[^A-Za-z0-9._-]/g, '_')}.csv`;
+}
+
+function csvField(v: string | number | boolean): string {
+  const t = String(v);
+  return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
+/**
+ * The "cases to label" CSV of one split: its images, worst predicted first (rank 1 = label
+ * first), with the estimate, its interval and grade.
+ */
+export function casesToLabelCsv(metric: string, per: readonly ImageEstimate[]): string {
+  const head = ['rank', 'file', 'id', `predicted_${metric}`, 'low', 'high', 'grade', 'outside_calibration'];
+  const lines = [head.join(',')];
+  per.forEach((e, i) => lines.push([i + 1, e.file, e.id, e.value, e.low, e.high, e.grade ?? '', e.outside ?? false].map(csvField).join(',')));
+  return `${lines.join('\n')}\n`;
+}
+
+function roundSet(o: SetOutputFeatures | null): SetOutputFeatures | null {
+  if (!o) return null;
+  return {
+    softDice: round(o.softDice, 6),
+    objectCountDistance: round(o.objectCountDistance, 6),
+    objectSizeDistance: round(o.objectSizeDistance, 6),
+    boundaryConfidence: round(o.boundaryConfidence, 6),
+    tta: o.tta === null ? null : round(o.tta, 6),
+  };
+}
+
+function roundImage(f: ImageFeatures): ImageFeatures {
+  return {
+    softDice: round(f.softDice, 6),
+    logForeground: round(f.logForeground, 6),
+    logObjects: round(f.logObjects, 6),
+    objectCountDistance: round(f.objectCountDistance, 6),
+    objectSizeShift: round(f.objectSizeShift, 6),
+    boundaryConfidence: round(f.boundaryConfidence, 6),
+    tta: f.tta === null ? null : round(f.tta, 6),
   };
 }
 
@@ -258,7 +606,7 @@ function round(v: number, digits: number): number {
 }
 
 function roundEstimate(e: Estimate): Estimate {
-  return { value: round(e.value, 4), low: round(e.low, 4), high: round(e.high, 4) };
+  return { value: round(e.value, 4), low: round(e.low, 4), high: round(e.high, 4), ...(e.grade ? { grade: e.grade } : {}), ...(e.outside !== undefined ? { outside: e.outside } : {}) };
 }
 
 function roundOutput(o: OutputStats | null): OutputStats | null {

@@ -1,0 +1,133 @@
+/**
+ * The checkpoint timeline inside real VS Code (code-server + Chromium): on a copy of
+ * test/fixtures/series with two checkpoints, UNet Lens: Analyze Checkpoints… (the palette;
+ * the dataset file's "checkpoints" names the series) opens the Timeline panel with two
+ * columns; a third checkpoint written into the folder while the panel is open (in two parts,
+ * as a training script writes it) is waited for, analysed, and appears as a new column; a
+ * click on a cell opens that checkpoint's full panel. Compare Results… on two checkpoints
+ * selected in the Explorer shows the numbers of their two results files.
+ * Screenshots: test-results/e2e/timeline-*.png.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { REPO_ROOT, explorerContextMenu, openBrowser, runCommand, screenshot, startCodeServer, waitForWorkbench, webviewFrame, type CodeServer } from './codeServer';
+import type { Results } from '../../src/engine/types';
+
+const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'series');
+const EXT = 'unetlens.unet-lens';
+let workspace: string;
+let server: CodeServer;
+let browser: Browser;
+let page: Page;
+const consoleLines: string[] = [];
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist', 'timeline.js')), 'build first (npm test does)');
+  workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'unetlens-timeline-'));
+  fs.cpSync(path.join(FIXTURE, 'data'), path.join(workspace, 'data'), { recursive: true });
+  fs.copyFileSync(path.join(FIXTURE, 'unetlens.json'), path.join(workspace, 'unetlens.json'));
+  fs.mkdirSync(path.join(workspace, 'checkpoints'));
+  for (const e of [1, 2]) fs.copyFileSync(path.join(FIXTURE, 'checkpoints', `epoch_${e}.onnx`), path.join(workspace, 'checkpoints', `epoch_${e}.onnx`));
+  server = await startCodeServer({ workspace, extensionDevPath: REPO_ROOT });
+  ({ browser, page } = await openBrowser(server.url, { console: consoleLines, viewport: { width: 1600, height: 1000 } }));
+  await waitForWorkbench(page);
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  if (server) {
+    const ours = server.serverLogs().split('\n').filter((l) => /unet ?lens|timeline/i.test(l)).slice(-40);
+    if (ours.length) process.stderr.write(`[e2e] extension log lines:\n${ours.join('\n')}\n`);
+    await server.stop();
+  }
+  if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+});
+
+test('Analyze Checkpoints… shows the series; a checkpoint written meanwhile becomes a new column; a cell opens its panel', async () => {
+  await runCommand(page, 'UNet Lens: Analyze Checkpoints…');
+  const f = webviewFrame(page, { extensionId: EXT });
+  await f.locator('body[data-state="series"][data-checkpoints="2"]').waitFor({ state: 'attached', timeout: 240_000 });
+  const taps = Number(await f.locator('body').getAttribute('data-taps'));
+  assert.ok(taps > 5, `taps ${taps}`);
+  assert.equal(await f.locator('svg.heatmap rect.cell').count(), taps * 2);
+  // The best checkpoint of the two is epoch 2 (test Dice 0.969 vs 0.884).
+  assert.equal(await f.locator('body').getAttribute('data-best'), '1');
+  await screenshot(page, 'timeline-two');
+
+  // A new checkpoint, written in two parts a second apart (a training script saving it).
+  const bytes = fs.readFileSync(path.join(FIXTURE, 'late', 'epoch_7.onnx'));
+  const target = path.join(workspace, 'checkpoints', 'epoch_7.onnx');
+  const half = Math.floor(bytes.length / 2);
+  fs.writeFileSync(target, bytes.subarray(0, half));
+  await page.waitForTimeout(1000);
+  fs.appendFileSync(target, bytes.subarray(half));
+  const t0 = Date.now();
+  await f.locator('body[data-state="series"][data-checkpoints="3"]').waitFor({ state: 'attached', timeout: 180_000 });
+  process.stderr.write(`[e2e] the new column appeared ${((Date.now() - t0) / 1000).toFixed(1)} s after the file was complete\n`);
+  assert.equal(await f.locator('svg.heatmap rect.cell').count(), taps * 3);
+  assert.equal(await f.locator('svg.heatmap text.col-label[data-checkpoint="2"]').textContent(), '7');
+  // Still epoch 2 is best (epoch 7's test Dice is 0.43).
+  assert.equal(await f.locator('body').getAttribute('data-best'), '1');
+  // The table has one row per checkpoint, with the Dice values of the series.
+  assert.equal(await f.locator('table.perf-table tbody tr').count(), 3);
+  await screenshot(page, 'timeline-three');
+
+  // A click on a cell of epoch 7 opens that checkpoint's full panel.
+  await f.locator('svg.heatmap rect.cell[data-checkpoint="2"]').first().click();
+  await page.locator('.editor-group-container .tab', { hasText: 'UNet Lens: epoch_7.onnx' }).waitFor({ timeout: 30_000 });
+});
+
+/** The results.json files the extension cached, by model file name. */
+function cachedResults(): Map<string, Results> {
+  const out = new Map<string, Results>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name === 'results.json') {
+        const r = JSON.parse(fs.readFileSync(p, 'utf8')) as Results;
+        out.set(path.basename(r.model.path), r);
+      }
+    }
+  };
+  walk(path.join(server.userDataDir, 'User', 'workspaceStorage'));
+  return out;
+}
+
+test('Compare Results… on two checkpoints selected in the Explorer: the numbers are those of their results files', async () => {
+  const row = (name: string) => page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${name.replace('.', '\\.')}$`) }) }).first();
+  await row('checkpoints').click();
+  await row('epoch_1.onnx').waitFor({ timeout: 10_000 });
+  await row('epoch_1.onnx').click();
+  await row('epoch_2.onnx').click({ modifiers: ['Control'] });
+  await explorerContextMenu(page, 'epoch_2.onnx', 'Compare Results…');
+  // Several webviews are open now (the timeline, epoch_7's panel, the comparison): find it.
+  let f = webviewFrame(page, { extensionId: EXT, index: 0 });
+  const deadline = Date.now() + 60_000;
+  for (let i = 0; ; i = (i + 1) % 4) {
+    f = webviewFrame(page, { extensionId: EXT, index: i });
+    if ((await f.locator('body[data-state="comparison"]').count().catch(() => 0)) > 0) break;
+    if (Date.now() > deadline) throw new Error('no comparison panel');
+    await page.waitForTimeout(500);
+  }
+  const title = (await f.locator('h1').textContent()) ?? '';
+  const m = /A = (\S+), B = (\S+)/.exec(title);
+  assert.ok(m, title);
+  const cached = cachedResults();
+  const a = cached.get(m![1])!;
+  const b = cached.get(m![2])!;
+  assert.ok(a && b, `cached results of ${m![1]} and ${m![2]}`);
+  assert.equal(await f.locator('body').getAttribute('data-samegraph'), 'true');
+  for (const split of ['train', 'test']) {
+    const tds = await f.locator(`table.compare-splits tr[data-split="${split}"] td`).allTextContents();
+    assert.equal(Number(tds[1]), a.splits.find((x) => x.name === split)!.performance!.dice, `${split} A`);
+    assert.equal(Number(tds[2]), b.splits.find((x) => x.name === split)!.performance!.dice, `${split} B`);
+  }
+  const pts = await f.locator('svg.compare-chart[data-metric="featureShift"] circle.pt-a').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
+  assert.deepEqual(pts, a.taps.map((t) => a.metrics.test[t.name].featureShift));
+  await screenshot(page, 'timeline-compare');
+});

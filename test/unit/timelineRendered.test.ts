@@ -1,0 +1,87 @@
+/**
+ * The Timeline panel drawn in Node (test/dom.ts) from series and comparisons assembled by
+ * src/engine/series.ts out of small Results (test/builders.ts): the heat map has a cell per
+ * tap and checkpoint carrying the series' number, the best column is marked, the table
+ * carries every split's numbers, a click asks the host to open that checkpoint at that tap;
+ * the comparison shows the two results' numbers and their difference, and says when the
+ * graphs differ.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { installDom, type FakeElement } from '../dom';
+import { results, split, tap, tapMetrics, testTheme, uTaps } from '../builders';
+import { assembleSeries, compareResults } from '../../src/engine/series';
+import type { Results } from '../../src/engine/types';
+import type { TimelineToHost } from '../../src/protocol/messages';
+
+let dom: ReturnType<typeof installDom>;
+let render: typeof import('../../webview/timelineRender');
+before(async () => {
+  dom = installDom(900);
+  render = await import('../../webview/timelineRender');
+});
+after(() => dom.uninstall());
+
+function ckpt(epoch: number, train: number, testDice: number, predicted: number, taps = uTaps()): Results {
+  const r = results({
+    taps,
+    splits: [split('train', { performance: { dice: train } }), split('test', { performance: { dice: testDice } }), split('siteB', { labeled: false, predictedPerformance: { dice: predicted, low: predicted - 0.1, high: predicted + 0.1 } })],
+    value: (s, _t, i) => tapMetrics({ db: s.labeled ? i + epoch : null, featureShift: 1 + i / 10 + epoch / 100 }),
+  });
+  r.model = { ...r.model, path: `/runs/epoch_${epoch}.onnx`, sha256: epoch.toString(16).padStart(64, '0') };
+  return r;
+}
+
+function harness(): { root: FakeElement; posted: TimelineToHost[]; ctx: import('../../webview/timelineRender').TimelineCtx } {
+  const root = dom.body.appendChild(document.createElement('div') as unknown as FakeElement);
+  const posted: TimelineToHost[] = [];
+  return { root, posted, ctx: { root: root as unknown as HTMLElement, theme: testTheme(), post: (m) => posted.push(m), ui: { metric: 'featureShift', split: 'test' }, saveUi: () => undefined } };
+}
+
+test('the series: a cell per tap and checkpoint with the series value, the best column, the table, a click opens the checkpoint at the tap', () => {
+  const inputs = [ckpt(1, 0.6, 0.55, 0.5), ckpt(2, 0.8, 0.8, 0.7), ckpt(3, 0.95, 0.6, 0.55)].map((r) => ({ path: r.model.path, results: r }));
+  const series = assembleSeries(inputs);
+  const { root, posted, ctx } = harness();
+  render.drawSeries(ctx, series);
+  assert.equal(document.body.dataset.state, 'series');
+  assert.equal(document.body.dataset.checkpoints, '3');
+  assert.equal(document.body.dataset.best, '1');
+  const cells = root.querySelectorAll('rect.cell');
+  assert.equal(cells.length, 5 * 3);
+  for (const c of cells) {
+    const t = series.taps.findIndex((x) => x.name === c.getAttribute('data-tap'));
+    const j = Number(c.getAttribute('data-checkpoint'));
+    assert.equal(Number(c.getAttribute('data-value')), series.metrics.test.featureShift[t][j]);
+  }
+  assert.equal(root.querySelectorAll('rect.best-col').length, 1);
+  const rows = root.querySelectorAll('table.perf-table tbody tr');
+  assert.equal(rows.length, 3);
+  assert.ok(rows[1].getAttribute('class')?.includes('best'));
+  assert.match(rows[2].textContent ?? '', /epoch_3\.onnx.*0\.95.*0\.6.*0\.55/);
+  const cell = cells.find((c) => c.getAttribute('data-checkpoint') === '2')!;
+  cell.click();
+  assert.deepEqual(posted.at(-1), { type: 'openCheckpoint', checkpoint: 2, tap: cell.getAttribute('data-tap') });
+});
+
+test('the comparison shows the two results’ numbers and B − A, and says the graphs differ', () => {
+  const a = ckpt(1, 0.6, 0.5, 0.4);
+  const b = ckpt(2, 0.9, 0.7, 0.65, [...uTaps().slice(0, 4), tap('/other/Relu_output_0', 4, { stage: 'decoder' })]);
+  const c = compareResults(a, b);
+  const { root, ctx } = harness();
+  render.drawComparison(ctx, c);
+  assert.equal(document.body.dataset.state, 'comparison');
+  assert.equal(document.body.dataset.samegraph, 'false');
+  assert.match(root.querySelector('#compare-graphs')!.textContent ?? '', /graphs differ/);
+  const testRow = root.querySelector('table.compare-splits tr[data-split="test"]')!;
+  const tds = testRow.querySelectorAll('td').map((td) => td.textContent);
+  assert.deepEqual(tds.slice(0, 4), ['test', '0.5', '0.7', '0.2']);
+  const chart = root.querySelector('svg.compare-chart[data-metric="db"]')!;
+  const aPts = chart.querySelectorAll('circle.pt-a').map((p) => Number(p.getAttribute('data-value')));
+  assert.deepEqual(aPts, a.taps.map((t) => a.metrics.test[t.name].db));
+  const bPts = chart.querySelectorAll('circle.pt-b').map((p) => Number(p.getAttribute('data-value')));
+  assert.deepEqual(bPts, b.taps.map((t) => b.metrics.test[t.name].db));
+  const blocks = chart.querySelectorAll('rect.u-block');
+  assert.equal(blocks.length, 6);
+  assert.equal(blocks[0].getAttribute('data-diff'), '1');
+  assert.equal(blocks[4].getAttribute('data-diff'), '');
+});

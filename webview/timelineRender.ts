@@ -1,0 +1,295 @@
+/**
+ * What the Timeline panel draws (webview/timeline.ts is its entry): a checkpoint series
+ * (CONTRACT.md §4, `unet-lens/series@1`) or a comparison of two results
+ * (`unet-lens/comparison@1`). It never computes a metric, a peak or a gap:
+ * src/engine/series.ts put every number in the document; this file places and colours them.
+ *
+ *  - the heat map: taps (rows, encoder / bottleneck / decoder marked) × checkpoints
+ *    (columns) for the chosen metric and split; a click opens that checkpoint's full panel
+ *    at that tap; the best checkpoint (the peak of test Dice, else of predicted Dice) marked;
+ *  - under it, per checkpoint: every labelled split's true Dice, every unlabelled split's
+ *    predicted Dice with its interval, and the generalization gap (train − test);
+ *  - the comparison: per metric the two curves over the taps, the U's taps coloured by the
+ *    difference, and the predicted Dice difference per unlabelled split.
+ * PNG (SVG rendered) and CSV exports go to the host (its save dialog).
+ */
+import { h, clear, exportButton } from './dom';
+import { s, svgToPng } from './svg';
+import { seriesColor, scaleStops, type Theme } from './theme';
+import { interpolate, rgbCss, badness, domainOf, position } from './scale';
+import { toCsv } from './format';
+import { TAP_METRIC_SPECS, metricShort, metricSpec, higherIsBetter } from '../src/protocol/metrics';
+import type { TimelineToHost } from '../src/protocol/messages';
+import type { Comparison, Series } from '../src/engine/series';
+
+export interface UiState {
+  metric: string;
+  split: string;
+}
+
+/** What the drawing needs from its page: where, in which colours, how to talk to the host. */
+export interface TimelineCtx {
+  root: HTMLElement;
+  theme: Theme;
+  post: (m: TimelineToHost) => void;
+  ui: UiState;
+  /** Keeps `ui` across reloads (the webview's setState). */
+  saveUi: () => void;
+  /** A line from the host (what the live watcher does). */
+  status?: string;
+}
+
+let ctx: TimelineCtx;
+let theme: Theme;
+const post = (m: TimelineToHost) => ctx.post(m);
+
+const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? '–' : Number(v.toPrecision(digits)).toString());
+
+function setBody(state: string, extra: Record<string, string> = {}): void {
+  document.body.dataset.state = state;
+  for (const [k, v] of Object.entries(extra)) document.body.dataset[k] = v;
+}
+
+function exportSvg(svg: SVGSVGElement, name: string): void {
+  void svgToPng(svg, theme.bg).then((url) => post({ type: 'exportPng', name, dataUrl: url }));
+}
+
+function section(title: string, buttons: HTMLElement[], ...body: (Node | null)[]): HTMLElement {
+  return h('section', { class: 'card' }, h('div', { class: 'section-head' }, h('h2', null, title), h('span', { class: 'actions' }, ...buttons)), ...body);
+}
+
+function select(label: string, id: string, options: { value: string; text: string }[], value: string, onChange: (v: string) => void): HTMLElement {
+  const sel = h('select', { id, onchange: (e: Event) => onChange((e.target as HTMLSelectElement).value) }, ...options.map((o) => h('option', { value: o.value, selected: o.value === value }, o.text)));
+  return h('label', { class: 'control' }, `${label} `, sel);
+}
+
+// ---------------------------------------------------------------- the series
+
+/** Draws a series into `c.root`. */
+export function drawSeries(c: TimelineCtx, series: Series): void {
+  ctx = c;
+  theme = c.theme;
+  const ui = c.ui;
+  const root = c.root;
+  clear(root);
+  const n = series.checkpoints.length;
+  setBody('series', { checkpoints: String(n), taps: String(series.taps.length), best: series.best ? String(series.best.checkpoint) : '' });
+  const splitNames = Object.keys(series.metrics);
+  if (!splitNames.includes(ui.split)) ui.split = splitNames.find((x) => x !== 'train') ?? splitNames[0];
+  const metric = TAP_METRIC_SPECS.find((m) => m.key === ui.metric) ?? TAP_METRIC_SPECS[3];
+  const best = series.best;
+  const header = h(
+    'header',
+    { class: 'timeline-head' },
+    h('h1', null, `Generalization over training: ${n} checkpoint${n === 1 ? '' : 's'}`),
+    h(
+      'p',
+      { class: 'muted', id: 'timeline-summary' },
+      best
+        ? `Best: ${series.checkpoints[best.checkpoint].name} (${best.split} ${metricShort(series.metric)} ${fmt(best.value)}${best.by === 'predicted' ? ', predicted' : ''}). `
+        : '',
+      `Ordered by ${series.order === 'number' ? 'the epoch/step number in the names' : 'modification time'}; seed ${series.settings.seed}.`,
+      ctx.status ? ` ${ctx.status}` : '',
+    ),
+    h(
+      'div',
+      { class: 'controls' },
+      select('Metric', 'timeline-metric', TAP_METRIC_SPECS.map((m) => ({ value: m.key, text: m.title })), metric.key, (v) => {
+        ui.metric = v;
+        ctx.saveUi();
+        drawSeries(ctx, series);
+      }),
+      select('Split', 'timeline-split', splitNames.map((x) => ({ value: x, text: x })), ui.split, (v) => {
+        ui.split = v;
+        ctx.saveUi();
+        drawSeries(ctx, series);
+      }),
+    ),
+  );
+  root.append(header, heatMap(series, metric.key), performance(series));
+  if (series.warnings.length) root.append(h('ul', { class: 'warnings' }, ...series.warnings.map((w) => h('li', null, w))));
+}
+
+const CELL_W = 34;
+const CELL_H = 16;
+const LABEL_W = 230;
+
+function heatMap(series: Series, metric: string): HTMLElement {
+  const values = series.metrics[ctx.ui.split]?.[metric as keyof Series['metrics'][string]] ?? [];
+  const flat = values.flat();
+  const spec = metricSpec(metric);
+  const domain = domainOf(flat, false);
+  const stops = scaleStops(theme);
+  const n = series.checkpoints.length;
+  const w = LABEL_W + n * CELL_W + 10;
+  const top = 40;
+  const hgt = top + series.taps.length * CELL_H + 10;
+  const svg = s('svg', { viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, class: 'heatmap', role: 'img', 'aria-label': `${spec?.title ?? metric} of ${ctx.ui.split}, taps × checkpoints` });
+  series.checkpoints.forEach((c, j) => {
+    const x = LABEL_W + j * CELL_W;
+    const isBest = series.best?.checkpoint === j;
+    svg.append(s('text', { x: x + CELL_W / 2, y: top - 8, 'text-anchor': 'middle', fill: isBest ? theme.charts.green : theme.fg, 'font-size': 10, 'font-weight': isBest ? 'bold' : null, class: 'col-label', 'data-checkpoint': j }, c.number ?? j + 1));
+    if (isBest) {
+      svg.append(s('rect', { x: x + 1, y: top - 1, width: CELL_W - 2, height: series.taps.length * CELL_H + 2, fill: 'none', stroke: theme.charts.green, 'stroke-width': 2, class: 'best-col' }));
+      svg.append(s('text', { x: x + CELL_W / 2, y: 12, 'text-anchor': 'middle', fill: theme.charts.green, 'font-size': 10 }, '★ best'));
+    }
+  });
+  let lastStage = '';
+  series.taps.forEach((t, i) => {
+    const y = top + i * CELL_H;
+    if (t.stage !== lastStage) {
+      svg.append(s('line', { x1: 0, x2: w, y1: y, y2: y, stroke: theme.border }));
+      svg.append(s('text', { x: 2, y: y + 11, fill: theme.muted, 'font-size': 9, class: 'stage-label' }, t.stage));
+      lastStage = t.stage;
+    }
+    svg.append(s('text', { x: 62, y: y + 11, fill: theme.fg, 'font-size': 10 }, s('title', null, t.name), t.name.length > 30 ? `…${t.name.slice(-29)}` : t.name));
+    for (let j = 0; j < n; j++) {
+      const v = values[i]?.[j] ?? null;
+      const tpos = domain && v !== null ? position(v, domain) : null;
+      const fill = tpos === null ? theme.grid : rgbCss(interpolate(stops, badness(tpos, spec ? spec.direction === 'higher-better' : true)));
+      svg.append(
+        s(
+          'rect',
+          {
+            x: LABEL_W + j * CELL_W + 1,
+            y: y + 1,
+            width: CELL_W - 2,
+            height: CELL_H - 2,
+            fill,
+            class: 'cell',
+            'data-tap': t.name,
+            'data-checkpoint': j,
+            'data-value': v === null ? '' : v,
+            tabindex: 0,
+            onclick: () => post({ type: 'openCheckpoint', checkpoint: j, tap: t.name }),
+          },
+          s('title', null, `${t.name} @ ${series.checkpoints[j].name}: ${fmt(v, 4)}`),
+        ),
+      );
+    }
+  });
+  const csv = () =>
+    post({
+      type: 'exportCsv',
+      name: `timeline-${metric}-${ctx.ui.split}`,
+      csv: toCsv(['tap', 'stage', ...series.checkpoints.map((c) => c.name)], series.taps.map((t, i) => [t.name, t.stage, ...(values[i] ?? [])])),
+    });
+  return section(`${spec?.title ?? metric} of ${ctx.ui.split}: taps × checkpoints`, [exportButton('Export PNG', () => exportSvg(svg, `timeline-${metric}-${ctx.ui.split}`)), exportButton('Export CSV', csv, 'CSV')], h('p', { class: 'muted' }, 'Click a cell to open that checkpoint’s full panel at that tap.'), h('div', { class: 'scroll-x' }, svg));
+}
+
+function performance(series: Series): HTMLElement {
+  const n = series.checkpoints.length;
+  const w = LABEL_W + n * CELL_W + 10;
+  const hgt = 170;
+  const y0 = 150;
+  // 0–1, and below 0 when the gap is negative (test better than train).
+  const lo = Math.min(0, ...(series.gap?.values ?? []).map((v) => v ?? 0));
+  const yOf = (v: number) => y0 - Math.max(0, Math.min(1, (v - lo) / (1 - lo))) * 130;
+  const xOf = (j: number) => LABEL_W + j * CELL_W + CELL_W / 2;
+  const svg = s('svg', { viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, class: 'perf-chart', role: 'img', 'aria-label': `${series.metric} per checkpoint` });
+  for (const g of lo < 0 ? [Number(lo.toFixed(2)), 0, 0.5, 1] : [0, 0.5, 1]) {
+    svg.append(s('line', { x1: LABEL_W, x2: w, y1: yOf(g), y2: yOf(g), stroke: theme.grid }));
+    svg.append(s('text', { x: LABEL_W - 4, y: yOf(g) + 3, 'text-anchor': 'end', fill: theme.muted, 'font-size': 9 }, g));
+  }
+  const legend: { name: string; color: string; dashed: boolean }[] = [];
+  const line = (vals: (number | null)[], color: string, dashed: boolean, cls: string) => {
+    const pts = vals.map((v, j) => (v === null ? null : `${xOf(j)},${yOf(v)}`)).filter(Boolean);
+    if (pts.length) svg.append(s('polyline', { points: pts.join(' '), fill: 'none', stroke: color, 'stroke-width': 2, 'stroke-dasharray': dashed ? '5 3' : null, class: cls }));
+    vals.forEach((v, j) => v !== null && svg.append(s('circle', { cx: xOf(j), cy: yOf(v), r: 2.5, fill: color }, s('title', null, `${series.checkpoints[j].name}: ${fmt(v, 4)}`))));
+  };
+  series.splits.forEach((sp, i) => {
+    const color = seriesColor(theme, i);
+    if (sp.labeled) {
+      line(sp.performance, color, false, `perf perf-${sp.name}`);
+      legend.push({ name: `${sp.name} (true)`, color, dashed: false });
+    } else if (sp.predicted.some(Boolean)) {
+      sp.predicted.forEach((e, j) => e && svg.append(s('line', { x1: xOf(j), x2: xOf(j), y1: yOf(e.low), y2: yOf(e.high), stroke: color, 'stroke-opacity': 0.5, 'stroke-width': 6 })));
+      line(sp.predicted.map((e) => e?.value ?? null), color, true, `pred pred-${sp.name}`);
+      legend.push({ name: `${sp.name} (predicted)`, color, dashed: true });
+    }
+    if (sp.peak) svg.append(s('text', { x: xOf(sp.peak.checkpoint), y: yOf(sp.peak.value) - 6, 'text-anchor': 'middle', fill: color, 'font-size': 11, class: `peak peak-${sp.name}`, 'data-checkpoint': sp.peak.checkpoint }, '▼'));
+  });
+  if (series.gap) {
+    line(series.gap.values, theme.charts.red, false, 'gap');
+    legend.push({ name: `gap (${series.gap.train} − ${series.gap.against})`, color: theme.charts.red, dashed: false });
+  }
+  legend.forEach((l, i) => {
+    const y = 12 + i * 14;
+    svg.append(s('line', { x1: 4, x2: 24, y1: y, y2: y, stroke: l.color, 'stroke-width': 2, 'stroke-dasharray': l.dashed ? '5 3' : null }));
+    svg.append(s('text', { x: 28, y: y + 3, fill: theme.fg, 'font-size': 10 }, l.name));
+  });
+  const rows = series.checkpoints.map((c, j) => [
+    c.name,
+    c.number,
+    ...series.splits.flatMap((sp) => (sp.labeled ? [sp.performance[j]] : [sp.predicted[j]?.value ?? null, sp.predicted[j]?.low ?? null, sp.predicted[j]?.high ?? null])),
+    series.gap?.values[j] ?? null,
+  ]);
+  const head = ['checkpoint', 'number', ...series.splits.flatMap((sp) => (sp.labeled ? [`${sp.name} ${series.metric}`] : [`${sp.name} predicted ${series.metric}`, 'low', 'high'])), 'gap'];
+  const table = h(
+    'table',
+    { class: 'data perf-table' },
+    h('thead', null, h('tr', null, ...head.map((x) => h('th', null, x)))),
+    h('tbody', null, ...rows.map((r, j) => h('tr', { class: series.best?.checkpoint === j ? 'best' : null, 'data-checkpoint': j }, ...r.map((v) => h('td', null, typeof v === 'number' ? fmt(v, 4) : v === null ? '–' : String(v)))))),
+  );
+  return section(
+    `${metricShort(series.metric)} per checkpoint, and the generalization gap`,
+    [exportButton('Export PNG', () => exportSvg(svg, `timeline-${series.metric}`)), exportButton('Export CSV', () => post({ type: 'exportCsv', name: `timeline-${series.metric}`, csv: toCsv(head, rows) }), 'CSV')],
+    h('div', { class: 'scroll-x' }, svg),
+    table,
+  );
+}
+
+// ---------------------------------------------------------------- the comparison
+
+/** Draws a comparison into `cx.root`. */
+export function drawComparison(cx: TimelineCtx, c: Comparison): void {
+  ctx = cx;
+  theme = cx.theme;
+  const ui = cx.ui;
+  const root = cx.root;
+  clear(root);
+  setBody('comparison', { taps: String(c.taps.length), samegraph: String(c.sameGraph) });
+  const splitNames = Object.keys(c.metrics);
+  if (!splitNames.includes(ui.split)) ui.split = splitNames.find((x) => x !== 'train') ?? splitNames[0];
+  root.append(
+    h('header', { class: 'timeline-head' }, h('h1', null, `Compare: A = ${c.sides[0].name}, B = ${c.sides[1].name}`), h('p', { class: 'muted', id: 'compare-graphs' }, c.sameGraph ? 'Same taps in both graphs (matched by name).' : 'The graphs differ: taps are matched by name; a tap only one side has is drawn on that side only.')),
+    h('div', { class: 'controls' }, select('Split', 'compare-split', splitNames.map((x) => ({ value: x, text: x })), ui.split, (v) => { ui.split = v; ctx.saveUi(); drawComparison(ctx, c); })),
+  );
+  // Performance and the predicted performance difference per split.
+  const head = ['split', `A ${c.metric}`, `B ${c.metric}`, 'B − A', 'A predicted', 'B predicted', 'predicted B − A'];
+  const rows = c.splits.map((sp) => [sp.name, sp.a, sp.b, sp.diff, sp.predictedA?.value ?? null, sp.predictedB?.value ?? null, sp.predictedDiff]);
+  root.append(section('Performance', [exportButton('Export CSV', () => post({ type: 'exportCsv', name: 'compare-performance', csv: toCsv(head, rows) }), 'CSV')], h('table', { class: 'data compare-splits' }, h('thead', null, h('tr', null, ...head.map((x) => h('th', null, x)))), h('tbody', null, ...rows.map((r) => h('tr', { 'data-split': String(r[0]) }, ...r.map((v, i) => h('td', { 'data-col': i }, typeof v === 'number' ? String(v) : v === null ? '–' : String(v)))))))));
+  for (const m of TAP_METRIC_SPECS) root.append(compareChart(c, m.key));
+}
+
+function compareChart(c: Comparison, metric: string): HTMLElement {
+  const d = c.metrics[ctx.ui.split]?.[metric as keyof Comparison['metrics'][string]];
+  const w = Math.max(400, 40 + c.taps.length * 22);
+  const hgt = 190;
+  const all = [...(d?.a ?? []), ...(d?.b ?? [])];
+  const dom = domainOf(all, false);
+  const yOf = (v: number) => 130 - (dom ? (position(v, dom) ?? 0) : 0) * 110;
+  const xOf = (i: number) => 30 + i * 22 + 11;
+  const svg = s('svg', { viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, class: 'compare-chart', 'data-metric': metric });
+  const colors = [seriesColor(theme, 0), seriesColor(theme, 1)];
+  (['a', 'b'] as const).forEach((side, k) => {
+    const vals = d?.[side] ?? [];
+    const pts = vals.map((v, i) => (v === null ? null : `${xOf(i)},${yOf(v)}`)).filter(Boolean);
+    if (pts.length) svg.append(s('polyline', { points: pts.join(' '), fill: 'none', stroke: colors[k], 'stroke-width': 2, 'stroke-dasharray': k ? '5 3' : null }));
+    vals.forEach((v, i) => v !== null && svg.append(s('circle', { cx: xOf(i), cy: yOf(v), r: 2.5, fill: colors[k], class: `pt-${side}`, 'data-value': v }, s('title', null, `${side.toUpperCase()} ${c.taps[i].name}: ${v}`))));
+  });
+  // The U coloured by the difference: one block per tap, encoder down, decoder up.
+  const diffs = d?.diff ?? [];
+  const maxAbs = Math.max(1e-12, ...diffs.map((v) => Math.abs(v ?? 0)));
+  const better = higherIsBetter(metric);
+  c.taps.forEach((t, i) => {
+    const v = diffs[i];
+    const y = 150 + Math.min(3, t.level) * 8;
+    const good = v === null ? null : (v > 0) === better;
+    const fill = v === null ? theme.grid : good ? theme.charts.green : theme.charts.red;
+    svg.append(s('rect', { x: xOf(i) - 9, y, width: 18, height: 8, fill, 'fill-opacity': v === null ? 1 : 0.25 + 0.75 * (Math.abs(v) / maxAbs), class: 'u-block', 'data-tap': t.name, 'data-diff': v === null ? '' : v }, s('title', null, `${t.name} (${t.stage}${t.inA && t.inB ? '' : t.inA ? ', only in A' : ', only in B'}): B − A = ${v ?? '–'}`)));
+  });
+  svg.append(s('text', { x: 4, y: 12, fill: theme.fg, 'font-size': 10 }, `A solid, B dashed; the U below: B − A (green = better)`));
+  return section(metricSpec(metric)?.title ?? metric, [exportButton('Export PNG', () => exportSvg(svg, `compare-${metric}-${ctx.ui.split}`)), exportButton('Export CSV', () => post({ type: 'exportCsv', name: `compare-${metric}-${ctx.ui.split}`, csv: toCsv(['tap', 'stage', 'inA', 'inB', 'A', 'B', 'B − A'], c.taps.map((t, i) => [t.name, t.stage, t.inA, t.inB, d?.a[i] ?? null, d?.b[i] ?? null, diffs[i] ?? null])) }), 'CSV')], h('div', { class: 'scroll-x' }, svg));
+}
+
