@@ -63,6 +63,7 @@ async function runJob(job: AnalyzeJob, io: WorkerIo): Promise<void> {
       overrides: job.overrides,
       threads: job.threads,
       onProgress: (event) => void io.send({ type: 'progress', id, event }),
+      onPartial: (results, stage) => void io.send({ type: 'partial', id, results, stage }),
       log: (message) => void io.send({ type: 'log', id, level: 'info', message }),
       distDir: io.distDir,
     });

@@ -355,7 +355,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           const fraction = stageFraction(e);
           const increment = Math.max(0, fraction - lastFraction) * 100;
           lastFraction = Math.max(lastFraction, fraction);
-          progress.report({ message: `${e.message}${count}`, increment });
+          progress.report({ message: `${e.message}${count}${timeLeft(Date.now() - started, lastFraction)}`, increment });
         };
         // A PyTorch file: exported to ONNX first with the user's Python (host/torchModels.ts).
         let workerModel = modelPath;
@@ -374,6 +374,10 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           outDir,
         }, {
           onProgress,
+          // The panel fills as the splits are measured (Cancel keeps what it shows).
+          onPartial: (results, stage) => {
+            if (!panel.closed) panel.showPartial(results, stage);
+          },
           onLog: (line) => log.info(line),
           signal: controller.signal,
           maxOldSpaceMB: run.workerMemoryMB,
@@ -431,6 +435,16 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
 }
 
 /** Rough share of the whole job done at a progress event, for the notification's bar. */
+/**
+ * " — about 3 min left" once a long run is far enough along to say (elapsed over the share
+ * done, `stageFraction`); nothing for short runs.
+ */
+export function timeLeft(elapsedMs: number, fraction: number): string {
+  if (elapsedMs < 10_000 || fraction < 0.1 || fraction >= 0.97) return '';
+  const left = (elapsedMs * (1 - fraction)) / fraction / 1000;
+  return left < 90 ? ` — about ${Math.max(10, Math.round(left / 10) * 10)} s left` : ` — about ${Math.round(left / 60)} min left`;
+}
+
 function stageFraction(e: ProgressEvent): number {
   const within = e.total ? (e.done ?? 0) / e.total : 0;
   switch (e.stage) {

@@ -72,11 +72,12 @@ export interface PanelEvents {
 
 type StatusMsg = Extract<HostToWebview, { type: 'status' }>;
 type ResultsMsg = Extract<HostToWebview, { type: 'results' }>;
+type PartialMsg = Extract<HostToWebview, { type: 'partial' }>;
 
 export class ResultsPanel extends Disposable {
   private ready = false;
   /** What the panel shows: the results, and the status shown over them (or alone). */
-  private shown: { results?: Omit<ResultsMsg, 'tap'>; status?: StatusMsg } = {};
+  private shown: { results?: Omit<ResultsMsg, 'tap'>; partial?: PartialMsg; status?: StatusMsg } = {};
   /** The tap selected in the webview (sent with the results when the webview (re)loads). */
   selectedTap: string | undefined;
   source: string | undefined;
@@ -173,10 +174,21 @@ export class ResultsPanel extends Disposable {
     this.events.onShowing?.(this);
   }
 
+  /**
+   * Results still being computed (the worker's `partial`): drawn under the loading status; the
+   * final results replace them (`showResults`). Cancelling keeps them on screen.
+   */
+  showPartial(results: Results, stage: string): void {
+    if (this.shown.results) return; // a panel that shows final results keeps them until the new ones
+    this.shown.partial = { type: 'partial', results, stage };
+    this.send(this.shown.partial);
+  }
+
   /** The newest results and status again (after the webview (re)loaded). */
   private replay(): void {
     const results = this.resultsMessage();
     if (results) this.send(results);
+    else if (this.shown.partial) this.send(this.shown.partial);
     if (this.shown.status) this.send(this.shown.status);
   }
 

@@ -140,9 +140,12 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     const modelSpatial = model.inputDims.slice(1);
     checkOutputShape(cfg, model, modelSpatial);
     // kNN distance products run through onnxruntime's Gemm (BLAS-class kernels), not JS loops.
+    // Their calls are short and alternate with JavaScript: threads that sleep instead of
+    // spin-waiting between calls leave the cores to the JS (and to other jobs on a shared machine).
     const kernelOptions = {
       graphOptimizationLevel: 'all',
       logSeverityLevel: 4,
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
     };
     const taps = buildTapStates(model, modelSpatial);
@@ -227,11 +230,13 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       );
       results.maps.items.push(...items);
       mapsMs += performance.now() - tmaps;
+      opts.onPartial?.(results, `split ${src.name}`);
     }
 
     // Performance without labels (METHOD.md §5).
     let shiftsMs = 0;
     if (calib.source) {
+      opts.onPartial?.(results, 'calibrating');
       const ts = performance.now();
       results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, sources.filter((s) => !s.labeled), progress, sources[0]);
       shiftsMs = performance.now() - ts;

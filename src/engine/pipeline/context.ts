@@ -14,6 +14,7 @@ import {
   type CancelToken,
   type DatasetConfig,
   type ProgressEvent,
+  type Results,
   type ShiftSettings,
   type Task,
   type TapInfo,
@@ -23,6 +24,12 @@ export interface AnalyzeOptions {
   overrides?: Partial<Pick<AnalysisSettings, 'maxPoints' | 'seed' | 'k' | 'maxTaps' | 'batchSize' | 'mapsPerSplit'>> & { shifts?: Partial<ShiftSettings> };
   threads?: number;
   onProgress?: (e: ProgressEvent) => void;
+  /**
+   * The results so far, a valid Results with the splits measured up to now (train first, then
+   * each split with its maps), and once more before the shift sweep (`stage` 'calibrating').
+   * Called synchronously: serialise or copy before returning; the object keeps growing.
+   */
+  onPartial?: (results: Results, stage: string) => void;
   log?: (message: string) => void;
   cancel?: CancelToken;
   /** Folder of the bundles (for version info); not needed by the computation. */
@@ -133,6 +140,9 @@ export function ortVersion(): string {
 export function checkCancel(cancel?: CancelToken): void {
   if (cancel?.cancelled) throw new LensError('Analysis cancelled.', 'cancelled');
 }
+
+/** The sampler stream of the shift sweep's u-th unlabelled split (sweep.ts). */
+export const sweepSplitIndex = (u: number): number => 2000 + u;
 
 /** Seed of the sampler of one tap and split: distinct streams, all from the user's seed. */
 export function streamSeed(seed: number, tap: number, split: number): number {
