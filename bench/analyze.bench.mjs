@@ -4,16 +4,21 @@
  * researcher's pipeline (bench/python_pipeline.py: PyTorch hooks + NumPy + scikit-learn) on the
  * same model, data and settings, in the same invocation, runs alternating.
  *
- *   node bench/analyze.bench.mjs [--runs 3] [--large-runs 3] [--only example|large]
+ *   node bench/analyze.bench.mjs [--runs 3] [--large-runs 3] [--only example|large|manysplit]
  *                                [--no-build] [--no-readme] [--threads 2] [--py-sklearn-threads 1]
- *                                [--profile] [--keep]
+ *                                [--with-sweep] [--before-cli old/dist/cli.js] [--profile] [--keep]
  *
  * Cases
  *   example  examples/synthetic/ (3-level UNet 8/16/32, 64x64, 48 + 24 + 24 images)
  *   large    bench/.data/ (4-level UNet 32/64/128/256 + bottleneck 512, 256x256, 100 images per
  *            split), made by `/usr/bin/python3 scripts/make_bench_model.py` (git-ignored)
+ *   manysplit  bench/.data/manysplit/ (the example's model and train split + 16 splits of 16
+ *            images, 12 labelled), made by `/usr/bin/python3 scripts/make_manysplit.py` (seconds)
+ * Ours runs with --no-shifts (the Python pipeline has no shift sweep: like for like);
+ * --with-sweep adds a third alternating side, ours with the default settings (the sweep on).
  * Per run and side: wall time of the whole process (node or python start to exit, measured here),
- * peak RSS (GNU time's "%M", i.e. getrusage ru_maxrss of the child), and the stage times each
+ * peak RSS (GNU time's "%M", i.e. getrusage ru_maxrss of the child), CPU time (user + system, GNU
+ * time's "%U" + "%S": steadier than wall time on a loaded machine), and the stage times each
  * side reports: results.timings (loadMs / forwardMs / metricsMs) for ours, the same names plus
  * importMs and the metric sub-stages for Python. Both sides: 2 compute threads (`--threads 2` for
  * onnxruntime, torch.set_num_threads(2); sklearn's OpenMP uses the 2 cores), batch 4,
@@ -48,6 +53,10 @@ const PROFILE = flag('--profile');
 /** The CLI that runs: a copy of dist/ taken after the build, so that others rebuilding dist/ mid-run change nothing. */
 const SNAP = join(ROOT, 'bench/.data/cli');
 const SK_THREADS = Number(opt('--py-sklearn-threads', '1'));
+const WITH_SWEEP = flag('--with-sweep');
+/** --before-cli path/to/cli.js: one more alternating side, an older build (before / after in one invocation). */
+const BEFORE = opt('--before-cli', '');
+const SNAP_BEFORE = join(ROOT, 'bench/.data/cli-before');
 
 const CASES = [
   {
@@ -68,6 +77,16 @@ const CASES = [
     arch: 'bench',
     runs: LARGE_RUNS,
   },
+  {
+    id: 'manysplit',
+    title: 'many splits (the example model; train + 16 splits of 16 images at 64×64, 12 labelled)',
+    onnx: join(ROOT, 'examples/synthetic/model.onnx'),
+    weights: join(ROOT, 'examples/synthetic/model.pt'),
+    data: join(ROOT, 'bench/.data/manysplit/unetlens.json'),
+    arch: 'example',
+    runs: RUNS,
+    make: 'scripts/make_manysplit.py',
+  },
 ].filter((c) => !ONLY || c.id === ONLY);
 
 // ─────────────────────────────────────────────── helpers
@@ -87,7 +106,7 @@ function timed(cmd, args, { logFile }) {
   return new Promise((res) => {
     const tfile = join(TMP, `time-${Math.random().toString(36).slice(2)}.txt`);
     const t0 = performance.now();
-    const child = spawn(TIME, ['-f', '%e %M', '-o', tfile, cmd, ...args], {
+    const child = spawn(TIME, ['-f', '%e %M %U %S', '-o', tfile, cmd, ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PYTHONHASHSEED: '0' },
@@ -99,21 +118,23 @@ function timed(cmd, args, { logFile }) {
     child.on('close', (code) => {
       const wallMs = performance.now() - t0;
       let rssMB = NaN;
+      let cpuMs = NaN;
       try {
-        const [, kb] = readFileSync(tfile, 'utf8').trim().split('\n').at(-1).split(/\s+/);
+        const [, kb, u, sy] = readFileSync(tfile, 'utf8').trim().split('\n').at(-1).split(/\s+/);
         rssMB = Number(kb) / 1024;
+        cpuMs = (Number(u) + Number(sy)) * 1000;
       } catch {
         /* time output missing */
       }
       if (logFile) writeFileSync(logFile, `$ ${cmd} ${args.join(' ')}\n--- stdout\n${out}\n--- stderr\n${err}`);
-      res({ wallMs, rssMB, code, out, err });
+      res({ wallMs, rssMB, cpuMs, code, out, err });
     });
   });
 }
 
-async function runOurs(c, outDir) {
-  const r = await timed(process.execPath, [join(SNAP, 'cli.js'), 'analyze', c.onnx, '--data', c.data, '--out', outDir, '--threads', String(THREADS), '--json'], {
-    logFile: join(TMP, `${c.id}-ours.log`),
+async function runOurs(c, outDir, sweep = false, snap = SNAP) {
+  const r = await timed(process.execPath, [join(snap, 'cli.js'), 'analyze', c.onnx, '--data', c.data, '--out', outDir, '--threads', String(THREADS), '--json', ...(sweep ? [] : ['--no-shifts'])], {
+    logFile: join(TMP, `${c.id}-ours${sweep ? '-sweep' : ''}${snap === SNAP ? '' : '-before'}.log`),
   });
   if (r.code !== 0) throw new Error(`our CLI failed (exit ${r.code}) on ${c.id}:\n${r.err.split('\n').slice(-8).join('\n')}`);
   const results = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8'));
@@ -185,6 +206,13 @@ mkdirSync(SNAP, { recursive: true });
 for (const f of readdirSync(join(ROOT, 'dist'))) {
   if (/^(cli\.js(\.map)?|webview\.js|.*\.wasm)$/.test(f) || f === 'media') cpSync(join(ROOT, 'dist', f), join(SNAP, f), { recursive: true });
 }
+if (BEFORE) {
+  rmSync(SNAP_BEFORE, { recursive: true, force: true });
+  mkdirSync(SNAP_BEFORE, { recursive: true });
+  for (const f of readdirSync(dirname(BEFORE))) {
+    if (/^(cli\.js(\.map)?|webview\.js|.*\.wasm)$/.test(f) || f === 'media') cpSync(join(dirname(BEFORE), f), join(SNAP_BEFORE, f), { recursive: true });
+  }
+}
 const pyVersions = spawnSync(PY, ['-c', 'import torch, sklearn, numpy; print(torch.__version__, sklearn.__version__, numpy.__version__)'], { encoding: 'utf8' }).stdout.trim().split(' ');
 const ortVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')).version;
 
@@ -196,24 +224,35 @@ console.log(`temporary outputs and logs: ${TMP}\n`);
 const report = [];
 for (const c of CASES) {
   if (!existsSync(c.onnx) || !existsSync(c.weights) || !existsSync(c.data)) {
-    console.log(`${c.id}: missing ${c.onnx} (or its .pt / unetlens.json) — run: /usr/bin/python3 scripts/make_bench_model.py\n`);
+    console.log(`${c.id}: missing ${c.onnx} (or its .pt / unetlens.json) — run: /usr/bin/python3 ${c.make ?? 'scripts/make_bench_model.py'}\n`);
     continue;
   }
   console.log(`── ${c.title}: ${c.runs} run(s) per side, alternating`);
   const ours = [];
   const py = [];
+  const sweep = [];
+  const before = [];
   for (let r = 0; r < c.runs; r++) {
-    const order = r % 2 === 0 ? ['ours', 'python'] : ['python', 'ours'];
+    const sides = ['ours', 'python', ...(WITH_SWEEP ? ['sweep'] : []), ...(BEFORE ? ['before'] : [])];
+    const order = r % 2 === 0 ? sides : sides.slice().reverse();
     for (const side of order) {
-      if (side === 'ours') {
+      if (side === 'before') {
+        const o = await runOurs(c, join(TMP, `${c.id}-before-${r}`), false, SNAP_BEFORE);
+        before.push(o);
+        console.log(`  run ${r + 1} before: wall ${fmtS(o.wallMs)}, CPU ${fmtS(o.cpuMs)}, peak RSS ${fmtMB(o.rssMB)}, load ${fmtS(o.timings.loadMs)}, forward ${fmtS(o.timings.forwardMs)}, metrics ${fmtS(o.timings.metricsMs)}, maps ${fmtS(o.timings.mapsMs)} (load avg ${loadavg()[0].toFixed(1)})`);
+      } else if (side === 'sweep') {
+        const o = await runOurs(c, join(TMP, `${c.id}-sweep-${r}`), true);
+        sweep.push(o);
+        console.log(`  run ${r + 1} ours with the sweep: wall ${fmtS(o.wallMs)}, CPU ${fmtS(o.cpuMs)}, peak RSS ${fmtMB(o.rssMB)}, shifts ${fmtS(o.timings.shiftsMs)} (load avg ${loadavg()[0].toFixed(1)})`);
+      } else if (side === 'ours') {
         const o = await runOurs(c, join(TMP, `${c.id}-ours-${r}`));
         ours.push(o);
-        console.log(`  run ${r + 1} ours:   wall ${fmtS(o.wallMs)}, peak RSS ${fmtMB(o.rssMB)}, load ${fmtS(o.timings.loadMs)}, forward ${fmtS(o.timings.forwardMs)}, metrics ${fmtS(o.timings.metricsMs)}, maps ${fmtS(o.timings.mapsMs)} (load avg ${loadavg()[0].toFixed(1)})`);
+        console.log(`  run ${r + 1} ours:   wall ${fmtS(o.wallMs)}, CPU ${fmtS(o.cpuMs)}, peak RSS ${fmtMB(o.rssMB)}, load ${fmtS(o.timings.loadMs)}, forward ${fmtS(o.timings.forwardMs)}, metrics ${fmtS(o.timings.metricsMs)}, maps ${fmtS(o.timings.mapsMs)} (load avg ${loadavg()[0].toFixed(1)})`);
       } else {
         const p = await runPython(c, join(TMP, `${c.id}-python-${r}.json`));
         py.push(p);
         const t = p.timings;
-        console.log(`  run ${r + 1} python: wall ${fmtS(p.wallMs)}, peak RSS ${fmtMB(p.rssMB)}, import ${fmtS(t.importMs)}, load ${fmtS(t.loadMs)}, forward ${fmtS(t.forwardMs)}, metrics ${fmtS(t.metricsMs)} [db ${fmtS(t.dbMs)}, k-means+DB ${fmtS(t.roughnessMs)}, kNN ${fmtS(t.knnMs)}, PCA ${fmtS(t.pcaMs)}], maps ${fmtS(t.mapsMs)} (load avg ${loadavg()[0].toFixed(1)})`);
+        console.log(`  run ${r + 1} python: wall ${fmtS(p.wallMs)}, CPU ${fmtS(p.cpuMs)}, peak RSS ${fmtMB(p.rssMB)}, import ${fmtS(t.importMs)}, load ${fmtS(t.loadMs)}, forward ${fmtS(t.forwardMs)}, metrics ${fmtS(t.metricsMs)} [db ${fmtS(t.dbMs)}, k-means+DB ${fmtS(t.roughnessMs)}, kNN ${fmtS(t.knnMs)}, PCA ${fmtS(t.pcaMs)}], maps ${fmtS(t.mapsMs)} (load avg ${loadavg()[0].toFixed(1)})`);
       }
     }
   }
@@ -225,6 +264,7 @@ for (const c of CASES) {
   };
   const rows = [
     row('wall time (process)', (o) => o.wallMs, (p) => p.wallMs, fmtS),
+    row('CPU time (process, user + system)', (o) => o.cpuMs, (p) => p.cpuMs, fmtS),
     row('peak RSS', (o) => o.rssMB, (p) => p.rssMB, fmtMB),
     row('load (imports, model, dataset file)', (o) => o.timings.loadMs, (p) => p.timings.importMs + p.timings.loadMs, fmtS),
     row('forward (read, infer, labels, sampling)', (o) => o.timings.forwardMs, (p) => p.timings.forwardMs, fmtS),
@@ -238,10 +278,25 @@ for (const c of CASES) {
     pca: med(py, (p) => p.timings.pcaMs),
   };
   const agree = agreement(ours.at(-1).results, py.at(-1).results);
-  report.push({ c, rows, sub, agree, runs: c.runs, taps: ours[0].results.taps.length });
+  const beforeRows = before.length
+    ? [
+        ['wall time (process)', (o) => o.wallMs, (p) => p.wallMs],
+        ['CPU time (process, user + system)', (o) => o.cpuMs, (p) => p.cpuMs],
+        ['forward', (o) => o.timings.forwardMs, (p) => p.timings.forwardMs],
+        ['metrics', (o) => o.timings.metricsMs, (p) => p.timings.metricsMs],
+        ['maps', (o) => o.timings.mapsMs, (p) => p.timings.mapsMs],
+      ].map(([label, fo, fp]) => ({ label, before: med(before, fo), after: med(ours, fo), py: med(py, fp) }))
+    : null;
+  if (beforeRows) {
+    console.log(`\n  before → after (median of ${c.runs}; python/ours ratios)`);
+    for (const b of beforeRows) console.log(`  ${b.label.padEnd(42)}${fmtS(b.before).padStart(10)} → ${fmtS(b.after).padStart(9)}   ${fmtX(b.py / b.before).padStart(7)} → ${fmtX(b.py / b.after).padStart(7)}`);
+  }
+  const withSweep = sweep.length ? { wall: med(sweep, (o) => o.wallMs), cpu: med(sweep, (o) => o.cpuMs), shifts: med(sweep, (o) => o.timings.shiftsMs), pyWall: med(py, (p) => p.wallMs), pyCpu: med(py, (p) => p.cpuMs) } : null;
+  report.push({ c, rows, sub, agree, runs: c.runs, taps: ours[0].results.taps.length, withSweep, beforeRows, load: loadavg()[0] });
 
   console.log(`\n  ${'median of ' + c.runs}`.padEnd(44) + 'ours'.padStart(10) + 'python'.padStart(10) + '  python/ours');
   for (const r of rows) console.log(`  ${r.label.padEnd(42)}${r.ours.padStart(10)}${r.python.padStart(10)}  ${r.ratio.padStart(8)}`);
+  if (withSweep) console.log(`  ours with the sweep (default settings): wall ${fmtS(withSweep.wall)} (python/ours ${fmtX(withSweep.pyWall / withSweep.wall)}), CPU ${fmtS(withSweep.cpu)} (${fmtX(withSweep.pyCpu / withSweep.cpu)}), of which the sweep ${fmtS(withSweep.shifts)}`);
   console.log(`  python metric stages: db ${fmtS(sub.db)}, k-means + DB (roughness) ${fmtS(sub.roughness)}, kNN ${fmtS(sub.knn)}, PCA ${fmtS(sub.pca)}`);
   const mr = agree.medianRel;
   if (PROFILE) {
@@ -265,7 +320,7 @@ if (!flag('--no-readme') && report.length) {
   let text = existsSync(readme) ? readFileSync(readme, 'utf8') : '# Benchmarks\n';
   for (const r of report) {
     const lines = [];
-    lines.push(`**${r.c.title}**, ${r.taps} taps; median of ${r.runs} run${r.runs > 1 ? 's' : ''} per side, alternating.`);
+    lines.push(`**${r.c.title}**, ${r.taps} taps; median of ${r.runs} run${r.runs > 1 ? 's' : ''} per side, alternating; ours with \`--no-shifts\` (like for like).`);
     lines.push(`Run ${startedAt} on ${machine}; load average ${load0.toFixed(1)} at start, ${load1.toFixed(1)} at end (shared machine).`);
     lines.push(`ours: onnxruntime-node ${ortVersion}, \`--threads ${THREADS}\`; python: torch ${pyVersions[0]}, scikit-learn ${pyVersions[1]}, NumPy ${pyVersions[2]}, \`torch.set_num_threads(${THREADS})\`.`);
     lines.push('');
@@ -273,6 +328,13 @@ if (!flag('--no-readme') && report.length) {
     lines.push('|---|---:|---:|---:|');
     for (const x of r.rows) lines.push(`| ${x.label} | ${x.ours} | ${x.python} | ${x.ratio} |`);
     lines.push('');
+    if (r.beforeRows) {
+      lines.push('Before → after (the `--before-cli` build, alternating in the same runs); python / ours:', '');
+      lines.push('| | before | after | python / before | python / after |', '|---|---:|---:|---:|---:|');
+      for (const b of r.beforeRows) lines.push(`| ${b.label} | ${fmtS(b.before)} | ${fmtS(b.after)} | ${fmtX(b.py / b.before)} | ${fmtX(b.py / b.after)} |`);
+      lines.push('');
+    }
+    if (r.withSweep) lines.push(`Ours with the default settings (the shift sweep on), alternating in the same runs: wall ${fmtS(r.withSweep.wall)} (python / ours ${fmtX(r.withSweep.pyWall / r.withSweep.wall)}), CPU ${fmtS(r.withSweep.cpu)} (${fmtX(r.withSweep.pyCpu / r.withSweep.wall > 0 ? r.withSweep.pyCpu / r.withSweep.cpu : NaN)}), of which the sweep ${fmtS(r.withSweep.shifts)}.\n`);
     const mr = r.agree.medianRel;
     lines.push(`Python metric stages: db ${fmtS(r.sub.db)}, k-means + DB (roughness) ${fmtS(r.sub.roughness)}, kNN ${fmtS(r.sub.knn)}, PCA ${fmtS(r.sub.pca)}. ` +
       `Agreement (last run): Dice |diff| ${r.agree.diceDiff.toExponential(1)}; median relative difference of db ${(100 * mr.db).toFixed(1)}%, roughness ${(100 * mr.roughness).toFixed(1)}%, knnConfidence ${(100 * mr.knnConfidence).toFixed(2)}%, featureShift ${(100 * mr.featureShift).toFixed(1)}% (each side draws its own random sample).`);

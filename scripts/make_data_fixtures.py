@@ -343,7 +343,7 @@ def make_datasets():
         save_png(f'{ds}/ok/siteB/images/{name}.png', grey(H, W))
     with open(out(ds, 'ok', 'siteB', 'images', 'notes.txt'), 'w') as f:
         f.write('not an image\n')
-    with open(out(ds, 'ok', 'siteB', 'images', 'scan.dcm'), 'wb') as f:
+    with open(out(ds, 'ok', 'siteB', 'images', 'scan.mha'), 'wb') as f:
         f.write(b'\xff\xd8\xff\xe0 fake jpeg')
     with open(out(ds, 'ok', 'siteB', 'images', '.DS_Store'), 'wb') as f:
         f.write(b'junk')
@@ -384,7 +384,7 @@ def make_datasets():
     col[1, 2] = (1, 0, 0)
     save_png(f'{ds}/rgb_mask/masks/a.png', col)
     # No supported files.
-    for name in ('a.dcm', 'b.dcm', 'readme.txt'):
+    for name in ('a.mha', 'b.mha', 'readme.txt'):
         with open(out(ds, 'unsupported', 'images', name), 'wb') as f:
             f.write(b'x')
     # Empty folder

@@ -4,9 +4,12 @@
 //                              core); no build, no type-check: the fast loop
 //   npm run test:integration   builds, then test/integration/*.test.ts one file at a time
 //                              (real models, the built CLI and worker, headless Chromium)
+//   npm run test:fuzz          builds, then test/fuzz/*.test.ts: seeded hostile inputs through
+//                              the readers and the built CLI (bombs, FIFOs, mutated files),
+//                              each bounded in time and peak RSS (about 2 minutes)
 //   npm run test:e2e           builds, makes sure code-server is in .cache/, then
 //                              test/e2e/*.e2e.ts inside real VS Code
-//   npm test                   builds and type-checks once, then all three in that order
+//   npm test                   builds and type-checks once, then all four in that order
 //                              (stops at the first layer that fails)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, existsSync } from 'node:fs';
@@ -14,8 +17,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 const which = process.argv[2] ?? 'all';
-if (!['all', 'unit', 'integration', 'e2e'].includes(which)) {
-  console.error(`usage: node scripts/test.mjs [all|unit|integration|e2e] (got "${which}")`);
+if (!['all', 'unit', 'integration', 'fuzz', 'e2e'].includes(which)) {
+  console.error(`usage: node scripts/test.mjs [all|unit|integration|fuzz|e2e] (got "${which}")`);
   process.exit(2);
 }
 const run = (cmd, args, opts = {}) => {
@@ -43,6 +46,7 @@ if (which === 'all') run('npx', ['tsc', '-p', '.', '--noEmit']);
 
 if (which === 'all' || which === 'unit') nodeTest('unit', files('test/unit', '.test.ts'), availableParallelism());
 if (which === 'all' || which === 'integration') nodeTest('integration', files('test/integration', '.test.ts'), 1);
+if (which === 'all' || which === 'fuzz') nodeTest('fuzz', files('test/fuzz', '.test.ts'), 1);
 if (which === 'all' || which === 'e2e') {
   run('bash', ['scripts/install-code-server.sh']);
   nodeTest('e2e', files('test/e2e', '.e2e.ts'), 1);

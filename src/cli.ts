@@ -8,12 +8,15 @@
  * (--python, else python3 on PATH) into --export-dir (default: the user's cache folder).
  *
  * The same engine as the extension's worker, in-process. Exit codes (CONTRACT.md §2):
- * 0 done; 2 bad arguments or dataset file; 3 model could not be loaded or run; 130 cancelled.
+ * 0 done; 2 bad arguments or dataset file; 3 model could not be loaded or run; 130 cancelled;
+ * 1 internal error (one line naming a log file with the details; never a stack trace).
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyze } from './engine/pipeline/analyze';
-import { writeOutputs } from './engine/output';
+import { checkOutDir, removeTempOutputs, writeOutputs } from './engine/output';
+import { ANALYSIS_LIMITS, requireRegularFile } from './engine/limits';
 import { asPyTorchResults, defaultExportRoot, exportForDataset, isTorchPath, pythonCandidates } from './engine/model/torchExport';
 import { DEFAULT_DATASET_FILE, importDataset, writeDatasetFile } from './engine/data/datasetImport';
 import { LensError, type ProgressEvent } from './engine/types';
@@ -41,20 +44,26 @@ export function parseArgs(argv: string[]): Args {
   const [cmd, ...rest] = argv;
   if (cmd !== 'analyze') throw new LensError(cmd ? `unknown command "${cmd}"` : 'no command given', 'args');
   const args: Partial<Args> & { overrides: Args['overrides'] } = { json: false, overrides: {} };
-  const intFlag = (name: string, v: string | undefined, min: number): number => {
+  const intFlag = (name: string, v: string | undefined, min: number, max: number): number => {
     if (v === undefined || !/^-?\d+$/.test(v)) throw new LensError(`${name} needs an integer (got ${v ?? 'nothing'})`, 'args');
     const n = Number(v);
-    if (n < min) throw new LensError(`${name} must be ≥ ${min} (got ${n})`, 'args');
+    if (n < min) throw new LensError(`${name} must be ≥ ${min} (got ${v})`, 'args');
+    if (!Number.isSafeInteger(n) || n > max) throw new LensError(`${name} must be ≤ ${max} (got ${v})`, 'args');
     return n;
+  };
+  const L = ANALYSIS_LIMITS;
+  const value = (name: string, v: string | undefined): string => {
+    if (v === undefined || v === '') throw new LensError(`${name} needs a path`, 'args');
+    return v;
   };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     switch (a) {
       case '--data':
-        args.data = rest[++i];
+        args.data = value(a, rest[++i]);
         break;
       case '--out':
-        args.out = rest[++i];
+        args.out = value(a, rest[++i]);
         break;
       case '--results-dir':
         args.resultsDir = rest[++i];
@@ -64,22 +73,22 @@ export function parseArgs(argv: string[]): Args {
         args.json = true;
         break;
       case '--max-points':
-        args.overrides.maxPoints = intFlag(a, rest[++i], 2);
+        args.overrides.maxPoints = intFlag(a, rest[++i], 2, L.maxPoints);
         break;
       case '--seed':
-        args.overrides.seed = intFlag(a, rest[++i], 0);
+        args.overrides.seed = intFlag(a, rest[++i], 0, L.seed);
         break;
       case '--k':
-        args.overrides.k = intFlag(a, rest[++i], 1);
+        args.overrides.k = intFlag(a, rest[++i], 1, L.k);
         break;
       case '--max-taps':
-        args.overrides.maxTaps = intFlag(a, rest[++i], 1);
+        args.overrides.maxTaps = intFlag(a, rest[++i], 1, L.maxTaps);
         break;
       case '--no-shifts':
         args.overrides.shifts = { enabled: false };
         break;
       case '--threads':
-        args.threads = intFlag(a, rest[++i], 0);
+        args.threads = intFlag(a, rest[++i], 0, L.threads);
         break;
       case '--python':
       case '--export-dir': {
@@ -121,15 +130,24 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`unet-lens: ${(e as Error).message}\n${USAGE}\n`);
     return 2;
   }
+  const outDir = args.out ? path.resolve(args.out) : undefined;
   const cancel = { cancelled: false };
   process.on('SIGINT', () => {
-    if (cancel.cancelled) process.exit(130);
+    if (cancel.cancelled) {
+      if (outDir) removeTempOutputs(outDir);
+      process.exit(130);
+    }
     cancel.cancelled = true;
     process.stderr.write('unet-lens: cancelling…\n');
   });
   const progress = (e: ProgressEvent) =>
     process.stderr.write(args.json ? `${JSON.stringify(e)}\n` : `${formatProgress(e)}\n`);
   try {
+    // Checked before anything runs: the output folder can be written, the model and the
+    // dataset file are regular files (a FIFO would block, a device never end).
+    checkOutDir(outDir ?? path.resolve(args.resultsDir!), outDir ? '--out' : '--results-dir');
+    requireRegularFile(path.resolve(args.data), 'dataset', 'dataset file');
+    requireRegularFile(path.resolve(args.model), 'model', 'model file');
     let modelPath = path.resolve(args.model);
     let exported: Awaited<ReturnType<typeof exportForDataset>> | undefined;
     if (isTorchPath(modelPath)) {
@@ -151,19 +169,38 @@ async function main(argv: string[]): Promise<number> {
       distDir: __dirname,
     });
     if (exported) asPyTorchResults(results, path.resolve(args.model), exported);
-    const outDir = args.resultsDir ? resultsDirFor(path.resolve(args.resultsDir), results) : path.resolve(args.out);
-    const out = await writeOutputs(results, outDir, __dirname);
+    const target = args.resultsDir ? resultsDirFor(path.resolve(args.resultsDir), results) : outDir!;
+    const out = await writeOutputs(results, target, __dirname);
     progress({ stage: 'done', message: `wrote ${out.resultsPath} and ${out.reportPath}` });
     for (const w of results.warnings) process.stderr.write(`unet-lens: warning: ${w}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof LensError) {
-      process.stderr.write(`unet-lens: ${e.message}\n`);
-      return e.exitCode;
-    }
-    process.stderr.write(`unet-lens: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-    return 1;
+    return reportError(e);
   }
+}
+
+/**
+ * Reports a failure in one line. A LensError says what and where and gives its exit code;
+ * anything else is a bug: "internal error", with the stack written to a log file (never to
+ * the terminal), exit code 1.
+ */
+export function reportError(e: unknown, exitCode?: number): number {
+  if (e instanceof LensError) {
+    process.stderr.write(`unet-lens: ${e.message}\n`);
+    return exitCode ?? e.exitCode;
+  }
+  const err = e as Error;
+  const logFile = path.join(os.tmpdir(), `unet-lens-error-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+  let where = '';
+  try {
+    fs.writeFileSync(logFile, `unet-lens ${process.argv.slice(2).join(' ')}\n${err?.stack ?? String(e)}\n`, { mode: 0o600 });
+    where = ` (details in ${logFile})`;
+  } catch {
+    /* no log file: the one line still goes out */
+  }
+  const first = String(err?.message ?? e).split('\n')[0].slice(0, 300);
+  process.stderr.write(`unet-lens: internal error: ${first}${where}\n`);
+  return 1;
 }
 
 /** `unet-lens init <folder>`: writes a unetlens.json for an nnU-Net v2 or Decathlon dataset folder. */
@@ -223,8 +260,7 @@ function init(argv: string[]): number {
       process.stderr.write(`unet-lens: ${e.message}\n`);
       return 2;
     }
-    process.stderr.write(`unet-lens: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-    return 1;
+    return reportError(e);
   }
 }
 
@@ -259,8 +295,7 @@ async function timelineMain(argv: string[]): Promise<number> {
       process.stderr.write(`unet-lens: ${e.message}\n${USAGE}\n`);
       return e.exitCode;
     }
-    process.stderr.write(`unet-lens: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-    return 1;
+    return reportError(e);
   }
 }
 
@@ -272,11 +307,10 @@ export function rebaseSplits(json: Record<string, unknown>, from: string, to: st
 }
 
 if (require.main === module) {
+  process.on('uncaughtException', (e) => process.exit(reportError(e)));
+  process.on('unhandledRejection', (e) => process.exit(reportError(e)));
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`unet-lens: ${String(e)}\n`);
-      process.exit(1);
-    },
+    (e) => process.exit(reportError(e)),
   );
 }

@@ -21,11 +21,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const setRunning = (running: boolean) => void vscode.commands.executeCommand('setContext', 'unetLens.running', running);
   const storage = context.storageUri ?? context.globalStorageUri;
   const cache = new ResultsCache(path.join(storage.fsPath, 'results'));
+  void cache.sweep().catch(() => undefined); // orphans of earlier sessions
   const hasher = new FileHasher();
   const lenses = new ModelSaveLensProvider();
   const panels: PanelManager = new PanelManager(context.extensionUri, {
     log: (line) => log.info(line),
-    onRerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath, { force: true }),
+    onRerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath, { force: true, source: job.source }),
     onShowing: (panel) => freshness.track(panel),
     onClosed: (panel) => freshness.untrack(panel),
     onOpened: () => lenses.refresh(),
@@ -35,8 +36,9 @@ export function activate(context: vscode.ExtensionContext): void {
     panels,
     hasher,
     log: (line) => log.info(line),
-    rerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath, { auto: true }),
-    autoRerun: () => vscode.workspace.getConfiguration('unetLens').get<boolean>('autoRerun', false),
+    rerun: (job) => void runAnalysis(deps, job.modelPath, job.datasetPath, { auto: true, source: job.source }),
+    // Never in an untrusted workspace (runAnalysis checks again); the setting is a restricted one.
+    autoRerun: () => vscode.workspace.isTrusted && vscode.workspace.getConfiguration('unetLens').get<boolean>('autoRerun', false),
   });
 
   context.subscriptions.push(

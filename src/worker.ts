@@ -8,7 +8,7 @@
 import type { WorkerMessage } from './protocol/messages';
 import { analyze } from './engine/pipeline/analyze';
 import { writeOutputs } from './engine/output';
-import { createJobHandler } from './workerHandler';
+import { createJobHandler, precheckJob } from './workerHandler';
 
 function send(msg: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -25,6 +25,7 @@ const handle = createJobHandler({
   writeOutputs,
   distDir: __dirname,
   peakRssBytes: () => process.resourceUsage().maxRSS * 1024,
+  precheck: precheckJob,
 });
 
 process.on('message', (raw: unknown) => void handle(raw));

@@ -8,7 +8,19 @@
  */
 import { parseWorkerRequest, type AnalyzeJob, type WorkerMessage } from './protocol/messages';
 import { LensError } from './engine/types';
+import { requireRegularFile } from './engine/limits';
+import { checkOutDir } from './engine/output';
 import type { analyze } from './engine/pipeline/analyze';
+
+/**
+ * What the worker checks before anything runs: an output folder that can take the results,
+ * and a model and dataset file that are regular files (a FIFO would block, a device never end).
+ */
+export function precheckJob(job: AnalyzeJob): void {
+  if (job.outDir) checkOutDir(job.outDir, 'results folder');
+  requireRegularFile(job.datasetPath, 'dataset', 'dataset file');
+  requireRegularFile(job.modelPath, 'model', 'model file');
+}
 import type { writeOutputs } from './engine/output';
 
 export interface WorkerIo {
@@ -20,6 +32,8 @@ export interface WorkerIo {
   /** Where the bundles (and the wasm files, the report's script) are. */
   distDir: string;
   peakRssBytes(): number;
+  /** Throws a LensError when the job cannot run (precheckJob in the worker). */
+  precheck?(job: AnalyzeJob): void;
 }
 
 /** The worker's message handler: resolves when the message is dealt with; never rejects. */
@@ -44,10 +58,12 @@ export function createJobHandler(io: WorkerIo): (raw: unknown) => Promise<void> 
 async function runJob(job: AnalyzeJob, io: WorkerIo): Promise<void> {
   const id = job.id;
   try {
+    io.precheck?.(job);
     const results = await io.analyze(job.modelPath, job.datasetPath, {
       overrides: job.overrides,
       threads: job.threads,
       onProgress: (event) => void io.send({ type: 'progress', id, event }),
+      onPartial: (results, stage) => void io.send({ type: 'partial', id, results, stage }),
       log: (message) => void io.send({ type: 'log', id, level: 'info', message }),
       distDir: io.distDir,
     });

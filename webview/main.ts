@@ -299,6 +299,13 @@ function start(): void {
       store.setResults(m.results, m.source, true, m.cached === true);
       renderStatus();
       renderResults();
+    } else if (m.type === 'partial') {
+      // Results still being computed: drawn as they are, under the loading banner.
+      const message = store.message;
+      store.setResults(m.results, '', false, false);
+      store.setStatus('loading', m.stage === 'calibrating' ? 'Calibrating the performance predictor…' : message || 'Analyzing…');
+      renderStatus();
+      renderResults();
     } else if (m.type === 'status') {
       store.setStatus(m.state, m.message);
       renderStatus();

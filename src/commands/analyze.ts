@@ -17,6 +17,8 @@ import { asPyTorchResults, isTorchPath, type ExportResult } from '../engine/mode
 import type { PanelManager } from '../host/panelManager';
 import type { FileHasher } from '../host/hash';
 import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
+import { confirmKey, decideRun } from '../host/runPolicy';
+import { ANALYSIS_LIMITS } from '../engine/limits';
 import { METHOD_VERSION, type ProgressEvent, type Results } from '../engine/types';
 import { modelFileFormat, modelFilesGlob } from '../engine/model/contract';
 
@@ -101,14 +103,20 @@ function modelFromEditor(): vscode.Uri | undefined {
   return uri && isModelPath(uri.fsPath) ? uri : undefined;
 }
 
+/** Says why nothing runs in an untrusted workspace, with the way to trust it. */
+async function explainUntrusted(): Promise<void> {
+  const choice = await vscode.window.showWarningMessage(
+    'UNet Lens needs a trusted workspace: it runs the model file to analyze it.',
+    'Manage Workspace Trust',
+  );
+  if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+}
+
 export async function analyzeCommand(deps: AnalyzeDeps, arg?: unknown): Promise<void> {
   const { log } = deps;
   if (!vscode.workspace.isTrusted) {
-    const choice = await vscode.window.showWarningMessage(
-      'UNet Lens needs a trusted workspace: it runs the model file to analyze it.',
-      'Manage Workspace Trust',
-    );
-    if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+    log.info('analyze: the workspace is not trusted; nothing runs');
+    await explainUntrusted();
     return;
   }
   if (current) {
@@ -138,20 +146,105 @@ export interface RunOptions {
   force?: boolean;
   /** Started by the file watcher: queue behind a running analysis instead of saying so. */
   auto?: boolean;
+  /** The results file the model and dataset paths were read from (Re-run of a panel); see runPolicy.ts. */
+  source?: string;
 }
+
+/** Model and dataset pairs from results files the user agreed to run, this session. */
+const confirmedRuns = new Set<string>();
+
+/**
+ * The gate every analysis passes (runPolicy.ts): Workspace Trust, and a confirmation before
+ * running paths read from a results file outside the workspace. True: go ahead.
+ */
+async function mayRun(deps: AnalyzeDeps, modelPath: string, datasetPath: string, opts: RunOptions): Promise<boolean> {
+  const { log } = deps;
+  const decision = decideRun(
+    { modelPath, datasetPath, source: opts.source, auto: opts.auto },
+    {
+      trusted: vscode.workspace.isTrusted,
+      workspaceFolders: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+      cacheRoot: deps.cache.root,
+      confirmed: confirmedRuns,
+    },
+  );
+  switch (decision.action) {
+    case 'run':
+      return true;
+    case 'refuse':
+      if (decision.reason === 'untrusted') {
+        log.info(`not running ${modelPath}: the workspace is not trusted${opts.auto ? ' (automatic re-run skipped)' : ''}`);
+        if (!opts.auto) await explainUntrusted();
+      } else {
+        log.warn(`not running: the model or dataset path ${JSON.stringify(modelPath)} / ${JSON.stringify(datasetPath)} is not an absolute path`);
+        if (!opts.auto) void vscode.window.showErrorMessage('UNet Lens: the results file does not name a model and dataset file on this disk; nothing runs.');
+      }
+      return false;
+    case 'skip-auto':
+      log.info(`automatic re-run skipped: ${modelPath} comes from the results file ${opts.source}, outside the workspace (${decision.outside.join(', ')}); Re-run asks first`);
+      return false;
+    case 'confirm': {
+      const choice = await vscode.window.showWarningMessage(
+        `Run the model named in ${path.basename(opts.source ?? '')}?`,
+        {
+          modal: true,
+          detail:
+            `The results file ${opts.source} names paths outside this workspace. Re-running it runs:\n\n` +
+            `model: ${modelPath}\ndataset file: ${datasetPath}\n\nOnly run models you trust.`,
+        },
+        'Run',
+      );
+      if (choice !== 'Run') {
+        log.info(`re-run of ${modelPath} from ${opts.source} not confirmed; nothing runs`);
+        return false;
+      }
+      confirmedRuns.add(confirmKey(modelPath, datasetPath));
+      return true;
+    }
+  }
+}
+
 
 let queued: { modelPath: string; datasetPath: string; opts: RunOptions } | undefined;
 
-/** The overrides of the dataset file's `analysis` block that come from the settings. */
-export function settingsOverrides(): { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } {
-  const cfg = vscode.workspace.getConfiguration('unetLens');
-  const overrides: { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } } = {};
-  if (cfg.get<boolean>('predictPerformance') === false) overrides.shifts = { enabled: false };
-  const maxPoints = cfg.get<number | null>('maxPoints');
-  const seed = cfg.get<number | null>('seed');
+interface RunSettings {
+  /** The overrides of the dataset file's `analysis` block that come from the settings. */
+  overrides: { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } };
+  threads: number;
+  workerMemoryMB: number;
+}
+
+/**
+ * The settings an analysis uses, checked against their bounds (VS Code only warns about
+ * out-of-range values in the settings editor): a bad value is an error naming the setting.
+ */
+export function readRunSettings(get: <T>(key: string) => T | undefined): RunSettings | { error: string } {
+  const overrides: RunSettings['overrides'] = {};
+  if (get<boolean>('predictPerformance') === false) overrides.shifts = { enabled: false };
+  const int = (key: string, min: number, max: number, nullable: boolean): number | undefined | { error: string } => {
+    const v = get<unknown>(key);
+    if (v === undefined || (nullable && v === null)) return undefined;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+      return { error: `the setting unetLens.${key} must be a whole number from ${min} to ${max} (got ${JSON.stringify(v)})` };
+    }
+    return v;
+  };
+  const maxPoints = int('maxPoints', 16, ANALYSIS_LIMITS.maxPoints, true);
+  const seed = int('seed', 0, ANALYSIS_LIMITS.seed, true);
+  const threads = int('threads', 0, ANALYSIS_LIMITS.threads, false);
+  const memory = int('workerMemoryMB', 512, 1_048_576, false);
+  for (const v of [maxPoints, seed, threads, memory]) if (v && typeof v === 'object') return v;
   if (typeof maxPoints === 'number') overrides.maxPoints = maxPoints;
   if (typeof seed === 'number') overrides.seed = seed;
-  return overrides;
+  return { overrides, threads: (threads as number | undefined) ?? 0, workerMemoryMB: (memory as number | undefined) ?? 8192 };
+}
+
+/** The overrides of the dataset file's `analysis` block that come from the settings; a setting out of its bounds throws, naming it. */
+export function settingsOverrides(): RunSettings['overrides'] {
+  const cfg = vscode.workspace.getConfiguration('unetLens');
+  const r = readRunSettings((k) => cfg.get(k));
+  if ('error' in r) throw new Error(r.error);
+  return r.overrides;
 }
 
 /**
@@ -168,6 +261,8 @@ export function settingsOverrides(): { maxPoints?: number; seed?: number; shifts
 export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetPath: string, opts: RunOptions = {}): Promise<void> {
   const { context, panels, log, cache, hasher } = deps;
   const cfg = vscode.workspace.getConfiguration('unetLens');
+  const run = readRunSettings((k) => cfg.get(k));
+  if (!(await mayRun(deps, modelPath, datasetPath, opts))) return;
   const key = modelPath;
   const title = `UNet Lens: ${path.basename(modelPath)}`;
   if (current) {
@@ -179,7 +274,12 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     }
     return;
   }
-  const overrides = settingsOverrides();
+  if ('error' in run) {
+    log.error(run.error);
+    void vscode.window.showErrorMessage(`UNet Lens: ${run.error}.`);
+    return;
+  }
+  const overrides = run.overrides;
   // What the model's panel shows now, if it is open with results (see the cache rule below).
   const open = panels.get(key);
   const openKey = open?.results ? open.cacheKey : undefined;
@@ -241,6 +341,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
       ? cache.dirFor(cacheKeyValue)
       : path.join(cache.root, 'uncached', createHash('sha256').update(`${modelPath}\n${datasetPath}`).digest('hex').slice(0, 16));
     log.info(`analyze ${modelPath} with ${datasetPath} → ${outDir}`);
+    if (!cacheKeyValue) await cache.sweep().catch(() => undefined); // keeps only the newest uncached/<hash> folders
 
     // ---------------------------------------------------------------- the worker
     let exported: ExportResult | undefined;
@@ -254,7 +355,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           const fraction = stageFraction(e);
           const increment = Math.max(0, fraction - lastFraction) * 100;
           lastFraction = Math.max(lastFraction, fraction);
-          progress.report({ message: `${e.message}${count}`, increment });
+          progress.report({ message: `${e.message}${count}${timeLeft(Date.now() - started, lastFraction)}`, increment });
         };
         // A PyTorch file: exported to ONNX first with the user's Python (host/torchModels.ts).
         let workerModel = modelPath;
@@ -269,13 +370,19 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           modelPath: workerModel,
           datasetPath,
           overrides,
-          threads: cfg.get<number>('threads') ?? 0,
+          threads: run.threads,
           outDir,
         }, {
           onProgress,
+          // The panel fills as the splits are measured (Cancel keeps what it shows).
+          onPartial: (results, stage) => {
+            if (!panel.closed) panel.showPartial(results, stage);
+          },
           onLog: (line) => log.info(line),
           signal: controller.signal,
-          maxOldSpaceMB: cfg.get<number>('workerMemoryMB') ?? 8192,
+          maxOldSpaceMB: run.workerMemoryMB,
+          // The readers' memory budget (engine/limits.ts) follows the worker's heap limit.
+          env: { UNET_LENS_MEMORY_MB: String(run.workerMemoryMB) },
         });
       },
     );
@@ -328,6 +435,16 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
 }
 
 /** Rough share of the whole job done at a progress event, for the notification's bar. */
+/**
+ * " — about 3 min left" once a long run is far enough along to say (elapsed over the share
+ * done, `stageFraction`); nothing for short runs.
+ */
+export function timeLeft(elapsedMs: number, fraction: number): string {
+  if (elapsedMs < 10_000 || fraction < 0.1 || fraction >= 0.97) return '';
+  const left = (elapsedMs * (1 - fraction)) / fraction / 1000;
+  return left < 90 ? ` — about ${Math.max(10, Math.round(left / 10) * 10)} s left` : ` — about ${Math.round(left / 60)} min left`;
+}
+
 function stageFraction(e: ProgressEvent): number {
   const within = e.total ? (e.done ?? 0) / e.total : 0;
   switch (e.stage) {

@@ -1,6 +1,6 @@
 /** UNet Lens: Open Results… — shows any results.json in a panel. */
 import * as vscode from 'vscode';
-import type { PanelManager } from '../host/panelManager';
+import { MAX_RESULTS_BYTES, resultsProblem, type PanelManager } from '../host/panelManager';
 import type { Results } from '../engine/types';
 
 export async function openResultsCommand(panels: PanelManager, log: vscode.LogOutputChannel, arg?: unknown): Promise<void> {
@@ -16,15 +16,17 @@ export async function openResultsCommand(panels: PanelManager, log: vscode.LogOu
   if (!uri) return;
   let results: Results;
   try {
+    const st = await vscode.workspace.fs.stat(uri);
+    if (st.type & vscode.FileType.Directory || !(st.type & vscode.FileType.File)) throw new Error('not a regular file');
+    if (st.size > MAX_RESULTS_BYTES) throw new Error(`${(st.size / 2 ** 20).toFixed(0)} MB is over the ${MAX_RESULTS_BYTES / 2 ** 20} MB limit of a results file`);
     results = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8')) as Results;
   } catch (e) {
     void vscode.window.showErrorMessage(`UNet Lens: cannot read ${uri.fsPath}: ${(e as Error).message}`);
     return;
   }
-  if (results?.schema !== 'unet-lens/results@1') {
-    void vscode.window.showErrorMessage(
-      `UNet Lens: ${uri.fsPath} is not a UNet Lens results file (its "schema" is ${JSON.stringify(results?.schema)}, expected "unet-lens/results@1").`,
-    );
+  const problem = resultsProblem(results);
+  if (problem) {
+    void vscode.window.showErrorMessage(`UNet Lens: ${uri.fsPath} is not a UNet Lens results file (${problem}).`);
     return;
   }
   log.info(`open results ${uri.fsPath}`);

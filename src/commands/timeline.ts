@@ -51,6 +51,8 @@ function trusted(): boolean {
  */
 export async function analyzeOne(deps: AnalyzeDeps, modelPath: string, datasetPath: string, signal: AbortSignal): Promise<{ results: Results; resultsPath: string; cached: boolean }> {
   const { cache, hasher, context, log } = deps;
+  // The last gate before a worker runs a model (the callers check too, and say why).
+  if (!vscode.workspace.isTrusted) throw new Error('the workspace is not trusted: UNet Lens runs no model in it');
   const overrides = settingsOverrides();
   const [modelSha256, datasetSha256] = await Promise.all([hasher.sha256(modelPath, signal), hasher.sha256(datasetPath, signal)]);
   const key = cacheKey({
@@ -75,7 +77,14 @@ export async function analyzeOne(deps: AnalyzeDeps, modelPath: string, datasetPa
   const outcome = await runWorker(
     path.join(context.extensionUri.fsPath, 'dist', 'worker.js'),
     { type: 'analyze', id: randomUUID(), modelPath, datasetPath, overrides, threads: cfg.get<number>('threads') ?? 0, outDir },
-    { onProgress: () => undefined, onLog: (line) => log.info(line), signal, maxOldSpaceMB: cfg.get<number>('workerMemoryMB') ?? 8192 },
+    {
+      onProgress: () => undefined,
+      onLog: (line) => log.info(line),
+      signal,
+      maxOldSpaceMB: cfg.get<number>('workerMemoryMB') ?? 8192,
+      // The readers' memory budget (engine/limits.ts) follows the worker's heap limit.
+      env: { UNET_LENS_MEMORY_MB: String(cfg.get<number>('workerMemoryMB') ?? 8192) },
+    },
   );
   await cache.record({ key, modelPath, datasetPath, modelSha256, datasetSha256, settings: overrides }).catch((e) => log.warn(`results cache not updated: ${(e as Error).message}`));
   return { results: outcome.results, resultsPath: path.join(outDir, 'results.json'), cached: false };

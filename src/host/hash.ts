@@ -43,6 +43,8 @@ export class FileHasher {
 
   async sha256(file: string, signal?: AbortSignal): Promise<string> {
     const st = await fs.stat(file);
+    // A FIFO would never end (and hold a thread), a device neither: regular files only.
+    if (!st.isFile()) throw new Error(`${file} is not a regular file`);
     const known = this.memo.get(file);
     if (known && known.size === st.size && known.mtimeMs === st.mtimeMs) return known.sha256;
     const sha256 = await sha256File(file, signal);

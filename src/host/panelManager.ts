@@ -18,7 +18,7 @@
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { panelHtml } from './webviewHtml';
@@ -29,6 +29,21 @@ import type { Results } from '../engine/types';
 import { withVerdict } from '../engine/verdict';
 
 export const PANEL_TYPE = 'unetLens.results';
+/** Largest results.json the host reads (a results file with maps of 3 images per split is a few MB). */
+export const MAX_RESULTS_BYTES = 256 * 2 ** 20;
+
+/**
+ * What is wrong with a parsed results file for the host (undefined: nothing). The host only
+ * reads `schema`, `model.path` and `dataset.path` (the webview validates what it draws).
+ */
+export function resultsProblem(r: unknown): string | undefined {
+  const o = r as { schema?: unknown; model?: { path?: unknown }; dataset?: { path?: unknown } } | null;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return 'not a JSON object';
+  if (o.schema !== 'unet-lens/results@1') return `its "schema" is ${JSON.stringify(o.schema)?.slice(0, 80)}, expected "unet-lens/results@1"`;
+  if (typeof o.model?.path !== 'string' || o.model.path === '') return '"model.path" is not a path';
+  if (typeof o.dataset?.path !== 'string' || o.dataset.path === '') return '"dataset.path" is not a path';
+  return undefined;
+}
 
 interface PanelState {
   /** results.json the panel shows (for the serializer). */
@@ -40,6 +55,8 @@ interface PanelState {
 export interface Job {
   modelPath: string;
   datasetPath: string;
+  /** The results file the paths were read from (undefined: the user chose them). See runPolicy.ts. */
+  source?: string;
 }
 
 export interface PanelEvents {
@@ -56,11 +73,12 @@ export interface PanelEvents {
 
 type StatusMsg = Extract<HostToWebview, { type: 'status' }>;
 type ResultsMsg = Extract<HostToWebview, { type: 'results' }>;
+type PartialMsg = Extract<HostToWebview, { type: 'partial' }>;
 
 export class ResultsPanel extends Disposable {
   private ready = false;
   /** What the panel shows: the results, and the status shown over them (or alone). */
-  private shown: { results?: Omit<ResultsMsg, 'tap'>; status?: StatusMsg } = {};
+  private shown: { results?: Omit<ResultsMsg, 'tap'>; partial?: PartialMsg; status?: StatusMsg } = {};
   /** The tap selected in the webview (sent with the results when the webview (re)loads). */
   selectedTap: string | undefined;
   source: string | undefined;
@@ -69,6 +87,8 @@ export class ResultsPanel extends Disposable {
   job: Job | undefined;
   /** The results-cache key of the results shown (set by the analyze command). */
   cacheKey: string | undefined;
+  /** The report rendered for results that have none beside them (deleted on close). */
+  private tempReport: string | undefined;
   private readonly _onDidClose = this._register(new vscode.EventEmitter<void>());
   /** Fires once, when the panel closes (the user closed it, or it was disposed). */
   readonly onDidClose = this._onDidClose.event;
@@ -149,17 +169,28 @@ export class ResultsPanel extends Disposable {
     this.source = source;
     this.results = results;
     this.cacheKey = undefined;
-    this.job = { modelPath: results.model.path, datasetPath: results.dataset.path };
+    this.job = { modelPath: results.model.path, datasetPath: results.dataset.path, source };
     this.panel.title = `UNet Lens: ${path.basename(results.model.path)}`;
     this.shown = { results: { type: 'results', results, source, cached } };
     this.send(this.resultsMessage()!);
     this.events.onShowing?.(this);
   }
 
+  /**
+   * Results still being computed (the worker's `partial`): drawn under the loading status; the
+   * final results replace them (`showResults`). Cancelling keeps them on screen.
+   */
+  showPartial(results: Results, stage: string): void {
+    if (this.shown.results) return; // a panel that shows final results keeps them until the new ones
+    this.shown.partial = { type: 'partial', results, stage };
+    this.send(this.shown.partial);
+  }
+
   /** The newest results and status again (after the webview (re)loaded). */
   private replay(): void {
     const results = this.resultsMessage();
     if (results) this.send(results);
+    else if (this.shown.partial) this.send(this.shown.partial);
     if (this.shown.status) this.send(this.shown.status);
   }
 
@@ -217,9 +248,14 @@ export class ResultsPanel extends Disposable {
     if (!this.source || !this.results) return undefined;
     const beside = path.join(path.dirname(this.source), 'report.html');
     if (await fs.stat(beside).then((s) => s.isFile(), () => false)) return beside;
-    const tmp = path.join(os.tmpdir(), `unetlens-report-${process.pid}-${Date.now()}.html`);
-    writeReport(this.results, tmp, vscode.Uri.joinPath(this.extensionUri, 'dist').fsPath);
-    return tmp;
+    // One temp report per panel, rewritten for the results shown, deleted when the panel closes.
+    if (!this.tempReport) {
+      const tmp = path.join(os.tmpdir(), `unetlens-report-${process.pid}-${randomBytes(6).toString('hex')}.html`);
+      this.tempReport = tmp;
+      this._register({ dispose: () => rmSync(tmp, { force: true }) });
+    }
+    writeReport(this.results, this.tempReport, vscode.Uri.joinPath(this.extensionUri, 'dist').fsPath);
+    return this.tempReport;
   }
 
   /** UNet Lens: Export Report… — a save dialog, then a copy of the self-contained report. */
@@ -346,8 +382,12 @@ export class PanelManager implements vscode.WebviewPanelSerializer<PanelState> {
       return;
     }
     try {
+      const st = await fs.stat(source);
+      if (!st.isFile()) throw new Error('not a regular file');
+      if (st.size > MAX_RESULTS_BYTES) throw new Error(`${(st.size / 2 ** 20).toFixed(0)} MB is over the ${MAX_RESULTS_BYTES / 2 ** 20} MB limit of a results file`);
       const results = JSON.parse(await fs.readFile(source, 'utf8')) as Results;
-      if (results?.schema !== 'unet-lens/results@1') throw new Error('not a UNet Lens results file');
+      const problem = resultsProblem(results);
+      if (problem) throw new Error(`not a UNet Lens results file: ${problem}`);
       const key = results.model?.path ?? source;
       const other = this.panels.get(key);
       if (other && other !== p) {

@@ -10,7 +10,9 @@
  * Pure Node (no `vscode`): the unit tests drive it on a temp folder. The index is written
  * atomically (temp file + rename); a missing or unreadable index is an empty cache, and an
  * entry whose results.json is gone is dropped on lookup. Least recently used entries
- * beyond `maxEntries` are evicted with their folders.
+ * beyond `maxEntries` are evicted with their folders, and each record sweeps what the index
+ * no longer knows (orphaned key folders, old temp files, all but the newest few
+ * `uncached/<hash>` folders). An entry's `dir` is used only when it is a key folder name.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -63,6 +65,13 @@ export function cacheKey(parts: CacheKeyParts): string {
   return sha256Text(canonicalJson({ ...parts, v: 1 }));
 }
 
+/** A key folder's name: the first 16 hex digits of the key. */
+const DIR_RE = /^[0-9a-f]{16}$/;
+/** Folders of analyses without a cache key (`uncached/<hash>`) kept, newest first. */
+const KEEP_UNCACHED = 4;
+/** Age after which an unreferenced folder or temp file in the cache is an orphan (a worker may be writing a newer one). */
+const ORPHAN_AGE_MS = 60 * 60 * 1000;
+
 export class ResultsCache {
   private readonly indexFile: string;
   /** Serialises index updates within this process. */
@@ -78,6 +87,16 @@ export class ResultsCache {
   /** Folder for a key's results (created by the worker when it writes them). */
   dirFor(key: string): string {
     return path.join(this.root, key.slice(0, 16));
+  }
+
+  /**
+   * The folder of an index entry, or undefined when its `dir` is not one this cache makes
+   * (16 hex digits, directly under the root): index.json is a file on disk, and what it says
+   * never steers a recursive delete or a read outside the cache.
+   */
+  private entryDir(entry: CacheEntry | undefined): string | undefined {
+    const dir = entry?.dir;
+    return typeof dir === 'string' && DIR_RE.test(dir) ? path.join(this.root, dir) : undefined;
   }
 
   async readIndex(): Promise<CacheIndex> {
@@ -111,9 +130,16 @@ export class ResultsCache {
   /** The cached results of a key (their results.json path), or undefined. Marks the entry used. */
   async lookup(key: string): Promise<{ entry: CacheEntry; resultsPath: string } | undefined> {
     const index = await this.readIndex();
-    const entry = index.entries[key];
+    const entry = Object.prototype.hasOwnProperty.call(index.entries, key) ? index.entries[key] : undefined;
     if (!entry) return undefined;
-    const resultsPath = path.join(this.root, entry.dir, 'results.json');
+    const dir = this.entryDir(entry);
+    if (!dir) {
+      await this.update((ix) => {
+        delete ix.entries[key];
+      });
+      return undefined;
+    }
+    const resultsPath = path.join(dir, 'results.json');
     const exists = await fs.stat(resultsPath).then((s) => s.isFile(), () => false);
     if (!exists) {
       await this.update((ix) => {
@@ -139,18 +165,61 @@ export class ResultsCache {
       return gone;
     });
     const kept = new Set((Object.values((await this.readIndex()).entries) as CacheEntry[]).map((x) => x.dir));
-    for (const g of evicted) if (!kept.has(g.dir)) await fs.rm(path.join(this.root, g.dir), { recursive: true, force: true });
+    for (const g of evicted) {
+      const dir = this.entryDir(g);
+      if (dir && !kept.has(g.dir)) await fs.rm(dir, { recursive: true, force: true });
+    }
+    await this.sweep().catch(() => undefined);
     return entry;
+  }
+
+  /**
+   * Removes what the index no longer knows: key folders no entry points at, temp files
+   * (index.json.*.tmp, results.json.<pid>.tmp in key folders) older than an hour, and all
+   * but the newest few `uncached/<hash>` folders. Only names this cache makes are touched.
+   */
+  async sweep(now = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    const index = await this.readIndex();
+    const referenced = new Set(Object.values(index.entries).map((e) => e?.dir));
+    const old = async (p: string) => now - (await fs.stat(p)).mtimeMs > ORPHAN_AGE_MS;
+    const rm = async (p: string) => {
+      await fs.rm(p, { recursive: true, force: true });
+      removed.push(p);
+    };
+    const names = await fs.readdir(this.root).catch(() => [] as string[]);
+    for (const n of names) {
+      const p = path.join(this.root, n);
+      try {
+        if (DIR_RE.test(n)) {
+          if (!referenced.has(n) && (await old(p))) await rm(p);
+          else if (referenced.has(n)) {
+            for (const f of await fs.readdir(p)) if (/^(results\.json|report\.html)\..+\.tmp$/.test(f) && (await old(path.join(p, f)))) await rm(path.join(p, f));
+          }
+        } else if (/^index\.json\.[\d.]+\.tmp$/.test(n)) {
+          if (await old(p)) await rm(p);
+        } else if (n === 'uncached') {
+          const dirs = (await fs.readdir(p)).filter((d) => /^[0-9a-f]{16}$/.test(d));
+          const dated = await Promise.all(dirs.map(async (d) => ({ d, t: (await fs.stat(path.join(p, d))).mtimeMs })));
+          dated.sort((a, b) => b.t - a.t);
+          for (const { d } of dated.slice(KEEP_UNCACHED)) await rm(path.join(p, d));
+        }
+      } catch {
+        /* gone meanwhile, or not ours to remove */
+      }
+    }
+    return removed;
   }
 
   /** Drops a key (its folder too). */
   async remove(key: string): Promise<void> {
     const entry = await this.update((ix) => {
-      const x = ix.entries[key];
+      const x = Object.prototype.hasOwnProperty.call(ix.entries, key) ? ix.entries[key] : undefined;
       delete ix.entries[key];
       return x;
     });
-    if (entry) await fs.rm(path.join(this.root, entry.dir), { recursive: true, force: true });
+    const dir = this.entryDir(entry);
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -171,7 +240,8 @@ export async function dataFingerprint(datasetPath: string, limit = 200_000): Pro
   }
   const roots: string[] = [];
   for (const sp of Object.values(doc?.splits ?? {})) {
-    for (const p of [sp?.images, sp?.labels]) if (typeof p === 'string') roots.push(path.resolve(base, p));
+    // `data.npz#member` names a member of data.npz: the file is what changes.
+    for (const p of [sp?.images, sp?.labels]) if (typeof p === 'string') roots.push(path.resolve(base, p.replace(/^(.*\.npz)#[^/\\]*$/i, '$1')));
   }
   const lines: string[] = [];
   let count = 0;

@@ -30,6 +30,8 @@ export class WorkerError extends Error {
 
 export interface RunOptions {
   onProgress?: (e: ProgressEvent) => void;
+  /** The results so far (the worker's `partial` messages). */
+  onPartial?: (results: Results, stage: string) => void;
   /** Every stderr chunk and every worker log line, for the output channel. */
   onLog?: (line: string) => void;
   signal?: AbortSignal;
@@ -108,6 +110,9 @@ export function runWorker(workerPath: string, job: AnalyzeJob, opts: RunOptions 
           break;
         case 'log':
           log(`[worker] ${msg.message}`);
+          break;
+        case 'partial':
+          opts.onPartial?.(msg.results, msg.stage);
           break;
         case 'result':
           finish(() => resolve({ results: msg.results, peakRssBytes: msg.peakRssBytes }));

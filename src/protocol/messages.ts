@@ -218,9 +218,11 @@ export const Progress = message('progress', {
 });
 export const Log = message('log', { id: str(), level: oneOf('info', 'warn'), message: str(TEXT) });
 export const Result = message('result', { id: str(), results: resultsField, peakRssBytes: num() });
+/** The results so far (the splits measured up to now; `stage`: what was just finished or starts). */
+export const Partial = message('partial', { id: str(), results: resultsField, stage: str() });
 export const WorkerFailed = message('error', { id: str(), message: str(TEXT), kind: str(), where: opt(str(PATH)) });
 
-export const workerMessages = new Protocol('worker → host', [Progress, Log, Result, WorkerFailed]);
+export const workerMessages = new Protocol('worker → host', [Progress, Log, Result, Partial, WorkerFailed]);
 export type WorkerMessage = MessageOf<(typeof workerMessages extends Protocol<infer M> ? M : never)>;
 
 // ---------------------------------------------------------------- host → webview
@@ -234,9 +236,11 @@ export const ShowResults = message('results', {
   /** The tap to select, when the host knows one (the last one selected in a panel of this model). */
   tap: opt(str()),
 });
+/** Results still being computed: drawn as they are, under the loading banner (`stage`). */
+export const ShowPartial = message('partial', { results: resultsField, stage: str() });
 export const Status = message('status', { state: oneOf('loading', 'error', 'stale'), message: str(TEXT) });
 
-export const hostToWebview = new Protocol('host → webview', [ShowResults, Status]);
+export const hostToWebview = new Protocol('host → webview', [ShowResults, ShowPartial, Status]);
 export type HostToWebview = MessageOf<(typeof hostToWebview extends Protocol<infer M> ? M : never)>;
 
 // ---------------------------------------------------------------- webview → host

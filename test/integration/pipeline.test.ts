@@ -283,9 +283,21 @@ describe('maps', () => {
     }
   });
 
-  it('mapsPerSplit 0 gives no maps', async () => {
-    const r = await analyze(path.join(TASKS, 'seg2d', 'seg2d.onnx'), path.join(TASKS, 'seg2d', 'unetlens.json'), { overrides: { mapsPerSplit: 0 } });
+  it('mapsPerSplit 0 gives no maps; the results stream split by split (onPartial), each a prefix of the final ones', async () => {
+    const seen: { stage: string; splits: string[]; metrics: string }[] = [];
+    const r = await analyze(path.join(TASKS, 'seg2d', 'seg2d.onnx'), path.join(TASKS, 'seg2d', 'unetlens.json'), {
+      overrides: { mapsPerSplit: 0 },
+      onPartial: (p, stage) => seen.push({ stage, splits: p.splits.map((s) => s.name), metrics: JSON.stringify(p.metrics) }),
+    });
     assert.deepEqual(r.maps.items, []);
+    const perSplit = seen.filter((s) => s.stage.startsWith('split '));
+    assert.deepEqual(perSplit.map((s) => s.stage), r.splits.map((s) => `split ${s.name}`));
+    perSplit.forEach((s, i) => {
+      const names = r.splits.slice(0, i + 1).map((x) => x.name);
+      assert.deepEqual(s.splits, names);
+      assert.equal(s.metrics, JSON.stringify(Object.fromEntries(names.map((n) => [n, r.metrics[n]]))));
+    });
+    if (r.performanceWithoutLabels) assert.equal(seen.at(-1)!.stage, 'calibrating');
   });
 });
 

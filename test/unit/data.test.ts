@@ -178,7 +178,7 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
   });
 
   const bad: [string, unknown, string][] = [
-    ['wrong type', { ...BASE, input: { channels: 'one' } }, 'unetlens.json: "input.channels" must be an integer ≥ 1 (got "one")'],
+    ['wrong type', { ...BASE, input: { channels: 'one' } }, 'unetlens.json: "input.channels" must be an integer ≥ 1 and ≤ 4096 (got "one")'],
     ['no train split', { ...BASE, splits: { test: { images: 'a' } } }, 'unetlens.json: "splits.train" is missing: the split named "train" is required (it is the reference the other splits are measured against)'],
     ['missing task', { classes: ['a', 'b'], splits: BASE.splits }, 'unetlens.json: "task" is required: one of "segmentation", "classification", "regression"'],
     ['missing splits', { task: 'segmentation', classes: ['a', 'b'] }, 'unetlens.json: "splits" is required: an object with "train"'],
@@ -188,9 +188,10 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
     ['split without images', { ...BASE, splits: { train: { labels: 'm' } } }, 'unetlens.json: "splits.train.images" is required: a non-empty string'],
     ['typo in a split', { ...BASE, splits: { train: { images: 'a', lables: 'b' } } }, 'unetlens.json: unknown field "splits.train.lables" (did you mean "labels"?): expected in "splits.train" only "images", "labels", "cases"'],
     ['typo at top level', { ...BASE, anaylsis: {} }, 'unetlens.json: unknown field "anaylsis" (did you mean "analysis"?): expected at the top level only "task", "classes", "input", "splits", "model", "analysis", "checkpoints"'],
-    ['negative k', { ...BASE, analysis: { k: 0 } }, 'unetlens.json: "analysis.k" must be an integer ≥ 1 (got 0)'],
+    ['negative k', { ...BASE, analysis: { k: 0 } }, 'unetlens.json: "analysis.k" must be an integer ≥ 1 and ≤ 1024 (got 0)'],
+    ['huge maxPoints', { ...BASE, analysis: { maxPoints: 1e20 } }, 'unetlens.json: "analysis.maxPoints" must be an integer ≥ 1 and ≤ 1000000 (got 100000000000000000000)'],
     ['std 0', { ...BASE, input: { std: [0] } }, 'unetlens.json: "input.std[0]" must be a number > 0 (got 0)'],
-    ['size 1-d', { ...BASE, input: { size: [128] } }, 'unetlens.json: "input.size" must be an array of 2 to 3 integers ≥ 1 (got [128])'],
+    ['size 1-d', { ...BASE, input: { size: [128] } }, 'unetlens.json: "input.size" must be an array of 2 to 3 integers ≥ 1 and ≤ 65536 (got [128])'],
     ['size vs layout', { ...BASE, input: { size: [8, 8, 8] } }, 'unetlens.json: "input.size" must be [H, W] for layout "NCHW" (got [8,8,8])'],
     ['mean length', { ...BASE, input: { channels: 3, mean: [0.5, 0.5] } }, 'unetlens.json: "input.mean" must have 1 value or one per channel (input.channels is 3) (got [0.5,0.5])'],
     ['taps', { ...BASE, analysis: { taps: 'all' } }, 'unetlens.json: "analysis.taps" must be "auto" or a non-empty array of non-empty strings, without repeats (got "all")'],
@@ -334,7 +335,7 @@ describe('readers: raw values against what Python wrote', () => {
     assert.equal(extOf('CASE.PNG'), '.png');
     assert.equal(baseNameOf('a/case001.nii.gz'), 'case001');
     assert.equal(baseNameOf('a/case.001.png'), 'case.001');
-    assert.deepEqual(Object.keys(READERS).sort(), ['.jpeg', '.jpg', '.nii', '.nii.gz', '.npy', '.npz', '.png', '.tif', '.tiff']);
+    assert.deepEqual(Object.keys(READERS).sort(), ['.dcm', '.jpeg', '.jpg', '.nii', '.nii.gz', '.npy', '.npz', '.png', '.tif', '.tiff']);
   });
 });
 
@@ -372,7 +373,7 @@ describe('splits: listSplit', () => {
     assert.deepEqual(site.ids, ['s1', 's2']);
     assert.equal(site.read(0).label, undefined);
     assert.deepEqual(site.notes, [
-      'split "siteB": skipped 2 file(s) in siteB/images that cannot be read: 1 .dcm (DICOM, not supported yet), 1 .txt',
+      'split "siteB": skipped 2 file(s) in siteB/images that cannot be read: 1 .mha (MetaImage, not supported yet), 1 .txt',
     ]);
     assert.throws(() => site.read(2), RangeError);
   });
@@ -420,12 +421,12 @@ describe('splits: listSplit', () => {
     throwsLens(
       () => only(seg('unsupported', { train: { images: 'images' } })),
       'data',
-      'split "train": no readable images in images (found 2 .dcm (DICOM, not supported yet), 1 .txt; supported: .png, .npy, .npz, .jpg, .jpeg, .tif, .tiff, .nii, .nii.gz)',
+      'split "train": no readable images in images (found 2 .mha (MetaImage, not supported yet), 1 .txt; supported: .png, .npy, .npz, .jpg, .jpeg, .tif, .tiff, .nii, .nii.gz, .dcm)',
     );
     throwsLens(
       () => only(seg('empty', { train: { images: 'images' } })),
       'data',
-      'split "train": no readable images in images (the folder is empty; supported: .png, .npy, .npz, .jpg, .jpeg, .tif, .tiff, .nii, .nii.gz)',
+      'split "train": no readable images in images (the folder is empty; supported: .png, .npy, .npz, .jpg, .jpeg, .tif, .tiff, .nii, .nii.gz, .dcm)',
     );
   });
 

@@ -20,10 +20,12 @@ export const examples = {
     { type: 'progress', id: 'j1', event: { stage: 'load', message: 'Loading the model' } },
     { type: 'log', id: 'j1', level: 'info', message: 'hello' },
     { type: 'result', id: 'j1', results: sampleResults, peakRssBytes: 123456 },
+    { type: 'partial', id: 'j1', results: sampleResults, stage: 'split test' },
     { type: 'error', id: 'j1', message: 'no such file', kind: 'model', where: '/m/model.onnx' },
   ],
   hostToWebview: [
     { type: 'results', results: sampleResults, source: '/r/results.json', cached: true, tap: '/enc1/relu2/Relu_output_0' },
+    { type: 'partial', results: sampleResults, stage: 'calibrating' },
     { type: 'status', state: 'loading', message: 'Analyzing…' },
   ],
   webviewToHost: [

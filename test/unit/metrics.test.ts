@@ -36,7 +36,9 @@ import {
   knnConfidence,
   featureShift,
   kMeans,
+  kMeansAsync,
   roughness,
+  roughnessAsync,
   SegmentationAccumulator,
   AccuracyAccumulator,
   RegressionAccumulator,
@@ -677,6 +679,41 @@ describe('kMeans', () => {
     bad[3] = Infinity;
     throwsArg(() => kMeans({ points: bad, n, dim: 2, k: 3, seed: 0 }), 'points');
     throwsArg(() => kMeans({ points: p2, n, dim: 2, k: 0, seed: 0 }), 'k');
+  });
+});
+
+describe('kMeansAsync (the Gemm route)', () => {
+  const same = (a: ReturnType<typeof kMeans>, b: ReturnType<typeof kMeans>, what: string) => {
+    assert.deepEqual(b.labels, a.labels, `${what}: labels`);
+    assert.deepEqual(b.centroids, a.centroids, `${what}: centroids`);
+    assert.deepEqual(b.sizes, a.sizes, `${what}: sizes`);
+    assert.equal(b.inertia, a.inertia, `${what}: inertia`);
+    assert.equal(b.iterations, a.iterations, `${what}: iterations`);
+    assert.equal(b.converged, a.converged, `${what}: converged`);
+  };
+  it('equals kMeans bit for bit (labels, centres, inertia, iterations), with any gemm hook', async () => {
+    const cases: [string, Float32Array, number, number, number][] = [];
+    const relu = (a: Float32Array) => a.map((v) => Math.max(0, v));
+    cases.push(['blobs', blobs(1, 100, 3, [[0, 0, 0], [5, 0, 0], [0, 5, 0], [0, 0, 5]]).points, 400, 3, 4]);
+    cases.push(['relu d32', relu(randomPoints(4, 600 * 32, 1, { offset: 0.3 })), 600, 32, 2]);
+    cases.push(['relu d128 offset', relu(randomPoints(5, 300 * 128, 1, { offset: 3 })), 300, 128, 3]);
+    cases.push(['quantised (ties)', randomPoints(6, 500 * 4, 1, { quant: 2 }), 500, 4, 2]);
+    cases.push(['duplicates', new Float32Array([1, 1, 1, 2, 2, 2]), 6, 1, 4]);
+    // a crude hook: float32 products with a relative error of 1e-7 · dim (still inside the bound) …
+    const crude = (a: Float32Array, m: number, b: Float32Array, n: number, k: number, out: Float32Array) => {
+      gemmNT(a, m, b, n, k, out);
+      for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i] * (1 + ((i % 3) - 1) * 1e-7));
+    };
+    for (const [what, points, n, dim, k] of cases) {
+      for (const nInit of [1, 10]) {
+        const a = kMeans({ points, n, dim, k, seed: 0, nInit });
+        same(a, await kMeansAsync({ points, n, dim, k, seed: 0, nInit }), `${what} nInit ${nInit} (gemmNT)`);
+        same(a, await kMeansAsync({ points, n, dim, k, seed: 0, nInit, gemm: async (...x) => crude(...x) }), `${what} nInit ${nInit} (crude hook)`);
+      }
+    }
+    const r = roughness({ points: cases[1][1], dim: 32, prevPoints: cases[2][1].subarray(0, 600 * 64), prevDim: 64, n: 600, k: 2, seed: 1, nInit: 10 });
+    const r2 = await roughnessAsync({ points: cases[1][1], dim: 32, prevPoints: cases[2][1].subarray(0, 600 * 64), prevDim: 64, n: 600, k: 2, seed: 1, nInit: 10 });
+    assert.equal(r2.value, r.value);
   });
 });
 

@@ -40,11 +40,11 @@ test('every declared message has an example, and every example passes', () => {
   }
 });
 
-test('the message lists: theme is gone, selectTap is declared', () => {
-  assert.deepEqual(protocols.hostToWebview.types, ['results', 'status']);
+test('the message lists: theme is gone, selectTap is declared, partial results stream', () => {
+  assert.deepEqual(protocols.hostToWebview.types, ['results', 'partial', 'status']);
   assert.deepEqual(protocols.webviewToHost.types, ['ready', 'selectTap', 'exportPng', 'exportCsv', 'rerun', 'openReport', 'exportReport']);
   assert.deepEqual(protocols.workerRequests.types, ['analyze']);
-  assert.deepEqual(protocols.workerMessages.types, ['progress', 'log', 'result', 'error']);
+  assert.deepEqual(protocols.workerMessages.types, ['progress', 'log', 'result', 'partial', 'error']);
 });
 
 for (const name of names) {

@@ -417,6 +417,10 @@ export function checkSplitPaths(cfg: DatasetConfig, raw: unknown): void {
         );
       }
       if (st.isDirectory()) continue;
+      if (!st.isFile()) {
+        const what = st.isFIFO() ? 'a FIFO (named pipe)' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
+        throw new LensError(`split "${split.name}": ${field} ${written} is ${what}; only regular files and folders are read ${where}`, 'dataset', file);
+      }
       const ext = path.extname(target).toLowerCase();
       const okFile = ext === '.npy' || ext === '.npz' || (field === 'labels' && cfg.task === 'classification' && ext === '.csv');
       if (!okFile) {
@@ -442,8 +446,12 @@ export function loadDatasetFile(file: string): DatasetConfig {
   const abs = path.resolve(file);
   let text: string;
   try {
+    const st = fs.statSync(abs);
+    if (!st.isFile() && !st.isDirectory()) throw new LensError(`${path.basename(abs)}: not a regular file (${abs}); only regular files are read`, 'dataset', abs);
+    if (st.size > 16 * 2 ** 20) throw new LensError(`${path.basename(abs)}: ${(st.size / 2 ** 20).toFixed(0)} MB is too large for a dataset file (limit 16 MB) (${abs})`, 'dataset', abs);
     text = fs.readFileSync(abs, 'utf8');
   } catch (e) {
+    if (e instanceof LensError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? `file not found (${abs})` : code === 'EISDIR' ? `is a folder, not a file (${abs})` : `cannot be read: ${(e as Error).message}`;

@@ -5,7 +5,8 @@
  * Sources:
  * - folder: the files with a supported extension (see READERS), sorted by name (natural
  *   order: img2 before img10); other files are skipped with a note. Images and labels are
- *   paired by base name, extension ignored (`case001.png` ↔ `case001.npy`).
+ *   paired by base name, extension ignored (`case001.png` ↔ `case001.npy`). A sub-folder
+ *   holding a DICOM series is one item named after the folder (`case001/` ↔ `case001.nii.gz`).
  * - array file: one .npy/.npz of N×H×W, N×C×H×W or N×H×W×C (N×D×H×W… for 3D layouts); images
  *   and labels arrays are paired by index.
  * - classification labels: a CSV `file,label` (label = class name or index; a header row is
@@ -26,10 +27,12 @@ import {
   channelAxisOf,
   checkLabelRange,
   extOf,
+  isDicomSeriesDir,
   NOT_YET_SUPPORTED,
   openItemArray,
   rawToLabel,
   readerFor,
+  readerForPath,
   splitMember,
   supportedExtensions,
   toChannelsFirst,
@@ -118,9 +121,16 @@ interface FolderListing {
   /** Base name → file. */
   byBase: Map<string, string>;
   subfolders: string[];
+  /** The sub-folders holding a DICOM series, listed as items (absolute paths; also in `files`). */
+  series?: Set<string>;
 }
 
-function listFolder(ctx: Ctx, dir: string, what: string, notes: string[], allowEmpty = false): FolderListing {
+/** The base name of an item: a file's name without extension, a DICOM series folder's whole name. */
+function itemBase(listing: FolderListing, f: string): string {
+  return listing.series?.has(f) ? path.basename(f) : baseNameOf(f);
+}
+
+function listFolder(ctx: Ctx, dir: string, what: string, notes: string[], allowEmpty = false, dicomSeries = false): FolderListing {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -146,12 +156,26 @@ function listFolder(ctx: Ctx, dir: string, what: string, notes: string[], allowE
       }
     }
     if (isDir) subfolders.push(name);
-    else if (isFile) {
+    else if (!isFile) {
+      // FIFOs, devices, sockets: never opened (a FIFO would block), listed as skipped.
+      skipped.set('(not a regular file)', (skipped.get('(not a regular file)') ?? 0) + 1);
+    } else if (isFile) {
       if (readerFor(name)) files.push(full);
       else {
         const e = extOf(name) || '(no extension)';
         skipped.set(e, (skipped.get(e) ?? 0) + 1);
       }
+    }
+  }
+  // A sub-folder holding a DICOM series is one item (a volume), named after the folder.
+  const series = new Set<string>();
+  if (dicomSeries) {
+    for (const name of subfolders.splice(0)) {
+      const full = path.join(dir, name);
+      if (isDicomSeriesDir(full)) {
+        series.add(full);
+        files.push(full);
+      } else subfolders.push(name);
     }
   }
   files.sort((a, b) => naturalCompare(path.basename(a), path.basename(b)));
@@ -171,7 +195,7 @@ function listFolder(ctx: Ctx, dir: string, what: string, notes: string[], allowE
   }
   const byBase = new Map<string, string>();
   for (const f of files) {
-    const b = baseNameOf(f);
+    const b = series.has(f) ? path.basename(f) : baseNameOf(f);
     const prev = byBase.get(b);
     if (prev !== undefined) {
       throw err(
@@ -182,7 +206,7 @@ function listFolder(ctx: Ctx, dir: string, what: string, notes: string[], allowE
     }
     byBase.set(b, f);
   }
-  return { files, byBase, subfolders };
+  return { files, byBase, subfolders, series };
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -214,7 +238,7 @@ function arraySide(ctx: Ctx, p: string, role: 'image' | 'label', what: string): 
 function readSideImage(ctx: Ctx, side: Side, i: number, role: 'image' | 'label'): { raw: RawImage; file: string } {
   if (side.kind === 'files') {
     const file = side.files[i];
-    const reader = readerFor(file)!;
+    const reader = readerForPath(file)!;
     const raw = withContext(ctx, [file], () => reader.read(file, { ...ctx.read, role }));
     return { raw, file };
   }
@@ -238,12 +262,12 @@ function pairByBase(
 ): string[] {
   const out: string[] = [];
   for (const f of images.files) {
-    const b = baseNameOf(f);
+    const b = itemBase(images, f);
     const l = labels.byBase.get(b);
     if (!l) {
       throw err(
         ctx,
-        `image ${path.basename(f)} has no ${labelWord} in ${rel(ctx, labelsDir)} (no file named ${b}.*; ${images.files.length} images, ${labels.files.length} ${labelWord}s)`,
+        `image ${path.basename(f)} has no ${labelWord} in ${rel(ctx, labelsDir)} (no file named ${b}.*${labels.series?.size || images.series?.size ? ` nor DICOM series folder ${b}/` : ''}; ${images.files.length} images, ${labels.files.length} ${labelWord}s)`,
         f,
       );
     }
@@ -251,7 +275,7 @@ function pairByBase(
   }
   if (labels.files.length !== images.files.length) {
     for (const l of labels.files) {
-      if (!images.byBase.has(baseNameOf(l))) {
+      if (!images.byBase.has(itemBase(labels, l))) {
         throw err(
           ctx,
           `${labelWord} ${path.basename(l)} in ${rel(ctx, labelsDir)} has no image in ${rel(ctx, imagesDir)} (${images.files.length} images, ${labels.files.length} ${labelWord}s)`,
@@ -377,8 +401,9 @@ export function listSplit(cfg: DatasetConfig, split: SplitConfig): SplitSource {
   let images: Side;
   let imageListing: FolderListing | undefined;
   if (imagesIsDir) {
-    imageListing = listFolder(ctx, split.images, 'images', notes);
-    images = { kind: 'files', files: imageListing.files, ids: imageListing.files.map((f) => baseNameOf(f)) };
+    imageListing = listFolder(ctx, split.images, 'images', notes, false, true);
+    const listing = imageListing;
+    images = { kind: 'files', files: listing.files, ids: listing.files.map((f) => itemBase(listing, f)) };
   } else {
     images = arraySide(ctx, split.images, 'image', 'images');
   }
@@ -427,7 +452,7 @@ export function listSplit(cfg: DatasetConfig, split: SplitConfig): SplitSource {
           labels,
         );
       }
-      const labelListing = listFolder(ctx, labels, `${labelWord}s`, notes);
+      const labelListing = listFolder(ctx, labels, `${labelWord}s`, notes, false, true);
       const paired = pairByBase(ctx, imageListing!, split.images, labelListing, labels, labelWord);
       labelSide = { kind: 'files', files: paired, ids };
     } else {

@@ -20,6 +20,7 @@
 
 import { MetricArgumentError, checkInt, checkNumber, checkPoints, type FloatArray } from './validate';
 import { Prng } from './prng';
+import { gemmNT, type AsyncGemm } from './knn';
 
 export interface KMeansOptions {
   /** Row-major n×dim. */
@@ -248,4 +249,238 @@ export function kMeans(o: KMeansOptions): KMeansResult {
     if (best === null || res.inertia < best.inertia) best = res;
   }
   return best as KMeansResult;
+}
+
+// ───────────────────────────────────────────── the Gemm route (same result, provably)
+
+/**
+ * `kMeansAsync`: the same result as `kMeans`, bit for bit (labels, centres, sizes, inertia,
+ * iterations), with the assignment step's point–centre products from a gemm hook
+ * (onnxruntime's `Gemm`, `createOnnxGemm`; default the JavaScript `gemmNT`) and the centre sums
+ * in the same pass over the points.
+ *
+ * - Assignment. `d̃(i, c) = ‖x_i‖² + ‖c‖² − 2·G[i, c]`, `G = X·fl32(C)ᵀ` in float32, norms in
+ *   float64. Against the float64 loop `sq` of `kMeans` (the reference value),
+ *   `|d̃ − sq| ≤ B = 2·(2·(γ + 2⁻²⁴)·‖x‖‖c‖ + (2·dim + 8)·2⁻⁵³·(‖x‖ + ‖c‖)²)` with
+ *   `γ = dim·2⁻²⁴ / (1 − dim·2⁻²⁴)` (any float32 dot product of length dim, any order; the
+ *   rounding of c to float32; the float64 norms and combination; the rounding of `sq`
+ *   itself), doubled for safety. The nearest centre by `d̃` is certain when its upper bound
+ *   is below every other centre's lower bound; otherwise the point takes `kMeans`'s own
+ *   float64 loop (ties to the lower index). So the labels are `kMeans`'s.
+ * - Centre sums: accumulated in point order during the same pass (the order of `kMeans`'s
+ *   M-step, so the same float64 sums); when a cluster is left empty (the farthest-point rule
+ *   moves points), the sums are redone after the move, as `kMeans` does.
+ * - Best of `nInit`: each run's inertia is known to within the sum of its bounds; when two
+ *   runs' intervals overlap, both exact inertias (`Σ sq`, in point order) decide, so the
+ *   chosen run (lowest inertia, first on ties) is `kMeans`'s. The returned inertia is exact.
+ */
+export async function kMeansAsync(o: KMeansOptions & { gemm?: AsyncGemm }): Promise<KMeansResult> {
+  const fn = 'kMeans';
+  if (!o || typeof o !== 'object') throw new MetricArgumentError(fn, 'options', 'must be an object');
+  const n = checkInt(fn, 'n', o.n, 1);
+  const dim = checkInt(fn, 'dim', o.dim, 1);
+  const K = checkInt(fn, 'k', o.k, 1);
+  checkNumber(fn, 'seed', o.seed);
+  const maxIter = checkInt(fn, 'maxIter', o.maxIter ?? 300, 1);
+  const tol = checkNumber(fn, 'tol', o.tol ?? 1e-4, { min: 0 });
+  const nInit = checkInt(fn, 'nInit', o.nInit ?? 1, 1);
+  checkPoints(fn, 'points', o.points, n, dim);
+  const points = o.points;
+  const x32 = points instanceof Float32Array ? points : Float32Array.from(points);
+  // Each point must be exactly representable in float32 for the bound (the gemm reads x32).
+  if (!(points instanceof Float32Array)) {
+    for (let i = 0; i < points.length; i++) if (x32[i] !== points[i]) return kMeans(o);
+  }
+
+  let meanVar = 0;
+  for (let d = 0; d < dim; d++) {
+    let m = 0;
+    for (let i = 0; i < n; i++) m += points[i * dim + d];
+    m /= n;
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+      const t = points[i * dim + d] - m;
+      v += t * t;
+    }
+    meanVar += v / n;
+  }
+  meanVar /= dim;
+  const tolAbs = tol * meanVar;
+
+  const xn2 = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let d = 0, p = i * dim; d < dim; d++, p++) s += points[p] * points[p];
+    xn2[i] = s;
+  }
+  const gemm: AsyncGemm = o.gemm && n * dim >= 32768 ? o.gemm : gemmNT;
+  const prng = new Prng(o.seed);
+  let best: (KMeansResult & { approx: number; bound: number; exact?: number }) | null = null;
+  const exactInertia = (r: KMeansResult & { exact?: number }): number => {
+    if (r.exact === undefined) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += sq(points, i, r.centroids, r.labels[i], dim);
+      r.exact = s;
+    }
+    return r.exact;
+  };
+  for (let r = 0; r < nInit; r++) {
+    const res = await runOnceGemm(points, x32, xn2, n, dim, Math.min(K, n), prng, maxIter, tolAbs, gemm);
+    if (best === null) best = res;
+    else if (res.approx + res.bound < best.approx - best.bound) best = res;
+    else if (res.approx - res.bound > best.approx + best.bound) continue;
+    else if (exactInertia(res) < exactInertia(best)) best = res;
+  }
+  const b = best!;
+  b.inertia = exactInertia(b);
+  return { labels: b.labels, centroids: b.centroids, k: b.k, sizes: b.sizes, inertia: b.inertia, iterations: b.iterations, converged: b.converged };
+}
+
+const U32 = 2 ** -24;
+const U64 = 2 ** -53;
+
+/**
+ * One certified assignment pass (see `kMeansAsync`): labels, exact labels where uncertain,
+ * the centre sums of the new labels in point order (into `sums`, k×dim, zeroed here), and
+ * the inertia to within `bound`.
+ */
+async function assignGemm(
+  points: FloatArray, x32: Float32Array, xn2: Float64Array, n: number, dim: number,
+  centres: Float64Array, k: number, labels: Int32Array, sums: Float64Array, G: Float32Array, gemm: AsyncGemm,
+): Promise<{ approx: number; bound: number; changed: boolean; exactPoints: number }> {
+  const c32 = Float32Array.from(centres);
+  const cn2 = new Float64Array(k);
+  const cn = new Float64Array(k);
+  for (let c = 0; c < k; c++) {
+    let s = 0;
+    for (let d = 0, q = c * dim; d < dim; d++, q++) s += centres[q] * centres[q];
+    cn2[c] = s;
+    cn[c] = Math.sqrt(s) * (1 + 1e-12);
+  }
+  await gemm(x32, n, c32, k, dim, G);
+  const gamma = (dim * U32) / (1 - dim * U32);
+  const a = 4 * (gamma * 1.0001 + U32);
+  const bb = 2 * (2 * dim + 8) * U64 * 1.01;
+  sums.fill(0);
+  const dt = new Float64Array(k);
+  const bd = new Float64Array(k);
+  let approx = 0;
+  let bound = 0;
+  let changed = false;
+  let exactPoints = 0;
+  for (let i = 0; i < n; i++) {
+    const xn = Math.sqrt(xn2[i]) * (1 + 1e-12);
+    let best = 0;
+    for (let c = 0; c < k; c++) {
+      dt[c] = xn2[i] + cn2[c] - 2 * G[i * k + c];
+      const s = xn + cn[c];
+      bd[c] = a * xn * cn[c] + bb * s * s;
+      if (dt[c] < dt[best]) best = c;
+    }
+    let sure = true;
+    const hi = dt[best] + bd[best];
+    for (let c = 0; c < k; c++) if (c !== best && !(hi < dt[c] - bd[c])) sure = false;
+    if (sure) {
+      approx += dt[best];
+      bound += bd[best];
+    } else {
+      exactPoints++;
+      best = 0;
+      let v0 = sq(points, i, centres, 0, dim);
+      for (let c = 1; c < k; c++) {
+        const v = sq(points, i, centres, c, dim);
+        if (v < v0) {
+          v0 = v;
+          best = c;
+        }
+      }
+      approx += v0;
+    }
+    if (labels[i] !== best) changed = true;
+    labels[i] = best;
+    const c0 = best * dim;
+    const p = i * dim;
+    for (let d = 0; d < dim; d++) sums[c0 + d] += points[p + d];
+  }
+  // the float64 summation of the inertia itself (both sides), with room to spare
+  bound += 4 * (n + 2) * U64 * (Math.abs(approx) + bound);
+  return { approx, bound, changed, exactPoints };
+}
+
+async function runOnceGemm(
+  points: FloatArray, x32: Float32Array, xn2: Float64Array, n: number, dim: number, K: number, prng: Prng,
+  maxIter: number, tolAbs: number, gemm: AsyncGemm,
+): Promise<KMeansResult & { approx: number; bound: number }> {
+  const init = plusPlus(points, n, dim, K, prng);
+  const k = init.k;
+  let centres = init.centres.slice(0, k * dim);
+  const labels = new Int32Array(n).fill(-1);
+  const sizes = new Int32Array(k);
+  const G = new Float32Array(n * k);
+  let sums = new Float64Array(k * dim);
+  let converged = false;
+  let iterations = 0;
+  let a = { approx: 0, bound: 0, changed: false, exactPoints: 0 };
+  for (let it = 0; it < maxIter; it++) {
+    iterations = it + 1;
+    a = await assignGemm(points, x32, xn2, n, dim, centres, k, labels, sums, G, gemm);
+    if (it > 0 && !a.changed) {
+      converged = true;
+      break;
+    }
+    sizes.fill(0);
+    for (let i = 0; i < n; i++) sizes[labels[i]]++;
+    let moved = false;
+    let dist: Float64Array | null = null;
+    for (let c = 0; c < k; c++) {
+      if (sizes[c] > 0) continue;
+      if (!dist) {
+        dist = new Float64Array(n);
+        for (let i = 0; i < n; i++) dist[i] = sq(points, i, centres, labels[i], dim);
+      }
+      let far = -1;
+      let fd = -1;
+      for (let i = 0; i < n; i++) {
+        if (sizes[labels[i]] > 1 && dist[i] > fd) {
+          fd = dist[i];
+          far = i;
+        }
+      }
+      if (far < 0) break;
+      sizes[labels[far]]--;
+      labels[far] = c;
+      sizes[c] = 1;
+      dist[far] = 0;
+      moved = true;
+    }
+    if (moved) {
+      sums.fill(0);
+      for (let i = 0; i < n; i++) {
+        const c = labels[i] * dim;
+        const p = i * dim;
+        for (let d = 0; d < dim; d++) sums[c + d] += points[p + d];
+      }
+    }
+    const next = sums;
+    let shift = 0;
+    for (let c = 0; c < k; c++) {
+      for (let d = 0; d < dim; d++) {
+        const j = c * dim + d;
+        next[j] = sizes[c] > 0 ? next[j] / sizes[c] : centres[j];
+        const t = next[j] - centres[j];
+        shift += t * t;
+      }
+    }
+    sums = centres.length === next.length && centres !== init.centres ? centres : new Float64Array(k * dim);
+    centres = next;
+    if (shift <= tolAbs) {
+      converged = true;
+      a = await assignGemm(points, x32, xn2, n, dim, centres, k, labels, sums, G, gemm);
+      break;
+    }
+  }
+  if (!converged) a = await assignGemm(points, x32, xn2, n, dim, centres, k, labels, sums, G, gemm);
+  sizes.fill(0);
+  for (let i = 0; i < n; i++) sizes[labels[i]]++;
+  return { labels, centroids: centres, k, sizes, inertia: a.approx, iterations, converged, approx: a.approx, bound: a.bound };
 }

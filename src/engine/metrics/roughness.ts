@@ -3,7 +3,8 @@
  */
 
 import { MetricArgumentError, checkInt, checkNumber, checkPoints, type FloatArray } from './validate';
-import { kMeans } from './kmeans';
+import { kMeans, kMeansAsync } from './kmeans';
+import type { AsyncGemm } from './knn';
 import { daviesBouldin } from './db';
 
 export interface RoughnessOptions {
@@ -48,6 +49,28 @@ export function roughness(o: RoughnessOptions): { value: number | null; clusters
   checkPoints(fn, 'prevPoints', o.prevPoints, n, o.prevDim);
   if (n === 0) return { value: null, clusters: 0, labels: new Int32Array(0) };
   const km = kMeans({ points: o.points, n, dim: o.dim, k: o.k, seed: o.seed, maxIter: o.maxIter, tol: o.tol, nInit: o.nInit });
+  let nonEmpty = 0;
+  for (let c = 0; c < km.k; c++) if (km.sizes[c] > 0) nonEmpty++;
+  if (nonEmpty < 2) return { value: null, clusters: nonEmpty, labels: km.labels };
+  return { value: daviesBouldin(o.prevPoints, n, o.prevDim, km.labels), clusters: nonEmpty, labels: km.labels };
+}
+
+/**
+ * `roughness` with the k-means on the Gemm route (`kMeansAsync`: the same labels, so the same
+ * value, bit for bit), for the pipeline.
+ */
+export async function roughnessAsync(o: RoughnessOptions & { gemm?: AsyncGemm }): Promise<{ value: number | null; clusters: number; labels: Int32Array }> {
+  const fn = 'roughness';
+  if (!o || typeof o !== 'object') throw new MetricArgumentError(fn, 'options', 'must be an object');
+  const n = checkInt(fn, 'n', o.n, 0);
+  checkInt(fn, 'dim', o.dim, 1);
+  checkInt(fn, 'prevDim', o.prevDim, 1);
+  checkInt(fn, 'k', o.k, 1);
+  checkNumber(fn, 'seed', o.seed);
+  checkPoints(fn, 'points', o.points, n, o.dim);
+  checkPoints(fn, 'prevPoints', o.prevPoints, n, o.prevDim);
+  if (n === 0) return { value: null, clusters: 0, labels: new Int32Array(0) };
+  const km = await kMeansAsync({ points: o.points, n, dim: o.dim, k: o.k, seed: o.seed, maxIter: o.maxIter, tol: o.tol, nInit: o.nInit, gemm: o.gemm });
   let nonEmpty = 0;
   for (let c = 0; c < km.k; c++) if (km.sizes[c] > 0) nonEmpty++;
   if (nonEmpty < 2) return { value: null, clusters: nonEmpty, labels: km.labels };

@@ -17,6 +17,7 @@
  * system: the file's bytes are copied in, read, and removed again.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { formatBytes, memoryBudgetBytes } from '../limits';
 import { LensError } from '../types';
 import { errorText, modelError, type LoadedModel, type LoadModelOptions } from './contract';
 import { checkLayersSupported, normalizeModelTopology, type KerasModelConfig } from './kerasConfig';
@@ -69,6 +70,33 @@ export function isHdf5(bytes: Uint8Array): boolean {
   return false;
 }
 
+/** HDF5's error-stack lines ("HDF5-DIAG: Error detected…", "  #003: …", "    major: …"). */
+const HDF5_DIAG = /^(HDF5-DIAG: |\s+#\d{3}: |\s+(major|minor): )/;
+
+/**
+ * Runs `fn` with the HDF5 library's diagnostic dump (40–90 lines for a corrupt file, written
+ * to stderr by h5wasm) filtered out of stderr: the error we throw says what is wrong in one
+ * line. Other stderr output passes.
+ */
+async function withoutHdf5Diagnostics<T>(fn: () => Promise<T>): Promise<T> {
+  const stderr = process.stderr as unknown as { write: (chunk: unknown, ...rest: unknown[]) => boolean };
+  const write = stderr.write;
+  stderr.write = function (chunk: unknown, ...rest: unknown[]) {
+    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
+    if (text !== undefined) {
+      const kept = text.split('\n').filter((l) => !HDF5_DIAG.test(l));
+      if (kept.every((l) => l === '')) return true;
+      return write.call(process.stderr, kept.join('\n'), ...rest);
+    }
+    return write.call(process.stderr, chunk, ...rest);
+  };
+  try {
+    return await fn();
+  } finally {
+    stderr.write = write;
+  }
+}
+
 /** Opens `bytes` as an HDF5 file in h5wasm's memory, runs `fn`, and removes the file. */
 export async function withH5<T>(bytes: Uint8Array, path: string, fn: (file: import('h5wasm').File, lib: H5) => T | Promise<T>): Promise<T> {
   if (!isHdf5(bytes)) throw modelError(`${path} is not a readable HDF5 file (no HDF5 signature)`, path);
@@ -77,6 +105,7 @@ export async function withH5<T>(bytes: Uint8Array, path: string, fn: (file: impo
   const name = `/unetlens-${process.pid}-${randomBytes(6).toString('hex')}.h5`;
   fs.writeFile(name, bytes);
   let file: import('h5wasm').File | undefined;
+  return withoutHdf5Diagnostics(async () => {
   try {
     try {
       file = new lib.File(name, 'r');
@@ -101,6 +130,7 @@ export async function withH5<T>(bytes: Uint8Array, path: string, fn: (file: impo
       /* gone */
     }
   }
+  });
 }
 
 /** An HDF5 string attribute (variable- or fixed-length, or bytes). */
@@ -259,8 +289,26 @@ export async function loadKerasV3Model(path: string, opts: LoadModelOptions): Pr
   const { unzipSync } = await import('fflate');
   let files: Record<string, Uint8Array>;
   try {
-    files = unzipSync(bytes, { filter: (f) => f.name === 'config.json' || f.name === 'model.weights.h5' || f.name === 'metadata.json' });
+    // Each member's declared size is checked before it is inflated (fflate inflates into a
+    // buffer of exactly that size): a small archive cannot become gigabytes.
+    let declared = 0;
+    files = unzipSync(bytes, {
+      filter: (f) => {
+        const wanted = f.name === 'config.json' || f.name === 'model.weights.h5' || f.name === 'metadata.json';
+        if (wanted) {
+          declared += f.originalSize;
+          if (declared > memoryBudgetBytes()) {
+            throw modelError(
+              `${path}: the archive member ${f.name} decompresses to ${formatBytes(f.originalSize)}, over the memory limit of ${formatBytes(memoryBudgetBytes())} (set by unetLens.workerMemoryMB / UNET_LENS_MEMORY_MB); refusing to read it`,
+              path,
+            );
+          }
+        }
+        return wanted;
+      },
+    });
   } catch (e) {
+    if (e instanceof LensError) throw e;
     throw modelError(`${path} is not a readable .keras file: ${errorText(e)}`, path);
   }
   if (!files['config.json']) throw modelError(`${path} is not a Keras 3 model file: the archive has no config.json`, path);

@@ -68,6 +68,8 @@ export interface OnnxTensorInfo {
   values?: number[];
   /** Data lives in an external file (data_location = EXTERNAL). */
   external?: boolean;
+  /** external_data "location": the file, relative to the model's folder. */
+  externalLocation?: string;
 }
 
 export interface OnnxValueInfo {
@@ -318,6 +320,21 @@ function parseTensor(r: ProtoReader): OnnxTensorInfo {
         r.expect(wire, WIRE_VARINT, 'TensorProto.data_location');
         t.external = r.varint() === 1;
         break;
+      case 13: {
+        // external_data: StringStringEntryProto { key = 1, value = 2 }
+        r.expect(wire, WIRE_LEN, 'TensorProto.external_data');
+        const e = r.sub();
+        let key = '';
+        let value = '';
+        while (!e.done) {
+          const [f, w] = e.key();
+          if (f === 1 && w === WIRE_LEN) key = e.string();
+          else if (f === 2 && w === WIRE_LEN) value = e.string();
+          else e.skipField(w);
+        }
+        if (key === 'location') t.externalLocation = value;
+        break;
+      }
       case 4: // float_data
       case 5: // int32_data
       case 7: // int64_data

@@ -10,9 +10,11 @@
  * `output` comes back channels-first too (the tensor before the final Transpose). A model
  * whose batch dim is fixed (often 1) is run in chunks of that size.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { promises as fs, constants as fsConstants, copyFileSync, linkSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as nodePath from 'node:path';
+import { checkFixedBatch, confinedPath, formatBytes, memoryBudgetBytes, requireRegularFile } from '../limits';
 import * as ort from 'onnxruntime-node';
 import { LensError, Tensor, TensorDesc } from '../types';
 import { modelError, type LoadedModel, type LoadModelOptions } from './contract';
@@ -30,6 +32,10 @@ async function readModelFile(path: string): Promise<Uint8Array> {
   try {
     const st = await fs.stat(path);
     if (st.isDirectory()) throw modelError(`${path} is a folder, not an ONNX model file`, path);
+    if (!st.isFile()) requireRegularFile(path, 'model', 'model file'); // throws: a FIFO, a device…
+    if (st.size > memoryBudgetBytes()) {
+      throw modelError(`${path}: the model file is ${formatBytes(st.size)}, over the memory limit of ${formatBytes(memoryBudgetBytes())} (set by unetLens.workerMemoryMB / UNET_LENS_MEMORY_MB)`, path);
+    }
     return new Uint8Array(await fs.readFile(path));
   } catch (e) {
     if (e instanceof LensError) throw e;
@@ -45,11 +51,55 @@ function ortMessage(e: unknown): string {
   return m.replace(/\s+/g, ' ').trim();
 }
 
-/** Opens an onnxruntime session on `bytes` (written next to the model when its weights live in external files). */
+/**
+ * The external data files of a model, checked: each location a relative path inside the
+ * model's folder (links followed), a regular file, and all of them within the memory budget.
+ */
+function externalFiles(graph: OnnxGraph, path: string): string[] {
+  const dir = nodePath.dirname(path);
+  const locations = new Set<string>();
+  for (const t of graph.initializers.values()) {
+    if (!t.external) continue;
+    if (t.externalLocation === undefined) throw modelError(`${path}: initializer ${JSON.stringify(t.name)} keeps its data in an external file but names none`, path);
+    locations.add(t.externalLocation);
+  }
+  let total = 0;
+  for (const loc of locations) {
+    const abs = confinedPath(dir, loc, path, 'the external data file');
+    total += requireRegularFile(abs, 'model', `external data file ${JSON.stringify(loc)}`).size;
+  }
+  if (total > memoryBudgetBytes()) {
+    throw modelError(`${path}: its external data files hold ${formatBytes(total)}, over the memory limit of ${formatBytes(memoryBudgetBytes())} (set by unetLens.workerMemoryMB / UNET_LENS_MEMORY_MB)`, path);
+  }
+  return [...locations];
+}
+
+/** Temporary folders of this process (removed on exit, however it exits but SIGKILL). */
+const tempDirs = new Set<string>();
+let exitHook = false;
+function tempDir(): string {
+  const d = mkdtempSync(nodePath.join(os.tmpdir(), `unetlens-onnx-${process.pid}-`));
+  tempDirs.add(d);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const t of tempDirs) rmSync(t, { recursive: true, force: true });
+    });
+  }
+  return d;
+}
+
+/**
+ * Opens an onnxruntime session on `bytes`. A model whose weights live in external files is
+ * opened from a temporary folder (in the system temp folder, never next to the user's
+ * model) holding the modified model and hard links to (or copies of) its checked external
+ * data files, which
+ * onnxruntime finds relative to the model.
+ */
 async function createSession(
   bytes: Uint8Array,
   path: string,
-  external: boolean,
+  external: string[] | undefined,
   threads: number | undefined,
 ): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
@@ -59,20 +109,35 @@ async function createSession(
     ...(threads && threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
   };
   if (!external) return ort.InferenceSession.create(bytes, options);
-  // external data is found relative to the model file: open a modified copy in the same folder
-  const tmp = nodePath.join(nodePath.dirname(path), `.${nodePath.basename(path)}.unetlens-${process.pid}-${randomBytes(4).toString('hex')}.onnx`);
+  let dir: string;
+  const tmp = (d: string) => nodePath.join(d, nodePath.basename(path));
   try {
-    await fs.writeFile(tmp, bytes);
+    dir = tempDir();
+    await fs.writeFile(tmp(dir), bytes);
+    const modelDir = await fs.realpath(nodePath.dirname(path));
+    for (const loc of external) {
+      const link = nodePath.join(dir, loc);
+      mkdirSync(nodePath.dirname(link), { recursive: true });
+      // onnxruntime resolves symbolic links and refuses data outside the model's folder: a
+      // hard link when the temp folder is on the same file system, else a copy (within the budget).
+      const src = await fs.realpath(nodePath.join(modelDir, loc));
+      try {
+        linkSync(src, link);
+      } catch {
+        copyFileSync(src, link, fsConstants.COPYFILE_FICLONE);
+      }
+    }
   } catch (e) {
     throw modelError(
-      `${path} keeps its weights in external files; opening it needs a temporary copy next to it, which could not be written: ${(e as Error).message}`,
+      `${path} keeps its weights in external files; opening it needs a temporary copy in ${os.tmpdir()}, which could not be written: ${(e as Error).message}`,
       path,
     );
   }
   try {
-    return await ort.InferenceSession.create(tmp, options);
+    return await ort.InferenceSession.create(tmp(dir), options);
   } finally {
-    await fs.rm(tmp, { force: true });
+    await fs.rm(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
   }
 }
 
@@ -178,7 +243,7 @@ export async function loadOnnxModel(path: string, opts: LoadModelOptions): Promi
   const probe = probeValues(idx, opts.taps);
   const outNames = graph.outputs.map((o) => o.name);
   const withTaps = withExtraOutputs(bytes, probe, { existing: outNames });
-  const external = [...graph.initializers.values()].some((t) => t.external);
+  const external = [...graph.initializers.values()].some((t) => t.external) ? externalFiles(graph, path) : undefined;
   let session: ort.InferenceSession;
   try {
     session = await createSession(withTaps, path, external, opts.threads);
@@ -200,6 +265,7 @@ export async function loadOnnxModel(path: string, opts: LoadModelOptions): Promi
   }
 
   const batchOf = batchDim ?? 1;
+  checkFixedBatch(batchDim, inputDims.reduce((a, b) => a * b, 1), path);
   const logits = logitsValue(idx);
   const fetchOutput = logits !== outputName && session.outputNames.includes(logits) ? logits : outputName;
   const perImage = inputDims.reduce((a, b) => a * b, 1);

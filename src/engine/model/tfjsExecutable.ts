@@ -4,6 +4,7 @@
  * (contract.ts): input dims, the probe run, taps.ts's plan, `run()` (see tfjsModel.ts for the
  * layout rules).
  */
+import { checkFixedBatch } from '../limits';
 import * as nodePath from 'node:path';
 import { LensError, type Tensor, type TensorDesc } from '../types';
 import { errorText, modelError, type LoadedModel, type LoadModelOptions, type ModelFormat } from './contract';
@@ -118,6 +119,7 @@ async function wrap(rt: TfRuntime, exe: TfExecutable, info: { path: string; sha2
   const perImage = inputDims.reduce((a, b) => a * b, 1);
   const modelDims = toLast(inputDims);
   const batchDim = typeof declared[0] === 'number' && declared[0] > 0 ? declared[0] : undefined;
+  checkFixedBatch(batchDim, perImage, path);
 
   // ---- explicit taps must be computable values
   if (opts.taps !== 'auto') {

@@ -27,6 +27,7 @@ import { promises as fs } from 'node:fs';
 import * as nodePath from 'node:path';
 import { LensError, type TensorDesc } from '../types';
 import { errorText, modelError, type LoadedModel, type LoadModelOptions, type ModelFormat } from './contract';
+import { confinedPath, formatBytes, memoryBudgetBytes } from '../limits';
 import { checkLayersSupported, normalizeModelTopology, type KerasModelConfig } from './kerasConfig';
 import { functionalView, layerGraph } from './tfjsGraph';
 import { cannotRun, loadExecutable, type TfExecutable } from './tfjsExecutable';
@@ -36,10 +37,15 @@ type LayersModel = import('@tensorflow/tfjs').LayersModel;
 type SymbolicTensor = import('@tensorflow/tfjs').SymbolicTensor;
 
 /** Reads a file of the model; missing / unreadable files become model errors naming it. */
-export async function readModelBytes(file: string, what: string, modelPath: string): Promise<Uint8Array> {
+export async function readModelBytes(file: string, what: string, modelPath: string, limit = memoryBudgetBytes()): Promise<Uint8Array> {
   try {
     const st = await fs.stat(file);
     if (st.isDirectory()) throw modelError(`${file} is a folder, not ${what}`, modelPath);
+    // Regular files only (a FIFO would block, /dev/zero never end), within the memory budget.
+    if (!st.isFile()) throw modelError(`${file}: ${what} is not a regular file (a FIFO, a device or a socket); only regular files are read`, modelPath);
+    if (st.size > limit) {
+      throw modelError(`${file}: ${what} is ${formatBytes(st.size)}, over the memory limit of ${formatBytes(limit)} (set by unetLens.workerMemoryMB / UNET_LENS_MEMORY_MB)`, modelPath);
+    }
     return new Uint8Array(await fs.readFile(file));
   } catch (e) {
     if (e instanceof LensError) throw e;
@@ -85,12 +91,15 @@ export async function loadTfjsModel(path: string, opts: LoadModelOptions): Promi
   const chunks: Uint8Array[] = [];
   const hash = createHash('sha256').update(jsonBytes);
   const dir = nodePath.dirname(path);
+  let weightTotal = 0;
   for (const [gi, g] of groups.entries()) {
     if (!Array.isArray(g.paths) || !Array.isArray(g.weights)) throw modelError(`${path}: weightsManifest[${gi}] needs "paths" and "weights" lists`, path);
     for (const p of g.paths) {
       if (typeof p !== 'string') throw modelError(`${path}: weightsManifest[${gi}].paths holds a non-string`, path);
-      const file = nodePath.resolve(dir, p);
-      const bytes = await readModelBytes(file, `a weight file of ${nodePath.basename(path)}`, path);
+      // Weight files stay inside the model's folder (no ../../etc/passwd, no links out of it).
+      const file = confinedPath(dir, p, path, `weightsManifest[${gi}].paths entry`);
+      const bytes = await readModelBytes(file, `a weight file of ${nodePath.basename(path)}`, path, memoryBudgetBytes() - weightTotal);
+      weightTotal += bytes.length;
       hash.update(bytes);
       chunks.push(bytes);
     }

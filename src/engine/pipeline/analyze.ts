@@ -60,6 +60,7 @@
  * in the prediction output or in a preprocessed image stops the analysis with a LensError
  * naming the model or the image. Nothing is written unless the analysis completes.
  */
+import * as path from 'node:path';
 import { computeVerdict } from '../verdict';
 import * as ort from 'onnxruntime-node';
 import { loadDatasetFile } from '../data/datasetFile';
@@ -128,12 +129,24 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
   try {
     const loadMs = performance.now() - t0;
     log(`model ${modelPath}: ${model.taps.length} taps (${model.tapsLeftOut.length} left out), input ${model.inputName} [${model.inputDims.join(', ')}], prediction ${model.outputName} [${model.outputDims.join(', ')}]`);
+    // Not an encoder–decoder (a single convolution, a plain CNN): say so rather than draw a
+    // one-tap "U" without comment.
+    const downsampled = model.taps.some((t) => t.level > 0);
+    if (model.taps.length < 3 || !downsampled) {
+      warnings.push(
+        `${path.basename(modelPath)}: ${model.taps.length} tap${model.taps.length === 1 ? '' : 's'}${downsampled ? '' : ', none down-sampled'}: ` +
+          'this does not look like an encoder–decoder (UNet); the layer-by-layer view says little about how it generalizes.',
+      );
+    }
     const modelSpatial = model.inputDims.slice(1);
     checkOutputShape(cfg, model, modelSpatial);
     // kNN distance products run through onnxruntime's Gemm (BLAS-class kernels), not JS loops.
+    // Their calls are short and alternate with JavaScript: threads that sleep instead of
+    // spin-waiting between calls leave the cores to the JS (and to other jobs on a shared machine).
     const kernelOptions = {
       graphOptimizationLevel: 'all',
       logSeverityLevel: 4,
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
     };
     const taps = buildTapStates(model, modelSpatial);
@@ -218,11 +231,13 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       );
       results.maps.items.push(...items);
       mapsMs += performance.now() - tmaps;
+      opts.onPartial?.(results, `split ${src.name}`);
     }
 
     // Performance without labels (METHOD.md §5).
     let shiftsMs = 0;
     if (calib.source) {
+      opts.onPartial?.(results, 'calibrating');
       const ts = performance.now();
       results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, sources.filter((s) => !s.labeled), progress, sources[0]);
       shiftsMs = performance.now() - ts;

@@ -63,6 +63,42 @@ export interface Batch {
   taps: Map<string, Tensor>;
 }
 
+/**
+ * Warns (once per split and kind) about raw values that do not suit `input.scale`, the
+ * usual sign of 16-bit images read with an 8-bit scale, which gives wrong numbers silently:
+ * - values beyond the range the scale implies (raw × scale above 1.05 when scale < 1: a
+ *   scale of 1/255 means raw values in [0, 255]);
+ * - images of different bit depths in one split (some fit in 8 bits, some go above 255): one
+ *   scale cannot suit both.
+ */
+export function checkScaling(run: Run, split: string, file: string, raw: Float32Array): void {
+  const scale = run.cfg.input.scale;
+  let seen = (run.scaling ??= new Map()).get(split);
+  if (!seen) run.scaling.set(split, (seen = { seen: new Set<string>() }));
+  if (seen.seen.has(file)) return;
+  seen.seen.add(file);
+  let max = -Infinity;
+  for (let i = 0; i < raw.length; i++) if (raw[i] > max) max = raw[i];
+  if (!Number.isFinite(max)) return;
+  const name = file.split(/[\\/]/).pop();
+  if (scale > 0 && scale < 1 && max * scale > 1.05 && !seen.warnedRange) {
+    seen.warnedRange = true;
+    run.warnings.push(
+      `Split "${split}": ${name} has raw values up to ${max}, but input.scale ${+scale.toPrecision(4)} implies raw values in [0, ${+(1 / scale).toPrecision(4)}] ` +
+        `(scaled values up to ${+(max * scale).toPrecision(4)}): a 16-bit image with an 8-bit scale? Check input.scale; the numbers may be wrong.`,
+    );
+  }
+  if (max > 1 && max <= 255) seen.eightBit ??= name;
+  else if (max > 255 && (!seen.wide || max > seen.wide.max)) seen.wide = { file: name ?? file, max };
+  if (seen.eightBit && seen.wide && !seen.warnedMixed) {
+    seen.warnedMixed = true;
+    run.warnings.push(
+      `Split "${split}": images of different bit depths: ${seen.eightBit} fits in 8 bits, ${seen.wide.file} has values up to ${seen.wide.max}; ` +
+        `one input.scale (${+scale.toPrecision(4)}) cannot suit both, so some images reach the model scaled wrong.`,
+    );
+  }
+}
+
 /** Reads, preprocesses and runs images [start, start + n) of a split; checks what comes back. */
 export async function runBatch(run: Run, src: SplitSource, start: number, n: number, po: BatchShift = {}): Promise<Batch> {
   const { C0, spatial, model, cfg } = run;
@@ -72,6 +108,7 @@ export async function runBatch(run: Run, src: SplitSource, start: number, n: num
   for (let b = 0; b < n; b++) {
     const item = src.read(start + b);
     items.push(item);
+    if (!po.shift) checkScaling(run, src.name, item.imageFile, item.image.data);
     const x = toModelInput(item.image, cfg.input, spatial, item.imageFile);
     if (x.length !== C0 * inL) {
       throw new LensError(`${item.imageFile}: preprocessed to ${x.length} values, the model takes ${C0}×${spatial.join('×')}`, 'data', item.imageFile);

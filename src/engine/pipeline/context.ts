@@ -2,6 +2,7 @@
  * The run context: the settings of one analysis, the taps as the pipeline walks them, and
  * everything a pass needs, settled once per analysis (see analyze.ts for the flow).
  */
+import { ANALYSIS_LIMITS } from '../limits';
 import { createRequire } from 'node:module';
 import type { SplitSource } from '../data/splits';
 import type { LoadedModel } from '../model/contract';
@@ -13,6 +14,7 @@ import {
   type CancelToken,
   type DatasetConfig,
   type ProgressEvent,
+  type Results,
   type ShiftSettings,
   type Task,
   type TapInfo,
@@ -22,6 +24,12 @@ export interface AnalyzeOptions {
   overrides?: Partial<Pick<AnalysisSettings, 'maxPoints' | 'seed' | 'k' | 'maxTaps' | 'batchSize' | 'mapsPerSplit'>> & { shifts?: Partial<ShiftSettings> };
   threads?: number;
   onProgress?: (e: ProgressEvent) => void;
+  /**
+   * The results so far, a valid Results with the splits measured up to now (train first, then
+   * each split with its maps), and once more before the shift sweep (`stage` 'calibrating').
+   * Called synchronously: serialise or copy before returning; the object keeps growing.
+   */
+  onPartial?: (results: Results, stage: string) => void;
   log?: (message: string) => void;
   cancel?: CancelToken;
   /** Folder of the bundles (for version info); not needed by the computation. */
@@ -83,11 +91,32 @@ export interface Run {
   cancel?: CancelToken;
   warnings: string[];
   log: (m: string) => void;
+  /** Per split: what checkScaling has seen of the raw value ranges (batch.ts). */
+  scaling?: Map<string, ScalingSeen>;
+}
+
+/** Raw value ranges seen in a split, for the suspicious-scaling warnings. */
+export interface ScalingSeen {
+  seen: Set<string>;
+  /** An image whose raw values fit 8 bits (max in (1, 255]), and one with values above 255. */
+  eightBit?: string;
+  wide?: { file: string; max: number };
+  warnedRange?: boolean;
+  warnedMixed?: boolean;
 }
 
 /** The dataset file's analysis settings with the caller's overrides (undefined/null ones ignored). */
 export function resolveSettings(cfg: DatasetConfig, overrides: AnalyzeOptions['overrides'] = {}): AnalysisSettings {
   const { shifts: shiftOverrides, ...plainOverrides } = overrides;
+  // Overrides come from flags, settings or a worker message: the same bounds as the dataset file's schema.
+  const mins: Record<string, number> = { maxPoints: 2, seed: 0, k: 1, maxTaps: 1, batchSize: 1, mapsPerSplit: 0 };
+  for (const [key, v] of Object.entries(plainOverrides)) {
+    if (v === undefined || v === null || !(key in ANALYSIS_LIMITS)) continue;
+    const max = ANALYSIS_LIMITS[key as keyof typeof ANALYSIS_LIMITS];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (mins[key] ?? 0) || v > max) {
+      throw new LensError(`the ${key} override must be a whole number from ${mins[key] ?? 0} to ${max} (got ${JSON.stringify(v)})`, 'args');
+    }
+  }
   return {
     ...cfg.analysis,
     ...definedOnly(plainOverrides),
@@ -111,6 +140,9 @@ export function ortVersion(): string {
 export function checkCancel(cancel?: CancelToken): void {
   if (cancel?.cancelled) throw new LensError('Analysis cancelled.', 'cancelled');
 }
+
+/** The sampler stream of the shift sweep's u-th unlabelled split (sweep.ts). */
+export const sweepSplitIndex = (u: number): number => 2000 + u;
 
 /** Seed of the sampler of one tap and split: distinct streams, all from the user's seed. */
 export function streamSeed(seed: number, tap: number, split: number): number {

@@ -10,15 +10,18 @@
  * On train itself, a location that is one of the reference points does not count itself
  * (leave-one-out, exactly as the per-tap metric); all other reference points count, including
  * neighbouring locations of the same image. Without sampling, the mean of a split's maps over
- * all its images is its per-tap knnConfidence. Maps wider than 128 cells are stored
- * area-averaged to at most 128 a side; values are rounded to 4 decimals. Beside them: a grey
+ * all its images is its per-tap knnConfidence. A tap plane wider than 128 cells is measured on
+ * a grid of at most 128 a side (`mapSize`): each stored cell holds the knnConfidence of the tap
+ * location that contains the cell's centre (`centreIndexMap`, the rule roughness uses to match
+ * locations across taps), not of every location: the kNN work of a map is bounded by 128² queries
+ * whatever the image size (a 1024² tap: 64× fewer). Values are rounded to 4 decimals. Beside them: a grey
  * preview of the model input (mean over channels, area-averaged to at most 128 px a side,
  * min–max scaled to 0..255), and the ground-truth and predicted label maps on the preview grid
  * (majority-pooled; classification: the image's label everywhere).
  */
 import type { SplitSource } from '../data/splits';
-import { knnConfidence, knnSearchAsync, type KnnResult } from '../metrics';
-import { allFinite, areaMean, greyPreview, labelPlane, mapSize, middleCell, planeOf, pointsOfImage, prod } from '../points';
+import { centreIndexMap, knnConfidence, knnSearchAsync, type KnnResult } from '../metrics';
+import { allFinite, greyPreview, labelPlane, mapSize, middleCell, planeOf, pointsOfImage, prod } from '../points';
 import type { ImageMaps } from '../types';
 import { checkCancel, round, type Run } from './context';
 import { imageLabels, pointLabels, runBatch, type LabelCache } from './batch';
@@ -75,13 +78,25 @@ export async function mapsPass(
         const z = tap.dims.length === 3 ? middleCell(inDepth ?? tap.dims[0], tap.dims[0]) : 0;
         const plane = planeOf(tap.dims, z);
         const nq = plane.dims[0] * plane.dims[1];
-        const q = pts.subarray(plane.offset * tap.C, (plane.offset + nq) * tap.C);
-        if (!allFinite(q)) continue;
+        const qPlane = pts.subarray(plane.offset * tap.C, (plane.offset + nq) * tap.C);
+        if (!allFinite(qPlane)) continue;
         const { pred } = pointLabels(run, il, tap.dims, cache);
-        const values = await confidenceAt(run, ref, q, nq, pred.subarray(plane.offset, plane.offset + nq), isTrain ? { image: start + b, offset: plane.offset } : null);
+        const predPlane = pred.subarray(plane.offset, plane.offset + nq);
         const dims = mapSize(plane.dims);
-        const stored = areaMean(values, plane.dims, dims);
-        confidence[tap.info.name] = { dims, values: Array.from(stored, (v) => round(v, 4)) };
+        // the measured locations: all of them, or one per stored cell (see the file header)
+        const locs = dims[0] === plane.dims[0] && dims[1] === plane.dims[1] ? null : centreIndexMap(plane.dims, dims);
+        let q = qPlane;
+        let qPred = predPlane;
+        if (locs) {
+          q = new Float32Array(locs.length * tap.C);
+          qPred = new Int32Array(locs.length);
+          for (let r = 0; r < locs.length; r++) {
+            q.set(qPlane.subarray(locs[r] * tap.C, (locs[r] + 1) * tap.C), r * tap.C);
+            qPred[r] = predPlane[locs[r]];
+          }
+        }
+        const values = await confidenceAt(run, ref, q, locs ? locs.length : nq, qPred, isTrain ? { image: start + b, offset: plane.offset, locs } : null);
+        confidence[tap.info.name] = { dims, values: Array.from(values, (v) => round(v, 4)) };
         await new Promise((r) => setImmediate(r));
       }
       items.push({ split: src.name, image: item.id, preview, label, prediction, confidence });
@@ -93,8 +108,9 @@ export async function mapsPass(
 
 /**
  * knnConfidence of each of `nq` points (row-major, the tap's C-vectors) with predicted labels
- * `pred`. `self` (train only): the image index and the flat location of the first point, so a
- * point that is itself a reference point leaves itself out (as `ref.self` does for the
+ * `pred`. `self` (train only): the image index, the flat location of the plane's first point
+ * and the plane locations of the rows (null: row i is location i), so a point that is itself a
+ * reference point leaves itself out (as `ref.self` does for the
  * per-tap metric); every other reference point counts.
  */
 async function confidenceAt(
@@ -103,7 +119,7 @@ async function confidenceAt(
   q: Float32Array,
   nq: number,
   pred: Int32Array,
-  self: { image: number; offset: number } | null,
+  self: { image: number; offset: number; locs: Int32Array | null } | null,
 ): Promise<Float64Array> {
   const ref = tapRef.knn;
   const k = run.settings.k;
@@ -111,10 +127,19 @@ async function confidenceAt(
   const nb = await knnSearchAsync({ query: q, nq, ref: ref.points, nr: ref.n, dim: ref.dim, k: kq, gemm: run.gemm, topk: run.topk });
   const own = new Int32Array(nq).fill(-1);
   if (self) {
+    // plane location → query row (every location is a row, or only `locs`)
+    let rowOf: Int32Array | null = null;
+    if (self.locs) {
+      let span = 0;
+      for (const l of self.locs) span = Math.max(span, l + 1);
+      rowOf = new Int32Array(span).fill(-1);
+      for (let r = 0; r < self.locs.length; r++) rowOf[self.locs[r]] = r;
+    }
     for (let j = 0; j < ref.n; j++) {
       if (tapRef.image[j] !== self.image) continue;
       const l = tapRef.loc[j] - self.offset;
-      if (l >= 0 && l < nq) own[l] = j;
+      const row = rowOf ? (l >= 0 && l < rowOf.length ? rowOf[l] : -1) : l;
+      if (row >= 0 && row < nq) own[row] = j;
     }
   }
   const out = new Float64Array(nq);

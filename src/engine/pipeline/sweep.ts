@@ -13,7 +13,7 @@ import { DEFAULT_STRENGTHS, familyApplies, shiftLabel, sweepShifts, type Shift }
 import { assemble, type CopyMeasure, type ImageRecord } from '../shift/withoutLabels';
 import type { Batch } from './batch';
 import { LensError, type LabelFreeMetrics, type ProgressEvent, type Results, type ShiftSettings, type Task } from '../types';
-import { checkCancel, SWEEP_KMEANS_INITS, type Run } from './context';
+import { checkCancel, sweepSplitIndex, SWEEP_KMEANS_INITS, type Run } from './context';
 import { finishSamples, forwardPass, type PassOptions, type SplitPass } from './forwardPass';
 import { tapMetrics } from './tapMetrics';
 import type { TrainReferences } from './trainReference';
@@ -178,7 +178,7 @@ export async function shiftSweep(
   for (let u = 0; u < unlabeled.length; u++) {
     checkCancel(run.cancel);
     progress({ stage: 'metrics', message: `Label-free features: ${unlabeled[u].name}`, split: unlabeled[u].name, done: shifts.length + u, total });
-    splits.push({ name: unlabeled[u].name, measure: await measure(unlabeled[u], 2000 + u, {}) });
+    splits.push({ name: unlabeled[u].name, measure: await measure(unlabeled[u], sweepSplitIndex(u), {}) });
   }
   const strengths: { [family: string]: number[] } = {};
   for (const f of families) strengths[f] = DEFAULT_STRENGTHS[f].slice();

@@ -9,7 +9,7 @@ import {
   foregroundShift,
   featureShift,
   daviesBouldin,
-  roughness,
+  roughnessAsync,
   project,
 } from '../metrics';
 import type { SplitSource } from '../data/splits';
@@ -57,7 +57,7 @@ export async function tapMetrics(o: TapMetricsOptions): Promise<TapMetrics> {
   if (labeled) m.db = finiteOrNull(daviesBouldin(P, n, C, gt));
   const clusters = run.task === 'regression' ? REGRESSION_CLUSTERS : numClasses;
   if (Q && clusters >= 2 && n > clusters) {
-    const r = roughness({ points: P, dim: C, prevPoints: Q, prevDim: tap.prevDim, n, k: clusters, seed: settings.seed, nInit: o.kmeansInits });
+    const r = await roughnessAsync({ points: P, dim: C, prevPoints: Q, prevDim: tap.prevDim, n, k: clusters, seed: settings.seed, nInit: o.kmeansInits, gemm });
     m.roughness = finiteOrNull(r.value);
   }
 

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../../types';
+import { readRegularFile } from '../../limits';
 
 /** Raw pixel values, planar, channels first: `[C, H, W]` or `[C, D, H, W]`. */
 export interface RawImage {
@@ -80,11 +81,17 @@ export function unreadable(file: string, what: string, why: string): LensError {
   return new LensError(`${file} is not a readable ${what}: ${why}`, 'data', file);
 }
 
-/** Reads a whole file; a missing or unreadable one is a data error naming it. */
+/**
+ * Reads a whole file; a missing or unreadable one is a data error naming it. Only regular
+ * files are read (a FIFO or a device is refused at once), and only up to the memory budget
+ * (engine/limits.ts).
+ */
 export function readFileOrThrow(file: string): Buffer {
   try {
+    if (!fs.statSync(file).isDirectory()) return readRegularFile(file, 'data', 'file');
     return fs.readFileSync(file);
   } catch (e) {
+    if (e instanceof LensError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${(e as Error).message})`;
     throw new LensError(`${file} ${why}`, 'data', file);

@@ -6,4 +6,5 @@ export * from './npy';
 export * from './jpeg';
 export * from './tiff';
 export * from './nifti';
+export * from './dicom';
 export * from './registry';

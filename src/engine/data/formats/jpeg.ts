@@ -15,6 +15,7 @@
  *   label map is an error that says to save masks losslessly.
  */
 import * as jpeg from 'jpeg-js';
+import { checkAllocation, maxArrayBytes } from '../../limits';
 import { LensError } from '../../types';
 import { unreadable, type RawImage, type ReadRole } from './common';
 
@@ -117,9 +118,12 @@ export function decodeJpeg(buf: Uint8Array, file: string, role: ReadRole = 'imag
     );
   }
   const frame = scanMarkers(buf, file);
+  // What decoding will allocate, from the declared size, before any pixel is decoded:
+  // jpeg-js's component planes and RGB output, and our float32 planes.
+  checkAllocation(frame.width * frame.height * (frame.components * 2 + 3 + 3 * 4), `decoding its declared ${frame.width}×${frame.height} pixels`, file);
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: false, tolerantDecoding: true, maxResolutionInMP: 1000, maxMemoryUsageInMB: 4096 });
+    img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: false, tolerantDecoding: true, maxResolutionInMP: 1000, maxMemoryUsageInMB: Math.max(64, Math.floor(maxArrayBytes() / 2 ** 20)) });
   } catch (e) {
     throw bad(file, `corrupt image data (${(e as Error).message})`);
   }

@@ -22,6 +22,7 @@
  * in both (tsx compiles the ES module for require; esbuild bundles it).
  */
 import { gunzipSync } from 'node:zlib';
+import { checkAllocation, formatBytes, maxArrayBytes } from '../../limits';
 import * as nifti from '../../../../node_modules/nifti-reader-js/dist/nifti.js';
 import { LensError } from '../../types';
 import { unreadable, type RawImage, type ReadRole } from './common';
@@ -76,8 +77,16 @@ function bad(file: string, why: string): LensError {
 function inflate(buf: Uint8Array, file: string): { bytes: Uint8Array; gz: boolean } {
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     try {
-      return { bytes: gunzipSync(buf), gz: true };
+      // Decompression stops at the memory budget: a small .nii.gz cannot become gigabytes.
+      return { bytes: gunzipSync(buf, { maxOutputLength: maxArrayBytes() }), gz: true };
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+        throw new LensError(
+          `${file}: decompresses to more than ${formatBytes(maxArrayBytes())}, the limit of one image (set by unetLens.workerMemoryMB / UNET_LENS_MEMORY_MB); refusing to read it`,
+          'data',
+          file,
+        );
+      }
       throw bad(file, `corrupt or truncated gzip data (${(e as Error).message})`);
     }
   }
@@ -129,6 +138,7 @@ export function decodeNifti(buf: Uint8Array, file: string, role: ReadRole, rank:
   if (!(offset >= hdrSize)) throw bad(file, `bad vox_offset ${h.vox_offset} (the voxels start after the ${hdrSize}-byte header)`);
   const nvox = nx * ny * nz * nc;
   const need = nvox * type.bytes;
+  checkAllocation(nvox * 4, `its declared ${sizes.join('×')} voxels (as float32)`, file);
   if (offset + need > bytes.length) {
     throw bad(
       file,

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unzipSync } from 'fflate';
 import { LensError } from '../../types';
+import { checkAllocation, checkedProduct, formatBytes, maxArrayBytes, requireRegularFile } from '../../limits';
 import { extOf, product, readFileOrThrow, splitMember, unreadable, type NdArray, type ReadRole } from './common';
 
 /* ------------------------------------------------------------------------------------------ */
@@ -65,6 +66,7 @@ export function parseNpyHeader(buf: Uint8Array, file: string): NpyHeader {
     .filter((s) => s.length > 0)
     .map((s) => Number(s));
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw npyError(file, `bad shape (${shapeM[1]})`);
+  checkedProduct(shape, file, 'the array');
   const dtype = descr[2];
   const m = /^([<>|=]?)([a-zA-Z])(\d+)$/.exec(dtype);
   const order = m?.[1] ?? '';
@@ -181,6 +183,7 @@ export function fortranToC(data: Float32Array, shape: number[]): Float32Array {
 export function parseNpy(buf: Uint8Array, file: string, ext = '.npy'): NdArray {
   const h = parseNpyHeader(buf, file);
   const count = product(h.shape);
+  checkAllocation(count * 4 * (h.fortranOrder ? 2 : 1), `its declared ${h.shape.join('×')} ${h.dtype} array (as float32)`, file);
   const need = count * h.itemSize;
   const have = buf.length - h.dataOffset;
   if (have < need) throw npyError(file, `truncated (the header promises ${need} bytes of data, the file holds ${have})`, ext);
@@ -209,20 +212,25 @@ export class NpyFile implements ItemArray {
   private whole?: Float32Array;
   constructor(readonly file: string) {
     let fd: number;
+    requireRegularFile(file, 'data', 'array file');
     try {
-      fd = fs.openSync(file, 'r');
+      // O_NONBLOCK: a FIFO swapped in after the check does not block the open.
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch (e) {
       readFileOrThrow(file); // throws the friendly message
       throw e;
     }
     try {
-      const size = fs.fstatSync(fd).size;
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw npyError(file, 'not a regular file');
+      const size = st.size;
       const head = Buffer.alloc(Math.min(size, 65536 + 12));
       fs.readSync(fd, head, 0, head.length, 0);
       this.header = parseNpyHeader(head, file);
       const need = product(this.header.shape) * this.header.itemSize;
       const have = size - this.header.dataOffset;
       if (have < need) throw npyError(file, `truncated (the header promises ${need} bytes of data, the file holds ${have})`);
+      checkItems(this.header, file);
     } finally {
       fs.closeSync(fd);
     }
@@ -239,7 +247,7 @@ export class NpyFile implements ItemArray {
       return this.whole.slice(i * per, (i + 1) * per);
     }
     const bytes = Buffer.alloc(per * this.header.itemSize);
-    const fd = fs.openSync(this.file, 'r');
+    const fd = fs.openSync(this.file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     try {
       fs.readSync(fd, bytes, 0, bytes.length, this.header.dataOffset + i * bytes.length);
     } finally {
@@ -254,12 +262,36 @@ export class NpyFile implements ItemArray {
 /* ------------------------------------------------------------------------------------------ */
 
 /** Names of the arrays in an .npz (without `.npy`), in archive order; nothing is decompressed. */
+/**
+ * A zip member's declared decompressed size against the budget, before it is inflated
+ * (fflate inflates into a buffer of exactly that size, so the declaration bounds the memory).
+ */
+function checkMemberSize(file: string, f: { name: string; originalSize: number }): true {
+  if (f.originalSize > maxArrayBytes()) {
+    throw new LensError(
+      `${file}: the member "${f.name}" decompresses to ${formatBytes(f.originalSize)}, over the limit of ${formatBytes(maxArrayBytes())} ` +
+        `for one array (set by unetLens.workerMemoryMB / UNET_LENS_MEMORY_MB); refusing to read it`,
+      'data',
+      file,
+    );
+  }
+  return true;
+}
+
+/** One item (and, for Fortran order, the whole array) as float32 within the budget. */
+function checkItems(h: NpyHeader, file: string): void {
+  const per = checkedProduct(h.shape.slice(1), file, 'one item of the array');
+  checkAllocation(per * (4 + h.itemSize), `one item of its declared ${h.shape.join('×')} ${h.dtype} array`, file);
+  if (h.fortranOrder) checkAllocation(product(h.shape) * 8, `its declared ${h.shape.join('×')} Fortran-order array (read whole)`, file);
+}
+
 export function listNpzMembers(file: string, buf?: Uint8Array): string[] {
   const names: string[] = [];
   try {
     unzipSync(buf ?? readFileOrThrow(file), {
       filter: (f) => {
         if (f.name.toLowerCase().endsWith('.npy')) names.push(f.name.slice(0, -4));
+        checkMemberSize(file, f);
         return false;
       },
     });
@@ -309,9 +341,10 @@ export function readNpzMemberBytes(file: string, role: ReadRole, wanted?: string
   const member = pickNpzMember(listNpzMembers(file, buf), file, role, wanted);
   let entry: Uint8Array | undefined;
   try {
-    const files = unzipSync(buf, { filter: (f) => f.name === `${member}.npy` });
+    const files = unzipSync(buf, { filter: (f) => f.name === `${member}.npy` && checkMemberSize(file, f) });
     entry = files[`${member}.npy`];
   } catch (e) {
+    if (e instanceof LensError) throw e;
     throw npyError(file, `cannot decompress "${member}" (${(e as Error).message})`, '.npz');
   }
   if (!entry) throw npyError(file, `cannot find "${member}.npy" in the archive`, '.npz');
@@ -353,6 +386,7 @@ export class NpzArray implements ItemArray {
     const need = product(this.header.shape) * this.header.itemSize;
     const have = bytes.length - this.header.dataOffset;
     if (have < need) throw npyError(this.name, `truncated (the header promises ${need} bytes of data, the member holds ${have})`, '.npz');
+    checkItems(this.header, this.name);
     this.bytes = bytes;
     this.shape = this.header.shape;
     this.dtype = this.header.dtype;

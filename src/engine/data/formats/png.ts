@@ -4,6 +4,7 @@
  */
 import { PNG } from 'pngjs';
 import { LensError } from '../../types';
+import { checkAllocation } from '../../limits';
 import { readFileOrThrow, unreadable, type RawImage, type ReadRole } from './common';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -105,6 +106,11 @@ function preparePng(buf: Buffer, file: string, paletteAsIndex: boolean): { heade
  */
 export function decodePng(buf: Buffer, file: string, role: ReadRole = 'image'): RawImage {
   const { header, buf: clean } = preparePng(buf, file, role === 'label');
+  // What decoding will allocate, from the declared size, before any pixel is inflated:
+  // pngjs's RGBA buffer (16-bit: two bytes a sample) plus our float32 planes.
+  const declared = header.width * header.height;
+  if (header.width === 0 || header.height === 0) throw unreadable(file, 'PNG', `it declares a ${header.width}×${header.height} image`);
+  checkAllocation(declared * 4 * (header.bitDepth > 8 ? 2 : 1) + declared * 3 * 4, `decoding its declared ${header.width}×${header.height} pixels`, file);
   let png: { width: number; height: number; data: Buffer | Uint16Array };
   try {
     png = PNG.sync.read(clean, { skipRescale: true }) as unknown as typeof png;

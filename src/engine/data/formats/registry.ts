@@ -11,7 +11,9 @@
  * {@link NOT_YET_SUPPORTED} so folder listings can say so.
  *
  * Formats: PNG, NumPy .npy/.npz, JPEG (images only: never masks), TIFF (multi-page = the slices
- * of a volume in a 3D layout), NIfTI .nii/.nii.gz (voxels in file order, no reorientation).
+ * of a volume in a 3D layout), NIfTI .nii/.nii.gz (voxels in file order, no reorientation),
+ * DICOM (dicom.ts: a folder holding one series is one volume, {@link DICOM_SERIES_READER};
+ * a single .dcm file is a series of one slice).
  *
  * No `vscode` import: shared by the CLI, the worker and the tests.
  */
@@ -23,6 +25,8 @@ import { readNpy, readNpzMember } from './npy';
 import { decodeJpeg } from './jpeg';
 import { decodeTiff } from './tiff';
 import { decodeNifti } from './nifti';
+import { isDicomSeriesFolder, readDicomSeries } from './dicom';
+import * as fs from 'node:fs';
 
 function readArrayImage(arr: NdArray, ctx: ReadContext, what: string): RawImage {
   return toChannelsFirst(arr.data, arr.shape, channelAxisOf(arr.shape, ctx, what));
@@ -42,6 +46,35 @@ const NIFTI_READER: ImageFileReader = {
   format: 'NIfTI',
   read: (file, ctx) => decodeNifti(readFileOrThrow(file), file, ctx.role, rankOf(ctx), ctx.layout),
 };
+
+const DICOM_READER: ImageFileReader = {
+  format: 'DICOM',
+  read: (file, ctx) => {
+    const img = readDicomSeries(file, ctx.role, rankOf(ctx), ctx.layout);
+    if (img.dims.length === 4 && img.dims[1] === 1) {
+      throw new LensError(
+        `${file} is one DICOM slice; with input.layout "${ctx.layout}" a volume is a folder holding one series: put the .dcm files of each case in a sub-folder of the images (and labels) folder, named after the case`,
+        'data',
+        file,
+      );
+    }
+    return img;
+  },
+};
+
+/**
+ * The reader of a FOLDER holding one DICOM series (one volume; dicom.ts). Files of the other
+ * formats in the folder are not taken for DICOM slices.
+ */
+export const DICOM_SERIES_READER: ImageFileReader = {
+  format: 'DICOM series',
+  read: (dir, ctx) => readDicomSeries(dir, ctx.role, rankOf(ctx), ctx.layout, (name) => readerFor(name) !== undefined),
+};
+
+/** Whether `dir` is a folder holding a DICOM series (it has a .dcm file, or a file with the DICM magic). */
+export function isDicomSeriesDir(dir: string): boolean {
+  return isDicomSeriesFolder(dir, (name) => readerFor(name) !== undefined);
+}
 
 /** Readers by lower-case extension (`.nii.gz` is one extension, see {@link extOf}). One entry per format. */
 export const READERS: Record<string, ImageFileReader> = {
@@ -66,6 +99,7 @@ export const READERS: Record<string, ImageFileReader> = {
   '.tiff': TIFF_READER,
   '.nii': NIFTI_READER,
   '.nii.gz': NIFTI_READER,
+  '.dcm': DICOM_READER,
 };
 
 /** Formats UNet Lens knows of but cannot read yet (for the "skipped" note). */
@@ -75,7 +109,6 @@ export const NOT_YET_SUPPORTED: Record<string, string> = {
   '.webp': 'WebP',
   '.hdr': 'Analyze/NIfTI .hdr/.img pair',
   '.img': 'Analyze/NIfTI .hdr/.img pair',
-  '.dcm': 'DICOM',
   '.mha': 'MetaImage',
   '.mhd': 'MetaImage',
   '.nrrd': 'NRRD',
@@ -90,9 +123,19 @@ export function readerFor(file: string): ImageFileReader | undefined {
   return READERS[extOf(file)];
 }
 
+/** The reader of a path: a folder is read as a DICOM series, a file by its extension. */
+export function readerForPath(p: string): ImageFileReader | undefined {
+  try {
+    if (fs.statSync(p).isDirectory()) return DICOM_SERIES_READER;
+  } catch {
+    // a missing path: the reader of its extension says so when it reads it
+  }
+  return readerFor(p);
+}
+
 /** The reader of a file; a file of no known format is a data error naming what it was read as. */
 function readerOrThrow(file: string, what: 'files' | 'masks'): ImageFileReader {
-  const r = readerFor(file);
+  const r = readerForPath(file);
   if (!r) {
     throw new LensError(
       `${file}: cannot read ${extOf(file) || 'files without an extension'} ${what} (supported: ${supportedExtensions().join(', ')})`,

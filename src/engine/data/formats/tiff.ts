@@ -18,6 +18,7 @@
  * - Not supported (a clear error says so): JPEG/CCITT/other compressions, the floating-point
  *   predictor, CMYK/YCbCr/Lab photometrics, BigTIFF, float16.
  */
+import { checkAllocation } from '../../limits';
 import * as UTIF from 'utif2';
 import { LensError } from '../../types';
 import { unreadable, type RawImage, type ReadRole } from './common';
@@ -311,6 +312,15 @@ export function decodeTiff(buf: Uint8Array, file: string, role: ReadRole, rank: 
     );
   }
   const pages = pagesIfd.map((d, i) => pageInfo(d, file, pagesIfd.length > 1 ? i : 0, buf));
+  // What decoding will allocate, from the declared sizes, before anything is decompressed:
+  // each page's decoded bytes (one page at a time) and the float32 planes of every page.
+  let floats = 0;
+  let largestPage = 0;
+  for (const p of pages) {
+    floats += p.width * p.height * p.keep.length * 4;
+    largestPage = Math.max(largestPage, Math.ceil((p.width * p.bps * p.spp) / 8) * p.height);
+  }
+  checkAllocation(floats + largestPage, `decoding its ${pages.length} page${pages.length > 1 ? 's' : ''} of ${pages[0].width}×${pages[0].height} pixels`, file);
   const p0 = pages[0];
   const planes: Float32Array[] = [];
   let channels = 0;
