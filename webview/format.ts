@@ -7,26 +7,13 @@
  */
 import type { Results, Stage, TapInfo, TapMetrics } from '../src/engine/types';
 import { TAP_METRICS, type TapMetricKey } from '../src/protocol/metrics';
+import { fmtNumber, shortTapName } from '../src/protocol/names';
 
 /** The per-tap metrics (src/protocol/metrics.ts), in the order of METHOD.md §4. */
 export const METRICS = TAP_METRICS;
 export type MetricKey = TapMetricKey;
 
-/**
- * A short label for a tap: `/enc1/relu2/Relu_output_0` → `enc1/relu2`,
- * `/pool1/MaxPool_output_0` → `pool1`. Keeps at most the last two module parts and
- * falls back to the full name when nothing readable is left.
- */
-export function shortTapName(name: string, maxLength = 28): string {
-  let parts = name.split('/').filter((p) => p.length > 0);
-  const last = parts[parts.length - 1] ?? '';
-  if (parts.length > 1 && /_output(_\d+)?$/.test(last)) parts = parts.slice(0, -1);
-  else if (parts.length === 1) parts = [last.replace(/_output(_\d+)?$/, '') || last];
-  if (parts.length > 2) parts = parts.slice(-2);
-  let s = parts.join('/') || name;
-  if (s.length > maxLength) s = '…' + s.slice(s.length - maxLength + 1);
-  return s;
-}
+export { shortTapName } from '../src/protocol/names';
 
 /** Short labels for all taps, made unique by appending `#index` where two would collide. */
 export function tapLabels(taps: TapInfo[]): string[] {
@@ -95,13 +82,7 @@ export function numOrNull(v: unknown): number | null {
 
 /** A number for a table cell: 3 significant digits, exponent for very large/small values. */
 export function fmt(v: unknown, digits = 3): string {
-  const n = numOrNull(v);
-  if (n === null) return '—';
-  if (n === 0) return '0';
-  const a = Math.abs(n);
-  if (a >= 1e5 || a < 1e-3) return n.toExponential(digits - 1);
-  if (Number.isInteger(n)) return String(n);
-  return String(Number(n.toPrecision(digits)));
+  return fmtNumber(v, digits);
 }
 
 /** An explained-variance ratio as a percentage label, e.g. 0.4123 → "41.2 %". */

@@ -34,6 +34,7 @@ import { OverviewView } from './views/overview';
 import { SplitsView } from './views/splitsView';
 import { TapView } from './views/tapView';
 import { UnetView } from './views/unetView';
+import { VerdictView } from './views/verdictView';
 import { WithoutLabelsView } from './views/withoutLabels';
 
 function start(): void {
@@ -77,8 +78,9 @@ function start(): void {
   for (const v of VIEWS) {
     tabs[v.id] = h(
       'button',
-      { type: 'button', role: 'tab', id: `tab-${v.id}`, 'aria-controls': `view-${v.id}`, class: 'tab', onclick: () => showView(v.id, true) },
-      v.title,
+      { type: 'button', role: 'tab', id: `tab-${v.id}`, 'aria-controls': `view-${v.id}`, 'aria-label': v.title, title: v.title, class: 'tab', onclick: () => showView(v.id, true) },
+      h('span', { class: `tab-full${v.short ? ' has-short' : ''}` }, v.title),
+      v.short ? h('span', { class: 'tab-short', 'aria-hidden': 'true' }, v.short) : null,
     );
     tabList.append(tabs[v.id]);
     panels[v.id] = h('div', { role: 'tabpanel', id: `view-${v.id}`, 'aria-labelledby': `tab-${v.id}`, class: 'view', tabindex: -1 });
@@ -98,7 +100,9 @@ function start(): void {
       tabs[next].focus();
     }
   });
-  const main = h('main', { class: 'results' }, tabList, ...VIEWS.map((v) => panels[v.id]));
+  // The answer first: the verdict sits above the tabs, whatever view is chosen.
+  const verdictRoot = h('section', { class: 'verdict', id: 'verdict' });
+  const main = h('main', { class: 'results' }, verdictRoot, tabList, ...VIEWS.map((v) => panels[v.id]));
   app.append(
     h('header', { class: 'titlebar' }, h('h1', null, 'UNet Lens', titleModel), titleSource, actions),
     statusArea,
@@ -131,7 +135,8 @@ function start(): void {
     splits: new SplitsView(panels.splits, ctx),
     withoutLabels: new WithoutLabelsView(panels.withoutLabels, ctx),
   };
-  const allViews = VIEWS.map((v) => views[v.id]);
+  const verdict = new VerdictView(verdictRoot, ctx);
+  const allViews: View[] = [verdict, ...VIEWS.map((v) => views[v.id])];
   /** Views drawn while hidden (no size yet): drawn again when shown. */
   const needsDraw = new Set<ViewId>();
 
@@ -227,7 +232,11 @@ function start(): void {
     }
     main.hidden = false;
     titleModel.textContent = ` — ${baseName(r.model?.path ?? '')}`;
-    titleSource.textContent = store.source ? store.source : '';
+    // The file shown, short (its folder and name; the whole path as the tooltip); nothing for
+    // the extension's own results cache, whose path says nothing to the user.
+    const inCache = /[\\/]unetlens\.unet-lens[\\/]results[\\/]/.test(store.source);
+    const parts = store.source.split(/[\\/]/).filter(Boolean);
+    titleSource.textContent = store.source && !inCache ? parts.slice(-2).join('/') : '';
     titleSource.title = store.source;
     // Show the view first: charts size themselves from their (visible) container.
     showView(store.view, false);

@@ -166,3 +166,98 @@ export function valueAxis(vals: number[], unit: boolean, left: number, plotW: nu
     unit ? (narrow ? [0, 0.5, 1] : [0, 0.2, 0.4, 0.6, 0.8, 1]) : (narrow ? [0, 0.5, 1] : [0, 0.25, 0.5, 0.75, 1]).map((t) => lo + t * (hi - lo));
   return { lo, hi, X, ticks };
 }
+
+/**
+ * What a colour on a metric means (issue 11: "scales with meaning"), decided by the metric
+ * table (src/protocol/metrics.ts), never by the spread of the values alone:
+ *
+ * - `diverging` (direction centred-on-1, e.g. feature shift): log scale symmetric about 1; the
+ *   usual band (FEATURE_SHIFT_USUAL) is neutral, both ends are marked unusual ("collapsed"
+ *   below, "far from train" above) — below 1 is never "better";
+ * - `absolute` (values in [0, 1]): a fixed 0–1 domain, coloured by the known direction;
+ * - `relative` (no bound): the range over the values, coloured by the known direction, and
+ *   said to be relative (it compares layers, it is not a verdict);
+ * - direction `none`: one hue, no "better"/"worse".
+ *
+ * `tone(v)` names what a value's colour says (the test hook `data-tone`): `better`, `worse`,
+ * `middle`, `usual`, `unusual-low`, `unusual-high` or `neutral`.
+ */
+/** A diverging scale runs from 1/4× to 4× (log, centred on 1); values beyond take the end colours. */
+export const DIVERGING_SPAN = 4;
+
+export interface MeaningScale {
+  kind: 'diverging' | 'absolute' | 'relative' | 'plain';
+  domain: Domain;
+  /** Position of a value in [0, 1] (diverging: 0.5 at 1). */
+  t(v: number | null): number | null;
+  /** The colour at position t: `stops` good→bad (sequential) or low→usual→high (diverging, three stops; flat over the usual band). */
+  colourAt(t: number, stops: readonly RGB[]): RGB;
+  tone(v: number | null): string;
+  /** Words at the left end, the middle and the right end of the legend bar. */
+  ends: [string, string, string];
+  /** A short note beside the legend. */
+  note: string;
+  /** The usual band's positions [t0, t1] (diverging only), drawn on the legend. */
+  band?: [number, number];
+}
+
+export function meaningScale(
+  spec: { direction: 'lower-better' | 'higher-better' | 'centred-on-1' | 'none'; unitRange: boolean; usual?: readonly [number, number]; short: string },
+  values: readonly (number | null)[],
+  wantLog: boolean,
+): MeaningScale | null {
+  const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  if (spec.direction === 'centred-on-1' && spec.usual) {
+    // a fixed scale (the same colours in every model): 1/DIVERGING_SPAN× to DIVERGING_SPAN×, beyond clamped to the ends
+    const half = Math.log(DIVERGING_SPAN);
+    const domain: Domain = { min: Math.exp(-half), max: Math.exp(half), log: true };
+    const t = (v: number | null) => (v === null || !Number.isFinite(v) ? null : v <= 0 ? 0 : Math.min(1, Math.max(0, 0.5 + Math.log(v) / (2 * half))));
+    return {
+      kind: 'diverging',
+      domain,
+      t,
+      colourAt: (x, stops) => {
+        const [b0, b1] = [t(spec.usual![0])!, t(spec.usual![1])!];
+        if (x < b0) return interpolate([stops[0], stops[1]], x / b0);
+        if (x > b1) return interpolate([stops[1], stops[2]], (x - b1) / (1 - b1));
+        return [...stops[1]] as RGB;
+      },
+      tone: (v) => (v === null || !Number.isFinite(v) ? 'none' : v < spec.usual![0] ? 'unusual-low' : v > spec.usual![1] ? 'unusual-high' : 'usual'),
+      ends: ['unusual: collapsed', `≈ 1 in distribution`, 'unusual: far from train'],
+      note: `log scale centred on 1 · ${spec.usual[0]}–${spec.usual[1]}× usual`,
+      band: [t(spec.usual[0])!, t(spec.usual[1])!],
+    };
+  }
+  const hib = spec.direction === 'higher-better';
+  const directed = spec.direction === 'higher-better' || spec.direction === 'lower-better';
+  let domain: Domain | null;
+  let kind: MeaningScale['kind'];
+  if (spec.unitRange) {
+    domain = { min: 0, max: 1, log: false };
+    kind = directed ? 'absolute' : 'plain';
+  } else {
+    domain = domainOf(finite, wantLog);
+    kind = directed ? 'relative' : 'plain';
+  }
+  if (!domain) return null;
+  const d = domain;
+  const t = (v: number | null) => position(v, d);
+  const colourAt = (x: number, stops: readonly RGB[]) => interpolate(stops, directed ? badness(x, hib) : x);
+  const tone = (v: number | null) => {
+    const x = t(v);
+    if (x === null) return 'none';
+    if (!directed) return 'neutral';
+    const b = badness(x, hib);
+    return b < 1 / 3 ? 'better' : b > 2 / 3 ? 'worse' : 'middle';
+  };
+  const better = hib ? 'higher = better' : 'lower = better';
+  const ends: [string, string, string] =
+    !directed ? ['lower', spec.short, 'higher']
+    : hib ? ['worse', spec.short, 'better']
+    : ['better', spec.short, 'worse'];
+  const note =
+    kind === 'absolute' ? `fixed 0–1 scale · ${better}`
+    : kind === 'relative' ? `${d.log ? 'log scale · ' : ''}range over all splits: compares layers, not a verdict · ${better}`
+    : `${d.log ? 'log scale · ' : ''}${kind === 'plain' && spec.unitRange ? 'fixed 0–1 scale' : 'range over all splits'} · no better or worse`;
+  return { kind, domain: d, t, colourAt, tone, ends, note };
+}

@@ -12,11 +12,12 @@ import type { Host } from './host';
 
 export type PanelState = 'empty' | 'loading' | 'ready' | 'error' | 'stale';
 export type ViewId = 'overview' | 'unet' | 'tap' | 'maps' | 'splits' | 'withoutLabels';
-export const VIEWS: { id: ViewId; title: string }[] = [
+/** The views, in tab order; `short`: the tab's text in a narrow panel (the full title stays its accessible name). */
+export const VIEWS: { id: ViewId; title: string; short?: string }[] = [
   { id: 'overview', title: 'Overview' },
   { id: 'unet', title: 'The U' },
   { id: 'tap', title: 'Tap view' },
-  { id: 'maps', title: 'Where is the model unsure' },
+  { id: 'maps', title: 'Where is the model unsure', short: 'Where unsure' },
   { id: 'splits', title: 'Splits' },
   { id: 'withoutLabels', title: 'Without labels' },
 ];
@@ -67,7 +68,7 @@ export class Store {
   /** Where is the model unsure: split, image, overlay opacity, contours. */
   mapSplit: string | undefined;
   mapImage: string | undefined;
-  mapOpacity = 0.45;
+  mapOpacity = 0.3;
   mapLabel = true;
   mapPrediction = true;
   /** Without labels: the baselines' predictions in the predicted-versus-true scatter. */

@@ -139,6 +139,18 @@ export function scaleStops(theme: Theme): [number, number, number][] {
   return [toRgb(theme.charts.blue), toRgb(theme.charts.yellow), toRgb(theme.charts.red)];
 }
 
+/**
+ * A diverging scale's three stops (low end, the usual middle, high end): purple and orange
+ * (apart for the common colour-vision deficiencies) around a grey half-way between the
+ * background and the muted text, so "usual" reads as quiet, not as good.
+ */
+export function divergingStops(theme: Theme): [number, number, number][] {
+  const bg = toRgb(theme.bg);
+  const mu = toRgb(theme.muted);
+  const mid = [0, 1, 2].map((k) => Math.round(bg[k] * 0.65 + mu[k] * 0.35)) as [number, number, number];
+  return [toRgb(theme.charts.purple), mid, toRgb(theme.charts.orange)];
+}
+
 function luminance(color: string): number {
   const p = parseColor(color);
   if (!p) return 1;

@@ -15,7 +15,7 @@ import type {
   ShiftCopy,
   TapInfo,
 } from '../src/engine/types';
-import { isUnitMetric, LABEL_FREE_METRICS, metricShort, metricSpec } from '../src/protocol/metrics';
+import { isUnitMetric, LABEL_FREE_METRICS, METRIC_SPECS, metricShort, metricSpec } from '../src/protocol/metrics';
 import { numOrNull, shortTapName, tapsInOrder, toCsv } from './format';
 import type { RGB } from './scale';
 
@@ -62,7 +62,7 @@ export function stripMetrics(p: PerformanceWithoutLabels): LfMetric[] {
 export const PREDICTOR_NAMES: readonly PredictorName[] = ['features', 'maxProbability', 'entropy'];
 
 export const PREDICTOR_INFO: Record<PredictorName, { title: string; short: string; baseline: boolean }> = {
-  features: { title: 'Interior features (ours)', short: 'interior features', baseline: false },
+  features: { title: 'Interior features', short: 'interior features', baseline: false },
   maxProbability: { title: 'Max-softmax baseline', short: 'max-softmax baseline', baseline: true },
   entropy: { title: 'Entropy baseline', short: 'entropy baseline', baseline: true },
 };
@@ -192,15 +192,26 @@ export function inputsText(inputs: readonly string[], maxListed = 4): string {
     const stages = [...new Set(staged.filter((m) => m![1] !== 'output').map((m) => m![1]))];
     const metrics = [...new Set(staged.filter((m) => m![1] !== 'output').map((m) => m![2]))];
     const extra = staged.filter((m) => m![1] === 'output').map((m) => m![2]);
-    return `${inputs.length} inputs: ${metrics.join(', ')} averaged per stage (${stages.join(', ')})${extra.length ? `; ${extra.join(', ')}` : ''}`;
+    return keysInWords(`${inputs.length} inputs: ${metrics.join(', ')} averaged per stage (${stages.join(', ')})${extra.length ? `; ${extra.join(', ')}` : ''}`);
   }
   const parsed = inputs.map((x) => ({ raw: x, q: parseInput(x) }));
   const name = lfName;
   const one = (x: { raw: string; q: { tap: string; metric: string } | null }) => (x.q && name(x.q.metric) ? `${shortTapName(x.q.tap)} · ${name(x.q.metric)}` : x.raw);
-  if (inputs.length <= maxListed || parsed.some((x) => !x.q || !name(x.q.metric))) return parsed.map(one).join(', ');
+  if (inputs.length <= maxListed || parsed.some((x) => !x.q || !name(x.q.metric))) return keysInWords(parsed.map(one).join(', '));
   const taps = new Set(parsed.map((x) => x.q!.tap));
   const metrics = [...new Set(parsed.map((x) => x.q!.metric))].map(lfTitle);
   return `${inputs.length} interior features: ${taps.size} tap${taps.size === 1 ? '' : 's'} × ${metrics.join(', ')}`;
+}
+
+/**
+ * A text from the engine (a predictor's inputs or description) with the metric keys it names
+ * replaced by their names in words from the metric table ("log featureShiftFg" → "log Feature
+ * shift (fg)"): no code keys in the panel.
+ */
+export function keysInWords(text: string): string {
+  const keys = METRIC_SPECS.map((m) => m.key).sort((a, b) => b.length - a.length);
+  const re = new RegExp(`\\b(${keys.join('|')})\\b`, 'g');
+  return text.replace(re, (k) => metricShort(k));
 }
 
 /** Position of ρ on the diverging scale: −1 → 0, 0 → 0.5, +1 → 1; null stays null. */

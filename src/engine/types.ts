@@ -389,8 +389,54 @@ export interface Results {
   maps: { items: ImageMaps[] };
   /** METHOD.md §5; absent when the sweep is off or there is nothing labelled to shift. */
   performanceWithoutLabels?: PerformanceWithoutLabels;
+  /** The answer first (src/engine/verdict.ts): sentences the panel and the report print at the top. Absent in files written before it existed. */
+  verdict?: Verdict;
   warnings: string[];
   timings: { totalMs: number; loadMs: number; forwardMs: number; metricsMs: number; [k: string]: number };
+}
+
+/** CONTRACT.md §3 `verdict`: what the panel says first. Every sentence is printed as it is. */
+export interface Verdict {
+  /** One per unlabelled split, in the file's order. */
+  unlabeled: UnlabeledVerdict[];
+  /** One per labelled split other than train. */
+  labeled: LabeledVerdict[];
+}
+
+export interface UnlabeledVerdict {
+  split: string;
+  /** The performance metric spoken of (`dice`, `accuracy`, `ssim`). */
+  metric: string;
+  /** The labelled data the estimate is compared with, and its measured value. */
+  reference: { split: string; value: number } | null;
+  /** The predictor's estimate (METHOD.md §5), null when there is none. */
+  estimate: Estimate | null;
+  grade: Grade | null;
+  /** `drop` / `same` / `better` than the reference (beyond 0.05), `cannot tell` (interval too wide), `unknown` (no estimate or no reference). */
+  expect: 'drop' | 'same' | 'better' | 'cannot tell' | 'unknown';
+  /** The answer, one sentence. */
+  sentence: string;
+  /** Segmentation: share of pixels predicted as foreground on the split and on the reference. */
+  foreground: { split: number; reference: number; referenceSplit: string } | null;
+  foregroundSentence: string | null;
+  /** Up to 3 layers whose feature shift is outside the usual band (either side), furthest first. */
+  movedMost: { tap: string; stage: Stage; featureShift: number; reference: number | null; direction: 'away' | 'collapsed' }[];
+  movedSentence: string;
+  /** One suggested action; `images`: the images to label, worst predicted first, when the engine ranks them. */
+  action: { kind: 'label' | 'check' | 'none'; images: string[]; sentence: string };
+}
+
+export interface LabeledVerdict {
+  split: string;
+  metric: string;
+  train: number | null;
+  value: number | null;
+  /** train − split (positive: worse than on train). */
+  gap: number | null;
+  /** The first layer (forward order) where the split's Davies–Bouldin exceeds train's by more than 10 %. */
+  opensAt: { tap: string; stage: Stage; db: number; trainDb: number } | null;
+  sentence: string;
+  whereSentence: string | null;
 }
 
 export const METHOD_VERSION = '1';

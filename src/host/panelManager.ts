@@ -26,6 +26,7 @@ import { parseWebviewToHost, type HostToWebview } from '../protocol/messages';
 import { Disposable } from './dispose';
 import { writeReport } from '../engine/report';
 import type { Results } from '../engine/types';
+import { withVerdict } from '../engine/verdict';
 
 export const PANEL_TYPE = 'unetLens.results';
 /** Largest results.json the host reads (a results file with maps of 3 images per split is a few MB). */
@@ -164,6 +165,7 @@ export class ResultsPanel extends Disposable {
   }
 
   showResults(results: Results, source: string, cached = false): void {
+    results = withVerdict(results); // a results file written before the verdict existed
     this.source = source;
     this.results = results;
     this.cacheKey = undefined;

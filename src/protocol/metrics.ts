@@ -39,12 +39,29 @@ export interface MetricSpec {
   digits: number;
   /** Values live in [0, 1] (drawn on a fixed 0–1 axis). */
   unitRange: boolean;
+  /**
+   * centred-on-1 metrics: the band of usual values [low, high]; outside it, on either side, a
+   * value is unusual (the panel's diverging colour scale marks both ends, the verdict names
+   * such layers). Absent for other metrics.
+   */
+  usual?: readonly [number, number];
   family: MetricFamily;
   /** The panel's longer explanation under a chart; `{k}` stands for the number of neighbours. */
   explain?: string;
+  /** One line in plain words, no formula: what the number tells about the model (the panel's "What it says"). */
+  plain?: string;
+  /** One line: what to do about a worrying value (the panel's "What to do"). */
+  action?: string;
   /** The export of src/engine/metrics that computes it (a function or an accumulator class); absent when the engine does not. */
   engine?: string;
 }
+
+/**
+ * Feature shift between 0.8 and 1.25 × train's median is "in distribution"; above, the
+ * features have left the training manifold; below, they have collapsed (many points closer
+ * to train than train is to itself: a layer that no longer tells the inputs apart).
+ */
+export const FEATURE_SHIFT_USUAL = [0.8, 1.25] as const;
 
 type Defaulted = 'refLine' | 'unit' | 'digits' | 'unitRange';
 /** A table row; no reference line, no unit, 3 digits and an open range unless it says otherwise. */
@@ -67,6 +84,8 @@ export const TAP_METRIC_SPECS = [
     direction: 'lower-better',
     needsLabels: true,
     engine: 'daviesBouldin',
+    plain: "How cleanly this layer keeps the classes apart on this split's images.",
+    action: 'Test much higher than train at a layer: the model separates the classes there only on what it was trained on — more varied training data or augmentation helps from that layer on.',
     family: 'tap',
     explain: 'Davies–Bouldin index of the points grouped by their true label. Lower = classes better separated. Needs labels: unlabeled splits have none.',
   }),
@@ -79,6 +98,8 @@ export const TAP_METRIC_SPECS = [
     direction: 'lower-better',
     needsLabels: false,
     engine: 'roughness',
+    plain: 'How abruptly this layer re-draws the regions it receives: a spike marks the layer that does the most re-partitioning.',
+    action: "A spike on every split is the architecture's (e.g. right after an up-sampling); a spike higher on new data than on train marks the layer where that data is handled differently — open its maps under Where is the model unsure.",
     family: 'tap',
     explain: 'DB of the previous tap’s points grouped by the k-means clusters this tap draws. Higher = rougher: the partition is not yet separable in what the layer receives. Label-free.',
   }),
@@ -92,6 +113,8 @@ export const TAP_METRIC_SPECS = [
     needsLabels: 'train',
     unitRange: true,
     engine: 'knnConfidence',
+    plain: "Whether the training points nearest to each location agree with the model's prediction there, averaged over every location (mostly background).",
+    action: 'High on new data does not mean the foreground is found: background dominates the mean. Read the foreground share and kNN Dice (the verdict, Without labels) for the foreground itself.',
     family: 'tap',
     explain: 'Share of each point’s {k} nearest train points whose label equals its predicted label, averaged. Higher = more confident. Label-free on the split measured.',
   }),
@@ -104,8 +127,11 @@ export const TAP_METRIC_SPECS = [
     direction: 'centred-on-1',
     needsLabels: false,
     refLine: 1,
+    usual: FEATURE_SHIFT_USUAL,
     unit: '× train median',
     engine: 'featureShift',
+    plain: "How far this split's features sit from the training data at this layer, in units of training's own spread.",
+    action: 'Far from 1 at the first layers: the images differ (intensity, noise, scanner) — normalise or augment for it; below 0.8: the layer no longer tells the inputs apart (collapsed). Either way, label a few images of that split to measure.',
     family: 'tap',
     explain: 'Distance to the {k}-th nearest train point, divided by train’s own median. ≈ 1 = in distribution (dotted line); larger = the features have shifted away from training. Label-free.',
   }),
@@ -122,6 +148,8 @@ export const DERIVED_METRIC_SPECS = [
     needsLabels: 'train',
     unitRange: true,
     engine: 'knnDice',
+    plain: 'The Dice that the nearest training points would give the predicted foreground: low when they disagree with it.',
+    action: "Lower on a new split than on the labelled test: label a few of that split's images (worst predicted first) and measure.",
     family: 'labelFree',
   }),
   spec('featureShiftFg', {
@@ -132,8 +160,11 @@ export const DERIVED_METRIC_SPECS = [
     direction: 'centred-on-1',
     needsLabels: false,
     refLine: 1,
+    usual: FEATURE_SHIFT_USUAL,
     unit: '× train median',
     engine: 'foregroundShift',
+    plain: "Feature shift of the locations predicted as foreground only: the foreground's features, not the background's.",
+    action: 'Far above 1: the predicted foregrounds look unlike the training lesions at this layer — check those predictions by eye.',
     family: 'labelFree',
   }),
 ] as const;
@@ -151,9 +182,9 @@ export const PERFORMANCE_SPECS = [
 
 /** What the final output says about itself: the baselines' inputs and the foreground share. */
 export const OUTPUT_SPECS = [
-  spec('maxProbability', { title: 'Max-softmax probability', short: 'max-softmax', axis: 'mean max-softmax', intuition: 'Mean over pixels of the largest class probability. Lower = the output is less sure.', direction: 'higher-better', needsLabels: false, unitRange: true, engine: 'OutputStatsAccumulator', family: 'output' }),
-  spec('entropy', { title: 'Predictive entropy', short: 'entropy', axis: 'mean entropy (nats)', intuition: 'Mean over pixels of the entropy of the class probabilities. Higher = the output is less sure.', direction: 'lower-better', needsLabels: false, unit: 'nats', engine: 'OutputStatsAccumulator', family: 'output' }),
-  spec('foreground', { title: 'Foreground share', short: 'foreground share', axis: 'foreground share', intuition: 'Share of pixels predicted as a class other than the background.', direction: 'none', needsLabels: false, unitRange: true, engine: 'OutputStatsAccumulator', family: 'output' }),
+  spec('maxProbability', { title: 'Max-softmax probability', short: 'max-softmax', axis: 'mean max-softmax', intuition: 'Mean over pixels of the largest class probability. Lower = the output is less sure.', plain: 'How sure the final output is of itself, averaged over every pixel.', action: 'A weak guide on new data: a network can be sure and wrong. Trust it only as far as its ρ with the true Dice under Without labels.', direction: 'higher-better', needsLabels: false, unitRange: true, engine: 'OutputStatsAccumulator', family: 'output' }),
+  spec('entropy', { title: 'Predictive entropy', short: 'entropy', axis: 'mean entropy (nats)', intuition: 'Mean over pixels of the entropy of the class probabilities. Higher = the output is less sure.', plain: 'How undecided the final output is, averaged over every pixel.', action: 'A weak guide on new data: a network can be sure and wrong. Trust it only as far as its ρ with the true Dice under Without labels.', direction: 'lower-better', needsLabels: false, unit: 'nats', engine: 'OutputStatsAccumulator', family: 'output' }),
+  spec('foreground', { title: 'Foreground share', short: 'foreground share', axis: 'foreground share', intuition: 'Share of pixels predicted as a class other than the background.', plain: 'How much of the image the model calls foreground.', action: 'Much lower or higher than on the labelled test: the model finds less or more foreground on that data — check its predictions by eye.', direction: 'none', needsLabels: false, unitRange: true, engine: 'OutputStatsAccumulator', family: 'output' }),
 ] as const;
 
 export const METRIC_SPECS: readonly MetricSpec[] = [...TAP_METRIC_SPECS, ...DERIVED_METRIC_SPECS, ...PERFORMANCE_SPECS, ...OUTPUT_SPECS];
@@ -204,6 +235,21 @@ export function isUnitMetric(key: string | undefined): boolean {
 export function explainText(key: string, k: number): string {
   const m = BY_KEY.get(key);
   return (m?.explain ?? m?.intuition ?? '').replace(/\{k\}/g, String(k));
+}
+
+/** Which way a metric is better, in words (the panel's "Which way"). */
+export function directionText(key: string): string {
+  const m = BY_KEY.get(key);
+  switch (m?.direction) {
+    case 'lower-better':
+      return 'Lower is better.';
+    case 'higher-better':
+      return 'Higher is better.';
+    case 'centred-on-1':
+      return m.usual ? `About 1 is in distribution; below ${m.usual[0]} or above ${m.usual[1]} is unusual (either way).` : 'About 1 is in distribution; far from 1 either way is unusual.';
+    default:
+      return 'Neither higher nor lower is better: compare the splits.';
+  }
 }
 
 /** The README's "needs labels" words for a metric. */

@@ -243,5 +243,5 @@ test('Store: the view choices and source go into the webview state, never the re
   d.restore();
   assert.equal(d.view, 'overview');
   assert.deepEqual([...d.log], ['db']);
-  assert.equal(d.mapOpacity, 0.45);
+  assert.equal(d.mapOpacity, 0.3);
 });

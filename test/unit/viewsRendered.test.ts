@@ -81,7 +81,12 @@ test('Overview: the performance table, one chart per metric with its series, the
   assert.deepEqual(JSON.parse(canvases[0].dataset.series!).map((s: { split: string }) => s.split), ['train'], 'db: no series for the unlabeled split');
   assert.deepEqual(JSON.parse(canvases[3].dataset.series!)[1], { split: 'siteB', values: [1, 1, 1, 1, 1] });
   assert.deepEqual(root.querySelectorAll('.chart-card h3').map((e) => e.textContent), ['Class separation (Davies–Bouldin)', 'Roughness', 'kNN confidence', 'Feature shift']);
-  assert.match(root.querySelectorAll('.chart-card p.explain')[3].textContent, /10-th nearest train point/);
+  // every chart explained from the metric table: what it says, which way, what to do (the formula as the tooltip)
+  const explained = root.querySelectorAll('.chart-card .metric-explain');
+  assert.deepEqual(explained.map((e) => e.dataset.metric), ['db', 'roughness', 'knnConfidence', 'featureShift']);
+  for (const e of explained) assert.deepEqual(e.querySelectorAll('[data-role]').map((x) => x.dataset.role), ['says', 'direction', 'todo']);
+  assert.match(explained[3].getAttribute('title') ?? '', /10-th nearest train point/);
+  assert.match(explained[3].textContent, /below 0\.8 or above 1\.25 is unusual/);
   assert.deepEqual(view.summary, { taps: 5, splits: 2, metrics: ['db', 'roughness', 'knnConfidence', 'featureShift'] });
   const shift = Chart.getChart(canvases[3] as unknown as HTMLCanvasElement)!;
   assert.deepEqual(shift.data.datasets.map((d) => [d.label, d.data]), [['train', [1, 1, 1, 1, 1]], ['siteB (unlabeled)', [1, 1, 1, 1, 1]]]);
@@ -199,7 +204,7 @@ test('table headers name the metrics in words (from the metric table), the key a
   const r = results();
   const tapView = draw((a, b) => new views.TapView(a, b), r);
   const head = tapView.root.querySelector('.tap-top table thead tr')!;
-  assert.deepEqual(cells(head), ['Split', 'Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift', 'points']);
+  assert.deepEqual(cells(head), ['Split', 'Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift', 'Points measured']);
   assert.equal(head.children[1].getAttribute('title'), 'db');
   const overview = draw((a, b) => new views.OverviewView(a, b), r);
   assert.deepEqual(overview.root.querySelectorAll('table.compact th.group').map((e) => e.textContent), ['Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift']);

@@ -122,7 +122,7 @@ test('indicativenessCells: one cell per tap (forward order) and label-free metri
   assert.equal(parseInput('maxProbability'), null);
   assert.equal(inputsText(few.predictors.features!.inputs), 'bottleneck/relu1 · Feature shift, up2 · kNN confidence');
   assert.equal(inputsText(pwl.predictors.features!.inputs), '56 interior features: 14 taps × Roughness, kNN confidence, Feature shift, kNN Dice');
-  assert.equal(inputsText(['maxProbability']), 'maxProbability');
+  assert.equal(inputsText(['maxProbability']), 'max-softmax', 'no code keys: the metric table names it');
 });
 
 test('the diverging scale: −1 → neg, 0 → the background, +1 → pos; ρ as text', () => {

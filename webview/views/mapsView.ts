@@ -19,6 +19,7 @@ import { badness, interpolate } from '../scale';
 import { canvasToPng } from '../svg';
 import { scaleStops, type Theme } from '../theme';
 import { BaseView } from './view';
+import { exportFigure } from '../exportStamp';
 
 interface PaintOptions {
   zoom: number;
@@ -27,10 +28,26 @@ interface PaintOptions {
   prediction: boolean;
   /** Contour line width in canvas pixels (0: no contours). */
   line: number;
+  /** Lay the errors (false positives / negatives) over the image instead of the confidence. */
+  errors?: boolean;
 }
+
+/** Colour-blind-safe colours (Okabe–Ito): errors and contours, the same in every theme. */
+const FP_RGB: [number, number, number] = [213, 94, 0]; // vermillion: predicted, not labelled
+const FN_RGB: [number, number, number] = [0, 114, 178]; // blue: labelled, missed
+const LABEL_LINE = '#ffffff'; // true label: white, solid
+const PRED_LINE = '#e69f00'; // prediction: orange, dashed
+const HALO = 'rgba(0, 0, 0, 0.85)';
 
 export class MapsView extends BaseView {
   private items: ImageMaps[] = [];
+  /** The tap the maps show: the last decoder tap before the output until one is selected (here or elsewhere). */
+  private tap?: string;
+  /** What is laid over the image: the kNN confidence of the tap, or the errors (labelled splits). */
+  private overlay: 'confidence' | 'errors' = 'confidence';
+  private overlaySelect?: HTMLSelectElement;
+  /** The images of each split in the order shown: worst predicted first when the engine ranks them. */
+  private order = new Map<string, { images: string[]; ranked: boolean }>();
   private taps: TapInfo[] = [];
   private splitSelect?: HTMLSelectElement;
   private tapSelect?: HTMLSelectElement;
@@ -77,7 +94,20 @@ export class MapsView extends BaseView {
     }
     const store = this.ctx.store;
     const splits = mapSplits(results, this.items);
-    if (!store.mapSplit || !splits.includes(store.mapSplit)) store.mapSplit = splits[0];
+    // Start where problems are: an unlabelled split, its worst predicted images first, at the
+    // last decoder tap before the output (the output's own map says little).
+    const unlabelled = splits.find((sp) => results.splits?.find((x) => x.name === sp)?.labeled === false);
+    if (!store.mapSplit || !splits.includes(store.mapSplit)) store.mapSplit = unlabelled ?? splits[0];
+    const decoder = this.taps.filter((t) => t.stage === 'decoder');
+    const beforeOutput = decoder.length > 1 && decoder[decoder.length - 1] === this.taps[this.taps.length - 1] ? decoder[decoder.length - 2] : decoder[decoder.length - 1];
+    this.tap ??= (beforeOutput ?? this.taps[this.taps.length - 1])?.name;
+    this.order.clear();
+    for (const sp of splits) {
+      const inFile = this.items.filter((it) => it.split === sp).map((it) => it.image);
+      const worst = results.verdict?.unlabeled.find((v) => v.split === sp)?.action.images ?? [];
+      const ranked = worst.filter((id) => inFile.includes(id));
+      this.order.set(sp, { images: [...ranked, ...inFile.filter((id) => !ranked.includes(id))], ranked: ranked.length > 0 });
+    }
 
     this.splitSelect = h(
       'select',
@@ -101,8 +131,19 @@ export class MapsView extends BaseView {
       { id: 'maps-tap' },
       this.taps.map((t, i) => h('option', { value: t.name, title: t.name }, `${i + 1}. ${labels[i]} — ${t.stage}, level ${t.level}`)),
     );
-    if (store.tap) this.tapSelect.value = store.tap;
+    this.tapSelect.value = this.tap ?? '';
     this.tapSelect.addEventListener('change', () => this.ctx.selectTap(this.tapSelect!.value, false));
+    this.overlaySelect = h(
+      'select',
+      { id: 'maps-overlay' },
+      h('option', { value: 'confidence' }, 'kNN confidence (unsure where low)'),
+      h('option', { value: 'errors' }, 'Errors: false positives / false negatives'),
+    );
+    this.overlaySelect.value = this.overlay;
+    this.overlaySelect.addEventListener('change', () => {
+      this.overlay = this.overlaySelect!.value === 'errors' ? 'errors' : 'confidence';
+      this.draw();
+    });
     this.opacity = h('input', { type: 'range', id: 'maps-opacity', min: 0, max: 100, step: 5, 'aria-valuetext': '' });
     this.opacity.value = String(Math.round(store.mapOpacity * 100));
     this.opacity.addEventListener('input', () => {
@@ -131,7 +172,8 @@ export class MapsView extends BaseView {
       { class: 'controls', role: 'group', 'aria-label': 'Confidence map' },
       h('span', { class: 'field' }, h('label', { for: 'maps-split' }, 'Split'), this.splitSelect),
       h('span', { class: 'field' }, h('label', { for: 'maps-tap' }, 'Tap'), this.tapSelect),
-      h('label', { for: 'maps-opacity', class: 'range-label' }, 'Overlay', this.opacity),
+      h('span', { class: 'field' }, h('label', { for: 'maps-overlay' }, 'Show'), this.overlaySelect),
+      h('label', { for: 'maps-opacity', class: 'range-label' }, 'Overlay strength', this.opacity),
       h('label', { class: 'check', for: 'maps-label' }, this.labelBox, h('span', { class: 'swatch line label', 'aria-hidden': 'true' }), 'Label contour'),
       h('label', { class: 'check', for: 'maps-pred' }, this.predBox, h('span', { class: 'swatch line prediction', 'aria-hidden': 'true' }), 'Prediction contour'),
       h('span', { class: 'spacer' }),
@@ -150,7 +192,7 @@ export class MapsView extends BaseView {
         h(
           'p',
           { class: 'hint' },
-          'The kNN confidence of each location at the chosen tap (the share of its nearest train points that agree with the predicted label), laid over the input. Red = unsure, blue = confident. Contours: the true label (solid) and the prediction (dashed) where the split has them.',
+          'The kNN confidence of each location at the chosen tap (the share of its nearest train points that agree with the predicted label), laid over the input: red = unsure, blue = confident. On a labelled split, "Show: Errors" lays the false positives and false negatives over it instead. Contours: the true label (white, solid) and the prediction (orange, dashed).',
         ),
         controls,
         this.thumbs,
@@ -161,6 +203,7 @@ export class MapsView extends BaseView {
           h('span', { class: 'gradient-bar', role: 'img', 'aria-label': 'Colour scale: red = kNN confidence 0 (unsure), yellow = 0.5, blue = 1 (confident)' }),
           h('span', { class: 'muted' }, 'confident'),
           h('span', { class: 'ticks' }, h('span', null, '0'), h('span', null, '0.5'), h('span', null, '1')),
+          h('span', { class: 'muted' }, h('span', { class: 'swatch fill fp', 'aria-hidden': 'true' }), 'false positive', h('span', { class: 'swatch fill fn', 'aria-hidden': 'true' }), 'false negative (Errors)'),
         ),
         h('div', { class: 'map-main' }, this.stage, this.readout, this.note),
         h('h3', { class: 'strip-title' }, 'This image at every tap'),
@@ -171,8 +214,15 @@ export class MapsView extends BaseView {
 
   private current(): ImageMaps | undefined {
     const store = this.ctx.store;
-    const ofSplit = this.items.filter((it) => it.split === store.mapSplit);
+    const ofSplit = this.ordered(store.mapSplit);
     return ofSplit.find((it) => it.image === store.mapImage) ?? ofSplit[0];
+  }
+
+  /** The split's items in the order shown. */
+  private ordered(split: string | undefined): ImageMaps[] {
+    const ids = this.order.get(split ?? '')?.images ?? [];
+    const of = this.items.filter((it) => it.split === split);
+    return ids.map((id) => of.find((it) => it.image === id)).filter((it): it is ImageMaps => !!it);
   }
 
   /** Rebuilds thumbnails, the main canvas and the strip for the current choices and theme. */
@@ -183,12 +233,12 @@ export class MapsView extends BaseView {
     if (!item) return;
     store.mapImage = item.image;
     if (this.splitSelect && this.splitSelect.value !== store.mapSplit) this.splitSelect.value = store.mapSplit!;
-    if (this.tapSelect && store.tap && this.tapSelect.value !== store.tap) this.tapSelect.value = store.tap;
+    if (this.tapSelect && this.tap && this.tapSelect.value !== this.tap) this.tapSelect.value = this.tap;
     const theme = this.ctx.theme();
 
     // thumbnails of the split's images
     clear(this.thumbs);
-    for (const it of this.items.filter((x) => x.split === store.mapSplit)) {
+    for (const it of this.ordered(store.mapSplit)) {
       const c = h('canvas', { 'aria-hidden': 'true' });
       const on = it === item;
       const btn = h(
@@ -210,7 +260,7 @@ export class MapsView extends BaseView {
       );
       this.thumbs.append(btn);
       const g = gridOf(it.preview.dims, it.preview.values.length)!;
-      this.paint(c, it, store.tap, theme, { zoom: integerZoom(g, 72), opacity: store.mapOpacity, label: false, prediction: false, line: 0 });
+      this.paint(c, it, this.tap, theme, { zoom: integerZoom(g, 72), opacity: store.mapOpacity, label: false, prediction: false, line: 0 });
     }
 
     // the main picture
@@ -232,7 +282,7 @@ export class MapsView extends BaseView {
     this.taps.forEach((t, i) => {
       const c = h('canvas', { 'aria-hidden': 'true' });
       const has = !!item.confidence?.[t.name];
-      const on = t.name === store.tap;
+      const on = t.name === this.tap;
       const btn = h(
         'button',
         {
@@ -259,14 +309,15 @@ export class MapsView extends BaseView {
     const store = this.ctx.store;
     const g = gridOf(item.preview.dims, item.preview.values.length)!;
     const zoom = this.mainZoom(g);
-    const info = this.paint(canvas, item, store.tap, theme, {
+    const info = this.paint(canvas, item, this.tap, theme, {
       zoom,
       opacity: store.mapOpacity,
       label: store.mapLabel,
       prediction: store.mapPrediction,
-      line: Math.max(1.5, Math.min(3, zoom * 0.4)),
+      line: Math.max(2.5, Math.min(5, zoom * 0.6)),
+      errors: this.overlay === 'errors',
     });
-    const tap = store.tap ?? '';
+    const tap = this.tap ?? '';
     canvas.dataset.chart = 'map';
     canvas.dataset.split = item.split;
     canvas.dataset.image = item.image;
@@ -274,6 +325,8 @@ export class MapsView extends BaseView {
     canvas.dataset.grid = info.grid ? `${info.grid.h}x${info.grid.w}` : '';
     canvas.dataset.preview = `${g.h}x${g.w}`;
     canvas.dataset.contours = info.contours.join(',');
+    canvas.dataset.overlay = info.errors ? 'errors' : 'confidence';
+    canvas.dataset.opacity = String(store.mapOpacity);
     canvas.dataset.theme = theme.kind;
     canvas.dataset.bg = theme.bg;
     canvas.setAttribute(
@@ -283,7 +336,14 @@ export class MapsView extends BaseView {
     if (this.note) {
       const labeled = this.results?.splits?.find((x) => x.name === item.split)?.labeled;
       const parts: string[] = [];
-      if (!info.grid) parts.push(`This image has no confidence map at tap ${shortTapName(tap)}.`);
+      const order = this.order.get(item.split);
+      if (this.overlay === 'errors' && !info.errors) parts.push(labeled === false ? `${item.split} has no labels: its errors cannot be shown; showing the kNN confidence.` : 'This image has no label or prediction map: no errors to show.');
+      else if (!info.grid && !info.errors) parts.push(`The results hold no confidence map of this image at tap ${shortTapName(tap)}.`);
+      parts.push(
+        order?.ranked
+          ? `Images worst predicted first (the engine's per-image estimates).`
+          : `The results hold maps of ${order?.images.length ?? 0} image${order?.images.length === 1 ? '' : 's'} of ${item.split} (analysis.mapsPerSplit), in file order: per-image estimates are not in these results, so they cannot be ordered worst first.`,
+      );
       if (store.mapLabel && !labelMap(item.label, g)) parts.push(labeled === false ? `${item.split} has no labels: no label contour.` : 'No label map for this image.');
       if (store.mapPrediction && !labelMap(item.prediction, g)) parts.push('No prediction map for this image.');
       this.note.textContent = parts.join(' ');
@@ -307,35 +367,45 @@ export class MapsView extends BaseView {
    * Draws the preview of `item`, the confidence of `tap` over it and the contours, on
    * `canvas` at `zoom` device pixels per preview pixel.
    */
-  private paint(canvas: HTMLCanvasElement, item: ImageMaps, tap: string | undefined, theme: Theme, o: PaintOptions): { grid: Grid | null; contours: string[] } {
+  private paint(canvas: HTMLCanvasElement, item: ImageMaps, tap: string | undefined, theme: Theme, o: PaintOptions): { grid: Grid | null; contours: string[]; errors: boolean } {
     const g = gridOf(item.preview.dims, item.preview.values.length)!;
     canvas.width = g.w * o.zoom;
     canvas.height = g.h * o.zoom;
     const ctx = canvas.getContext('2d');
-    if (!ctx) return { grid: null, contours: [] };
+    if (!ctx) return { grid: null, contours: [], errors: false };
     const img = new ImageData(g.w, g.h);
-    const conf = tap ? item.confidence?.[tap] : undefined;
+    const lab = labelMap(item.label, g);
+    const pred = labelMap(item.prediction, g);
+    const errors = !!o.errors && !!lab && !!pred;
+    const conf = tap && !errors ? item.confidence?.[tap] : undefined;
     const cg = conf ? gridOf(conf.dims, conf.values.length) : null;
     const up = conf && cg ? upsampleNearest(conf.values, cg, g) : null;
     const stops = scaleStops(theme);
     // 64 colours are plenty for a [0, 1] overlay
     const lut: number[][] = [];
     for (let i = 0; i < 64; i++) lut.push(interpolate(stops, badness(i / 63, true)));
-    const a = up ? o.opacity : 0;
+    const a = up || errors ? o.opacity : 0;
     const pv = item.preview.values;
     for (let i = 0; i < g.h * g.w; i++) {
       const grey = Math.max(0, Math.min(255, pv[i] ?? 0));
       let r = grey;
       let gg = grey;
       let b = grey;
-      if (up) {
+      let col: number[] | null = null;
+      if (errors) {
+        // drawn, not measured: where the stored prediction and label maps disagree
+        const p = pred![i] > 0;
+        const l = lab![i] > 0;
+        col = p && !l ? FP_RGB : l && !p ? FN_RGB : null;
+      } else if (up) {
         const c = up[i];
-        if (Number.isFinite(c)) {
-          const col = lut[Math.round(Math.min(1, Math.max(0, c)) * 63)];
-          r = grey * (1 - a) + col[0] * a;
-          gg = grey * (1 - a) + col[1] * a;
-          b = grey * (1 - a) + col[2] * a;
-        }
+        if (Number.isFinite(c)) col = lut[Math.round(Math.min(1, Math.max(0, c)) * 63)];
+      }
+      if (col) {
+        const k = errors ? Math.max(a, 0.5) : a;
+        r = grey * (1 - k) + col[0] * k;
+        gg = grey * (1 - k) + col[1] * k;
+        b = grey * (1 - k) + col[2] * k;
       }
       img.data[i * 4] = r;
       img.data[i * 4 + 1] = gg;
@@ -354,22 +424,27 @@ export class MapsView extends BaseView {
       if (!map) return;
       const segs = contourSegments(map, g);
       ctx.save();
-      ctx.strokeStyle = color;
-      ctx.lineWidth = o.line;
       ctx.lineCap = 'square';
-      ctx.setLineDash(dash);
       ctx.beginPath();
       for (const [x0, y0, x1, y1] of segs) {
         ctx.moveTo(x0 * o.zoom, y0 * o.zoom);
         ctx.lineTo(x1 * o.zoom, y1 * o.zoom);
       }
+      // a dark halo under a thick line: visible on any overlay colour
+      ctx.strokeStyle = HALO;
+      ctx.lineWidth = o.line + 2;
+      ctx.setLineDash([]);
+      ctx.stroke();
+      ctx.strokeStyle = color;
+      ctx.lineWidth = o.line;
+      ctx.setLineDash(dash);
       ctx.stroke();
       ctx.restore();
       contours.push(name);
     };
-    if (o.line > 0 && o.label) drawContour(labelMap(item.label, g), theme.charts.green, [], 'label');
-    if (o.line > 0 && o.prediction) drawContour(labelMap(item.prediction, g), theme.charts.purple, [o.zoom * 0.5, o.zoom * 0.5], 'prediction');
-    return { grid: cg, contours };
+    if (o.line > 0 && o.label) drawContour(lab, LABEL_LINE, [], 'label');
+    if (o.line > 0 && o.prediction) drawContour(pred, PRED_LINE, [o.zoom * 1.5, o.zoom], 'prediction');
+    return { grid: cg, contours, errors };
   }
 
   private onHover(ev: MouseEvent, item: ImageMaps, g: Grid, zoom: number): void {
@@ -379,7 +454,7 @@ export class MapsView extends BaseView {
     const x = Math.floor(((ev.clientX - rect.left) * sx) / zoom);
     const y = Math.floor(((ev.clientY - rect.top) * sx) / zoom);
     if (x < 0 || y < 0 || x >= g.w || y >= g.h) return;
-    const tap = this.ctx.store.tap;
+    const tap = this.tap;
     const conf = tap ? item.confidence?.[tap] : undefined;
     const cg = conf ? gridOf(conf.dims, conf.values.length) : null;
     const classes = this.results?.dataset?.classes ?? [];
@@ -399,7 +474,8 @@ export class MapsView extends BaseView {
   }
 
   /** Another tap was selected elsewhere. */
-  override selectTap(_name: string | undefined): void {
+  override selectTap(name: string | undefined): void {
+    if (name) this.tap = name;
     if (this.items.length === 0) return;
     this.draw();
   }
@@ -408,8 +484,8 @@ export class MapsView extends BaseView {
     const item = this.current();
     if (!this.canvas || !item) return;
     const theme = this.ctx.theme();
-    const name = `map-${fileSafe(item.split)}-${fileSafe(item.image)}-${fileSafe(shortTapName(this.ctx.store.tap ?? ''))}`;
-    this.ctx.host.exportPng(exportName(name), canvasToPng(this.canvas, theme.bg));
+    const name = `map-${fileSafe(item.split)}-${fileSafe(item.image)}-${fileSafe(shortTapName(this.tap ?? ''))}`;
+    void exportFigure(this.ctx, exportName(name), canvasToPng(this.canvas, theme.bg), { title: this.overlay === 'errors' ? 'Where is the model wrong: false positives and false negatives' : 'Where is the model unsure: kNN confidence map', split: item.split, tap: this.overlay === 'errors' ? undefined : this.tap, extra: `image ${item.image}` });
   }
 
   protected override teardown(): void {

@@ -26,7 +26,9 @@ import {
 import { canLog, decadesSpanned } from '../scale';
 import type { Theme } from '../theme';
 import { BaseView } from './view';
-import { explainText, metricShort, metricSpec } from '../../src/protocol/metrics';
+import { metricShort, metricSpec } from '../../src/protocol/metrics';
+import { metricExplain } from '../explain';
+import { exportFigure } from '../exportStamp';
 
 /** Tick labels of a log axis: 1-2-5 steps only, so the axis stays readable. */
 function logTick(v: number): string {
@@ -173,21 +175,40 @@ export class OverviewView extends BaseView {
   private performance(r: Results): HTMLElement {
     const keys = performanceKeys(r);
     const classes = r.dataset?.classes ?? [];
+    // predicted values in a column of their own, never beside measured ones
+    const predKey = (r.splits ?? []).map((s) => predictedKey(s.predictedPerformance)).find((k) => !!k);
+    const verdictOf = (name: string) => r.verdict?.unlabeled.find((v) => v.split === name);
+    const predictedCell = (s: SplitResult): HTMLElement => {
+      const p = s.predictedPerformance;
+      if (!p || !predKey || predictedKey(p) !== predKey) return h('td', { class: 'num muted' }, s.labeled ? '' : '—');
+      const grade = verdictOf(s.name)?.grade;
+      return h(
+        'td',
+        { class: 'num predicted', title: 'Predicted from the label-free metrics; [low, high] is the interval', 'data-role': 'predicted' },
+        `≈ ${fmt(p[predKey])}`,
+        typeof p.low === 'number' && typeof p.high === 'number' ? h('span', { class: 'range' }, ` [${fmt(p.low)}, ${fmt(p.high)}]`) : null,
+        grade ? h('span', { class: `grade-word grade-${grade.replace(' ', '-')}` }, ` ${grade}`) : null,
+      );
+    };
+    // the share of pixels predicted as foreground (engine: the verdict's reference and unlabelled splits)
+    const fg = new Map<string, number>();
+    for (const v of r.verdict?.unlabeled ?? []) {
+      if (v.foreground) {
+        fg.set(v.split, v.foreground.split);
+        fg.set(v.foreground.referenceSplit, v.foreground.reference);
+      }
+    }
+    const fgShown = fg.size > 0;
+    const fgClass = classes.length === 2 ? classes[1] : 'foreground';
+    // single numbers first, then the predicted columns, then per-class lists (wide)
+    const listKeys = keys.filter((k) => (r.splits ?? []).some((s) => Array.isArray(s.performance?.[k])));
+    const scalarKeys = keys.filter((k) => !listKeys.includes(k));
     const cell = (s: SplitResult, k: string): HTMLElement => {
       const v = s.performance?.[k];
       if (typeof v === 'number') return h('td', { class: 'num' }, fmt(v));
       if (Array.isArray(v)) {
         const named = v.length === classes.length;
         return h('td', { class: 'num' }, v.map((x, i) => (named ? `${classes[i]} ${fmt(x)}` : fmt(x))).join(' · '));
-      }
-      const p = s.predictedPerformance;
-      if (p && predictedKey(p) === k) {
-        return h(
-          'td',
-          { class: 'num predicted', title: 'Predicted from the label-free metrics; [low, high] is the interval' },
-          `≈ ${fmt(p[k])}`,
-          typeof p.low === 'number' && typeof p.high === 'number' ? h('span', { class: 'range' }, ` [${fmt(p.low)}, ${fmt(p.high)}]`) : null,
-        );
       }
       if (!s.labeled && !s.predictedPerformance && k === keys[0]) {
         return h('td', { class: 'num muted not-predicted', title: 'No labels: the performance of this split can only be predicted, and these results hold no prediction' }, 'not predicted yet');
@@ -203,7 +224,10 @@ export class OverviewView extends BaseView {
         h('th', { scope: 'col' }, 'Split'),
         h('th', { scope: 'col' }, 'Labels'),
         h('th', { scope: 'col', class: 'num' }, 'Images'),
-        keys.map((k) => h('th', { scope: 'col', class: 'num' }, metricShort(k))),
+        scalarKeys.map((k) => h('th', { scope: 'col', class: 'num' }, metricShort(k))),
+        predKey ? h('th', { scope: 'col', class: 'num', title: 'Predicted from the label-free metrics (Without labels); not a measurement' }, `Predicted ${metricShort(predKey)} (no labels)`) : null,
+        fgShown ? h('th', { scope: 'col', class: 'num', title: metricSpec('foreground')?.intuition }, `Predicted ${fgClass} share`) : null,
+        listKeys.map((k) => h('th', { scope: 'col', class: 'num' }, metricShort(k))),
       ),
       (r.splits ?? []).map((s) =>
         h(
@@ -212,7 +236,10 @@ export class OverviewView extends BaseView {
           h('th', { scope: 'row' }, s.name),
           h('td', null, s.labeled ? 'labeled' : 'unlabeled'),
           h('td', { class: 'num' }, fmt(s.images)),
-          keys.map((k) => cell(s, k)),
+          scalarKeys.map((k) => cell(s, k)),
+          predKey ? predictedCell(s) : null,
+          fgShown ? h('td', { class: 'num', 'data-role': 'foreground' }, fg.has(s.name) ? `${(fg.get(s.name)! * 100).toFixed(1)} %` : '—') : null,
+          listKeys.map((k) => cell(s, k)),
         ),
       ),
     );
@@ -228,7 +255,7 @@ export class OverviewView extends BaseView {
       ),
       h('div', { class: 'table-wrap' }, table),
       anyPredicted
-        ? h('p', { class: 'hint' }, '≈ value [low, high]: predicted from the label-free metrics for a split without labels.')
+        ? h('p', { class: 'hint' }, `≈ value [low, high]: predicted from the label-free metrics for a split without labels, with how far it can be trusted; "cannot tell" when the interval is too wide to tell a drop from no drop.${fgShown ? ` The ${fgClass} share: pixels the model predicts as ${fgClass} (on the shifted-copy sweep's images).` : ''}`)
         : null,
     );
   }
@@ -382,14 +409,14 @@ export class OverviewView extends BaseView {
         exportButton(`Export the ${info.title} chart as PNG`, () => this.exportPng(metric), 'PNG', `Export ${info.title} chart as PNG`),
       ),
       h('div', { class: 'chart-box' }, canvas),
-      h('p', { class: 'explain' }, explainText(metric, r.settings?.k ?? 10)),
+      metricExplain(metric, r.settings?.k ?? 10),
       empty.length ? h('p', { class: 'note' }, `No values for ${empty.join(', ')}.`) : null,
     );
   }
 
   private exportPng(metric: string): void {
     const slot = this.slots.find((s) => s.canvas.dataset.chart === metric);
-    if (slot?.chart) this.ctx.host.exportPng(exportName(metric), slot.chart.toBase64Image('image/png', 1));
+    if (slot?.chart) void exportFigure(this.ctx, exportName(metric), slot.chart.toBase64Image('image/png', 1), { title: `${metricSpec(metric)?.title ?? metric} per tap`, extra: 'all splits, every tap' });
   }
 
   private csvButton(name: string, csv: () => string, title: string): HTMLElement {

@@ -19,6 +19,8 @@ import { s, svgToPng } from '../svg';
 import { intervalBar, valueAxisMarks } from '../svgCharts';
 import { withAlpha, type Theme } from '../theme';
 import { BaseView } from './view';
+import { inputsText } from '../withoutLabels';
+import { exportFigure } from '../exportStamp';
 
 export class SplitsView extends BaseView {
   private wrap?: HTMLElement;
@@ -207,7 +209,7 @@ export class SplitsView extends BaseView {
             'p',
             { class: 'explain' },
             p && pk
-              ? 'Predicted from the label-free metrics (feature shift and kNN confidence against train); [low, high] is the interval of the prediction.'
+              ? `Predicted from ${r.performanceWithoutLabels?.predictors?.features?.inputs?.length ? inputsText(r.performanceWithoutLabels.predictors.features.inputs) : 'the label-free metrics of the interior features'}; [low, high] is the interval of the prediction (see the verdict at the top and Without labels).`
               : 'Without labels, performance can only be predicted from the label-free metrics; these results hold no prediction for this split.',
           )
         : null,
@@ -217,7 +219,7 @@ export class SplitsView extends BaseView {
   private async exportPng(): Promise<void> {
     if (!this.svg) return;
     try {
-      this.ctx.host.exportPng(exportName('splits'), await svgToPng(this.svg, this.ctx.theme().bg, 2));
+      await exportFigure(this.ctx, exportName('splits'), await svgToPng(this.svg, this.ctx.theme().bg, 2), { title: 'Performance per split (measured, or predicted without labels)', extra: 'all splits' });
     } catch (e) {
       console.error('UNet Lens: PNG export of the splits plot failed', e);
     }

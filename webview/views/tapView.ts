@@ -23,6 +23,7 @@ import {
 import { seriesColor, withAlpha, type Theme } from '../theme';
 import { BaseView } from './view';
 import { metricShort } from '../../src/protocol/metrics';
+import { exportFigure } from '../exportStamp';
 
 /** Above this many points in all splits, the scatter shows a deterministic subsample. */
 export const MAX_SCATTER_POINTS = 5000;
@@ -39,6 +40,9 @@ export class TapView extends BaseView {
   private canvas?: HTMLCanvasElement;
   private config?: (theme: Theme) => ChartConfiguration<'scatter'>;
   private select?: HTMLSelectElement;
+  /** Colour the points by their class (shape = split) or by their split (shape = split too). */
+  private colourBy: 'class' | 'split' = 'class';
+  private colourSelect?: HTMLSelectElement;
   private pc3Box?: HTMLInputElement;
   private content?: HTMLElement;
   private taps: TapInfo[] = [];
@@ -69,6 +73,13 @@ export class TapView extends BaseView {
       this.draw();
     });
 
+    this.colourSelect = h('select', { id: 'pca-colour' }, h('option', { value: 'class' }, 'class'), h('option', { value: 'split' }, 'split'));
+    this.colourSelect.value = this.colourBy;
+    this.colourSelect.addEventListener('change', () => {
+      this.colourBy = this.colourSelect!.value === 'split' ? 'split' : 'class';
+      this.draw();
+    });
+
     const controls = h(
       'div',
       { class: 'controls', role: 'group', 'aria-label': 'Tap' },
@@ -77,6 +88,7 @@ export class TapView extends BaseView {
       h('button', { type: 'button', class: 'btn secondary icon', title: 'Previous tap', 'aria-label': 'Previous tap', onclick: () => step(-1) }, '‹'),
       h('button', { type: 'button', class: 'btn secondary icon', title: 'Next tap', 'aria-label': 'Next tap', onclick: () => step(1) }, '›'),
       h('label', { class: 'check', for: 'pc3-toggle' }, this.pc3Box, 'PC3 on the y axis'),
+      h('span', { class: 'field' }, h('label', { for: 'pca-colour' }, 'Colour by'), this.colourSelect),
       h('span', { id: 'tap-select-hint', class: 'visually-hidden' }, 'Taps in forward order, from the input to the output.'),
     );
     this.content = h('div', { class: 'tap-content' });
@@ -166,7 +178,7 @@ export class TapView extends BaseView {
             null,
             h('th', { scope: 'col' }, 'Split'),
             METRICS.map((m) => h('th', { scope: 'col', class: 'num', title: m }, metricShort(m))),
-            h('th', { scope: 'col', class: 'num' }, 'points'),
+            h('th', { scope: 'col', class: 'num' }, 'Points measured'),
           ),
           splits.map((s) => {
             const m = r.metrics[s.name]?.[tap.name];
@@ -235,12 +247,21 @@ export class TapView extends BaseView {
     this.config = (theme: Theme): ChartConfiguration<'scatter'> => {
       const yi = this.ctx.store.pc3 && hasPc3 ? 2 : 1;
       const radius = sample.shown > 2000 ? 2 : 2.5;
+      // one frame for every split: hiding a series (legend click) does not move the axes
+      const frame = (k: number) => {
+        const v = groups.flatMap((g) => g.rows.map((row) => row[k])).filter(Number.isFinite);
+        const lo = Math.min(...v);
+        const hi = Math.max(...v);
+        const pad = (hi - lo) * 0.03 || 1;
+        return v.length ? { min: lo - pad, max: hi + pad } : {};
+      };
+      const bySplit = this.colourBy === 'split';
       return {
         type: 'scatter',
         data: {
           datasets: groups.map((g) => {
-            const color = classColor(theme, g.cls, classes);
             const st = splitStyle(theme, g.split);
+            const color = bySplit ? st.color : classColor(theme, g.cls, classes);
             return {
               label: `${g.split.name} · ${className(g.cls)}${g.split.labeled ? '' : ' (predicted)'}`,
               // Sorted by x: with `parsing: false` chart.js takes the data as sorted along
@@ -260,8 +281,8 @@ export class TapView extends BaseView {
         options: {
           ...SCATTER_BASE,
           scales: {
-            x: linearAxis(theme, `PC1 (${pct(ev[0])} of variance)`, { grace: '3%' }),
-            y: linearAxis(theme, `PC${yi + 1} (${pct(ev[yi])} of variance)`, { grace: '3%' }),
+            x: { ...linearAxis(theme, `PC1 (${pct(ev[0])} of variance)`), ...frame(0) },
+            y: { ...linearAxis(theme, `PC${yi + 1} (${pct(ev[yi])} of variance)`), ...frame(yi) },
           },
           plugins: {
             legend: { position: 'bottom', labels: { color: theme.fg, usePointStyle: true, padding: 12 } },
@@ -284,7 +305,7 @@ export class TapView extends BaseView {
 
     head.append(
       exportButton('Export the PCA scatter as PNG', () => {
-        if (this.chart) this.ctx.host.exportPng(exportName(`pca-${fileSafe(shortTapName(tap.name))}`), this.chart.toBase64Image('image/png', 1));
+        if (this.chart) void exportFigure(this.ctx, exportName(`pca-${fileSafe(shortTapName(tap.name))}`), this.chart.toBase64Image('image/png', 1), { title: 'Features of one tap (PCA of the train points, every split projected)', tap: tap.name, extra: 'all splits' });
       }),
     );
     card.append(
@@ -292,18 +313,31 @@ export class TapView extends BaseView {
       h(
         'p',
         { class: 'explain' },
-        'PCA fitted on the train points at this tap; every split is projected on the same axes. Colour = label (the predicted label on unlabeled splits, hollow markers); marker shape = split. Click a legend entry to hide it.',
+        'PCA fitted on the train points at this tap; every split is projected on the same axes. Colour = class (the predicted class on unlabeled splits, hollow markers) or split, as chosen; marker shape = split. Click a legend entry to hide it: the frame stays.',
       ),
       h(
         'p',
         { class: 'note', 'data-role': 'sample-note' },
-        sample.stride > 1
-          ? `Showing ${sample.shown} of ${sample.total} points (every ${ordinal(sample.stride)} point of each split, to keep drawing fast).`
-          : `Showing all ${sample.total} points.`,
+        pointsNote(r, tap.name, sample),
       ),
     );
     return card;
   }
+}
+
+/**
+ * What the scatter shows against what the metrics measured, per split: results.json keeps at
+ * most 1000 evenly strided rows per split for the scatter (CONTRACT.md §3), while the metrics
+ * use every sampled point (the Splits and metric tables' counts).
+ */
+function pointsNote(r: Results, tap: string, sample: { shown: number; total: number; stride: number; rows: { [split: string]: number[][] } }): string {
+  const per = Object.keys(sample.rows).map((sp) => {
+    const measured = r.metrics?.[sp]?.[tap]?.points;
+    const kept = r.pca?.[tap]?.points?.[sp]?.length ?? 0;
+    return `${sp} ${kept}${typeof measured === 'number' && measured !== kept ? ` of ${measured}` : ''}`;
+  });
+  const drawn = sample.stride > 1 ? `Showing ${sample.shown} of the ${sample.total} points kept for the scatter (every ${ordinal(sample.stride)} point, to keep drawing fast)` : `Showing all ${sample.total} points kept for the scatter`;
+  return `${drawn}: ${per.join(', ')} (kept of measured; the metrics use every measured point, the scatter keeps at most 1000 per split).`;
 }
 
 /** A class's colour: a "background" class is drawn muted, the others take the chart colours in order. */

@@ -15,30 +15,19 @@ import type { Results, TapInfo } from '../../src/engine/types';
 import { exportName } from '../charts';
 import { clear, h, dataTable, exportButton } from '../dom';
 import { fmt, METRICS, numOrNull, shapeText, shortTapName, splitsInOrder, tapsInOrder, type MetricKey, type SplitDesc } from '../format';
-import {
-  badness,
-  decadesSpanned,
-  domainOf,
-  interpolate,
-  legendTicks,
-  metricsPresent,
-  metricValues,
-  position,
-  readableOn,
-  rgbCss,
-  type Domain,
-  type RGB,
-} from '../scale';
+import { decadesSpanned, legendTicks, meaningScale, metricsPresent, metricValues, readableOn, rgbCss, valueAt, type MeaningScale, type RGB } from '../scale';
 import { s, svgToPng } from '../svg';
 import { fitName } from '../svgCharts';
-import { scaleStops, toRgb, type Theme } from '../theme';
+import { divergingStops, scaleStops, toRgb, type Theme } from '../theme';
 import { layoutUnet, moveFocus, type ULayout } from '../unetLayout';
 import { BaseView } from './view';
-import { explainText, higherIsBetter, metricShort } from '../../src/protocol/metrics';
+import { metricShort, metricSpec } from '../../src/protocol/metrics';
+import { metricExplain } from '../explain';
+import { exportFigure } from '../exportStamp';
 
 const LEFT = 92; // level labels
 const TOP = 54; // stage labels, and room for the level-0 skip arcs
-const LEGEND_H = 66;
+const LEGEND_H = 104;
 
 export class UnetView extends BaseView {
   private taps: TapInfo[] = [];
@@ -168,19 +157,24 @@ export class UnetView extends BaseView {
     const metric = store.unetMetric!;
     const split = store.unetSplit ?? '';
     const all = metricValues(this.results, metric);
-    const canLogNow = all.length > 0 && all.every((v) => v > 0);
+    const spec = metricSpec(metric)!;
+    // Feature shift (centred on 1) is always on a log scale about 1; a 0–1 metric on its fixed scale.
+    const fixedScale = spec.direction === 'centred-on-1' || spec.unitRange;
+    const canLogNow = !fixedScale && all.length > 0 && all.every((v) => v > 0);
     if (this.logBox) {
       this.logBox.disabled = !canLogNow;
       this.logBox.checked = canLogNow && store.log.has(metric);
     }
     const decades = decadesSpanned(all);
-    if (this.logLabel) this.logLabel.title = canLogNow
-      ? `Colour by the logarithm of the value${decades >= 1 ? ` (the values span ${decades.toFixed(1)} orders of magnitude)` : ''}`
-      : 'Not available: some values are zero or negative';
-    // One domain over every split, so switching splits compares like with like.
-    const domain = domainOf(all, canLogNow && store.log.has(metric));
+    if (this.logLabel) this.logLabel.title = fixedScale
+      ? (spec.direction === 'centred-on-1' ? 'Always a log scale centred on 1: 0.5× and 2× are equally far from training' : 'A fixed 0–1 scale: the colours mean the same in every model')
+      : canLogNow
+        ? `Colour by the logarithm of the value${decades >= 1 ? ` (the values span ${decades.toFixed(1)} orders of magnitude)` : ''}`
+        : 'Not available: some values are zero or negative';
+    // One scale over every split, so switching splits compares like with like.
+    const scale = meaningScale(spec, all, canLogNow && store.log.has(metric));
     const focusedTap = (document.activeElement as Element | null)?.closest?.('[data-tap]')?.getAttribute('data-tap');
-    const svg = this.buildSvg(theme, metric, split, domain, width);
+    const svg = this.buildSvg(theme, metric, split, scale, width);
     clear(this.wrap);
     this.wrap.append(svg);
     this.svg = svg;
@@ -195,14 +189,20 @@ export class UnetView extends BaseView {
     this.note!.hidden = this.note!.textContent === '';
   }
 
-  private buildSvg(theme: Theme, metric: MetricKey, split: string, domain: Domain | null, width: number): SVGSVGElement {
+  private buildSvg(theme: Theme, metric: MetricKey, split: string, scale: MeaningScale | null, width: number): SVGSVGElement {
     const L = this.layout!;
     const r = this.results!;
     const fontSize = Math.max(10, Math.round(theme.fontSize * 0.9));
     const colW = Math.max(22, Math.min(76, Math.floor((width - LEFT - 8) / Math.max(1, L.cols))));
     const blockW = Math.max(16, colW - Math.max(4, Math.round(colW * 0.14)));
     const blockH = Math.max(30, Math.round(fontSize * 2.9));
-    const nameH = colW >= 40 ? fontSize + 4 : 0;
+    // Names under the blocks: level when the column is wide enough, else turned 60° (a narrow
+    // panel keeps every block's name).
+    const slanted = colW < 40;
+    const nameFont = fontSize - 2;
+    const names = L.blocks.map((b) => (slanted ? (shortTapName(b.tap.name).split('/').pop() ?? '') : fitName(b.tap.name, colW, nameFont)));
+    const longest = Math.max(0, ...names.map((n) => n.length));
+    const nameH = slanted ? Math.round(longest * nameFont * 0.6 * Math.sin(Math.PI / 3)) + 10 : fontSize + 4;
     const rowH = blockH + nameH + 20;
     const plotW = LEFT + L.cols * colW + 8;
     const plotH = TOP + L.rows * rowH;
@@ -210,14 +210,13 @@ export class UnetView extends BaseView {
     const cx = (col: number) => LEFT + col * colW + colW / 2;
     const cy = (row: number) => TOP + row * rowH + blockH / 2 + 4;
 
-    const stops = scaleStops(theme);
-    const hib = higherIsBetter(metric);
+    const stops = scale?.kind === 'diverging' ? divergingStops(theme) : scaleStops(theme);
     const bgRgb = toRgb(theme.bg);
     const fgRgb = toRgb(theme.fg);
     const colorOf = (v: number | null): RGB | null => {
-      if (!domain) return null;
-      const t = position(v, domain);
-      return t === null ? null : interpolate(stops, badness(t, hib));
+      if (!scale) return null;
+      const t = scale.t(v);
+      return t === null ? null : scale.colourAt(t, stops);
     };
     const selected = this.ctx.store.tap;
 
@@ -234,6 +233,7 @@ export class UnetView extends BaseView {
       'data-blocks': String(L.blocks.length),
       'data-metric': metric,
       'data-split': split,
+      'data-scale-kind': scale?.kind ?? 'none',
       'data-selected': selected ?? '',
       'data-theme': theme.kind,
       'data-bg': theme.bg,
@@ -250,7 +250,7 @@ export class UnetView extends BaseView {
           { id: 'unet-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
           s('path', { d: 'M0,0 L10,5 L0,10 z', fill: theme.muted }),
         ),
-        this.gradient(stops, hib),
+        this.gradient(stops, scale),
       ),
     );
 
@@ -322,6 +322,7 @@ export class UnetView extends BaseView {
           'data-tap': b.tap.name,
           'data-col': b.col,
           'data-value': v === null ? '' : String(v),
+          'data-tone': scale ? scale.tone(v) : 'none',
           role: 'button',
           tabindex: isSel || (!selected && b.col === 0) ? 0 : -1,
           'aria-pressed': isSel ? 'true' : 'false',
@@ -356,58 +357,77 @@ export class UnetView extends BaseView {
         blockW >= 26
           ? s('text', { x: cx(b.col), y: cy(b.row), fill: rgbCss(textColor), 'text-anchor': 'middle', 'dominant-baseline': 'central', 'font-size': blockW >= 40 ? fontSize : fontSize - 2, 'pointer-events': 'none' }, v === null ? '—' : fmt(v, blockW >= 44 ? 3 : 2))
           : null,
-        nameH
-          ? s('text', { class: 'name', x: cx(b.col), y: y + blockH + fontSize + 2, fill: isSel ? theme.fg : theme.muted, 'text-anchor': 'middle', 'font-size': fontSize - 2, 'pointer-events': 'none', 'font-weight': isSel ? 600 : 400 }, fitName(b.tap.name, colW, fontSize - 2))
-          : null,
+        slanted
+          ? s('text', { class: 'name', x: cx(b.col), y: y + blockH + 6, fill: isSel ? theme.fg : theme.muted, 'text-anchor': 'end', 'dominant-baseline': 'hanging', transform: `rotate(-60 ${cx(b.col)} ${y + blockH + 6})`, 'font-size': nameFont, 'pointer-events': 'none', 'font-weight': isSel ? 600 : 400 }, names[L.blocks.indexOf(b)])
+          : s('text', { class: 'name', x: cx(b.col), y: y + blockH + fontSize + 2, fill: isSel ? theme.fg : theme.muted, 'text-anchor': 'middle', 'font-size': nameFont, 'pointer-events': 'none', 'font-weight': isSel ? 600 : 400 }, names[L.blocks.indexOf(b)]),
       );
       blocks.append(g);
     }
     svg.append(blocks);
 
-    this.legend(svg, theme, metric, domain, plotH, plotW, fontSize, hib);
+    this.legend(svg, theme, metric, scale, plotH, plotW, fontSize);
     return svg;
   }
 
-  private gradient(stops: RGB[], hib: boolean): SVGElement {
+  private gradient(stops: RGB[], scale: MeaningScale | null): SVGElement {
     const grad = s('linearGradient', { id: 'unet-legend-grad', x1: 0, x2: 1, y1: 0, y2: 0 });
-    for (let i = 0; i <= 10; i++) {
-      const t = i / 10;
-      grad.append(s('stop', { offset: t, 'stop-color': rgbCss(interpolate(stops, badness(t, hib))) }));
+    if (!scale) return grad;
+    for (let i = 0; i <= 40; i++) {
+      const t = i / 40;
+      grad.append(s('stop', { offset: t, 'stop-color': rgbCss(scale.colourAt(t, stops)) }));
     }
     return grad;
   }
 
-  private legend(svg: SVGSVGElement, theme: Theme, metric: MetricKey, domain: Domain | null, top: number, plotW: number, fontSize: number, hib: boolean): void {
-    const barW = Math.min(320, Math.max(160, plotW - LEFT - 200));
+  private legend(svg: SVGSVGElement, theme: Theme, metric: MetricKey, scale: MeaningScale | null, top: number, plotW: number, fontSize: number): void {
+    const barW = Math.min(360, Math.max(120, plotW - LEFT - 100));
     const x = LEFT;
     const y = top + 14;
-    const g = s('g', { 'data-role': 'legend', 'aria-hidden': 'true' });
+    const g = s('g', { 'data-role': 'legend', 'aria-hidden': 'true', 'data-scale-kind': scale?.kind ?? 'none', 'data-ends': scale ? scale.ends.join('|') : '' });
     g.append(s('text', { x: 8, y: y + 11, fill: theme.muted }, 'colour'));
-    if (!domain) {
+    if (!scale) {
       g.append(s('text', { x, y: y + 11, fill: theme.muted }, 'no values'));
       svg.append(g);
       return;
     }
+    const domain = scale.domain;
     g.append(s('rect', { x, y, width: barW, height: 12, fill: 'url(#unet-legend-grad)', stroke: theme.border, 'stroke-width': 1 }));
-    const ticks = legendTicks(domain, 5);
+    const ticks =
+      scale.kind === 'diverging' ? [domain.min, scale.band ? valueAt(scale.band[0], domain) : 0.8, 1, scale.band ? valueAt(scale.band[1], domain) : 1.25, domain.max]
+      : legendTicks(domain, 5);
     ticks.forEach((v, i) => {
-      const tx = x + (barW * i) / (ticks.length - 1);
+      const tx = x + barW * (scale.t(v) ?? i / (ticks.length - 1));
       g.append(
         s('line', { x1: tx, x2: tx, y1: y + 12, y2: y + 16, stroke: theme.muted }),
-        s('text', { x: tx, y: y + 17 + fontSize, fill: theme.fg, 'text-anchor': i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle', 'font-size': fontSize - 1 }, fmt(v, 2)),
+        s('text', { x: tx, y: y + 17 + fontSize, fill: theme.fg, 'text-anchor': i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle', 'font-size': fontSize - 1 }, scale.kind === 'diverging' ? (i === 0 ? `≤ ${fmt(v, 2)}` : i === 4 ? `≥ ${fmt(v, 2)}` : i === 2 ? '1' : '') : fmt(v, 2)),
       );
     });
+    if (scale.band) {
+      const bx0 = x + barW * scale.band[0];
+      const bx1 = x + barW * scale.band[1];
+      g.append(s('rect', { x: bx0, y: y - 1, width: bx1 - bx0, height: 14, fill: 'none', stroke: theme.fg, 'stroke-width': 1, 'stroke-dasharray': '2 2' }));
+    }
+    // the words at the ends (and the middle, when they fit on one line)
+    const roomy = (scale.ends.join('   ').length + 6) * (fontSize - 1) * 0.56 < barW;
+    const ends = roomy ? scale.ends : scale.ends.map((e) => e.replace(/^unusual: /, ''));
     g.append(
-      s('text', { x, y: y - 3, fill: theme.muted, 'font-size': fontSize - 1 }, hib ? 'worse' : 'better'),
-      s('text', { x: x + barW, y: y - 3, fill: theme.muted, 'text-anchor': 'end', 'font-size': fontSize - 1 }, hib ? 'better' : 'worse'),
-      s('text', { x: x + barW / 2, y: y - 3, fill: theme.fg, 'text-anchor': 'middle', 'font-size': fontSize - 1 }, metricShort(metric)),
-      s('text', { x: x + barW + 14, y: y + 11, fill: theme.muted, 'font-size': fontSize - 1 }, domain.log ? 'log scale · range over all splits' : 'range over all splits'),
+      s('text', { x, y: y - 4, fill: theme.muted, 'font-size': fontSize - 1 }, ends[0]),
+      s('text', { x: x + barW, y: y - 4, fill: theme.muted, 'text-anchor': 'end', 'font-size': fontSize - 1 }, ends[2]),
+      ...(roomy ? [s('text', { x: x + barW * 0.5, y: y - 4, fill: theme.fg, 'text-anchor': 'middle', 'font-size': fontSize - 1 }, scale.kind === 'diverging' ? ends[1] : metricShort(metric))] : []),
+      // the note on one line, or one part per line in a narrow panel
+      s(
+        'text',
+        { x, y: y + 34 + fontSize, fill: theme.muted, 'font-size': fontSize - 1, 'data-role': 'scale-note' },
+        ...(scale.note.length * (fontSize - 1) * 0.55 > plotW - x - 4
+          ? scale.note.split(' · ').map((part, i) => s('tspan', { x, dy: i === 0 ? 0 : fontSize + 1 }, part))
+          : [scale.note]),
+      ),
     );
     // the "no value" swatch
     const nx = x + barW + 14;
     g.append(
-      s('rect', { x: nx, y: y + 18, width: 14, height: 10, fill: theme.bg, stroke: theme.muted, 'stroke-dasharray': '3 2' }),
-      s('text', { x: nx + 20, y: y + 27, fill: theme.muted, 'font-size': fontSize - 1 }, 'no value'),
+      s('rect', { x: nx, y: y + 1, width: 14, height: 10, fill: theme.bg, stroke: theme.muted, 'stroke-dasharray': '3 2' }),
+      s('text', { x: nx + 20, y: y + 10, fill: theme.muted, 'font-size': fontSize - 1 }, 'no value'),
     );
     svg.append(g);
   }
@@ -502,7 +522,7 @@ export class UnetView extends BaseView {
           ),
         ),
       ),
-      h('p', { class: 'explain' }, explainText(metric, r.settings?.k ?? 10)),
+      metricExplain(metric, r.settings?.k ?? 10),
     );
   }
 
@@ -511,7 +531,7 @@ export class UnetView extends BaseView {
     const theme = this.ctx.theme();
     try {
       const url = await svgToPng(this.svg, theme.bg, 2);
-      this.ctx.host.exportPng(exportName(`unet-${this.ctx.store.unetMetric}-${this.ctx.store.unetSplit}`), url);
+      await exportFigure(this.ctx, exportName(`unet-${this.ctx.store.unetMetric}-${this.ctx.store.unetSplit}`), url, { title: `The U coloured by ${metricSpec(this.ctx.store.unetMetric ?? '')?.title ?? this.ctx.store.unetMetric}`, split: this.ctx.store.unetSplit });
     } catch (e) {
       console.error('UNet Lens: PNG export of the network failed', e);
     }

@@ -61,6 +61,7 @@
  * naming the model or the image. Nothing is written unless the analysis completes.
  */
 import * as path from 'node:path';
+import { computeVerdict } from '../verdict';
 import * as ort from 'onnxruntime-node';
 import { loadDatasetFile } from '../data/datasetFile';
 import { listSplit, type SplitSource } from '../data/splits';
@@ -253,6 +254,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       mapsMs: Math.round(mapsMs),
       shiftsMs: Math.round(shiftsMs),
     };
+    results.verdict = computeVerdict(results);
     progress({ stage: 'write', message: 'Writing results' });
     return results;
   } finally {

@@ -15,15 +15,16 @@ import { valueAxis } from '../../scale';
 import { s, svgToPng } from '../../svg';
 import { intervalBar, valueAxisMarks } from '../../svgCharts';
 import { withAlpha, type Theme } from '../../theme';
-import { estimateRows, estimateSentence, estimatesCsv, estimateSplits, estimateText, perfTitle, PREDICTOR_INFO } from '../../withoutLabels';
+import { estimateRows, estimateSentence, estimatesCsv, estimateSplits, estimateText, perfTitle, PREDICTOR_INFO, PREDICTOR_NAMES } from '../../withoutLabels';
 import type { ViewContext } from '../context';
+import { exportFigure } from '../../exportStamp';
 
 /** Names of the predictors in a narrow interval plot. */
-const COMPACT_NAMES: Record<PredictorName, string> = { features: 'Ours', maxProbability: 'Max-softmax', entropy: 'Entropy' };
+const COMPACT_NAMES: Record<PredictorName, string> = { features: 'Features', maxProbability: 'Max-softmax', entropy: 'Entropy' };
 
 export class Estimates {
   readonly element: HTMLElement;
-  private estimateWraps: { split: string; wrap: HTMLElement; svg?: SVGSVGElement }[] = [];
+  private estimateWraps: { split: string; wrap: HTMLElement; svg?: SVGSVGElement; reference: { split: string; value: number } | null }[] = [];
 
   constructor(
     private readonly ctx: ViewContext,
@@ -58,9 +59,11 @@ export class Estimates {
     const cards = names.map((split) => {
       const rows = estimateRows(p, split);
       const wrap = h('div', { class: 'nl-estimate-plot' });
-      this.estimateWraps.push({ split, wrap });
+      this.estimateWraps.push({ split, wrap, reference: r.verdict?.unlabeled.find((v) => v.split === split)?.reference ?? null });
       const info = r.splits?.find((x) => x.name === split);
       const out = p.splits[split]?.output;
+      const verdict = r.verdict?.unlabeled.find((v) => v.split === split);
+      const weak = PREDICTOR_NAMES.filter((n) => n !== 'features' && typeof p.predictors[n]?.lofoSpearman === 'number' && p.predictors[n]!.lofoSpearman! <= 0);
       return h(
         'section',
         { class: 'card nl-split-card', 'data-split': split, 'aria-label': `Estimates for split ${split}` },
@@ -72,8 +75,16 @@ export class Estimates {
           info ? h('span', { class: 'muted' }, `${fmt(info.images)} image${info.images === 1 ? '' : 's'}`) : null,
           exportButton(`Export the estimates of ${split} as PNG`, () => void this.exportPng(split)),
         ),
+        verdict ? h('p', { class: 'nl-verdict verdict-answer', 'data-role': 'verdict-answer', 'data-grade': verdict.grade ?? '' }, verdict.sentence) : null,
         wrap,
         h('p', { class: 'nl-sentence', 'data-role': 'estimate-text' }, estimateSentence(p.metric, rows)),
+        weak.length
+          ? h(
+              'p',
+              { class: 'note', 'data-role': 'weak-baselines' },
+              `Not a guide here: ${weak.map((n) => `the ${PREDICTOR_INFO[n].short} (ρ ${fmt(p.predictors[n]!.lofoSpearman, 2)})`).join(' and ')} did not follow the true ${m} across the shifted copies (leave-one-family-out ρ ≤ 0), so ${weak.length > 1 ? 'they are' : 'it is'} drawn faint, for comparison only.`,
+            )
+          : null,
         h(
           'p',
           { class: 'explain' },
@@ -102,12 +113,12 @@ export class Estimates {
       const width = e.wrap.clientWidth;
       if (width <= 0) continue;
       clear(e.wrap);
-      e.svg = this.buildEstimate(theme, p, e.split, Math.min(width, 720));
+      e.svg = this.buildEstimate(theme, p, e.split, Math.min(width, 720), e.reference);
       e.wrap.append(e.svg);
     }
   }
 
-  private buildEstimate(theme: Theme, p: PerformanceWithoutLabels, split: string, width: number): SVGSVGElement {
+  private buildEstimate(theme: Theme, p: PerformanceWithoutLabels, split: string, width: number, reference: { split: string; value: number } | null): SVGSVGElement {
     const rows = estimateRows(p, split);
     const m = perfTitle(p.metric);
     const fontSize = Math.max(10, Math.round(theme.fontSize * 0.9));
@@ -117,11 +128,11 @@ export class Estimates {
     const left = Math.round(Math.max(...rows.map((r) => name(r.predictor).length)) * fontSize * 0.58 + (compact ? 18 : 30));
     const right = compact ? Math.round(4 * fontSize * 0.6) + 8 : Math.round(20 * fontSize * 0.6);
     const rowH = Math.max(28, Math.round(fontSize * 2.3));
-    const top = 8;
+    const top = reference ? 8 + fontSize + 6 : 8;
     const axisH = 30;
     const height = top + rows.length * rowH + axisH;
     const plotW = Math.max(100, width - left - right);
-    const vals = rows.flatMap((r) => (r.estimate ? [r.estimate.value, r.estimate.low, r.estimate.high] : []));
+    const vals = [...rows.flatMap((r) => (r.estimate ? [r.estimate.value, r.estimate.low, r.estimate.high] : [])), ...(reference ? [reference.value] : [])];
     const axis = valueAxis(vals, isUnitMetric(p.metric), left, plotW);
     const X = axis.X;
     const svg = s('svg', {
@@ -140,12 +151,26 @@ export class Estimates {
     });
     svg.append(s('rect', { x: 0, y: 0, width, height, fill: theme.bg }));
     valueAxisMarks(svg, axis, { theme, fontSize, left, plotW, top, axisY: top + rows.length * rowH + 4, name: m, narrow: plotW < 240 });
+    if (reference) {
+      // the labelled reference's measured value (from results.verdict): what "a drop" is measured against
+      const xr = X(reference.value);
+      svg.append(
+        s(
+          'g',
+          { 'data-role': 'reference', 'data-value': String(reference.value) },
+          s('line', { x1: xr, x2: xr, y1: top - 2, y2: top + rows.length * rowH, stroke: theme.fg, 'stroke-width': 1.5, 'stroke-dasharray': '4 3' }),
+          s('text', { x: xr, y: top - 6, fill: theme.fg, 'text-anchor': xr > left + plotW * 0.7 ? 'end' : 'middle', 'font-size': fontSize - 1 }, `${reference.split}: ${fmt(reference.value)} measured`),
+        ),
+      );
+    }
     rows.forEach((r, i) => {
       const y = top + i * rowH + rowH / 2;
       const ours = r.predictor === 'features';
       const color = ours ? theme.charts.blue : theme.muted;
       const e = r.estimate;
-      const g = s('g', { 'data-predictor': r.predictor, 'data-estimate': e ? `${e.value},${e.low},${e.high}` : 'none' });
+      const rho = p.predictors[r.predictor]?.lofoSpearman;
+      const weak = !ours && typeof rho === 'number' && rho <= 0;
+      const g = s('g', { 'data-predictor': r.predictor, 'data-estimate': e ? `${e.value},${e.low},${e.high}` : 'none', 'data-weak': weak ? 'true' : undefined, opacity: weak ? 0.45 : undefined });
       g.append(
         s('text', { x: left - 12, y, fill: ours ? theme.fg : theme.muted, 'text-anchor': 'end', 'dominant-baseline': 'central', 'font-weight': ours ? 600 : 400 }, name(r.predictor)),
         s('line', { x1: left, x2: left + plotW, y1: y, y2: y, stroke: theme.grid, 'stroke-width': 1, 'stroke-dasharray': '2 3' }),
@@ -172,7 +197,7 @@ export class Estimates {
     const e = this.estimateWraps.find((x) => x.split === split);
     if (!e?.svg) return;
     try {
-      this.ctx.host.exportPng(exportName(`estimates-${fileSafe(split)}`), await svgToPng(e.svg, this.ctx.theme().bg, 2));
+      await exportFigure(this.ctx, exportName(`estimates-${fileSafe(split)}`), await svgToPng(e.svg, this.ctx.theme().bg, 2), { title: `Predicted ${perfTitle(this.pwl.metric)} without labels`, split });
     } catch (err) {
       console.error('UNet Lens: PNG export of the estimates failed', err);
     }

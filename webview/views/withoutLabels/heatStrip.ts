@@ -31,6 +31,7 @@ import {
   type LfMetric,
 } from '../../withoutLabels';
 import type { ViewContext } from '../context';
+import { exportFigure } from '../../exportStamp';
 
 export class HeatStrip {
   /** The section: heading, hint, the strip's box and the values table. */
@@ -141,7 +142,11 @@ export class HeatStrip {
     const cellH = Math.max(28, Math.round(fontSize * 2.4));
     const top = 30;
     const gridH = rows * cellH;
-    const nameH = colW >= 16 ? fontSize + 10 : 4;
+    // tap names: level under wide columns, else turned 60° (a narrow panel keeps every name)
+    const slanted = colW < 34;
+    const nameFont = fontSize - 2;
+    const longest = Math.max(0, ...taps.map((t) => (shortTapName(t.name).split('/').pop() ?? '').length));
+    const nameH = slanted ? Math.round(longest * nameFont * 0.6 * Math.sin(Math.PI / 3)) + 14 : fontSize + 10;
     const plotW = Math.max(left + cols * colW + 12, width - 2);
     const selected = this.ctx.store.tap;
     const selCol = taps.findIndex((t) => t.name === selected);
@@ -259,8 +264,8 @@ export class HeatStrip {
           stroke: fill ? (theme.kind === 'high-contrast' ? theme.fg : withAlpha(theme.fg, 0.16)) : withAlpha(theme.muted, 0.8),
           'stroke-width': 1,
         }),
-        colW >= 34
-          ? s('text', { x: x + colW / 2, y: y + cellH / 2, fill: rgbCss(textColor), 'text-anchor': 'middle', 'dominant-baseline': 'central', 'font-size': colW >= 44 ? fontSize : fontSize - 2, 'pointer-events': 'none' }, rhoText(c.rho, colW >= 44 ? 2 : 1))
+        colW >= 24
+          ? s('text', { x: x + colW / 2, y: y + cellH / 2, fill: rgbCss(textColor), 'text-anchor': 'middle', 'dominant-baseline': 'central', 'font-size': colW >= 44 ? fontSize : colW >= 34 ? fontSize - 2 : fontSize - 3, 'pointer-events': 'none' }, rhoText(c.rho, colW >= 44 ? 2 : 1))
           : null,
         c.input ? s('circle', { cx: x + colW - 6, cy: y + 6, r: 2.6, fill: rgbCss(textColor), 'pointer-events': 'none' }) : null,
       );
@@ -287,15 +292,17 @@ export class HeatStrip {
     }
 
     // tap names under the columns
-    if (colW >= 16) {
-      taps.forEach((t, i) => {
-        const x = left + i * colW + colW / 2;
-        const text = colW >= 34 ? fitName(t.name, colW, fontSize - 2, true) : String(i + 1);
-        svg.append(
-          s('text', { x, y: top + gridH + fontSize + 2, fill: i === selCol ? theme.fg : theme.muted, 'text-anchor': 'middle', 'font-size': fontSize - 2, 'font-weight': i === selCol ? 600 : 400 }, text),
-        );
-      });
-    }
+    taps.forEach((t, i) => {
+      const x = left + i * colW + colW / 2;
+      const weight = i === selCol ? 600 : 400;
+      const fill = i === selCol ? theme.fg : theme.muted;
+      if (slanted) {
+        const y0 = top + gridH + 6;
+        svg.append(s('text', { x, y: y0, fill, 'text-anchor': 'end', 'dominant-baseline': 'hanging', transform: `rotate(-60 ${x} ${y0})`, 'font-size': nameFont, 'font-weight': weight }, shortTapName(t.name).split('/').pop() ?? ''));
+      } else {
+        svg.append(s('text', { x, y: top + gridH + fontSize + 2, fill, 'text-anchor': 'middle', 'font-size': nameFont, 'font-weight': weight }, fitName(t.name, colW, nameFont, true)));
+      }
+    });
 
     // legend
     const lx = left;
@@ -364,7 +371,7 @@ export class HeatStrip {
   private async exportPng(): Promise<void> {
     if (!this.strip) return;
     try {
-      this.ctx.host.exportPng(exportName('indicativeness'), await svgToPng(this.strip, this.ctx.theme().bg, 2));
+      await exportFigure(this.ctx, exportName('indicativeness'), await svgToPng(this.strip, this.ctx.theme().bg, 2), { title: 'Which taps are indicative: Spearman ρ with the true performance over the shifted copies', extra: 'every tap' });
     } catch (e) {
       console.error('UNet Lens: PNG export of the indicativeness strip failed', e);
     }

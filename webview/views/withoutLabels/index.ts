@@ -50,9 +50,10 @@ export class WithoutLabelsView extends BaseView {
     this.estimates = new Estimates(this.ctx, results, p);
     this.root.append(
       h('section', { class: 'section', 'aria-labelledby': 'nl-h' }, head, h('p', { class: 'hint' }, calibrationText(p)), relatedWarnings(results)),
+      // the answer first: the estimates of the splits without labels, then how they were made
+      this.estimates.element,
       this.strip.element,
       this.scatter.element,
-      this.estimates.element,
     );
     this.redrawOnResize(this.strip.wrap);
   }

@@ -19,6 +19,7 @@ import {
   est,
   FAMILY_TITLES,
   inputsText,
+  keysInWords,
   perfTitle,
   PREDICTOR_INFO,
   PREDICTOR_NAMES,
@@ -30,6 +31,7 @@ import {
   type ShiftPoint,
 } from '../../withoutLabels';
 import type { ViewContext } from '../context';
+import { exportFigure } from '../../exportStamp';
 
 /** Marker of each predictor, the same in the scatter and the interval plots. */
 const MARKER: Record<PredictorName, PointStyle> = { features: 'circle', maxProbability: 'triangle', entropy: 'rect' };
@@ -114,7 +116,7 @@ export class ShiftScatter {
       { class: 'nl-descriptions' },
       PREDICTOR_NAMES.map((n) => {
         const sm = p.predictors?.[n];
-        return sm?.description ? h('li', null, h('strong', null, `${PREDICTOR_INFO[n].title}: `), sm.description) : null;
+        return sm?.description ? h('li', null, h('strong', null, `${PREDICTOR_INFO[n].title}: `), keysInWords(sm.description)) : null;
       }),
     );
 
@@ -153,7 +155,7 @@ export class ShiftScatter {
         { class: 'section-head' },
         h('h2', { id: 'nl-scatter-h' }, 'Predicted versus true, on the shifted copies'),
         exportButton('Export the predicted-versus-true scatter as PNG', () => {
-          if (this.chart) this.ctx.host.exportPng(exportName('shift-scatter'), this.chart.toBase64Image('image/png', 1));
+          if (this.chart) void exportFigure(this.ctx, exportName('shift-scatter'), this.chart.toBase64Image('image/png', 1), { title: 'Predicted versus true, on the shifted copies (leave one family out)', extra: `calibrated on ${this.pwl.calibration.splits.join(', ') || 'the labelled data'}` });
         }),
         exportButton('Export the shifted copies as CSV', () => this.ctx.host.exportCsv(exportName('shifts'), shiftsCsv(p)), 'CSV'),
       ),

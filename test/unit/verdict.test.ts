@@ -1,0 +1,115 @@
+/**
+ * The verdict (src/engine/verdict.ts, CONTRACT.md §3 `verdict`) from small Results
+ * (test/builders.ts): "cannot tell" from a wide interval, the engine's grade and image list
+ * when it gives them, a drop against the reference, the foreground share, the layers that
+ * moved (both directions), and the labelled generalization gap.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Estimate, Results } from '../../src/engine/types';
+import { CANNOT_TELL_WIDTH, computeVerdict, readPrediction, withVerdict } from '../../src/engine/verdict';
+import { results, shiftCopy, split, tapMetrics, uTaps, withoutLabelsSection } from '../builders';
+
+const taps = uTaps();
+
+function withEstimate(est: Estimate & Record<string, unknown>, extra: Record<string, unknown> = {}, fs: (i: number) => number = () => 1): Results {
+  const base = results({
+    taps,
+    splits: [split('train', { performance: { dice: 0.9 } }), split('test', { performance: { dice: 0.88 } }), split('siteB', { labeled: false, images: 24 })],
+    value: (s, _t, i) => tapMetrics(s.labeled ? {} : { db: null, featureShift: fs(i) }),
+  });
+  base.performanceWithoutLabels = withoutLabelsSection({
+    taps,
+    shifts: [shiftCopy('none', 0, 0.88), shiftCopy('noise', 0.1, 0.7)],
+    estimates: { siteB: { output: { maxProbability: 0.99, entropy: 0.01, foreground: 0.03 }, features: {}, predicted: { features: est, maxProbability: null, entropy: null }, ...extra } },
+  });
+  return base;
+}
+
+test('an interval wider than CANNOT_TELL_WIDTH says "cannot tell", with the numbers of the estimate and the reference', () => {
+  const v = computeVerdict(withEstimate({ value: 0.605, low: 0.241, high: 0.97 }));
+  const u = v.unlabeled[0];
+  assert.equal(u.split, 'siteB');
+  assert.equal(u.grade, 'cannot tell');
+  assert.equal(u.expect, 'cannot tell');
+  assert.match(u.sentence, /^siteB: cannot tell whether Dice drops/);
+  assert.match(u.sentence, /0\.605/);
+  assert.match(u.sentence, /0\.241 to 0\.97/);
+  assert.match(u.sentence, /0\.88 measured on test/);
+  assert.deepEqual(u.reference, { split: 'test', value: 0.88 });
+  assert.equal(u.action.kind, 'label');
+  assert.match(u.action.sentence, /^Label 10 of siteB's 24 images/);
+});
+
+test('the grade is derived from the width with the one constant; the engine\'s grade (grade or reliability) wins', () => {
+  const w = CANNOT_TELL_WIDTH;
+  assert.equal(readPrediction(withEstimate({ value: 0.5, low: 0.5 - w / 2 - 0.01, high: 0.5 + w / 2 }).performanceWithoutLabels, 'siteB').grade, 'cannot tell');
+  assert.equal(readPrediction(withEstimate({ value: 0.5, low: 0.4, high: 0.6 }).performanceWithoutLabels, 'siteB').grade, 'fair');
+  assert.equal(readPrediction(withEstimate({ value: 0.5, low: 0.45, high: 0.55 }).performanceWithoutLabels, 'siteB').grade, 'good');
+  const given = readPrediction(withEstimate({ value: 0.5, low: 0.45, high: 0.55, grade: 'cannot tell' }).performanceWithoutLabels, 'siteB');
+  assert.equal(given.grade, 'cannot tell');
+  assert.equal(given.gradeFrom, 'engine');
+  assert.equal(readPrediction(withEstimate({ value: 0.5, low: 0.3, high: 0.7, reliability: 'fair' }).performanceWithoutLabels, 'siteB').grade, 'fair');
+});
+
+test('a narrow estimate below the reference is a drop; the engine\'s worst-first images become the action', () => {
+  const perImage = ['case7', 'case2', 'case9'].map((id) => ({ id, file: `${id}.png`, value: 0.3, low: 0.2, high: 0.4 }));
+  const v = computeVerdict(withEstimate({ value: 0.7, low: 0.65, high: 0.75 }, { perImage, casesToLabel: 'cases-to-label-siteB.csv' }));
+  const u = v.unlabeled[0];
+  assert.equal(u.expect, 'drop');
+  assert.equal(u.grade, 'good');
+  assert.equal(u.sentence, 'siteB: expected Dice 0.7 [0.65, 0.75] vs 0.88 measured on test — a drop of about 0.18 (reliability: good).');
+  assert.deepEqual(u.action.images, ['case7', 'case2', 'case9']);
+  assert.match(u.action.sentence, /the 3 images listed under Without labels \(worst predicted first, also in cases-to-label-siteB\.csv\)/);
+});
+
+test('the foreground share against the reference\'s unshifted copy is named with the class', () => {
+  const r = withEstimate({ value: 0.9, low: 0.85, high: 0.95 });
+  r.performanceWithoutLabels!.shifts[0].output!.foreground = 0.064;
+  const u = computeVerdict(r).unlabeled[0];
+  assert.deepEqual(u.foreground, { split: 0.03, reference: 0.064, referenceSplit: 'test' });
+  assert.equal(u.foregroundSentence, "The model marks 3.0 % of siteB's pixels as lesion vs 6.4 % on test: it finds less than half as much lesion.");
+  assert.equal(u.expect, 'same');
+  assert.equal(u.action.kind, 'check');
+});
+
+test('layers moved most: outside the usual band on either side, furthest first; in-band layers are not named', () => {
+  const shifts = [1, 0.12, 1.6, 1.1, 0.7];
+  const u = computeVerdict(withEstimate({ value: 0.6, low: 0.2, high: 0.9 }, {}, (i) => shifts[i])).unlabeled[0];
+  assert.deepEqual(u.movedMost.map((m) => [m.tap, m.direction]), [
+    [taps[1].name, 'collapsed'],
+    [taps[2].name, 'away'],
+    [taps[4].name, 'collapsed'],
+  ]);
+  assert.match(u.movedSentence, /^Features moved most at t1 \(0\.12× train, features collapsed\), t2 \(1\.6× train, features far from training\) and t4/);
+  const calm = computeVerdict(withEstimate({ value: 0.6, low: 0.2, high: 0.9 })).unlabeled[0];
+  assert.deepEqual(calm.movedMost, []);
+  assert.match(calm.movedSentence, /in distribution at every layer/);
+});
+
+test('labelled splits: the gap against train and the first layer where the class separation falls behind', () => {
+  const r = results({
+    taps,
+    splits: [split('train', { performance: { dice: 0.9 } }), split('test', { performance: { dice: 0.7 } })],
+    value: (s, _t, i) => tapMetrics({ db: s.name === 'test' && i >= 2 ? 2 : 1 }),
+  });
+  const l = computeVerdict(r).labeled[0];
+  assert.equal(l.split, 'test');
+  assert.ok(Math.abs(l.gap! - 0.2) < 1e-12);
+  assert.equal(l.sentence, 'test: Dice 0.7 vs 0.9 on train — a generalization gap of 0.2.');
+  assert.equal(l.opensAt?.tap, taps[2].name);
+  assert.equal(l.whereSentence, "Class separation first falls behind train's at t2 (bottleneck): Davies–Bouldin 2 vs 1 on train.");
+  // no sweep: the unlabelled part says why there is no estimate
+  assert.deepEqual(computeVerdict(r).unlabeled, []);
+});
+
+test('no sweep: the unlabelled split says why, and asks for labels; withVerdict adds one only where missing', () => {
+  const r = results();
+  const v = computeVerdict(r).unlabeled[0];
+  assert.equal(v.expect, 'unknown');
+  assert.match(v.sentence, /the shift sweep did not run/);
+  assert.equal(v.action.kind, 'label');
+  assert.ok(withVerdict(r).verdict);
+  const own = { ...r, verdict: { unlabeled: [], labeled: [] } };
+  assert.equal(withVerdict(own), own);
+});
