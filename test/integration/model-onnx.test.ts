@@ -11,7 +11,6 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync, readdirSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { LensError, TapInfo } from '../../src/engine/types';
@@ -30,23 +29,7 @@ import { OnnxGraph, OnnxNode, matMulModel, parseOnnx, withExtraOutputs } from '.
 import { GraphIndex, autoCandidates, planTaps, sortNodes, spread } from '../../src/engine/model/taps';
 import { loadOnnxModel } from '../../src/engine/model/onnxModel';
 
-const FIX = path.join(__dirname, '..', 'fixtures', 'models');
-const fixture = (name: string) => path.join(FIX, name);
-const expected = (name: string) => JSON.parse(readFileSync(fixture(`${name}.expected.json`), 'utf8'));
-const MODELS = ['unet2d', 'unet3d', 'bn_bilinear', 'dilated_strided', 'nhwc'];
-
-function isModelError(re: RegExp) {
-  return (e: unknown) => {
-    assert.ok(e instanceof LensError, `expected a LensError, got ${e}`);
-    assert.equal(e.kind, 'model', e.message);
-    assert.match(e.message, re);
-    return true;
-  };
-}
-
-async function tmpdir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), 'unetlens-model-'));
-}
+import { FIX, MODELS, expected, fixture, isModelError, tmpdir } from '../modelFixtures';
 
 // ------------------------------------------------------------------------------- onnxruntime
 

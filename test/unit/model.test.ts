@@ -9,8 +9,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { promises as fs, readFileSync, readdirSync } from 'node:fs';
-import * as os from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LensError, TapInfo } from '../../src/engine/types';
 import {
@@ -27,23 +26,7 @@ import {
 import { OnnxGraph, OnnxNode, matMulModel, parseOnnx, withExtraOutputs } from '../../src/engine/model/onnxGraph';
 import { GraphIndex, autoCandidates, planTaps, sortNodes, spread } from '../../src/engine/model/taps';
 
-const FIX = path.join(__dirname, '..', 'fixtures', 'models');
-const fixture = (name: string) => path.join(FIX, name);
-const expected = (name: string) => JSON.parse(readFileSync(fixture(`${name}.expected.json`), 'utf8'));
-const MODELS = ['unet2d', 'unet3d', 'bn_bilinear', 'dilated_strided', 'nhwc'];
-
-function isModelError(re: RegExp) {
-  return (e: unknown) => {
-    assert.ok(e instanceof LensError, `expected a LensError, got ${e}`);
-    assert.equal(e.kind, 'model', e.message);
-    assert.match(e.message, re);
-    return true;
-  };
-}
-
-async function tmpdir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), 'unetlens-model-'));
-}
+import { MODELS, expected, fixture, isModelError } from '../modelFixtures';
 
 // ------------------------------------------------------------------------------- protobuf
 
