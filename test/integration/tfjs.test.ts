@@ -556,9 +556,11 @@ describe('TF.js / Keras model files that cannot be used', () => {
     assert.equal(modelFormatOf('a/M.H5'), 'keras');
     assert.equal(modelFormatOf('a/m.keras'), 'keras');
     assert.equal(modelFormatOf('a/m.onnx'), 'onnx');
-    assert.equal(modelFormatOf('a/m.pt'), undefined);
+    assert.equal(modelFormatOf('a/m.pt'), 'pytorch');
+    assert.equal(modelFormatOf('a/m.safetensors'), undefined);
     await assert.rejects(loadModel(DATA, OPTS), isModelError(/is a JSON file but not a TF\.js model/));
-    await assert.rejects(loadModel('/nope/m.pt', OPTS), isModelError(/unsupported model format .*\.onnx.*model\.json.*\.h5/));
+    await assert.rejects(loadModel('/nope/m.pt', OPTS), isModelError(/is a PyTorch file: it is exported to ONNX with your Python first/));
+    await assert.rejects(loadModel('/nope/m.safetensors', OPTS), isModelError(/unsupported model format .*\.onnx.*model\.json.*\.h5/));
   });
 
   test('missing, short and corrupt TF.js files', async () => {
