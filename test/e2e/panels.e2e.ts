@@ -568,13 +568,17 @@ test('Open Results… on the sample results: the confidence map follows the tap 
   await showTab('Where is the model unsure', f);
   const map = f.locator('canvas[data-chart="map"]');
   await map.waitFor({ timeout: 10_000 });
-  const first = sample.maps.items[0];
+  // It starts where problems are: the first unlabelled split with maps (its worst predicted
+  // image first when the results rank them; the sample's do not, so file order).
+  const unlabelled = new Set(sample.splits.filter((sp) => !sp.labeled).map((sp) => sp.name));
+  const first = sample.maps.items.find((i) => unlabelled.has(i.split))!;
+  assert.ok(first, 'the sample holds maps of an unlabelled split');
   assert.equal(await map.getAttribute('data-split'), first.split);
   assert.equal(await map.getAttribute('data-image'), first.image);
   assert.equal(await map.getAttribute('data-preview'), first.preview.dims.join('x'));
   assert.equal(await f.locator('.map-thumb').count(), sample.maps.items.filter((i) => i.split === first.split).length);
   assert.equal(await f.locator('.map-tapcell').count(), sample.taps.length);
-  assert.match((await map.getAttribute('data-contours')) ?? '', /label/);
+  assert.equal(await map.getAttribute('data-contours'), 'prediction');
   await screenshot(page, 'panels-maps-sample');
 
   // Without labels on the sample: its section drawn as it is
@@ -589,11 +593,12 @@ test('Open Results… on the sample results: the confidence map follows the tap 
   await showTab('Where is the model unsure', f);
   await f.locator(`canvas[data-chart="map"][data-tap="${deep.name}"]`).waitFor({ timeout: 5000 });
   assert.equal(await map.getAttribute('data-grid'), deep.shape.slice(1).join('x'));
-  // another split, an unlabeled one: no label contour, the prediction's only
-  await f.locator('#maps-split').selectOption('siteB');
-  await f.locator('canvas[data-chart="map"][data-split="siteB"]').waitFor({ timeout: 5000 });
-  assert.equal(await map.getAttribute('data-contours'), 'prediction');
-  await screenshot(page, 'panels-maps-siteB');
+  // a labelled split: the label's contour too
+  const labelled = sample.maps.items.find((i) => !unlabelled.has(i.split))!;
+  await f.locator('#maps-split').selectOption(labelled.split);
+  await f.locator(`canvas[data-chart="map"][data-split="${labelled.split}"]`).waitFor({ timeout: 5000 });
+  assert.match((await map.getAttribute('data-contours')) ?? '', /label/);
+  await screenshot(page, 'panels-maps-labelled');
 
   // PNG of The U through the save dialog
   await showTab('The U', f);

@@ -50,6 +50,8 @@ export class MapsView extends BaseView {
   private order = new Map<string, { images: string[]; ranked: boolean }>();
   private taps: TapInfo[] = [];
   private splitSelect?: HTMLSelectElement;
+  /** Whether the split shown is the default (not picked by the user): see build(). */
+  private splitIsDefault = false;
   private tapSelect?: HTMLSelectElement;
   private opacity?: HTMLInputElement;
   private labelBox?: HTMLInputElement;
@@ -97,7 +99,12 @@ export class MapsView extends BaseView {
     // Start where problems are: an unlabelled split, its worst predicted images first, at the
     // last decoder tap before the output (the output's own map says little).
     const unlabelled = splits.find((sp) => results.splits?.find((x) => x.name === sp)?.labeled === false);
-    if (!store.mapSplit || !splits.includes(store.mapSplit)) store.mapSplit = unlabelled ?? splits[0];
+    // The default is taken again on every render until the user picks a split: partial results
+    // (train first, streamed) must not pin the view to the only split they hold yet.
+    if (!store.mapSplit || !splits.includes(store.mapSplit) || this.splitIsDefault) {
+      store.mapSplit = unlabelled ?? splits[0];
+      this.splitIsDefault = true;
+    }
     const decoder = this.taps.filter((t) => t.stage === 'decoder');
     const beforeOutput = decoder.length > 1 && decoder[decoder.length - 1] === this.taps[this.taps.length - 1] ? decoder[decoder.length - 2] : decoder[decoder.length - 1];
     this.tap ??= (beforeOutput ?? this.taps[this.taps.length - 1])?.name;
@@ -121,6 +128,7 @@ export class MapsView extends BaseView {
     this.splitSelect.value = store.mapSplit;
     this.splitSelect.addEventListener('change', () => {
       store.mapSplit = this.splitSelect!.value;
+      this.splitIsDefault = false;
       store.mapImage = undefined;
       store.persist();
       this.draw();
