@@ -62,7 +62,8 @@ const layerCaches = new WeakMap<Chart, LayerCache>();
  * kept as a bitmap, and a redraw that changed nothing but the hover (the tooltip) copies
  * the bitmap instead of drawing thousands of points again. Any update (data, legend
  * toggle, resize, theme) draws in full and takes a new bitmap. The time of the last
- * render goes to the canvas's `data-render-ms` (a test hook).
+ * render goes to the canvas's `data-render-ms`, and the number of redraws served from the
+ * bitmap to `data-cache-hits` (test hooks).
  */
 export const layerCachePlugin: Plugin = {
   id: 'unetlensLayerCache',
@@ -89,6 +90,7 @@ export const layerCachePlugin: Plugin = {
     ctx.globalCompositeOperation = 'copy';
     ctx.drawImage(c.canvas, 0, 0);
     ctx.restore();
+    chart.canvas.dataset.cacheHits = String(Number(chart.canvas.dataset.cacheHits ?? 0) + 1);
     return false;
   },
   afterDatasetsDraw(chart, _args, options) {
