@@ -38,21 +38,10 @@ export interface RoughnessOptions {
  *   clusters as points), the clusters made and the pseudo-labels
  */
 export function roughness(o: RoughnessOptions): { value: number | null; clusters: number; labels: Int32Array } {
-  const fn = 'roughness';
-  if (!o || typeof o !== 'object') throw new MetricArgumentError(fn, 'options', 'must be an object');
-  const n = checkInt(fn, 'n', o.n, 0);
-  checkInt(fn, 'dim', o.dim, 1);
-  checkInt(fn, 'prevDim', o.prevDim, 1);
-  checkInt(fn, 'k', o.k, 1);
-  checkNumber(fn, 'seed', o.seed);
-  checkPoints(fn, 'points', o.points, n, o.dim);
-  checkPoints(fn, 'prevPoints', o.prevPoints, n, o.prevDim);
+  const n = checkRoughness(o);
   if (n === 0) return { value: null, clusters: 0, labels: new Int32Array(0) };
   const km = kMeans({ points: o.points, n, dim: o.dim, k: o.k, seed: o.seed, maxIter: o.maxIter, tol: o.tol, nInit: o.nInit });
-  let nonEmpty = 0;
-  for (let c = 0; c < km.k; c++) if (km.sizes[c] > 0) nonEmpty++;
-  if (nonEmpty < 2) return { value: null, clusters: nonEmpty, labels: km.labels };
-  return { value: daviesBouldin(o.prevPoints, n, o.prevDim, km.labels), clusters: nonEmpty, labels: km.labels };
+  return fromClusters(o, n, km);
 }
 
 /**
@@ -60,6 +49,16 @@ export function roughness(o: RoughnessOptions): { value: number | null; clusters
  * value, bit for bit), for the pipeline.
  */
 export async function roughnessAsync(o: RoughnessOptions & { gemm?: AsyncGemm }): Promise<{ value: number | null; clusters: number; labels: Int32Array }> {
+  const n = checkRoughness(o);
+  if (n === 0) return { value: null, clusters: 0, labels: new Int32Array(0) };
+  const km = await kMeansAsync({ points: o.points, n, dim: o.dim, k: o.k, seed: o.seed, maxIter: o.maxIter, tol: o.tol, nInit: o.nInit, gemm: o.gemm });
+  return fromClusters(o, n, km);
+}
+
+type RoughnessResult = { value: number | null; clusters: number; labels: Int32Array };
+
+/** The argument checks both routes share; returns n. */
+function checkRoughness(o: RoughnessOptions): number {
   const fn = 'roughness';
   if (!o || typeof o !== 'object') throw new MetricArgumentError(fn, 'options', 'must be an object');
   const n = checkInt(fn, 'n', o.n, 0);
@@ -69,8 +68,11 @@ export async function roughnessAsync(o: RoughnessOptions & { gemm?: AsyncGemm })
   checkNumber(fn, 'seed', o.seed);
   checkPoints(fn, 'points', o.points, n, o.dim);
   checkPoints(fn, 'prevPoints', o.prevPoints, n, o.prevDim);
-  if (n === 0) return { value: null, clusters: 0, labels: new Int32Array(0) };
-  const km = await kMeansAsync({ points: o.points, n, dim: o.dim, k: o.k, seed: o.seed, maxIter: o.maxIter, tol: o.tol, nInit: o.nInit, gemm: o.gemm });
+  return n;
+}
+
+/** Davies–Bouldin of the previous tap's points grouped by this tap's k-means clusters. */
+function fromClusters(o: RoughnessOptions, n: number, km: { k: number; sizes: ArrayLike<number>; labels: Int32Array }): RoughnessResult {
   let nonEmpty = 0;
   for (let c = 0; c < km.k; c++) if (km.sizes[c] > 0) nonEmpty++;
   if (nonEmpty < 2) return { value: null, clusters: nonEmpty, labels: km.labels };
