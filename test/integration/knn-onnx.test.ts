@@ -6,42 +6,13 @@
  * Run: node --import tsx --test test/integration/knn-onnx.test.ts
  */
 import { describe, it } from 'node:test';
-import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { Prng } from '../../src/engine/metrics/prng';
-import { knnBruteForce, knnSearchAsync, type KnnResult } from '../../src/engine/metrics/knn';
+import { knnBruteForce, knnSearchAsync } from '../../src/engine/metrics/knn';
+import { points, same } from '../knnPoints';
 import { createOnnxGemm, createOnnxTopk } from '../../src/engine/metrics/gemm-onnx';
 
 // points() and same() as in test/unit/pipeline-knn.test.ts
-function points(n: number, dim: number, seed: number, opts: { quantum?: number; dup?: number; pool?: number; offset?: number } = {}): Float32Array {
-  const r = new Prng(seed);
-  const x = new Float32Array(n * dim);
-  for (let i = 0; i < n * dim; i++) {
-    let v = Math.max(0, r.normal() + 0.3) * 3 + (opts.offset ?? 0);
-    if (opts.quantum) v = Math.round(v / opts.quantum) * opts.quantum;
-    x[i] = v;
-  }
-  if (opts.dup) {
-    const pool = opts.pool ?? 1;
-    for (let i = pool; i < n; i++) {
-      if (r.next() < opts.dup) {
-        const b = r.int(pool);
-        x.copyWithin(i * dim, b * dim, (b + 1) * dim);
-      }
-    }
-  }
-  return x;
-}
 
-function same(a: KnnResult, b: KnnResult, what: string): void {
-  assert.equal(a.k, b.k, `${what}: k`);
-  assert.equal(a.indices.length, b.indices.length, `${what}: size`);
-  for (let i = 0; i < a.indices.length; i++) {
-    if (a.indices[i] !== b.indices[i] || a.distances[i] !== b.distances[i]) {
-      assert.fail(`${what}: query ${Math.floor(i / a.k)} column ${i % a.k}: (${a.indices[i]}, ${a.distances[i]}) vs brute force (${b.indices[i]}, ${b.distances[i]})`);
-    }
-  }
-}
 
 describe('knnSearch with onnxruntime: top-k hook and duplicate grouping give the brute force, bit for bit', () => {
   const cases: [string, number, number, Parameters<typeof points>[3], number][] = [

@@ -12,39 +12,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Prng } from '../../src/engine/metrics/prng';
-import { knnBruteForce, knnSearch, knnSearchAsync, type KnnResult, type TopkHook } from '../../src/engine/metrics/knn';
+import { knnBruteForce, knnSearch, knnSearchAsync, type TopkHook } from '../../src/engine/metrics/knn';
+import { points, same } from '../knnPoints';
 import { StratifiedSampler } from '../../src/engine/metrics/sampler';
 import { areaMean, greyPreview, inputPatchAt, inputPatches, mapSize, middleCell, planeOf } from '../../src/engine/points';
 
-function points(n: number, dim: number, seed: number, opts: { quantum?: number; dup?: number; pool?: number; offset?: number } = {}): Float32Array {
-  const r = new Prng(seed);
-  const x = new Float32Array(n * dim);
-  for (let i = 0; i < n * dim; i++) {
-    let v = Math.max(0, r.normal() + 0.3) * 3 + (opts.offset ?? 0);
-    if (opts.quantum) v = Math.round(v / opts.quantum) * opts.quantum;
-    x[i] = v;
-  }
-  if (opts.dup) {
-    const pool = opts.pool ?? 1;
-    for (let i = pool; i < n; i++) {
-      if (r.next() < opts.dup) {
-        const b = r.int(pool);
-        x.copyWithin(i * dim, b * dim, (b + 1) * dim);
-      }
-    }
-  }
-  return x;
-}
 
-function same(a: KnnResult, b: KnnResult, what: string): void {
-  assert.equal(a.k, b.k, `${what}: k`);
-  assert.equal(a.indices.length, b.indices.length, `${what}: size`);
-  for (let i = 0; i < a.indices.length; i++) {
-    if (a.indices[i] !== b.indices[i] || a.distances[i] !== b.distances[i]) {
-      assert.fail(`${what}: query ${Math.floor(i / a.k)} column ${i % a.k}: (${a.indices[i]}, ${a.distances[i]}) vs brute force (${b.indices[i]}, ${b.distances[i]})`);
-    }
-  }
-}
 
 /** A JavaScript top-k hook: float32 s = c − 2·a·b accumulated in float32, then the kk smallest. */
 const jsTopk: TopkHook = (a, m, b, n, k, c, kk, values, indices) => {
