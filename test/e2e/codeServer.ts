@@ -114,6 +114,8 @@ export interface CodeServer {
   logs: string[];
   /** Concatenated VS Code server logs (<userDataDir>/logs/**), e.g. the extension host's. */
   serverLogs(): string;
+  /** The extension's own output channel ("UNet Lens.log" of every extension host), oldest first. */
+  extensionLog(): string;
   process: ChildProcess;
   /** Kills the whole process group (server, extension host, pty host, watchers). */
   stop(): Promise<void>;
@@ -148,11 +150,11 @@ function extensionFolderName(extensionDevPath: string): string {
   return `${pj.publisher}.${pj.name}-${pj.version}`.toLowerCase();
 }
 
-function readTree(dir: string): string {
+function readTree(dir: string, only?: (name: string) => boolean): string {
   if (!fs.existsSync(dir)) return '';
   let out = '';
   for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
+    if (!e.isFile() || (only && !only(e.name))) continue;
     const p = path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
     out += `==> ${path.relative(dir, p)} <==\n${fs.readFileSync(p, 'utf8')}\n`;
   }
@@ -269,6 +271,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     extensionsDir,
     logs,
     serverLogs: () => readTree(path.join(userDataDir, 'logs')),
+    extensionLog: () => readTree(path.join(userDataDir, 'logs'), (name) => name === 'UNet Lens.log'),
     process: child,
     stop,
   };
