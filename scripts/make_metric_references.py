@@ -15,7 +15,9 @@ reads exactly the values used here); the references are computed on their exact 
 - kNN via sklearn NearestNeighbors (brute and ball_tree must agree; leave-one-out through
   kneighbors(None)), and a tie-heavy set checked against a NumPy brute force with
   (distance, index) ordering,
-- knnConfidence and featureShift computed in NumPy from those neighbours (METHOD.md §4),
+- knnConfidence and featureShift computed in NumPy from those neighbours (METHOD.md §4), and
+  knnConfidenceFg: the mean of the per-point confidence over the points predicted as a class
+  other than 0 (over all points when none is: a case where every point is predicted 0),
 - numpy.median, scipy.stats.spearmanr, skimage structural_similarity / peak_signal_noise_ratio,
 - pooled Dice / pixel accuracy, and label pooling by a direct NumPy implementation of the
   METHOD.md §2 block rule (see src/engine/metrics/pooling.ts).
@@ -110,6 +112,13 @@ def confidence_and_shift(train_labels, loo_idx, loo_dist, q_idx, q_dist, predict
         "featureShiftPerPoint": b64(shift, np.float64),
         "featureShift": float(np.median(shift)),
     }
+
+
+def confidence_fg(train_labels, q_idx, predicted):
+    """knnConfidenceFg (METHOD.md §4): mean confidence over the points predicted >= 1, else over all."""
+    conf = (train_labels[q_idx] == predicted[:, None]).mean(axis=1)
+    fg = predicted >= 1
+    return {"value": float(conf[fg].mean() if fg.any() else conf.mean()), "foregroundPoints": int(fg.sum())}
 
 
 def blocks(S, T):
@@ -254,6 +263,9 @@ def main():
         pred = sets[query or train][2]
         entry = {"train": train, "query": query or train, "k": k}
         entry.update(confidence_and_shift(sets[train][1], loo_idx, loo_dist, q_idx, q_dist, pred, k))
+        entry["confidenceFg"] = confidence_fg(sets[train][1], q_idx, pred)
+        # nothing predicted as foreground: the mean over all points
+        entry["confidenceFgAllBackground"] = confidence_fg(sets[train][1], q_idx, np.zeros_like(pred))
         conf.append(entry)
     # ties: NumPy brute force with (distance, index) order is the reference
     Xt = sets["ties"][0]

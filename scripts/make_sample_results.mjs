@@ -84,15 +84,15 @@ const depth = (i) => i / (n - 1);
 // ---------------------------------------------------------------- splits and metrics
 const splits = [
   {
-    name: 'train', labeled: true, images: 40,
+    name: 'train', labeled: true, images: 40, foreground: 0.0681,
     performance: { dice: 0.931, accuracy: 0.9874, dicePerClass: [0.9951, 0.931] },
   },
   {
-    name: 'test', labeled: true, images: 20,
+    name: 'test', labeled: true, images: 20, foreground: 0.0642,
     performance: { dice: 0.862, accuracy: 0.9751, dicePerClass: [0.9902, 0.862] },
   },
   {
-    name: 'siteB', labeled: false, images: 25,
+    name: 'siteB', labeled: false, images: 25, foreground: 0.0297,
     performance: null,
     predictedPerformance: { dice: 0.712, low: 0.624, high: 0.793 },
   },
@@ -113,7 +113,7 @@ for (const split of splits) {
     const side = tap.shape[1];
     const points = Math.min(4096, split.images * side * side);
     if (split.name === 'test' && tap.name === nanTap) {
-      perTap[tap.name] = { db: null, roughness: null, knnConfidence: null, featureShift: null, points };
+      perTap[tap.name] = { db: null, roughness: null, knnConfidence: null, knnConfidenceFg: null, featureShift: null, points };
       continue;
     }
     // separation improves with depth (DB falls), a bump at the bottleneck
@@ -123,7 +123,10 @@ for (const split of splits) {
     const conf = round(Math.min(1, Math.max(0, jitter(0.82 + 0.15 * d - 0.3 * sh * Math.sin(Math.PI * d), 0.015))), 4);
     const shiftBase = 1 + sh * (0.3 + 2.4 * Math.sin(Math.PI * Math.min(1, d * 1.2)));
     const shift = round(split.name === 'train' ? jitter(1.0, 0.02) : jitter(shiftBase, 0.04), 4);
-    perTap[tap.name] = { db, roughness: rough, knnConfidence: conf, featureShift: shift, points };
+    // the foreground alone: lower than over every point (mostly background), and falling more
+    // on a shifted split (no draw from the generator: the rest of the file stays as it was)
+    const confFg = round(Math.min(1, Math.max(0, conf - 0.22 - 0.5 * sh * Math.sin(Math.PI * d))), 4);
+    perTap[tap.name] = { db, roughness: rough, knnConfidence: conf, knnConfidenceFg: confFg, featureShift: shift, points };
   }
   metrics[split.name] = perTap;
 }

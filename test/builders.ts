@@ -26,7 +26,7 @@ export function split(name: string, o: Partial<SplitResult> = {}): SplitResult {
 }
 
 export function tapMetrics(o: Partial<TapMetrics> = {}): TapMetrics {
-  return { db: 1, roughness: 2, knnConfidence: 0.9, featureShift: 1, points: 100, ...o };
+  return { db: 1, roughness: 2, knnConfidence: 0.9, knnConfidenceFg: 0.8, featureShift: 1, points: 100, ...o };
 }
 
 export function labelFree(o: Partial<LabelFreeMetrics> = {}): LabelFreeMetrics {

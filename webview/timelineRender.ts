@@ -76,7 +76,7 @@ export function drawSeries(c: TimelineCtx, series: Series): void {
   setBody('series', { checkpoints: String(n), taps: String(series.taps.length), best: series.best ? String(series.best.checkpoint) : '' });
   const splitNames = Object.keys(series.metrics);
   if (!splitNames.includes(ui.split)) ui.split = splitNames.find((x) => x !== 'train') ?? splitNames[0];
-  const metric = TAP_METRIC_SPECS.find((m) => m.key === ui.metric) ?? TAP_METRIC_SPECS[3];
+  const metric = TAP_METRIC_SPECS.find((m) => m.key === ui.metric) ?? TAP_METRIC_SPECS.find((m) => m.key === 'featureShift')!;
   const best = series.best;
   const header = h(
     'header',

@@ -363,7 +363,7 @@ describe('robustness', () => {
     const r = await analyze(path.join(TASKS, 'seg2d', 'nan_tap.onnx'), path.join(TASKS, 'seg2d', 'unetlens.json'));
     assert.ok(r.taps.some((t) => t.name === tap), `${tap} is a tap`);
     for (const split of ['train', 'test']) {
-      assert.deepEqual(r.metrics[split][tap], { db: null, roughness: null, knnConfidence: null, featureShift: null, points: 0 });
+      assert.deepEqual(r.metrics[split][tap], { db: null, roughness: null, knnConfidence: null, knnConfidenceFg: null, featureShift: null, points: 0 });
       assert.ok(
         r.warnings.some((w) => w.includes(tap) && w.includes(`"${split}"`) && /NaN or Inf/.test(w)),
         `a warning names ${tap} and ${split}: ${JSON.stringify(r.warnings)}`,

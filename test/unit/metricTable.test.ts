@@ -54,10 +54,10 @@ test('every metric has a key once, a title in words, an intuition, a direction a
     assert.ok(Number.isInteger(m.digits) && m.digits > 0);
     if (m.direction === 'centred-on-1') assert.equal(m.refLine, 1, `${m.key}: centred on 1 draws its reference line at 1`);
   }
-  for (const m of ['db', 'roughness', 'knnConfidence', 'featureShift', 'knnDice', 'featureShiftFg', 'dice', 'accuracy', 'mse', 'psnr', 'ssim', 'maxProbability', 'entropy', 'foreground']) {
+  for (const m of ['db', 'roughness', 'knnConfidence', 'knnConfidenceFg', 'featureShift', 'knnDice', 'featureShiftFg', 'dice', 'accuracy', 'mse', 'psnr', 'ssim', 'maxProbability', 'entropy', 'foreground']) {
     assert.ok(metricSpec(m), `${m} is in the table`);
   }
-  assert.deepEqual(TAP_METRIC_SPECS.map((m) => m.key), ['db', 'roughness', 'knnConfidence', 'featureShift']);
+  assert.deepEqual(TAP_METRIC_SPECS.map((m) => m.key), ['db', 'roughness', 'knnConfidence', 'knnConfidenceFg', 'featureShift']);
   for (const m of LABEL_FREE_METRICS) assert.notEqual(metricSpec(m)!.needsLabels, true, `${m} is label-free`);
   assert.equal(explainText('featureShift', 7).includes('7-th'), true);
 });

@@ -5,10 +5,8 @@
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { agreementTracker } from '../helpers';
+import { REF, SETS, f32, f64 } from '../metricsReference';
 import {
   Prng,
   median,
@@ -48,40 +46,7 @@ import {
   MetricArgumentError,
 } from '../../src/engine/metrics';
 
-// ───────────── fixture ─────────────
-
-const REF = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'metrics-reference.json'), 'utf8'));
-
-function f32(b64: string): Float32Array {
-  const buf = Buffer.from(b64, 'base64');
-  const out = new Float32Array(buf.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(i * 4);
-  return out;
-}
-function f64(b64: string): Float64Array {
-  const buf = Buffer.from(b64, 'base64');
-  const out = new Float64Array(buf.length / 8);
-  for (let i = 0; i < out.length; i++) out[i] = buf.readDoubleLE(i * 8);
-  return out;
-}
-
-interface PointSet {
-  n: number;
-  dim: number;
-  points: Float32Array;
-  labels: Int32Array | null;
-  predicted: Int32Array;
-}
-const SETS: Record<string, PointSet> = {};
-for (const [name, s] of Object.entries<any>(REF.pointSets)) {
-  SETS[name] = {
-    n: s.n,
-    dim: s.dim,
-    points: f32(s.points),
-    labels: s.labels ? Int32Array.from(s.labels) : null,
-    predicted: Int32Array.from(s.predicted),
-  };
-}
+// ───────────── fixture: REF, SETS (test/metricsReference.ts) ─────────────
 
 /** Worst relative errors seen per comparison family, printed at the end. */
 const { agreement, note, rel, assertClose } = agreementTracker();

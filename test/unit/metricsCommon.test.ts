@@ -190,6 +190,15 @@ const CASES: Record<string, Case> = {
     nonFinite: { none: 'its per-point input comes from featureShift, whose query points are checked' },
     badLength: { call: () => M.foregroundShift(new Float64Array(N), predicted.subarray(1)), argument: 'predicted' },
   },
+  foregroundConfidence: {
+    n: N,
+    compute: (perm = identity(N)) => {
+      const per = M.knnConfidence({ ref, neighbors: nb(query.points), predicted }).perPoint;
+      return { value: M.foregroundConfidence(rows(Float64Array.from(per), 1, perm), rows(predicted, 1, perm)) };
+    },
+    nonFinite: { none: 'its per-point input comes from knnConfidence, whose query points are checked' },
+    badLength: { call: () => M.foregroundConfidence(new Float64Array(N), predicted.subarray(1)), argument: 'predicted' },
+  },
   SegmentationAccumulator: {
     n: seg.gt.length,
     compute: (perm = identity(seg.gt.length)) => {

@@ -124,7 +124,7 @@ test('scale: colours between stops, better/worse, readable text', () => {
 });
 
 test('scale on the sample: values per metric and split come straight from results.json', () => {
-  assert.deepEqual(metricsPresent(sample), ['db', 'roughness', 'knnConfidence', 'featureShift']);
+  assert.deepEqual(metricsPresent(sample), ['db', 'roughness', 'knnConfidence', 'knnConfidenceFg', 'featureShift']);
   const db = metricValues(sample, 'db');
   assert.equal(db.length, 15 + 14, 'train all taps, test all but the NaN tap, siteB none');
   assert.deepEqual(metricValues(sample, 'db', 'siteB'), []);

@@ -98,7 +98,7 @@ test('strideSample: deterministic, only above the limit, counts right', () => {
 test('CSV: quoting, nulls, one row per tap and split', () => {
   assert.equal(toCsv(['a', 'b'], [['x,y', null], ['say "hi"', 1.5]]), 'a,b\n"x,y",\n"say ""hi""",1.5\n');
   const csv = metricsCsv(sample).trim().split('\n');
-  assert.equal(csv[0], 'tap,index,stage,level,op,shape,rfSize,rfJump,split,labeled,db,roughness,knnConfidence,featureShift,points');
+  assert.equal(csv[0], 'tap,index,stage,level,op,shape,rfSize,rfJump,split,labeled,db,roughness,knnConfidence,knnConfidenceFg,featureShift,points');
   assert.equal(csv.length, 1 + sample.taps.length * 3);
   const siteB = csv.find((l) => l.startsWith(`${sample.taps[0].name},`) && l.includes(',siteB,'))!;
   assert.match(siteB, /,siteB,false,,/, 'a null db is an empty cell');

@@ -77,18 +77,19 @@ test('Overview: the performance table, one chart per metric with its series, the
     ['siteB', 'unlabeled', '4', 'not predicted yet', '—'],
   ]);
   const canvases = root.querySelectorAll('canvas');
-  assert.deepEqual(canvases.map((c) => c.dataset.chart), ['db', 'roughness', 'knnConfidence', 'featureShift']);
+  assert.deepEqual(canvases.map((c) => c.dataset.chart), ['db', 'roughness', 'knnConfidence', 'knnConfidenceFg', 'featureShift']);
   assert.deepEqual(JSON.parse(canvases[0].dataset.series!).map((s: { split: string }) => s.split), ['train'], 'db: no series for the unlabeled split');
-  assert.deepEqual(JSON.parse(canvases[3].dataset.series!)[1], { split: 'siteB', values: [1, 1, 1, 1, 1] });
-  assert.deepEqual(root.querySelectorAll('.chart-card h3').map((e) => e.textContent), ['Class separation (Davies–Bouldin)', 'Roughness', 'kNN confidence', 'Feature shift']);
+  assert.deepEqual(JSON.parse(canvases[4].dataset.series!)[1], { split: 'siteB', values: [1, 1, 1, 1, 1] });
+  assert.deepEqual(root.querySelectorAll('.chart-card h3').map((e) => e.textContent), ['Class separation (Davies–Bouldin)', 'Roughness', 'kNN confidence', 'kNN confidence (foreground)', 'Feature shift']);
   // every chart explained from the metric table: what it says, which way, what to do (the formula as the tooltip)
   const explained = root.querySelectorAll('.chart-card .metric-explain');
-  assert.deepEqual(explained.map((e) => e.dataset.metric), ['db', 'roughness', 'knnConfidence', 'featureShift']);
+  assert.deepEqual(explained.map((e) => e.dataset.metric), ['db', 'roughness', 'knnConfidence', 'knnConfidenceFg', 'featureShift']);
   for (const e of explained) assert.deepEqual(e.querySelectorAll('[data-role]').map((x) => x.dataset.role), ['says', 'direction', 'todo']);
-  assert.match(explained[3].getAttribute('title') ?? '', /10-th nearest train point/);
-  assert.match(explained[3].textContent, /below 0\.8 or above 1\.25 is unusual/);
-  assert.deepEqual(view.summary, { taps: 5, splits: 2, metrics: ['db', 'roughness', 'knnConfidence', 'featureShift'] });
-  const shift = Chart.getChart(canvases[3] as unknown as HTMLCanvasElement)!;
+  assert.match(explained[4].getAttribute('title') ?? '', /10-th nearest train point/);
+  assert.match(explained[4].textContent, /below 0\.8 or above 1\.25 is unusual/);
+  assert.match(explained[3].textContent, /background cannot hide a foreground failure/);
+  assert.deepEqual(view.summary, { taps: 5, splits: 2, metrics: ['db', 'roughness', 'knnConfidence', 'knnConfidenceFg', 'featureShift'] });
+  const shift = Chart.getChart(canvases[4] as unknown as HTMLCanvasElement)!;
   assert.deepEqual(shift.data.datasets.map((d) => [d.label, d.data]), [['train', [1, 1, 1, 1, 1]], ['siteB (unlabeled)', [1, 1, 1, 1, 1]]]);
   assert.deepEqual((shift.data.datasets[1] as { borderDash?: number[] }).borderDash, [6, 4], 'unlabeled: dashed');
   assert.equal(shift.options.plugins?.unetlensStages && shift.options.plugins.unetlensStages.refLine, 1, 'featureShift: the reference line at 1');
@@ -119,7 +120,7 @@ test('The U: one block per tap with its value, coloured by the metric; a selecte
   assert.equal(svg.dataset.blocks, '5');
   const blocks = svg.querySelectorAll('g.ublock');
   assert.deepEqual(blocks.map((b) => b.dataset.value), ['1', '2', '3', '4', '5']);
-  assert.equal(root.querySelector('#unet-metric')!.children.map((o) => o.textContent).join(', '), 'Davies–Bouldin, Roughness, kNN confidence, Feature shift');
+  assert.equal(root.querySelector('#unet-metric')!.children.map((o) => o.textContent).join(', '), 'Davies–Bouldin, Roughness, kNN confidence, kNN confidence (fg), Feature shift');
   blocks[2].click();
   assert.deepEqual(selected, [r.taps[2].name]);
   view.selectTap(r.taps[2].name);
@@ -131,9 +132,9 @@ test('Tap view: the facts and metrics of the selected tap; selectTap shows anoth
   const r = results({ value: (s, _t, i) => tapMetrics({ db: s.labeled ? 1 : null, featureShift: s.labeled ? 1 : 1 + i / 10 }) });
   const { root, view } = draw((a, b) => new views.TapView(a, b), r);
   const metricRows = () => root.querySelectorAll('.tap-top table tbody tr').map(cells);
-  assert.deepEqual(metricRows()[2], ['siteB (unlabeled)', '—', '2', '0.9', '1', '100']);
+  assert.deepEqual(metricRows()[2], ['siteB (unlabeled)', '—', '2', '0.9', '0.8', '1', '100']);
   view.selectTap(r.taps[3].name);
-  assert.deepEqual(metricRows()[2], ['siteB (unlabeled)', '—', '2', '0.9', '1.3', '100']);
+  assert.deepEqual(metricRows()[2], ['siteB (unlabeled)', '—', '2', '0.9', '0.8', '1.3', '100']);
   assert.match(root.querySelector('.pca-card')!.textContent, /no PCA projection/);
 });
 
@@ -204,8 +205,8 @@ test('table headers name the metrics in words (from the metric table), the key a
   const r = results();
   const tapView = draw((a, b) => new views.TapView(a, b), r);
   const head = tapView.root.querySelector('.tap-top table thead tr')!;
-  assert.deepEqual(cells(head), ['Split', 'Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift', 'Points measured']);
+  assert.deepEqual(cells(head), ['Split', 'Davies–Bouldin', 'Roughness', 'kNN confidence', 'kNN confidence (fg)', 'Feature shift', 'Points measured']);
   assert.equal(head.children[1].getAttribute('title'), 'db');
   const overview = draw((a, b) => new views.OverviewView(a, b), r);
-  assert.deepEqual(overview.root.querySelectorAll('table.compact th.group').map((e) => e.textContent), ['Davies–Bouldin', 'Roughness', 'kNN confidence', 'Feature shift']);
+  assert.deepEqual(overview.root.querySelectorAll('table.compact th.group').map((e) => e.textContent), ['Davies–Bouldin', 'Roughness', 'kNN confidence', 'kNN confidence (fg)', 'Feature shift']);
 });

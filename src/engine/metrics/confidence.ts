@@ -232,13 +232,33 @@ export function knnDice(o: { ref: TrainReference; neighbors: KnnResult; predicte
 }
 
 
+/** The per-point values of the points predicted as foreground (label ≥ 1), in point order. */
+function foregroundValues(fn: string, perPoint: ArrayLike<number>, predicted: IntArray): number[] {
+  checkLabels(fn, 'predicted', predicted, perPoint.length);
+  const v: number[] = [];
+  for (let q = 0; q < perPoint.length; q++) if (predicted[q] >= 1) v.push(perPoint[q]);
+  return v;
+}
+
 /**
  * Median (NumPy's) of the per-point featureShift over the points predicted as foreground (label ≥ 1); null when there are none.
  * @throws MetricArgumentError when `predicted` is not an integer array as long as `perPoint`
  */
 export function foregroundShift(perPoint: ArrayLike<number>, predicted: IntArray): number | null {
-  checkLabels('foregroundShift', 'predicted', predicted, perPoint.length);
-  const v: number[] = [];
-  for (let q = 0; q < perPoint.length; q++) if (predicted[q] >= 1) v.push(perPoint[q]);
+  const v = foregroundValues('foregroundShift', perPoint, predicted);
   return v.length ? median(v) : null;
+}
+
+/**
+ * Foreground kNN confidence (METHOD.md §4 `knnConfidenceFg`): the mean of the per-point
+ * knnConfidence over the points predicted as foreground (label ≥ 1), float64; null when there
+ * are none (the pipeline then reports the mean over all points, as METHOD.md says).
+ * @param perPoint `knnConfidence(…).perPoint`
+ * @throws MetricArgumentError when `predicted` is not an integer array as long as `perPoint`
+ */
+export function foregroundConfidence(perPoint: ArrayLike<number>, predicted: IntArray): number | null {
+  const v = foregroundValues('foregroundConfidence', perPoint, predicted);
+  let sum = 0;
+  for (const x of v) sum += x;
+  return v.length ? sum / v.length : null;
 }

@@ -6,6 +6,7 @@ import {
   neighborsInTrainAsync,
   knnConfidence,
   knnDice,
+  foregroundConfidence,
   foregroundShift,
   featureShift,
   daviesBouldin,
@@ -24,7 +25,7 @@ export interface TapMetricsOptions {
   /** The tap's sampled points on the split. */
   sample: Sample;
   split: string;
-  /** The tap's train reference (null: train gave none; knnConfidence and featureShift are left out). */
+  /** The tap's train reference (null: train gave none; knnConfidence(Fg) and featureShift are left out). */
   reference: TapReference | null;
   /** The split is train itself: its neighbours are the reference's leave-one-out ones. */
   isTrain: boolean;
@@ -51,7 +52,7 @@ export async function tapMetrics(o: TapMetricsOptions): Promise<TapMetrics> {
   if (Q) for (let i = 0; i < n; i++) Q.set(sample.points.subarray(i * D + C, (i + 1) * D), i * tap.prevDim);
   const gt = sample.extras.gt as Int32Array;
   const pred = sample.extras.pred as Int32Array;
-  const m: TapMetrics = { db: null, roughness: null, knnConfidence: null, featureShift: null, points: n };
+  const m = emptyTapMetrics(n);
   if (n === 0) return m;
 
   if (labeled) m.db = finiteOrNull(daviesBouldin(P, n, C, gt));
@@ -64,7 +65,12 @@ export async function tapMetrics(o: TapMetricsOptions): Promise<TapMetrics> {
   const ref = reference?.knn;
   if (ref && ref.n > 1) {
     const neighbors = isTrain ? ref.self : await neighborsInTrainAsync(ref, P, n, { gemm, topk });
-    if (ref.labels && numClasses >= 2) m.knnConfidence = finiteOrNull(knnConfidence({ ref, neighbors, predicted: pred }).mean);
+    if (ref.labels && numClasses >= 2) {
+      const conf = knnConfidence({ ref, neighbors, predicted: pred });
+      m.knnConfidence = finiteOrNull(conf.mean);
+      // METHOD.md §4: over the points predicted as foreground; over all points when none is.
+      if (run.task === 'segmentation') m.knnConfidenceFg = finiteOrNull(foregroundConfidence(conf.perPoint, pred) ?? conf.mean);
+    }
     const fs = featureShift({ ref, neighbors });
     m.featureShift = finiteOrNull(fs.value);
     const d = o.derived;
@@ -85,6 +91,11 @@ export async function tapMetrics(o: TapMetricsOptions): Promise<TapMetrics> {
     o.pca[tap.info.name].points[splitName] = rows;
   }
   return m;
+}
+
+/** Every metric null (none measured yet, or left out), with `points` measured. */
+function emptyTapMetrics(points: number): TapMetrics {
+  return { db: null, roughness: null, knnConfidence: null, knnConfidenceFg: null, featureShift: null, points };
 }
 
 /**
@@ -114,7 +125,7 @@ export async function splitMetrics(o: {
         `Tap ${tap.info.name}: split "${src.name}": activations hold NaN or Inf; metrics left out for this tap and split` +
           (isTrain ? ' (and its knnConfidence and featureShift on every split, which need the train points).' : '.'),
       );
-      metrics[tap.info.name] = { db: null, roughness: null, knnConfidence: null, featureShift: null, points: 0 };
+      metrics[tap.info.name] = emptyTapMetrics(0);
       continue;
     }
     const roughOff = pass.roughOff.get(ti);
