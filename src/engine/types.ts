@@ -163,6 +163,8 @@ export interface SplitResult {
   images: number;
   performance: Performance | null;
   predictedPerformance?: { [metric: string]: number; low: number; high: number } | null;
+  /** Segmentation: share of the split's output pixels predicted as a class other than the background, over all its images. Absent in older files. */
+  foreground?: number;
 }
 
 export interface PcaResult {

@@ -86,7 +86,7 @@ export class OverviewView extends BaseView {
         ),
         grid,
         missing.length
-          ? h('p', { class: 'note' }, `No values in these results for: ${missing.join(', ')}.`)
+          ? h('p', { class: 'note' }, `No values in these results for: ${missing.map((m) => metricShort(m)).join(', ')}.`)
           : null,
       ),
       this.valuesTable(results),
@@ -190,9 +190,12 @@ export class OverviewView extends BaseView {
         grade ? h('span', { class: `grade-word grade-${grade.replace(' ', '-')}` }, ` ${grade}`) : null,
       );
     };
-    // the share of pixels predicted as foreground (engine: the verdict's reference and unlabelled splits)
+    // the share of pixels predicted as foreground: the engine's, per split over all its images
+    // (files written before it existed: the verdict's, for its reference and unlabelled splits)
     const fg = new Map<string, number>();
-    for (const v of r.verdict?.unlabeled ?? []) {
+    for (const s of r.splits ?? []) if (typeof s.foreground === 'number') fg.set(s.name, s.foreground);
+    const fgPerSplit = fg.size > 0;
+    for (const v of fgPerSplit ? [] : r.verdict?.unlabeled ?? []) {
       if (v.foreground) {
         fg.set(v.split, v.foreground.split);
         fg.set(v.foreground.referenceSplit, v.foreground.reference);
@@ -255,7 +258,7 @@ export class OverviewView extends BaseView {
       ),
       h('div', { class: 'table-wrap' }, table),
       anyPredicted
-        ? h('p', { class: 'hint' }, `≈ value [low, high]: predicted from the label-free metrics for a split without labels, with how far it can be trusted; "cannot tell" when the interval is too wide to tell a drop from no drop.${fgShown ? ` The ${fgClass} share: pixels the model predicts as ${fgClass} (on the shifted-copy sweep's images).` : ''}`)
+        ? h('p', { class: 'hint' }, `≈ value [low, high]: predicted from the label-free metrics for a split without labels, with how far it can be trusted; "cannot tell" when the interval is too wide to tell a drop from no drop.${fgShown ? ` The ${fgClass} share: pixels the model predicts as ${fgClass}${fgPerSplit ? ', over all the split\'s images' : ' (on the shifted-copy sweep\'s images)'}.` : ''}`)
         : null,
     );
   }

@@ -72,10 +72,12 @@ import {
   buildTapStates,
   checkCancel,
   checkOutputShape,
+  finiteOrNull,
   firstImageSpatial,
   KMEANS_INITS,
   ortVersion,
   resolveSettings,
+  round,
   TOOL_VERSION,
   type AnalyzeOptions,
   type Run,
@@ -221,7 +223,8 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
           if (r) results.pca[taps[ti].info.name].explainedVariance = r.pca.explainedVarianceRatio.slice();
         });
       }
-      results.splits.push({ name: src.name, labeled: src.labeled, images: src.count, performance: pass.performance });
+      const fg = cfg.task === 'segmentation' ? finiteOrNull(pass.output?.foreground ?? null) : null;
+      results.splits.push({ name: src.name, labeled: src.labeled, images: src.count, performance: pass.performance, ...(fg !== null ? { foreground: round(fg, 6) } : {}) });
       results.metrics[src.name] = await splitMetrics({ run, src, pass, samples, reference, isTrain, pca: results.pca, kmeansInits: KMEANS_INITS, progress });
       metricsMs += performance.now() - tm;
 
