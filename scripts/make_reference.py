@@ -63,6 +63,9 @@ Nothing here is taken from the TypeScript engine; every step is computed from th
   (Euclidean distances). null if that train median is 0.
   For comparison, sklearn.neighbors.NearestNeighbors (default algorithm; on train kneighbors(None),
   its own leave-one-out) is run as well and its knnConfidence is reported as `knnConfidenceSklearn`.
+  knnConfidenceFg = the same per-point shares averaged over the points whose predicted label is
+  >= 1 only (over all points when there is none); its near-tie bounds are the per-point bounds
+  averaged over the same points.
 - Ties: per split and tap, `tiesAtK` reports how many query points have an exact tie at the k-th
   distance (>= 2 candidates at d_k), how many have a tie group straddling the k-th position (more
   tied candidates than remaining slots: the chosen set depends on the tie rule), how many of those
@@ -671,6 +674,8 @@ def main():
             depend = res["cmin"] != res["cmax"]
             nstraddle = (res["nb_lt"] + res["nb"]) > K
             ndepend = res["ncmin"] != res["ncmax"]
+            fg = pr[s][name] >= 1
+            fg_mean = lambda v: float(v[fg].mean() if fg.any() else v.mean())  # noqa: E731
             # roughness
             C, h, w = tm["shape"]
             N = len(files[s])
@@ -703,10 +708,13 @@ def main():
                     "min": min(finite) if finite else None, "max": max(finite) if finite else None,
                 },
                 "knnConfidence": float(res["conf"].mean()),
+                "knnConfidenceFg": fg_mean(res["conf"]),
+                "foregroundPoints": int(fg.sum()),
                 "featureShift": fs,
                 "points": int(Q.shape[0]),
                 "allZeroPoints": int(np.sum(~Q.any(axis=1))),
                 "knnConfidenceSklearn": float(sk_conf.mean()),
+                "knnConfidenceFgSklearn": fg_mean(sk_conf),
                 "sklearnMaxAbsDkDiff": float(np.max(np.abs(sk_dk - res["dk"]))),
                 "trainMedianDk": med,
                 "gtCounts": ([int(v) for v in np.bincount(gt[s][name], minlength=ncls)]
@@ -728,6 +736,8 @@ def main():
                     "labelDependent": int(np.sum(ndepend)),
                     "knnConfidenceMin": float(res["ncmin"].mean()),
                     "knnConfidenceMax": float(res["ncmax"].mean()),
+                    "knnConfidenceFgMin": fg_mean(res["ncmin"]),
+                    "knnConfidenceFgMax": fg_mean(res["ncmax"]),
                 },
             }
 

@@ -151,6 +151,24 @@ test('knnConfidence equals the reference (up to near-ties that float32 activatio
   process.stderr.write(`# knnConfidence: ${exact}/${total} equal to the reference (to 1e-12), the rest within its near-tie bounds; featureShift worst relative difference ${worstShift.toExponential(2)}\n`);
 });
 
+test('knnConfidenceFg (the predicted foreground only) equals the reference up to the same near-ties', async () => {
+  const r = await run();
+  let exact = 0;
+  let total = 0;
+  for (const split of ['train', 'test', 'siteB']) {
+    for (const t of r.taps) {
+      const got = r.metrics[split][t.name].knnConfidenceFg!;
+      const e = ref.metrics[split][t.name];
+      total++;
+      const lo = Math.min(e.knnConfidenceFg, e.nearTiesAtK.knnConfidenceFgMin) - 1e-12;
+      const hi = Math.max(e.knnConfidenceFg, e.nearTiesAtK.knnConfidenceFgMax) + 1e-12;
+      assert.ok(got >= lo && got <= hi, `${split} ${t.name}: knnConfidenceFg ${got} not in [${lo}, ${hi}] (reference ${e.knnConfidenceFg}, ${e.foregroundPoints} foreground points)`);
+      if (Math.abs(got - e.knnConfidenceFg) < 1e-12) exact++;
+    }
+  }
+  process.stderr.write(`# knnConfidenceFg: ${exact}/${total} equal to the reference (to 1e-12), the rest within its near-tie bounds\n`);
+});
+
 test('roughness lies in the band scikit-learn k-means gives across seeds', async () => {
   const r = await run();
   let inside = 0;
