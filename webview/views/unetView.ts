@@ -185,6 +185,8 @@ export class UnetView extends BaseView {
     this.note!.textContent =
       metric === 'db' && sp && !sp.labeled ? `${split} has no labels: the Davies–Bouldin index needs them.`
       : missing ? `${missing} of ${this.taps.length} taps have no ${metricShort(metric)} value on ${split} (drawn hollow).`
+      : metric === 'knnConfidence' && metricValues(this.results, 'knnConfidenceFg').length > 0
+        ? `${metricShort(metric)} is a mean over every location, mostly background: a foreground failure can hide behind it. Colour by ${metricShort('knnConfidenceFg')} for the predicted foreground alone.`
       : '';
     this.note!.hidden = this.note!.textContent === '';
   }
@@ -354,9 +356,10 @@ export class UnetView extends BaseView {
           'stroke-width': fill ? 1 : 1.2,
           'stroke-dasharray': fill ? undefined : '3 2',
         }),
+        // the value across the block, or up it when the block is too narrow (a narrow panel keeps every value)
         blockW >= 26
-          ? s('text', { x: cx(b.col), y: cy(b.row), fill: rgbCss(textColor), 'text-anchor': 'middle', 'dominant-baseline': 'central', 'font-size': blockW >= 40 ? fontSize : fontSize - 2, 'pointer-events': 'none' }, v === null ? '—' : fmt(v, blockW >= 44 ? 3 : 2))
-          : null,
+          ? s('text', { class: 'value', x: cx(b.col), y: cy(b.row), fill: rgbCss(textColor), 'text-anchor': 'middle', 'dominant-baseline': 'central', 'font-size': blockW >= 40 ? fontSize : fontSize - 2, 'pointer-events': 'none' }, v === null ? '—' : fmt(v, blockW >= 44 ? 3 : 2))
+          : s('text', { class: 'value', x: cx(b.col), y: cy(b.row), fill: rgbCss(textColor), 'text-anchor': 'middle', 'dominant-baseline': 'central', 'font-size': Math.max(9, Math.min(fontSize - 2, blockW - 5)), transform: `rotate(-90 ${cx(b.col)} ${cy(b.row)})`, 'pointer-events': 'none' }, v === null ? '—' : fmt(v, 2)),
         slanted
           ? s('text', { class: 'name', x: cx(b.col), y: y + blockH + 6, fill: isSel ? theme.fg : theme.muted, 'text-anchor': 'end', 'dominant-baseline': 'hanging', transform: `rotate(-60 ${cx(b.col)} ${y + blockH + 6})`, 'font-size': nameFont, 'pointer-events': 'none', 'font-weight': isSel ? 600 : 400 }, names[L.blocks.indexOf(b)])
           : s('text', { class: 'name', x: cx(b.col), y: y + blockH + fontSize + 2, fill: isSel ? theme.fg : theme.muted, 'text-anchor': 'middle', 'font-size': nameFont, 'pointer-events': 'none', 'font-weight': isSel ? 600 : 400 }, names[L.blocks.indexOf(b)]),
