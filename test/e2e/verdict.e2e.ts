@@ -7,7 +7,10 @@
  *   exactly those of `results.verdict` in the results.json the worker wrote;
  * - scales with meaning: in The U, feature shift is drawn on a diverging scale centred on 1;
  *   a split whose feature shift is below 1 (siteB at pool2, 0.12) is not coloured "better";
- * - narrow panels (600 px and 480 px): the tabs stay on one row, The U keeps its block names.
+ * - kNN confidence of the foreground: siteB is no longer "better" at the encoder taps;
+ * - the PCA's colour-by toggle changes the series drawn; hiding one keeps the frame;
+ * - narrow panels (600, 550 and 480 px): the tabs stay on one row, the Overview's table
+ *   scrolls inside its own box, The U keeps its block names and values.
  * Screenshots go to test-results/e2e/verdict-*.png.
  */
 import { after, before, test } from 'node:test';
@@ -170,10 +173,29 @@ test('The U: feature shift on a diverging scale centred on 1; a split below 1 is
   assert.equal(blocks.find((b) => b.tap === '/pool2/MaxPool_output_0')?.tone, 'unusual-low', 'pool2 at 0.12: features collapsed');
   const ends = (await svg.locator('g[data-role="legend"]').getAttribute('data-ends')) ?? '';
   assert.doesNotMatch(ends, /better|worse/);
-  // kNN confidence: a fixed 0–1 scale
+  // kNN confidence: a fixed 0–1 scale; over every location (mostly background) siteB looks
+  // "better" everywhere, and the panel says so and points to the foreground's own value
   await f.locator('#unet-metric').selectOption('knnConfidence');
   await f.locator('svg[data-chart="unet"][data-metric="knnConfidence"]').waitFor({ timeout: 10_000 });
   assert.equal(await f.locator('svg[data-chart="unet"]').getAttribute('data-scale-kind'), 'absolute');
+  assert.match((await f.locator('[data-role="unet-note"]').textContent()) ?? '', /mostly background: a foreground failure can hide behind it/);
+  const tones = async (metric: string) =>
+    f.locator(`svg[data-chart="unet"][data-metric="${metric}"][data-split="siteB"] g.ublock`).evaluateAll((gs) => gs.map((g) => ({ tap: g.getAttribute('data-tap')!, value: Number(g.getAttribute('data-value')), tone: g.getAttribute('data-tone') })));
+  const all = await tones('knnConfidence');
+  assert.ok(all.every((b) => b.tone === 'better'), `over every location siteB is "better" at every tap (${all.map((b) => b.value)})`);
+  // the foreground alone: the value of results.json, and no encoder block of siteB is "better"
+  await f.locator('#unet-metric').selectOption('knnConfidenceFg');
+  await f.locator('svg[data-chart="unet"][data-metric="knnConfidenceFg"][data-split="siteB"]').waitFor({ timeout: 10_000 });
+  const fg = await tones('knnConfidenceFg');
+  assert.equal(fg.length, results.taps.length);
+  for (const b of fg) assert.equal(b.value, results.metrics.siteB[b.tap].knnConfidenceFg, `${b.tap}: the value of results.json`);
+  const encoder = new Set(results.taps.filter((t) => t.stage === 'encoder').map((t) => t.name));
+  for (const b of fg.filter((x) => encoder.has(x.tap))) {
+    assert.ok(b.value < results.metrics.test[b.tap].knnConfidenceFg!, `${b.tap}: siteB's foreground ${b.value} below test's`);
+    assert.notEqual(b.tone, 'better', `${b.tap} (${b.value}) is not "better"`);
+  }
+  process.stderr.write(`[e2e] kNN confidence (fg) train/test/siteB: ${results.taps.map((t) => `${t.name.split('/')[1] ?? t.name}/${t.name.split('/')[2]?.replace(/_output_0$/, '') ?? ''} ${['train', 'test', 'siteB'].map((sp) => results.metrics[sp][t.name].knnConfidenceFg).join('/')}`).join('; ')}\n`);
+  await screenshot(page, 'verdict-unet-knnConfidenceFg');
   await f.locator('#unet-metric').selectOption('featureShift');
   await screenshot(page, 'verdict-unet-featureShift');
 });
@@ -222,6 +244,50 @@ test('Where is the model unsure starts at an unlabelled split and the last decod
   await f.locator('#maps-overlay').selectOption('confidence');
 });
 
+test('Tap view PCA: colouring by split or by class changes the series drawn; hiding a series keeps the frame', async () => {
+  const f = frame();
+  await showTab(f, 'Tap view');
+  const pca = f.locator('canvas[data-chart="pca"]');
+  await pca.waitFor({ timeout: 10_000 });
+  await pca.scrollIntoViewIfNeeded();
+  const tap = (await pca.getAttribute('data-tap'))!;
+  type Drawn = { label: string; points: number; hidden: boolean };
+  const read = async () => ({
+    series: JSON.parse((await pca.getAttribute('data-series')) ?? '[]') as Drawn[],
+    frame: JSON.parse((await pca.getAttribute('data-frame')) ?? '{}') as { x: number[]; y: number[] },
+    legend: JSON.parse((await pca.getAttribute('data-legend')) ?? '[]') as { text: string; left: number; top: number; width: number; height: number }[],
+  });
+  const drawnTotal = Number(await pca.getAttribute('data-points'));
+  // by class: one series per split and class
+  if ((await f.locator('#pca-colour').inputValue()) !== 'class') await f.locator('#pca-colour').selectOption('class');
+  await f.locator('canvas[data-chart="pca"][data-colour-by="class"][data-series]').waitFor({ state: 'attached', timeout: 5000 });
+  const byClass = await read();
+  assert.ok(byClass.series.length > results.splits.length, `per split and class: ${byClass.series.map((x) => x.label)}`);
+  assert.ok(byClass.series.every((x) => / · /.test(x.label)));
+  assert.equal(byClass.series.reduce((a, x) => a + x.points, 0), drawnTotal);
+  // by split: one series per split, the same points
+  await f.locator('#pca-colour').selectOption('split');
+  await f.locator('canvas[data-chart="pca"][data-colour-by="split"]').waitFor({ state: 'attached', timeout: 5000 });
+  await page.waitForTimeout(300);
+  const bySplit = await read();
+  const splits = Object.keys(results.pca[tap].points);
+  assert.deepEqual(bySplit.series.map((x) => x.label.replace(/ \(unlabeled\)$/, '')), results.splits.map((sp) => sp.name).filter((n) => splits.includes(n)));
+  assert.notDeepEqual(bySplit.series.map((x) => x.label), byClass.series.map((x) => x.label));
+  assert.equal(bySplit.series.reduce((a, x) => a + x.points, 0), drawnTotal);
+  // hide train by clicking its legend entry: the series goes, the frame stays
+  const entry = bySplit.legend.find((l) => l.text === 'train')!;
+  assert.ok(entry, `a legend entry for train (${bySplit.legend.map((l) => l.text)})`);
+  const box = (await pca.boundingBox())!;
+  const cssScale = box.width / Number(await pca.evaluate((c) => (c as HTMLCanvasElement).width / (window.devicePixelRatio || 1)));
+  await page.mouse.click(box.x + (entry.left + entry.width / 2) * cssScale, box.y + (entry.top + entry.height / 2) * cssScale);
+  await f.locator('canvas[data-chart="pca"][data-series*="\\"hidden\\":true"]').waitFor({ state: 'attached', timeout: 5000 });
+  const hidden = await read();
+  assert.deepEqual(hidden.series.filter((x) => x.hidden).map((x) => x.label), ['train']);
+  assert.deepEqual(hidden.frame, bySplit.frame, 'the axes do not move when a series is hidden');
+  await screenshot(page, 'verdict-pca-by-split-train-hidden');
+  await f.locator('#pca-colour').selectOption('class');
+});
+
 /** Resizes the window until the panel's body is about `target` px wide. */
 async function panelWidth(target: number): Promise<number> {
   const body = frame().locator('body');
@@ -236,11 +302,36 @@ async function panelWidth(target: number): Promise<number> {
   return w;
 }
 
-for (const target of [600, 480]) {
-  test(`a ${target} px panel keeps every name: the tabs on one row, The U's and the heat strip's tap names`, async () => {
+for (const target of [600, 550, 480]) {
+  test(`a ${target} px panel keeps every name: the tabs on one row, the Overview's table scrolls in its box, The U's names and values, the heat strip's tap names`, async () => {
     const f = frame();
     const w = await panelWidth(target);
     assert.ok(Math.abs(w - target) <= 40, `panel ${w} px wide (wanted ${target})`);
+    // the Overview's performance table: wider than the panel, it scrolls inside its own box
+    await showTab(f, 'Overview');
+    const wrap = f.locator('section[aria-labelledby="ov-perf-h"] .table-wrap');
+    await wrap.scrollIntoViewIfNeeded();
+    const before = await wrap.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      return { sw: el.scrollWidth, cw: el.clientWidth, right: r.right, overflow: getComputedStyle(el).overflowX, page: document.documentElement.clientWidth, pageScroll: document.documentElement.scrollWidth };
+    });
+    assert.ok(before.sw > before.cw, `the table is wider than the panel (${before.sw} > ${before.cw})`);
+    assert.match(before.overflow, /auto|scroll/);
+    assert.ok(before.right <= before.page + 1, `its box ends inside the panel (${before.right} ≤ ${before.page})`);
+    assert.ok(before.pageScroll <= before.page + 1, 'the panel itself does not scroll sideways');
+    const lastVisible = await wrap.evaluate((el) => {
+      el.scrollLeft = el.scrollWidth;
+      const cells = el.querySelectorAll('thead th');
+      const last = cells[cells.length - 1].getBoundingClientRect();
+      const box = el.getBoundingClientRect();
+      return last.right <= box.right + 1 && last.left >= box.left - 1;
+    });
+    assert.ok(lastVisible, 'scrolled to its end, the last column is in view');
+    // the foreground share of every split, train included, as results.json has it
+    const shares = await f.locator('section[aria-labelledby="ov-perf-h"] td[data-role="foreground"]').allTextContents();
+    assert.deepEqual(shares, results.splits.map((sp) => `${(sp.foreground! * 100).toFixed(1)} %`));
+    if (target === 550) await screenshot(page, 'verdict-narrow-550-overview');
+    await wrap.evaluate((el) => { el.scrollLeft = 0; });
     const tops = await f.locator('[role="tab"]').evaluateAll((ts) => ts.map((t) => (t as HTMLElement).offsetTop));
     assert.equal(new Set(tops).size, 1, `the tabs on one row (${tops})`);
     const hidden = await f.locator('[role="tab"]').evaluateAll((ts) => ts.filter((t) => { const r = t.getBoundingClientRect(); return r.right > document.documentElement.clientWidth + 1; }).length);
@@ -251,6 +342,8 @@ for (const target of [600, 480]) {
     const names = await f.locator('svg[data-chart="unet"] g.ublock text.name').allTextContents();
     assert.equal(names.length, results.taps.length, 'a name under every block');
     assert.ok(names.every((n) => /[a-z]/i.test(n)), `names, not numbers: ${names}`);
+    const values = await f.locator('svg[data-chart="unet"] g.ublock').evaluateAll((gs) => gs.map((g) => ({ value: g.getAttribute('data-value'), text: g.querySelector('text.value')?.textContent ?? null })));
+    assert.ok(values.every((v) => v.text !== null && (v.value === '' ? v.text === '—' : /^-?[\d.]+(e[+-]?\d+)?$/.test(v.text))), `a value in every block: ${values.map((v) => v.text)}`);
     await screenshot(page, `verdict-narrow-${target}-unet`);
     await showTab(f, 'Without labels');
     const strip = f.locator('svg[data-chart="indicativeness"]');

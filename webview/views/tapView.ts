@@ -2,7 +2,7 @@
  * The Tap view: one tap in detail. Its facts, its metrics per split, and the PCA scatter
  * of its points (PC1 against PC2, or PC3), coloured by label, one marker per split.
  */
-import type { ChartConfiguration } from 'chart.js';
+import type { ChartConfiguration, Plugin } from 'chart.js';
 import type { Results, TapInfo } from '../../src/engine/types';
 import { applyChartTheme, backgroundPlugin, Chart, exportName, layerCachePlugin, linearAxis, SCATTER_BASE, splitStyle } from '../charts';
 import { clear, h, dataTable, exportButton } from '../dom';
@@ -77,6 +77,7 @@ export class TapView extends BaseView {
     this.colourSelect.value = this.colourBy;
     this.colourSelect.addEventListener('change', () => {
       this.colourBy = this.colourSelect!.value === 'split' ? 'split' : 'class';
+      if (this.canvas) this.canvas.dataset.colourBy = this.colourBy;
       this.draw();
     });
 
@@ -256,14 +257,18 @@ export class TapView extends BaseView {
         return v.length ? { min: lo - pad, max: hi + pad } : {};
       };
       const bySplit = this.colourBy === 'split';
+      // by split: one series per split (its legend entry hides the whole split); by class: per split and class
+      const series: Group[] = bySplit
+        ? [...new Set(groups.map((g) => g.split))].map((split) => ({ split, cls: -2, rows: groups.filter((g) => g.split === split).flatMap((g) => g.rows) }))
+        : groups;
       return {
         type: 'scatter',
         data: {
-          datasets: groups.map((g) => {
+          datasets: series.map((g) => {
             const st = splitStyle(theme, g.split);
             const color = bySplit ? st.color : classColor(theme, g.cls, classes);
             return {
-              label: `${g.split.name} · ${className(g.cls)}${g.split.labeled ? '' : ' (predicted)'}`,
+              label: bySplit ? `${g.split.name}${g.split.labeled ? '' : ' (unlabeled)'}` : `${g.split.name} · ${className(g.cls)}${g.split.labeled ? '' : ' (predicted)'}`,
               // Sorted by x: with `parsing: false` chart.js takes the data as sorted along
               // the x axis (it reads the axis range from the first and last points and
               // binary-searches them on hover), so unsorted points would fall off the plot.
@@ -299,9 +304,10 @@ export class TapView extends BaseView {
             unetlensLayerCache: { enabled: sample.shown > 1000 },
           },
         },
-        plugins: [backgroundPlugin, layerCachePlugin],
+        plugins: [backgroundPlugin, layerCachePlugin, pcaHooksPlugin],
       };
     };
+    canvas.dataset.colourBy = this.colourBy;
 
     head.append(
       exportButton('Export the PCA scatter as PNG', () => {
@@ -339,6 +345,23 @@ function pointsNote(r: Results, tap: string, sample: { shown: number; total: num
   const drawn = sample.stride > 1 ? `Showing ${sample.shown} of the ${sample.total} points kept for the scatter (every ${ordinal(sample.stride)} point, to keep drawing fast)` : `Showing all ${sample.total} points kept for the scatter`;
   return `${drawn}: ${per.join(', ')} (kept of measured; the metrics use every measured point, the scatter keeps at most 1000 per split).`;
 }
+
+/**
+ * Test hooks of the scatter, written after every update (a legend click included): the series
+ * drawn (`data-series`: label, points, hidden), the axes' frame (`data-frame`: x and y
+ * [min, max]) and the legend entries' boxes in canvas pixels (`data-legend`).
+ */
+const pcaHooksPlugin: Plugin<'scatter'> = {
+  id: 'unetlensPcaHooks',
+  afterRender(chart) {
+    const el = chart.canvas;
+    el.dataset.series = JSON.stringify(chart.data.datasets.map((d, i) => ({ label: d.label, points: d.data.length, hidden: !chart.isDatasetVisible(i) })));
+    const { x, y } = chart.scales;
+    el.dataset.frame = JSON.stringify({ x: [x.min, x.max], y: [y.min, y.max] });
+    const boxes = (chart.legend as unknown as { legendHitBoxes?: { left: number; top: number; width: number; height: number }[] } | undefined)?.legendHitBoxes ?? [];
+    el.dataset.legend = JSON.stringify((chart.legend?.legendItems ?? []).map((it, i) => ({ text: it.text, ...boxes[i] })));
+  },
+};
 
 /** A class's colour: a "background" class is drawn muted, the others take the chart colours in order. */
 function classColor(theme: Theme, cls: number, classes: string[]): string {
