@@ -121,7 +121,7 @@ export const TAP_METRIC_SPECS = [
   spec('knnConfidenceFg', {
     title: 'kNN confidence (foreground)',
     short: 'kNN confidence (fg)',
-    axis: 'kNN confidence of the foreground',
+    axis: 'kNN confidence (fg)',
     intuition:
       "kNN confidence averaged over the points predicted as foreground only (over all points when none is). Lower on new data = the training points near the predicted foreground disagree with it.",
     direction: 'higher-better',
