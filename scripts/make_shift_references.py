@@ -34,6 +34,11 @@ plain NumPy formula) named in the header doc of the file under test.
   families × 4 strengths) whose features are a noisy function of the performance;
   indicativeness by scipy.stats.spearmanr, the three predictors through the sklearn pipeline
   above, and the unlabelled splits' estimates (with a refit for a split missing a feature).
+- src/engine/shift/combine.ts (ours, final, segmentation): the de-shrinking factor (least
+  squares through the anchor, clamped to [1, 2], nested by group, kept only when the nested
+  error is lower) and the normalised split-conformal interval (|residual| / (0.03 + 0.1·d)),
+  re-stated in NumPy on synthetic LOFO predictions (one shrunk case, one stretched case where
+  k stays 1); the standardised distance from the anchor.
 """
 
 import base64
@@ -835,6 +840,61 @@ def make_assemble(rng):
     }
 
 
+# ───────────── ours, final: de-shrinking and the normalised conformal interval (combine.ts) ─────────────
+COMBINE_K_MAX, COMBINE_EPS, COMBINE_PER_DISTANCE = 2.0, 0.03, 0.1
+
+
+def combine_k(pred, truth, y0):
+    d = np.asarray(pred) - y0
+    sxx = float(np.sum(d * d))
+    if not sxx > 0:
+        return 1.0
+    return float(min(COMBINE_K_MAX, max(1.0, np.sum(d * (np.asarray(truth) - y0)) / sxx)))
+
+
+def combine_ref(pred, truth, groups, dist, y0, new_m, new_d, new_ext):
+    """NumPy re-statement of combine.ts calibrateCombined + estimateCombined (bounds [0, 1])."""
+    pred, truth, dist = np.asarray(pred, float), np.asarray(truth, float), np.asarray(dist, float)
+    groups = np.asarray(groups)
+    raw = np.clip(pred, 0, 1)
+    nested = raw.copy()
+    for g in dict.fromkeys(groups.tolist()):
+        tr = groups != g
+        nested[~tr] = np.clip(y0 + combine_k(pred[tr], truth[tr], y0) * (pred[~tr] - y0), 0, 1)
+    stretch = np.mean(np.abs(nested - truth)) < np.mean(np.abs(raw - truth))
+    k = combine_k(pred, truth, y0) if stretch else 1.0
+    lofo = nested if stretch else raw
+    sigma = COMBINE_EPS + COMBINE_PER_DISTANCE * dist
+    q = conformal_half_width(np.abs(truth - lofo) / sigma)
+    v = np.clip(y0 + k * (np.asarray(new_m) - y0), 0, 1)
+    half = q * (COMBINE_EPS + COMBINE_PER_DISTANCE * np.asarray(new_d)) + np.asarray(new_ext)
+    return {"k": k, "q": q, "lofo": floats(lofo), "mae": float(np.mean(np.abs(lofo - truth))), "slope": float(np.polyfit(truth, lofo, 1)[0]),
+            "new": {"m": floats(new_m), "d": floats(new_d), "ext": floats(new_ext), "value": floats(v),
+                    "low": floats(np.clip(v - half, 0, 1)), "high": floats(np.clip(v + half, 0, 1))}}
+
+
+def make_combined(rng):
+    out = {"cases": [], "distance": None}
+    y0 = 0.85
+    for stretch in (0.6, 1.6):
+        groups = [f"f{g}" for g in range(10) for _ in range(3)]
+        truth = np.clip(y0 - rng.uniform(0, 0.7, 30), 0, 1)
+        pred = y0 + stretch * (truth - y0) + rng.normal(0, 0.04, 30)
+        dist = np.abs(truth - y0) * 3 + rng.uniform(0, 0.3, 30)
+        new_m, new_d, new_ext = [y0, 0.7, 0.5, 0.2], [0.0, 0.5, 1.2, 2.5], [0.0, 0.0, 0.02, 0.1]
+        c = combine_ref(pred, truth, groups, dist, y0, new_m, new_d, new_ext)
+        out["cases"].append({"pred": floats(pred), "truth": floats(truth), "groups": groups, "dist": floats(dist), "y0": y0, **c})
+    X = rng.normal(0, 1, (12, 4))
+    X[:, 2] = 3.0  # a constant column: no sd, left out of the distance
+    sd = X.std(axis=0)
+    sd[2] = 0.0
+    x = rng.normal(0, 1, 4)
+    keep = sd > 0
+    out["distance"] = {"X": [floats(r) for r in X], "x": floats(x), "sd": floats(sd),
+                       "expected": float(np.mean(np.abs(x[keep] - X[0, keep]) / sd[keep]))}
+    return out
+
+
 def main():
     rng = np.random.default_rng(SEED)
     gauss = make_gaussian(rng)
@@ -852,6 +912,7 @@ def main():
         "assemble": make_assemble(rng),
         "anchored": make_anchored(np.random.default_rng(SEED + 1)),
         "outputFeatures": make_output_features(np.random.default_rng(SEED + 2)),
+        "combined": make_combined(np.random.default_rng(SEED + 3)),
     }
     with open(OUT, "w") as f:
         json.dump(ref, f, indent=None, separators=(",", ":"), allow_nan=False)

@@ -521,8 +521,17 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
     assert.ok(ps.perImage!.every((e) => e.file.startsWith('data/test/images/') && e.low <= e.value && e.value <= e.high));
     assert.equal(ps.casesToLabel, 'cases-to-label-site.csv');
     assert.ok(ps.fromImages && ps.fromImages.low <= ps.fromImages.value && ps.fromImages.value <= ps.fromImages.high);
-    // ours = the mean of the set-level fit and the per-image aggregate (each rounded to 4 digits)
-    assert.ok(ps.fromSets && Math.abs(est.value - (ps.fromSets.value + ps.fromImages.value) / 2) <= 1.5e-4, `${est.value} vs ${ps.fromSets?.value}, ${ps.fromImages.value}`);
+    // ours = the mean m of the set-level fit and the per-image aggregate, its change from the
+    // unshifted copy's value stretched by `deshrink` (combine.ts; ≥ 1): y₀ + k·(m − y₀), clipped.
+    // Each input is rounded to 4 digits, so the tolerance is k·1e-4 + 1e-4.
+    const k = p.predictors.features!.deshrink!;
+    const y0 = p.shifts[0].performance;
+    assert.ok(k >= 1 && k <= 2, `deshrink ${k}`);
+    const expected = Math.min(1, Math.max(0, y0 + k * ((ps.fromSets!.value + ps.fromImages.value) / 2 - y0)));
+    assert.ok(ps.fromSets && Math.abs(est.value - expected) <= k * 1e-4 + 1e-4, `${est.value} vs ${expected} (${ps.fromSets?.value}, ${ps.fromImages.value}, k ${k})`);
+    // the normalised interval: never narrower than its half-width at the unshifted copy's inputs
+    const q0 = p.predictors.features!.interval!.below;
+    assert.ok(p.predictors.features!.intervalPerDistance! >= 0 && (est.high - est.low >= 2 * q0 - 2e-4 || est.low === 0 || est.high === 1));
     assert.ok(p.temperature! > 0 && p.imagePredictor && p.settings.tta === 2);
     assert.ok(p.shifts.every((s) => s.perImage!.length === s.images && s.outputFeatures && s.outputFeatures.tta !== null));
     // the test split's images as an unlabelled split: the same images as the unshifted copy

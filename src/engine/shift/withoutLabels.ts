@@ -28,7 +28,9 @@
  * the change from the unshifted copy's measured performance), its interval is split-conformal on
  * the leave-one-family-out residuals and widened outside the calibration range, and every
  * estimate carries a grade ("good" / "fair" / "cannot tell"). The baselines keep their straight
- * line, with the same conformal interval and grade.
+ * line, with the same conformal interval and grade. For segmentation, ours is the mean of the
+ * set-level fit and the per-image aggregate (below), its change from the unshifted copy
+ * de-shrunk and its interval normalised by the distance from the unshifted copy (combine.ts).
  *
  * Per image (segmentation): a ridge fit (intercept, α by leave-one-family-out error) from the
  * `ImageFeatures` of each image of each copy to its Dice, applied to every image of an
@@ -55,6 +57,7 @@ import {
   type Stage,
 } from '../types';
 import { imageFeatures, imageVector, IMAGE_INPUTS, OUTPUT_COLUMNS, outputValue, predictorColumns, predictorMetrics, row, setOut, type CopyMeasure, type OutputContext } from './inputs';
+import { anchorDistance, calibrateCombined, columnSd, estimateCombined, sigmaOf, SIGMA_EPS, SIGMA_PER_DISTANCE, type CombinedCalibration, type CombinedRow } from './combine';
 import { CONFORMAL_MISS, calibrateAnchored, calibrateConformal, conformalHalfWidth, estimateGraded, extrapolation, fitRidgeSelected, grade, predict, slopeOf, type Calibrated, type Model } from './predictor';
 import { fitTemperature, TEMPERATURES, type LabelObjects } from './outputFeatures';
 import { shiftLabel, type Shift } from './transforms';
@@ -278,32 +281,36 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     if (imagePredictor) imagePredictor.aggregateLofoMae = abs.length ? round(abs.reduce((s2, v) => s2 + v, 0) / abs.length, 4) : null;
   }
 
-  // Ours, final: the mean of the anchored set-level fit and the anchored per-image aggregate; its
-  // interval split-conformal on the same mean of their leave-one-family-out predictions.
-  let comboQ = NaN;
+  // Ours, final: the mean of the anchored set-level fit and the anchored per-image aggregate,
+  // de-shrunk and with a normalised split-conformal interval, both from that mean's
+  // leave-one-family-out predictions of the copies (combine.ts).
+  let combined: CombinedCalibration | null = null;
+  const sdX = columnSd(X);
+  const x0 = anchor >= 0 ? X[anchor] : null;
   const fSum = predictors.features;
-  if (fSum && fits.features && Number.isFinite(aggQ)) {
-    const abs: number[] = [];
-    const setLofo = logoAll.features.slice();
+  if (fSum && fits.features && x0 && Number.isFinite(aggQ)) {
+    const rowsC: CombinedRow[] = [];
+    const at: number[] = [];
     idx.forEach((i, r) => {
       if (r === anchor) return;
-      const sl = setLofo[i];
       const ag = lofoAgg[i];
-      if (sl === null || ag === null) return;
-      const v = (fits.features!.logo[r] + ag) / 2;
-      logoAll.features[i] = round(v, 4);
-      abs.push(Math.abs(v - yy[r]));
+      const sl = fits.features!.logo[r];
+      rowsC.push({ pred: ag === null || !Number.isFinite(sl) ? NaN : (sl + ag) / 2, truth: yy[r], group: gg[r], dist: anchorDistance(X[r], x0, sdX) });
+      at.push(i);
     });
-    comboQ = conformalHalfWidth(abs);
-    const pairs = idx.map((i, r) => [logoAll.features[i], yy[r]] as [number | null, number]).filter(([v], r) => v !== null && r !== anchor) as [number, number][];
-    const rho = pairs.length >= 3 ? spearman(pairs.map((q) => q[0]), pairs.map((q) => q[1])) : null;
-    const slope = slopeOf(pairs.map((q) => q[0]), pairs.map((q) => q[1]));
+    combined = calibrateCombined(rowsC, y0, a.bounds);
+    const c = combined;
+    at.forEach((i, n) => (logoAll.features[i] = Number.isFinite(c.lofo[n]) ? round(c.lofo[n], 4) : null));
+    const used = rowsC.map((_, n) => n).filter((n) => Number.isFinite(c.lofo[n]));
+    const rho = used.length >= 3 ? spearman(used.map((n) => c.lofo[n]), used.map((n) => rowsC[n].truth)) : null;
     fSum.setLevelLofoMae = fSum.lofoMae;
-    fSum.lofoMae = abs.length ? round(abs.reduce((s2, v) => s2 + v, 0) / abs.length, 4) : null;
+    fSum.lofoMae = Number.isFinite(c.mae) ? round(c.mae, 4) : null;
     fSum.lofoSpearman = rho === null ? null : round(rho, 4);
-    fSum.lofoSlope = Number.isFinite(slope) ? round(slope, 4) : null;
-    fSum.interval = Number.isFinite(comboQ) ? { below: round(comboQ, 4), above: round(comboQ, 4) } : null;
-    fSum.description = `The mean of two estimates, each anchored on the unshifted copy's measured value: (1) ${fSum.description.replace(/ Interval: .*$/, '')} (2) the per-image estimates aggregated (see imagePredictor), plus their change from the unshifted copy's. Interval: split-conformal (${Math.round((1 - CONFORMAL_MISS) * 100)} %) on the leave-one-family-out errors of that mean, widened where a split lies outside the calibration range.`;
+    fSum.lofoSlope = Number.isFinite(c.slope) ? round(c.slope, 4) : null;
+    fSum.interval = Number.isFinite(c.q) ? { below: round(c.q * sigmaOf(0), 4), above: round(c.q * sigmaOf(0), 4) } : null;
+    fSum.intervalPerDistance = Number.isFinite(c.q) ? round(c.q * SIGMA_PER_DISTANCE, 4) : null;
+    fSum.deshrink = round(c.k, 4);
+    fSum.description = `The mean of two estimates, each anchored on the unshifted copy's measured value: (1) ${fSum.description.replace(/ Interval: .*$/, '')} (2) the per-image estimates aggregated (see imagePredictor), plus their change from the unshifted copy's. Its change from the unshifted copy's value is stretched by ${round(c.k, 3)} (least squares on the leave-one-family-out predictions; 1 when that does not lower their error). Interval: split-conformal (${Math.round((1 - CONFORMAL_MISS) * 100)} %) on the leave-one-family-out errors divided by ${SIGMA_EPS} + ${SIGMA_PER_DISTANCE}·d, d the mean standardised distance of the inputs from the unshifted copy's (narrow near it, wide far from it), widened where a split lies outside the calibration range.`;
   }
 
   const shifts: ShiftCopy[] = a.copies.map((c, i) => ({
@@ -324,16 +331,18 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     const predicted = {} as { [P in PredictorName]: Estimate | null };
     for (const p of PREDICTORS) predicted[p] = null;
     const fF = fits.features;
-    let setEst: (Estimate & { ext: number }) | null = null;
+    let setEst: (Estimate & { ext: number; dist: number }) | null = null;
     if (fF) {
       const r = row(s.measure, cols, ctx);
-      const graded = (c: Calibrated & { min?: number[]; max?: number[] }, x: number[]) => ({ ...estimateGraded(c, x, a.bounds), ext: c.min && c.max ? extrapolation(c.model.coef, c.min, c.max, x) : 0 });
-      if (r.every((v) => v !== null)) setEst = graded(fF, r as number[]);
-      else {
-        // Refit without the columns this split lacks.
-        const keep = r.map((v, j) => (v === null ? -1 : j)).filter((j) => j >= 0);
-        if (keep.length > 0) setEst = graded(fitOurs(X.map((xr) => keep.map((j) => xr[j]))), keep.map((j) => r[j] as number));
-      }
+      const graded = (c: Calibrated & { min?: number[]; max?: number[] }, x: number[], keep: number[]) => ({
+        ...estimateGraded(c, x, a.bounds),
+        ext: c.min && c.max ? extrapolation(c.model.coef, c.min, c.max, x) : 0,
+        dist: x0 ? anchorDistance(x, keep.map((j) => x0[j]), keep.map((j) => sdX[j])) : 0,
+      });
+      // Without the columns this split lacks, refitted.
+      const keep = r.map((v, j) => (v === null ? -1 : j)).filter((j) => j >= 0);
+      if (keep.length === r.length) setEst = graded(fF, r as number[], keep);
+      else if (keep.length > 0) setEst = graded(fitOurs(X.map((xr) => keep.map((j) => xr[j]))), keep.map((j) => r[j] as number), keep);
       if (setEst) predicted.features = roundEstimate(setEst);
     }
     for (const which of ['maxProbability', 'entropy'] as const) {
@@ -361,14 +370,10 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
         const low = clipB(v - aggQ - ag.ext);
         const high = clipB(v + aggQ + ag.ext);
         entry.fromImages = roundEstimate({ value: v, low, high, grade: grade(low, high), outside: ag.ext > 0 });
-        if (setEst && Number.isFinite(comboQ)) {
-          // ours, final: the mean of the two (see above)
+        if (setEst && combined && Number.isFinite(combined.q)) {
+          // ours, final: the mean of the two, de-shrunk, normalised interval (see above)
           entry.fromSets = roundEstimate(setEst);
-          const m = (setEst.value + v) / 2;
-          const ext = (setEst.ext + ag.ext) / 2;
-          const lo = clipB(m - comboQ - ext);
-          const hi = clipB(m + comboQ + ext);
-          predicted.features = roundEstimate({ value: m, low: lo, high: hi, grade: grade(lo, hi), outside: ext > 0 });
+          predicted.features = roundEstimate(estimateCombined(combined, (setEst.value + v) / 2, setEst.dist, (setEst.ext + ag.ext) / 2, a.bounds));
         }
       } else entry.fromImages = null;
     }
