@@ -14,13 +14,16 @@ refits predictors with scikit-learn and NumPy:
   boundary confidence, test-time-augmentation agreement); ANCHORED on the unshifted copy:
   Ridge(fit_intercept=False) on (x - x0)/sd -> y - y0, alpha by leave-one-family-out MAE among
   the alphas whose LOFO slope is >= 0.8; the engine's `features` is the mean of it and the
-  engine's per-image aggregate (`fromImages`), re-fitted here from the same parts: it must equal
-  the engine's (the script prints the largest difference; the engine rounds to 4 digits).
+  engine's per-image aggregate (`fromImages`), its change from the unshifted copy de-shrunk and
+  its interval normalised by the distance from that copy (combine.ts), re-fitted here from the
+  same parts: its value must equal the engine's (the script prints the largest difference; the
+  engine rounds to 4 digits; the re-fit leaves out the engine's extrapolation widening).
 - ablations: input groups removed, not anchored, calibration on the five intensity families
   only, the per-image predictor aggregated, and the two output baselines.
 
 Prints one table: over models x held-out sets, pooled Spearman, mean per-model Spearman, MAE,
-coverage and width of the intervals where a variant has them; also the same over the frozen
+max error, mean bias, coverage and width of the intervals and the share wider than 0.3 ("cannot
+tell") where a variant has them; also the same over the frozen
 families only (sets whose truth.json `kin` is null). A reading aid for bench/README.md, not a test.
 """
 import argparse
@@ -227,17 +230,56 @@ def set_level_lofo(r, p):
     return np.clip(anchored_logo(X, y, g, g.index("none"), lambda Xt, yt, gt, an: anchored_selected(Xt, yt, gt, an)), 0, 1)
 
 
-def combo(r, p, sets, w):
-    """w * set-level + (1 - w) * fromImages, interval split-conformal on the same mix of their LOFO predictions."""
+def set_level_dist(r, p, sets):
+    """Mean standardised distance of the set-level inputs from the unshifted copy's: copies, sets."""
+    cols = stage_columns(r, INTERIOR, out=OUTPUT)
+    rows = [[value(c, col) for col in cols] for c in p["shifts"]]
+    keep = [j for j in range(len(cols)) if all(rw[j] is not None for rw in rows)]
+    X = np.array([[rw[j] for j in keep] for rw in rows], float)
+    a = [c["family"] for c in p["shifts"]].index("none")
+    sd = X.std(axis=0)
+    sd = np.where(sd > 1e-12 * np.maximum(1, np.abs(X.mean(axis=0))), sd, np.inf)
+    xs = np.array([[value(p["splits"][s], cols[j]) for j in keep] for s in sets], float)
+    return np.mean(np.abs(X - X[a]) / sd, axis=1), np.mean(np.abs(xs - X[a]) / sd, axis=1)
+
+
+def deshrink_k(pred, truth, y0, kmax=2.0):
+    d = pred - y0
+    sxx = np.sum(d * d)
+    return 1.0 if not sxx > 0 else float(min(kmax, max(1.0, np.sum(d * (truth - y0)) / sxx)))
+
+
+def combo(r, p, sets, w, deshrink=True, normalise=True, eps=0.03, per_distance=0.1):
+    """w * set-level + (1 - w) * fromImages, as the engine (combine.ts): the change from y0
+    de-shrunk by k (nested by family, kept if it lowers the LOFO error), the interval
+    split-conformal on |r| / (eps + per_distance * d), d the standardised distance of the
+    set-level inputs from the unshifted copy's. deshrink / normalise False: without that step
+    (both False: the engine before)."""
     sl = set_level_lofo(r, p)
-    lo = [(sl[i], c.get("lofoFromImages"), c["performance"]) for i, c in enumerate(p["shifts"]) if c["family"] != "none"]
-    rr = [abs(w * a + (1 - w) * b - t) for a, b, t in lo if np.isfinite(a) and b is not None]
-    q = conformal(np.array(rr))
-    out = []
-    for a, b in zip(estimates(p, sets, stage_columns(r, INTERIOR, out=OUTPUT)), engine(p, sets, "fromImages")):
-        v = w * a[0] + (1 - w) * b[0]
-        out.append((v, max(0.0, v - q), min(1.0, v + q)))
-    return out
+    y = np.array([c["performance"] for c in p["shifts"]])
+    fam = np.array([c["family"] for c in p["shifts"]])
+    y0 = y[list(fam).index("none")]
+    il = np.array([np.nan if c.get("lofoFromImages") is None else c["lofoFromImages"] for c in p["shifts"]], float)
+    ml = w * sl + (1 - w) * il
+    cal = (fam != "none") & np.isfinite(ml)
+    est = estimates(p, sets, stage_columns(r, INTERIOR, out=OUTPUT))
+    mv = np.array([w * a[0] + (1 - w) * b[0] for a, b in zip(est, engine(p, sets, "fromImages"))])
+    raw = np.clip(ml, 0, 1)
+    nested = raw.copy()
+    for g in set(fam[cal]):
+        sel = cal & (fam == g)
+        tr = cal & (fam != g)
+        nested[sel] = np.clip(y0 + deshrink_k(ml[tr], y[tr], y0) * (ml[sel] - y0), 0, 1)
+    stretch = deshrink and np.mean(np.abs(nested - y)[cal]) < np.mean(np.abs(raw - y)[cal])
+    k = deshrink_k(ml[cal], y[cal], y0) if stretch else 1.0
+    lofo = nested if stretch else raw
+    dl, dv = set_level_dist(r, p, sets)
+    if not normalise:
+        dl, dv, eps, per_distance = dl * 0, dv * 0, 1.0, 0.0
+    q = conformal((np.abs(lofo - y) / (eps + per_distance * dl))[cal])
+    v = np.clip(y0 + k * (mv - y0), 0, 1)
+    half = q * (eps + per_distance * dv)  # (no extrapolation widening here; the engine adds it)
+    return [(float(a), max(0.0, float(a - h)), min(1.0, float(a + h))) for a, h in zip(v, half)]
 
 
 def variants(r):
@@ -256,15 +298,18 @@ def variants(r):
         "  calibrated on the 5 intensity families only": lambda p, s: estimates(p, s, full, families=INTENSITY),
         "  the old recipe (interior, not anchored, intensity families)": lambda p, s: estimates(p, s, stage_columns(r, INTERIOR), anchored=False, families=INTENSITY),
         "per-image predictor aggregated (engine fromImages)": lambda p, s: engine(p, s, "fromImages"),
-        "mean of the set-level fit and the per-image aggregate (sklearn re-fit of ours)": lambda p, s: combo(r, p, s, 0.5),
+        "ours, final: mean, de-shrunk, normalised interval (sklearn re-fit of the engine)": lambda p, s: combo(r, p, s, 0.5),
+        "  not de-shrunk, plain conformal interval (the engine before)": lambda p, s: combo(r, p, s, 0.5, deshrink=False, normalise=False),
+        "  de-shrunk, plain conformal interval": lambda p, s: combo(r, p, s, 0.5, normalise=False),
+        "  not de-shrunk, normalised interval": lambda p, s: combo(r, p, s, 0.5, deshrink=False),
         "baseline: max-softmax (sklearn)": lambda p, s: baseline(p, s, "maxProbability"),
         "baseline: entropy (sklearn)": lambda p, s: baseline(p, s, "entropy"),
     }
 
 
 def table(got, frozen_sets=None):
-    print("| predictor | pairs | pooled Spearman | mean per-model Spearman | MAE | max error | coverage | mean width |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| predictor | pairs | pooled Spearman | mean per-model Spearman | MAE | max error | mean bias | coverage | mean width | \"cannot tell\" |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for k, rows in got.items():
         if frozen_sets is not None:
             rows = [r for r in rows if r[1] in frozen_sets]
@@ -282,9 +327,10 @@ def table(got, frozen_sets=None):
                 per.append(spearmanr(pr[idx], tt[idx]).correlation)
         cov = np.mean((tt[ok] >= lo[ok] - 1e-9) & (tt[ok] <= hi[ok] + 1e-9)) if np.isfinite(lo[ok]).all() else np.nan
         wid = np.mean(hi[ok] - lo[ok]) if np.isfinite(lo[ok]).all() else np.nan
+        ct = np.mean(hi[ok] - lo[ok] > 0.3 + 1e-9) if np.isfinite(lo[ok]).all() else np.nan
         rho = spearmanr(pr[ok], tt[ok]).correlation if ok.sum() >= 3 else np.nan
         print(f"| {k.strip()}{' (ablation)' if k.startswith('  ') else ''} | {ok.sum()} | {rho:.3f} | {np.nanmean(per) if per else float('nan'):.3f} | "
-              f"{np.mean(np.abs(pr[ok] - tt[ok])):.3f} | {np.max(np.abs(pr[ok] - tt[ok])):.3f} | {cov * 100:.0f}% | {wid:.3f} |")
+              f"{np.mean(np.abs(pr[ok] - tt[ok])):.3f} | {np.max(np.abs(pr[ok] - tt[ok])):.3f} | {np.mean(pr[ok] - tt[ok]):+.3f} | {cov * 100:.0f}% | {wid:.3f} | {ct * 100:.0f}% |")
 
 
 def main():
@@ -317,7 +363,7 @@ def main():
                 warnings.simplefilter("ignore")
                 pr = fn(p, sets)
             got.setdefault(k, []).extend((name, s, e, t[s]) for s, e in zip(sets, pr))
-        ka, kb = "engine (TS), as written in results.json", "mean of the set-level fit and the per-image aggregate (sklearn re-fit of ours)"
+        ka, kb = "engine (TS), as written in results.json", "ours, final: mean, de-shrunk, normalised interval (sklearn re-fit of the engine)"
         if ka in got and kb in got:
             a = np.array([e[2][0] for e in got[ka] if e[0] == name])
             b = np.array([e[2][0] for e in got[kb] if e[0] == name])

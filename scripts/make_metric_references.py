@@ -43,17 +43,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "test", "fixtures", "metrics-reference.json")
 
 
-def b64(a, dtype):
-    return base64.b64encode(np.ascontiguousarray(a, dtype=dtype).astype("<" + np.dtype(dtype).str[1:]).tobytes()).decode("ascii")
-
-
-def floats(a):
-    """Plain JSON list of float64 values (json writes repr: exact round trip)."""
-    return [float(v) for v in np.asarray(a, dtype=np.float64).ravel()]
-
-
-def ints(a):
-    return [int(v) for v in np.asarray(a).ravel()]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_json import b64, floats, ints  # noqa: E402,F401
 
 
 def point_set(rng, n, dim, n_classes, spread, relu=False, offset=0.0, label_noise=0.2):

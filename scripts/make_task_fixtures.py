@@ -1,5 +1,5 @@
 """Tiny models and datasets for the pipeline tests of the three tasks and of its failure modes
-(test/integration/pipeline.test.ts), with reference numbers computed here independently of the
+(test/integration/pipeline.test.ts, pipelineShifts.test.ts), with reference numbers computed here independently of the
 TypeScript code.
 
 Run with Debian's Python (torch 1.13, onnx 1.12, scikit-image 0.19):

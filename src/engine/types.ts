@@ -309,6 +309,10 @@ export interface PredictorSummary {
   aggregateLofoMae?: number | null;
   /** `features` when it combines the set-level fit with the per-image aggregate: the set-level fit's own LOFO MAE. */
   setLevelLofoMae?: number | null;
+  /** `features` (segmentation, combined): the half-width grows by this per unit of the split's mean standardised input distance from the unshifted copy; `interval` is the half-width at that copy's inputs. */
+  intervalPerDistance?: number | null;
+  /** `features` (segmentation, combined): the stretch of the change from the unshifted copy's value (1: none). */
+  deshrink?: number;
 }
 
 /** METHOD.md §5: performance without labels. */

@@ -184,6 +184,18 @@ test('Without labels: the heat strip cells, the scatter hooks, the estimates of 
   assert.match(root.querySelector('[data-role="estimate-text"]')!.textContent, /^Predicted Dice 0\.6 \[0\.5, 0\.7\] from the interior features; the max-softmax baseline says 0\.85 \[0\.8, 0\.9\], the entropy baseline has none\.$/);
 });
 
+test('Without labels: the predictor table shows a normalised interval as a function of the distance d, a plain one as − / +', () => {
+  const taps = uTaps();
+  const pwl = withoutLabelsSection({ taps, rho: () => ({ roughness: null, knnConfidence: null, featureShift: null }) });
+  const summary = { description: 'x', inputs: ['a'], lofoMae: 0.1, lofoSpearman: 0.8, interval: { below: 0.07, above: 0.07 } };
+  pwl.predictors = { features: { ...summary, intervalPerDistance: 0.23, deshrink: 1.4 }, maxProbability: { ...summary, interval: { below: 0.2, above: 0.2 } }, entropy: null };
+  const { root } = draw((a, b) => new views.WithoutLabelsView(a, b), results({ taps, extra: { performanceWithoutLabels: pwl } }));
+  const cell = (n: string) => root.querySelector(`tr[data-predictor="${n}"]`)!.querySelectorAll('td').at(-1)!.textContent;
+  assert.equal(cell('features'), '±(0.07 + 0.23·d)');
+  assert.equal(cell('maxProbability'), '−0.2 / +0.2');
+  assert.equal(cell('entropy'), '—');
+});
+
 test('Without labels: absent section says why', () => {
   const { root } = draw((a, b) => new views.WithoutLabelsView(a, b), results({ splits: [split('siteB', { labeled: false })] }));
   assert.equal(root.dataset.empty, 'without-labels');

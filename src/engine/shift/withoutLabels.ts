@@ -5,7 +5,7 @@
  * errors, and the estimates for the unlabelled splits. Pure: the measuring (forward passes,
  * metrics) is done by the caller (analyze.ts); this file only does arithmetic on its numbers.
  *
- * ## The inputs of the predictors
+ * ## The inputs of the predictors (assembled in shift/inputs.ts)
  *
  * - `features` (ours): per stage of the U (encoder, bottleneck, decoder), the mean over the
  *   stage's taps (where finite) of `knnDice`, `log featureShift` and `log featureShiftFg`
@@ -28,7 +28,9 @@
  * the change from the unshifted copy's measured performance), its interval is split-conformal on
  * the leave-one-family-out residuals and widened outside the calibration range, and every
  * estimate carries a grade ("good" / "fair" / "cannot tell"). The baselines keep their straight
- * line, with the same conformal interval and grade.
+ * line, with the same conformal interval and grade. For segmentation, ours is the mean of the
+ * set-level fit and the per-image aggregate (below), its change from the unshifted copy
+ * de-shrunk and its interval normalised by the distance from the unshifted copy (combine.ts).
  *
  * Per image (segmentation): a ridge fit (intercept, α by leave-one-family-out error) from the
  * `ImageFeatures` of each image of each copy to its Dice, applied to every image of an
@@ -45,7 +47,6 @@ import {
   type Estimate,
   type ImageEstimate,
   type ImageFeatures,
-  type LabelFreeMetric,
   type SetOutputFeatures,
   type LabelFreeMetrics,
   type OutputStats,
@@ -55,27 +56,13 @@ import {
   type ShiftCopy,
   type Stage,
 } from '../types';
+import { imageFeatures, imageVector, IMAGE_INPUTS, OUTPUT_COLUMNS, outputValue, predictorColumns, predictorMetrics, row, setOut, type CopyMeasure, type OutputContext } from './inputs';
+import { anchorDistance, calibrateCombined, columnSd, estimateCombined, sigmaOf, SIGMA_EPS, SIGMA_PER_DISTANCE, type CombinedCalibration, type CombinedRow } from './combine';
 import { CONFORMAL_MISS, calibrateAnchored, calibrateConformal, conformalHalfWidth, estimateGraded, extrapolation, fitRidgeSelected, grade, predict, slopeOf, type Calibrated, type Model } from './predictor';
-import { fitTemperature, softDiceAt, TEMPERATURES, wasserstein1, type ImageOutput, type LabelObjects } from './outputFeatures';
+import { fitTemperature, TEMPERATURES, type LabelObjects } from './outputFeatures';
 import { shiftLabel, type Shift } from './transforms';
 
-export interface ImageRecord {
-  id: string;
-  file: string;
-  /** The image's own Dice (labelled copies; null when neither the prediction nor the truth has an object, or unlabelled). */
-  dice: number | null;
-  out: ImageOutput;
-}
-
-export interface CopyMeasure {
-  /** True value of the metric (calibration copies); null for unlabelled splits. */
-  performance: number | null;
-  images: number;
-  output: OutputStats | null;
-  features: { [tap: string]: LabelFreeMetrics };
-  /** Segmentation: per image, in order. */
-  perImage?: ImageRecord[];
-}
+export { imageFeatures, IMAGE_INPUTS, OUTPUT_COLUMNS, predictorColumns, predictorMetrics, setOutputFeatures, type CopyMeasure, type ImageRecord, type OutputColumn } from './inputs';
 
 export interface AssembleArgs {
   metric: string;
@@ -92,156 +79,6 @@ export interface AssembleArgs {
   timingMs: number;
 }
 
-function featureValue(m: LabelFreeMetrics | undefined, metric: LabelFreeMetric): number | null {
-  const v = m?.[metric];
-  if (v === null || v === undefined || !Number.isFinite(v)) return null;
-  if (metric === 'knnConfidence' || metric === 'knnDice') return v;
-  return v > 0 ? Math.log(v) : null;
-}
-
-/** An input of our predictor: a metric averaged over the taps of one stage, or the output's foreground share. */
-interface Column {
-  name: string;
-  /** The taps averaged (empty for the output columns). */
-  taps: string[];
-  metric: LabelFreeMetric | 'foreground' | OutputColumn;
-}
-
-/** The output-based set features our predictor reads (segmentation). */
-export const OUTPUT_COLUMNS = ['softDice', 'objectCountDistance', 'objectSizeDistance', 'boundaryConfidence', 'tta'] as const;
-export type OutputColumn = (typeof OUTPUT_COLUMNS)[number];
-const OUTPUT_COLUMN_NAMES: { [C in OutputColumn]: string } = {
-  softDice: 'output: soft-Dice confidence (temperature-scaled, mean over images)',
-  objectCountDistance: 'output: distance of the predicted object counts to the training labels (W1 of log(1 + count))',
-  objectSizeDistance: 'output: distance of the predicted object sizes to the training labels (W1 of log size)',
-  boundaryConfidence: 'output: confidence on the predicted objects\' boundaries',
-  tta: 'output: test-time-augmentation agreement (mean Dice)',
-};
-
-/** The metrics our predictor reads per stage, by the performance it predicts (see the file header). */
-export function predictorMetrics(metric: string): readonly LabelFreeMetric[] {
-  if (metric === 'dice') return ['knnDice', 'featureShift', 'featureShiftFg'];
-  if (metric === 'accuracy') return ['knnConfidence', 'featureShift'];
-  return ['featureShift', 'roughness'];
-}
-
-/** The candidate columns of our predictor, for the taps given with their stages. */
-export function predictorColumns(taps: { name: string; stage: Stage }[], metric: string): Column[] {
-  const cols: Column[] = [];
-  for (const stage of ['encoder', 'bottleneck', 'decoder'] as const) {
-    const names = taps.filter((t) => t.stage === stage).map((t) => t.name);
-    if (!names.length) continue;
-    for (const m of predictorMetrics(metric)) {
-      const shown = m === 'knnDice' || m === 'knnConfidence' ? m : `log ${m}`;
-      cols.push({ name: `${stage}: ${shown} (mean of ${names.length} tap${names.length > 1 ? 's' : ''})`, taps: names, metric: m });
-    }
-  }
-  if (metric === 'dice') {
-    cols.push({ name: 'output: log foreground share', taps: [], metric: 'foreground' });
-    for (const c of OUTPUT_COLUMNS) cols.push({ name: OUTPUT_COLUMN_NAMES[c], taps: [], metric: c });
-  }
-  return cols;
-}
-
-/** What the output-based features need besides the measures: the temperature and the training labels' objects. */
-interface OutputContext {
-  T: number;
-  train: LabelObjects | null;
-  memo: Map<CopyMeasure, SetOutputFeatures | null>;
-}
-
-function median(a: readonly number[]): number {
-  const s = a.slice().sort((x, y) => x - y);
-  if (!s.length) return NaN;
-  const h = Math.floor(s.length / 2);
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
-function meanOf(a: readonly number[]): number {
-  return a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN;
-}
-
-/** The per-image features of one image (see ImageFeatures). */
-export function imageFeatures(o: ImageOutput, T: number, train: LabelObjects | null): ImageFeatures {
-  const logObjects = Math.log1p(o.components);
-  const tMedian = train && train.logCounts.length ? median(train.logCounts) : 0;
-  const tSize = train && train.logSizes.length ? meanOf(train.logSizes) : 0;
-  return {
-    softDice: softDiceAt(o.softDice, T),
-    logForeground: Math.log(Math.max(o.foreground, 1e-4)),
-    logObjects,
-    objectCountDistance: Math.abs(logObjects - tMedian),
-    objectSizeShift: (o.logSizes.length ? meanOf(o.logSizes) : 0) - tSize,
-    boundaryConfidence: o.boundaryConfidence ?? 1,
-    tta: o.tta,
-  };
-}
-
-/** The set features of a copy or split (null without per-image records). */
-export function setOutputFeatures(recs: readonly ImageRecord[] | undefined, T: number, train: LabelObjects | null): SetOutputFeatures | null {
-  if (!recs || !recs.length) return null;
-  const sd = recs.map((r) => softDiceAt(r.out.softDice, T));
-  const counts = recs.map((r) => Math.log1p(r.out.components));
-  const sizes = recs.flatMap((r) => r.out.logSizes);
-  const bc = recs.map((r) => r.out.boundaryConfidence).filter((v): v is number => v !== null);
-  const tta = recs.map((r) => r.out.tta).filter((v): v is number => v !== null);
-  const tc = train?.logCounts.length ? train.logCounts : [0];
-  const ts = train?.logSizes.length ? train.logSizes : [0];
-  return {
-    softDice: meanOf(sd),
-    objectCountDistance: wasserstein1(counts, tc),
-    objectSizeDistance: wasserstein1(sizes.length ? sizes : [0], ts),
-    boundaryConfidence: bc.length ? meanOf(bc) : 1,
-    tta: tta.length === recs.length ? meanOf(tta) : null,
-  };
-}
-
-function setOut(measure: CopyMeasure, ctx: OutputContext | null): SetOutputFeatures | null {
-  if (!ctx) return null;
-  if (!ctx.memo.has(measure)) ctx.memo.set(measure, setOutputFeatures(measure.perImage, ctx.T, ctx.train));
-  return ctx.memo.get(measure)!;
-}
-
-/** The vector of the per-image predictor (the tta entry only when every image has it). */
-function imageVector(f: ImageFeatures, withTta: boolean): number[] {
-  const v = [f.softDice, f.logForeground, f.logObjects, f.objectCountDistance, f.objectSizeShift, f.boundaryConfidence];
-  if (withTta) v.push(f.tta ?? NaN);
-  return v;
-}
-export const IMAGE_INPUTS = ['soft-Dice confidence', 'log foreground share', 'log(1 + predicted objects)', 'distance of log(1 + objects) to the training labels\' median', 'mean log object size − the training labels\'', 'boundary confidence', 'test-time-augmentation agreement'];
-
-/** Value of one column for a copy or split: the mean over its taps where finite (null if none is), or log of the foreground share (floored at 1e-4), or an output set feature. */
-function columnValue(measure: CopyMeasure, c: Column, ctx: OutputContext | null): number | null {
-  if ((OUTPUT_COLUMNS as readonly string[]).includes(c.metric)) {
-    const o = setOut(measure, ctx);
-    const v = o ? o[c.metric as OutputColumn] : null;
-    return v === null || v === undefined || !Number.isFinite(v) ? null : v;
-  }
-  if (c.metric === 'foreground') {
-    const f = measure.output?.foreground;
-    return f === undefined || f === null || !Number.isFinite(f) ? null : Math.log(Math.max(f, 1e-4));
-  }
-  let s = 0;
-  let n = 0;
-  for (const t of c.taps) {
-    const v = featureValue(measure.features[t], c.metric as LabelFreeMetric);
-    if (v !== null) {
-      s += v;
-      n++;
-    }
-  }
-  return n ? s / n : null;
-}
-
-/** The predictor's inputs for one copy or split: value per column (null where missing). */
-function row(measure: CopyMeasure, cols: Column[], ctx: OutputContext | null): (number | null)[] {
-  return cols.map((c) => columnValue(measure, c, ctx));
-}
-
-function outputValue(measure: CopyMeasure, which: 'maxProbability' | 'entropy'): number | null {
-  const v = measure.output?.[which];
-  return v === undefined || v === null || !Number.isFinite(v) ? null : v;
-}
 
 export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
   const y = a.copies.map((c) => c.measure.performance ?? NaN);
@@ -444,32 +281,36 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     if (imagePredictor) imagePredictor.aggregateLofoMae = abs.length ? round(abs.reduce((s2, v) => s2 + v, 0) / abs.length, 4) : null;
   }
 
-  // Ours, final: the mean of the anchored set-level fit and the anchored per-image aggregate; its
-  // interval split-conformal on the same mean of their leave-one-family-out predictions.
-  let comboQ = NaN;
+  // Ours, final: the mean of the anchored set-level fit and the anchored per-image aggregate,
+  // de-shrunk and with a normalised split-conformal interval, both from that mean's
+  // leave-one-family-out predictions of the copies (combine.ts).
+  let combined: CombinedCalibration | null = null;
+  const sdX = columnSd(X);
+  const x0 = anchor >= 0 ? X[anchor] : null;
   const fSum = predictors.features;
-  if (fSum && fits.features && Number.isFinite(aggQ)) {
-    const abs: number[] = [];
-    const setLofo = logoAll.features.slice();
+  if (fSum && fits.features && x0 && Number.isFinite(aggQ)) {
+    const rowsC: CombinedRow[] = [];
+    const at: number[] = [];
     idx.forEach((i, r) => {
       if (r === anchor) return;
-      const sl = setLofo[i];
       const ag = lofoAgg[i];
-      if (sl === null || ag === null) return;
-      const v = (fits.features!.logo[r] + ag) / 2;
-      logoAll.features[i] = round(v, 4);
-      abs.push(Math.abs(v - yy[r]));
+      const sl = fits.features!.logo[r];
+      rowsC.push({ pred: ag === null || !Number.isFinite(sl) ? NaN : (sl + ag) / 2, truth: yy[r], group: gg[r], dist: anchorDistance(X[r], x0, sdX) });
+      at.push(i);
     });
-    comboQ = conformalHalfWidth(abs);
-    const pairs = idx.map((i, r) => [logoAll.features[i], yy[r]] as [number | null, number]).filter(([v], r) => v !== null && r !== anchor) as [number, number][];
-    const rho = pairs.length >= 3 ? spearman(pairs.map((q) => q[0]), pairs.map((q) => q[1])) : null;
-    const slope = slopeOf(pairs.map((q) => q[0]), pairs.map((q) => q[1]));
+    combined = calibrateCombined(rowsC, y0, a.bounds);
+    const c = combined;
+    at.forEach((i, n) => (logoAll.features[i] = Number.isFinite(c.lofo[n]) ? round(c.lofo[n], 4) : null));
+    const used = rowsC.map((_, n) => n).filter((n) => Number.isFinite(c.lofo[n]));
+    const rho = used.length >= 3 ? spearman(used.map((n) => c.lofo[n]), used.map((n) => rowsC[n].truth)) : null;
     fSum.setLevelLofoMae = fSum.lofoMae;
-    fSum.lofoMae = abs.length ? round(abs.reduce((s2, v) => s2 + v, 0) / abs.length, 4) : null;
+    fSum.lofoMae = Number.isFinite(c.mae) ? round(c.mae, 4) : null;
     fSum.lofoSpearman = rho === null ? null : round(rho, 4);
-    fSum.lofoSlope = Number.isFinite(slope) ? round(slope, 4) : null;
-    fSum.interval = Number.isFinite(comboQ) ? { below: round(comboQ, 4), above: round(comboQ, 4) } : null;
-    fSum.description = `The mean of two estimates, each anchored on the unshifted copy's measured value: (1) ${fSum.description.replace(/ Interval: .*$/, '')} (2) the per-image estimates aggregated (see imagePredictor), plus their change from the unshifted copy's. Interval: split-conformal (${Math.round((1 - CONFORMAL_MISS) * 100)} %) on the leave-one-family-out errors of that mean, widened where a split lies outside the calibration range.`;
+    fSum.lofoSlope = Number.isFinite(c.slope) ? round(c.slope, 4) : null;
+    fSum.interval = Number.isFinite(c.q) ? { below: round(c.q * sigmaOf(0), 4), above: round(c.q * sigmaOf(0), 4) } : null;
+    fSum.intervalPerDistance = Number.isFinite(c.q) ? round(c.q * SIGMA_PER_DISTANCE, 4) : null;
+    fSum.deshrink = round(c.k, 4);
+    fSum.description = `The mean of two estimates, each anchored on the unshifted copy's measured value: (1) ${fSum.description.replace(/ Interval: .*$/, '')} (2) the per-image estimates aggregated (see imagePredictor), plus their change from the unshifted copy's. Its change from the unshifted copy's value is stretched by ${round(c.k, 3)} (least squares on the leave-one-family-out predictions; 1 when that does not lower their error). Interval: split-conformal (${Math.round((1 - CONFORMAL_MISS) * 100)} %) on the leave-one-family-out errors divided by ${SIGMA_EPS} + ${SIGMA_PER_DISTANCE}·d, d the mean standardised distance of the inputs from the unshifted copy's (narrow near it, wide far from it), widened where a split lies outside the calibration range.`;
   }
 
   const shifts: ShiftCopy[] = a.copies.map((c, i) => ({
@@ -490,16 +331,18 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     const predicted = {} as { [P in PredictorName]: Estimate | null };
     for (const p of PREDICTORS) predicted[p] = null;
     const fF = fits.features;
-    let setEst: (Estimate & { ext: number }) | null = null;
+    let setEst: (Estimate & { ext: number; dist: number }) | null = null;
     if (fF) {
       const r = row(s.measure, cols, ctx);
-      const graded = (c: Calibrated & { min?: number[]; max?: number[] }, x: number[]) => ({ ...estimateGraded(c, x, a.bounds), ext: c.min && c.max ? extrapolation(c.model.coef, c.min, c.max, x) : 0 });
-      if (r.every((v) => v !== null)) setEst = graded(fF, r as number[]);
-      else {
-        // Refit without the columns this split lacks.
-        const keep = r.map((v, j) => (v === null ? -1 : j)).filter((j) => j >= 0);
-        if (keep.length > 0) setEst = graded(fitOurs(X.map((xr) => keep.map((j) => xr[j]))), keep.map((j) => r[j] as number));
-      }
+      const graded = (c: Calibrated & { min?: number[]; max?: number[] }, x: number[], keep: number[]) => ({
+        ...estimateGraded(c, x, a.bounds),
+        ext: c.min && c.max ? extrapolation(c.model.coef, c.min, c.max, x) : 0,
+        dist: x0 ? anchorDistance(x, keep.map((j) => x0[j]), keep.map((j) => sdX[j])) : 0,
+      });
+      // Without the columns this split lacks, refitted.
+      const keep = r.map((v, j) => (v === null ? -1 : j)).filter((j) => j >= 0);
+      if (keep.length === r.length) setEst = graded(fF, r as number[], keep);
+      else if (keep.length > 0) setEst = graded(fitOurs(X.map((xr) => keep.map((j) => xr[j]))), keep.map((j) => r[j] as number), keep);
       if (setEst) predicted.features = roundEstimate(setEst);
     }
     for (const which of ['maxProbability', 'entropy'] as const) {
@@ -527,14 +370,10 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
         const low = clipB(v - aggQ - ag.ext);
         const high = clipB(v + aggQ + ag.ext);
         entry.fromImages = roundEstimate({ value: v, low, high, grade: grade(low, high), outside: ag.ext > 0 });
-        if (setEst && Number.isFinite(comboQ)) {
-          // ours, final: the mean of the two (see above)
+        if (setEst && combined && Number.isFinite(combined.q)) {
+          // ours, final: the mean of the two, de-shrunk, normalised interval (see above)
           entry.fromSets = roundEstimate(setEst);
-          const m = (setEst.value + v) / 2;
-          const ext = (setEst.ext + ag.ext) / 2;
-          const lo = clipB(m - comboQ - ext);
-          const hi = clipB(m + comboQ + ext);
-          predicted.features = roundEstimate({ value: m, low: lo, high: hi, grade: grade(lo, hi), outside: ext > 0 });
+          predicted.features = roundEstimate(estimateCombined(combined, (setEst.value + v) / 2, setEst.dist, (setEst.ext + ag.ext) / 2, a.bounds));
         }
       } else entry.fromImages = null;
     }

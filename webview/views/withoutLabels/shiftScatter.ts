@@ -94,7 +94,9 @@ export class ShiftScatter {
         h('td', { class: 'nl-reads', title: sm && sm.inputs.length > 4 ? sm.inputs.join('\n') : undefined }, sm ? reads : 'not fitted'),
         h('td', { class: 'num' }, sm ? fmt(sm.lofoMae) : '—'),
         h('td', { class: 'num' }, sm ? rhoText(sm.lofoSpearman) : '—'),
-        h('td', { class: 'num' }, sm?.interval ? `−${est(sm.interval.below)} / +${est(sm.interval.above)}` : '—'),
+        sm?.interval && typeof sm.intervalPerDistance === 'number'
+          ? h('td', { class: 'num', title: "d: the split's mean standardised distance of the inputs from the unshifted copy's (narrow near it, wide far from it)" }, `±(${est(sm.interval.below)} + ${est(sm.intervalPerDistance)}·d)`)
+          : h('td', { class: 'num' }, sm?.interval ? `−${est(sm.interval.below)} / +${est(sm.interval.above)}` : '—'),
       );
     });
     const predictorTable = dataTable(
