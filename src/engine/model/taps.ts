@@ -69,9 +69,11 @@
  */
 import { LensError, ReceptiveField, Stage, TapInfo } from '../types';
 import { GraphIndex } from './graphIndex';
+import { capTaps } from './tapCap';
 import { OnnxGraph, OnnxNode } from './onnxGraph';
 
 export { GraphIndex, sortNodes } from './graphIndex';
+export { spread } from './tapCap';
 
 export interface TapPlanOptions {
   taps: 'auto' | string[];
@@ -460,16 +462,6 @@ function resizeFactor(idx: GraphIndex, n: OnnxNode, shapes: Map<string, number[]
   );
 }
 
-/** Evenly spread choice of m of the n items (in order). */
-export function spread<T>(items: T[], m: number): T[] {
-  const n = items.length;
-  if (m >= n) return [...items];
-  if (m <= 0) return [];
-  const out: T[] = [];
-  for (let i = 0; i < m; i++) out.push(items[Math.floor(((i + 0.5) * n) / m)]);
-  return out;
-}
-
 const volume = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
@@ -491,8 +483,7 @@ export function planTaps(graph: OnnxGraph, shapes: Map<string, number[]>, opts: 
   };
   const candidates = autoCandidates(idx).filter((c) => isSpatial(c.name) && !fields.get(c.name)?.global);
 
-  let chosen: Candidate[];
-  let leftOut: string[] = [];
+  let chosen: Candidate[] = [];
   if (opts.taps === 'auto') {
     if (candidates.length === 0) {
       throw new LensError(
@@ -502,9 +493,6 @@ export function planTaps(graph: OnnxGraph, shapes: Map<string, number[]>, opts: 
         graph.path,
       );
     }
-    chosen = selectTaps(candidates, opts.maxTaps, shapes);
-    const keep = new Set(chosen);
-    leftOut = candidates.filter((c) => !keep.has(c)).map((c) => c.name);
   } else {
     validateNames(idx, opts.taps);
     const known = new Map(candidates.map((c) => [c.name, c]));
@@ -539,23 +527,36 @@ export function planTaps(graph: OnnxGraph, shapes: Map<string, number[]>, opts: 
   const maxLevel = Math.max(...candidates.map((c) => levelOf(c.name)), ...chosen.map((c) => levelOf(c.name)));
   const bottleneckVals = [...candidates, ...chosen].filter((c) => levelOf(c.name) === maxLevel).map((c) => c.name);
   const feedsBottleneck = ancestorsOf(idx, bottleneckVals);
+  const stageOf = (name: string): Stage => {
+    if (maxLevel <= 0) return 'encoder';
+    if (levelOf(name) === maxLevel) return 'bottleneck';
+    return feedsBottleneck.has(name) ? 'encoder' : 'decoder';
+  };
 
-  const taps: TapInfo[] = chosen.map((c, index) => {
-    const level = levelOf(c.name);
-    let stage: Stage;
-    if (maxLevel <= 0) stage = 'encoder';
-    else if (level === maxLevel) stage = 'bottleneck';
-    else stage = feedsBottleneck.has(c.name) ? 'encoder' : 'decoder';
-    return {
-      name: c.name,
-      op: c.op,
-      index,
-      stage,
-      level,
-      shape: [...shapes.get(c.name)!],
-      receptiveField: reportField(fields.get(c.name)),
-    };
-  });
+  // the maxTaps cap (tapCap.ts): levels and stages do not depend on it (they are the candidates')
+  let leftOut: string[] = [];
+  if (opts.taps === 'auto') {
+    const items = candidates.map((c) => ({
+      stage: stageOf(c.name),
+      level: levelOf(c.name),
+      resolution: spatial(shapes.get(c.name))!.join('x'),
+      sampling: c.sampling,
+      logits: c.roles.has('logits'),
+    }));
+    const keep = new Set(capTaps(items, opts.maxTaps));
+    chosen = candidates.filter((_, i) => keep.has(i));
+    leftOut = candidates.filter((_, i) => !keep.has(i)).map((c) => c.name);
+  }
+
+  const taps: TapInfo[] = chosen.map((c, index) => ({
+    name: c.name,
+    op: c.op,
+    index,
+    stage: stageOf(c.name),
+    level: levelOf(c.name),
+    shape: [...shapes.get(c.name)!],
+    receptiveField: reportField(fields.get(c.name)),
+  }));
   return { taps, leftOut };
 }
 
@@ -588,30 +589,4 @@ function ancestorsOf(idx: GraphIndex, targets: string[]): Set<string> {
     }
   }
   return seen;
-}
-
-/**
- * The `maxTaps` rule: down-/up-sampling outputs, the last tap before each change of
- * resolution and the logits first (evenly spread if even they do not fit, the logits kept),
- * then as many of the rest as fit, evenly spread in forward order.
- */
-function selectTaps(cands: Candidate[], maxTaps: number, shapes: Map<string, number[]>): Candidate[] {
-  if (cands.length <= maxTaps) return cands;
-  const res = (c: Candidate) => spatial(shapes.get(c.name))!.join('x');
-  const priority = new Set<Candidate>();
-  cands.forEach((c, i) => {
-    if (c.sampling || c.roles.has('logits')) priority.add(c);
-    if (i + 1 < cands.length && res(cands[i + 1]) !== res(c)) priority.add(c);
-  });
-  let first = [...priority];
-  if (first.length > maxTaps) {
-    const logits = first.filter((c) => c.roles.has('logits'));
-    const others = first.filter((c) => !c.roles.has('logits'));
-    first = [...spread(others, maxTaps - logits.length), ...logits];
-  }
-  const taken = new Set(first);
-  const rest = cands.filter((c) => !taken.has(c));
-  const more = spread(rest, maxTaps - first.length);
-  const keep = new Set([...first, ...more]);
-  return cands.filter((c) => keep.has(c));
 }
