@@ -37,9 +37,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fmtMB, fmtS, fmtX, median, ROOT, runCli, snapshotCli, timed as timedIn, writeReadmeBlock } from './benchlib.mjs';
+import { buildAndSnapshot, fmtMB, fmtS, fmtX, machine as machineText, median, ROOT, runCli, snapshotCli, timed as timedIn, writeReadmeBlock } from './benchlib.mjs';
 
 const HERE = join(ROOT, 'bench');
 const PY = '/usr/bin/python3';
@@ -164,18 +164,11 @@ function agreement(ours, py) {
 // ─────────────────────────────────────────────── main
 
 const TMP = mkdtempSync(join(tmpdir(), 'unetlens-bench-'));
-const machine = `${cpus().length} cores (${cpus()[0]?.model?.trim() ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;
+const machine = machineText();
 const startedAt = new Date().toISOString();
 const load0 = loadavg()[0];
 
-if (!flag('--no-build')) {
-  const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
-  if (b.status !== 0) {
-    console.error(`build failed:\n${b.stderr}`);
-    process.exit(1);
-  }
-}
-snapshotCli(join(ROOT, 'dist'), SNAP);
+buildAndSnapshot(!flag('--no-build'), SNAP);
 if (BEFORE) snapshotCli(join(BEFORE, '..'), SNAP_BEFORE);
 const pyVersions = spawnSync(PY, ['-c', 'import torch, sklearn, numpy; print(torch.__version__, sklearn.__version__, numpy.__version__)'], { encoding: 'utf8' }).stdout.trim().split(' ');
 const ortVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')).version;
@@ -209,10 +202,12 @@ async function threadsCompare(c) {
   ].map(([label, f, fmt]) => {
     const a = median(runs[ta].map(f));
     const b = median(runs[tb].map(f));
-    return { label, a: fmt(a), b: fmt(b), ratio: fmtX(a / b) };
+    // each round's two runs are next to each other in time: their ratio shares the machine's load
+    const paired = median(runs[ta].map((o, r) => f(o) / f(runs[tb][r])));
+    return { label, a: fmt(a), b: fmt(b), ratio: fmtX(a / b), paired: fmtX(paired) };
   });
-  console.log(`\n  ${'median of ' + c.runs}`.padEnd(44) + `--threads ${ta}`.padStart(13) + `--threads ${tb}`.padStart(13) + `  ${ta} / ${tb}`);
-  for (const r of rows) console.log(`  ${r.label.padEnd(42)}${r.a.padStart(13)}${r.b.padStart(13)}  ${r.ratio.padStart(8)}`);
+  console.log(`\n  ${'median of ' + c.runs}`.padEnd(44) + `--threads ${ta}`.padStart(13) + `--threads ${tb}`.padStart(13) + `  ${ta} / ${tb}` + '  per round');
+  for (const r of rows) console.log(`  ${r.label.padEnd(42)}${r.a.padStart(13)}${r.b.padStart(13)}  ${r.ratio.padStart(8)}  ${r.paired.padStart(8)}`);
   console.log('');
   return { c, rows, ta, tb, taps: runs[ta][0].results.taps.length, loads };
 }
@@ -352,9 +347,9 @@ if (!flag('--no-readme') && threadReport.length) {
       `**${r.c.title}**, ${r.taps} taps, \`--no-shifts\`; median of ${r.c.runs} run${r.c.runs > 1 ? 's' : ''} per thread count, alternating.`,
       `Run ${startedAt} on ${machine}; load average ${Math.min(load0, ...r.loads).toFixed(1)}–${Math.max(load0, ...r.loads).toFixed(1)} during the runs (shared machine); onnxruntime-node ${ortVersion}.`,
       '',
-      `| median | \`--threads ${r.ta}\` | \`--threads ${r.tb}\` | ${r.ta} / ${r.tb} (speed-up) |`,
-      '|---|---:|---:|---:|',
-      ...r.rows.map((x) => `| ${x.label} | ${x.a} | ${x.b} | ${x.ratio} |`),
+      `| median | \`--threads ${r.ta}\` | \`--threads ${r.tb}\` | ${r.ta} / ${r.tb} (speed-up) | median of the ratios per round |`,
+      '|---|---:|---:|---:|---:|',
+      ...r.rows.map((x) => `| ${x.label} | ${x.a} | ${x.b} | ${x.ratio} | ${x.paired} |`),
     ];
     writeReadmeBlock(readme, `threads:${r.c.id}`, lines, 'bench/analyze.bench.mjs --threads-compare');
   }

@@ -3,8 +3,9 @@
  * formatting, a child process timed under GNU time, a frozen copy of the built CLI, and one
  * run of our CLI.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -53,6 +54,21 @@ export function timed(cmd, args, { logFile, tmp }) {
       res({ wallMs, rssMB, cpuMs, code, out, err });
     });
   });
+}
+
+/** The machine, for the figures' headers. */
+export const machine = () => `${cpus().length} cores (${cpus()[0]?.model?.trim() ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;
+
+/** `node esbuild.mjs` unless `build` is false (exits on failure), then the frozen copy of dist/'s CLI in `snap`. */
+export function buildAndSnapshot(build, snap) {
+  if (build) {
+    const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
+    if (b.status !== 0) {
+      console.error(`build failed:\n${b.stderr}`);
+      process.exit(1);
+    }
+  }
+  snapshotCli(join(ROOT, 'dist'), snap);
 }
 
 /** Copies the CLI bundle of `fromDir` (a dist/) to `snap`, so that a rebuild of dist/ mid-run changes nothing. */

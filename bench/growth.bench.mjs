@@ -16,11 +16,10 @@
  * for odd r. Prints medians per configuration (wall, CPU, peak RSS, and the stages of
  * results.timings) and rewrites the README block `growth:vol3d` unless --no-readme.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fmtMB, fmtS, median, ROOT, runCli, snapshotCli, writeReadmeBlock } from './benchlib.mjs';
+import { buildAndSnapshot, fmtMB, fmtS, machine as machineText, median, ROOT, runCli, writeReadmeBlock } from './benchlib.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -43,14 +42,7 @@ if (!existsSync(join(DATA, 'unetlens.json'))) {
   console.error(`missing ${DATA}/unetlens.json — run: /usr/bin/python3 scripts/make_bench3d.py`);
   process.exit(1);
 }
-if (!flag('--no-build')) {
-  const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
-  if (b.status !== 0) {
-    console.error(`build failed:\n${b.stderr}`);
-    process.exit(1);
-  }
-}
-snapshotCli(join(ROOT, 'dist'), SNAP);
+buildAndSnapshot(!flag('--no-build'), SNAP);
 const TMP = mkdtempSync(join(tmpdir(), 'unetlens-growth-'));
 
 /** A dataset file over the first n volumes of every split (symbolic links), in SUB/n<n>/. */
@@ -86,7 +78,7 @@ for (const p of POINTS) addConfig({ vary: 'maxPoints', images: BASE_N, maxPoints
 const datasets = new Map([[BASE_N, base]]);
 for (const c of configs) if (!datasets.has(c.images)) datasets.set(c.images, subset(c.images));
 
-const machine = `${cpus().length} cores (${cpus()[0]?.model?.trim() ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;
+const machine = machineText();
 const startedAt = new Date().toISOString();
 const loads = [loadavg()[0]];
 console.log(`UNet Lens growth benchmark — ${startedAt}; ${machine}; load average ${loads[0].toFixed(2)}`);

@@ -23,7 +23,6 @@ scenes blurred, at a lower gain and noisier. Deterministic (fixed seeds).
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
@@ -38,39 +37,38 @@ OUT = os.path.join(ROOT, "bench", ".data", "vol3d")
 SEEDS = {"train": 111, "test": 222, "siteB": 333}
 
 
-class Block(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.conv1 = nn.Conv3d(cin, cout, 3, padding=1)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv3d(cout, cout, 3, padding=1)
-        self.relu2 = nn.ReLU()
-
-    def forward(self, x):
-        return self.relu2(self.conv2(self.relu1(self.conv1(x))))
+def conv_relu_x2(cin, cout):
+    """Conv3x3x3 -> ReLU -> Conv3x3x3 -> ReLU (one UNet block)."""
+    return nn.Sequential(nn.Conv3d(cin, cout, 3, padding=1), nn.ReLU(), nn.Conv3d(cout, cout, 3, padding=1), nn.ReLU())
 
 
 class Bench3D(nn.Module):
-    def __init__(self, b=8):
+    """A 3D UNet with len(widths) levels: blocks down with MaxPool3d, up with ConvTranspose3d and concat skips."""
+
+    def __init__(self, widths=(8, 16, 32)):
         super().__init__()
-        self.enc1 = Block(1, b)
-        self.pool1 = nn.MaxPool3d(2)
-        self.enc2 = Block(b, 2 * b)
-        self.pool2 = nn.MaxPool3d(2)
-        self.bottleneck = Block(2 * b, 4 * b)
-        self.up2 = nn.ConvTranspose3d(4 * b, 2 * b, 2, stride=2)
-        self.dec2 = Block(4 * b, 2 * b)
-        self.up1 = nn.ConvTranspose3d(2 * b, b, 2, stride=2)
-        self.dec1 = Block(2 * b, b)
-        self.head = nn.Conv3d(b, 2, 1)
+        ins = (1,) + tuple(widths[:-1])
+        self.down = nn.ModuleList(conv_relu_x2(i, w) for i, w in zip(ins, widths))
+        self.pool = nn.ModuleList(nn.MaxPool3d(2) for _ in widths[:-1])
+        self.upconv = nn.ModuleList(nn.ConvTranspose3d(widths[k + 1], widths[k], 2, stride=2) for k in reversed(range(len(widths) - 1)))
+        self.up = nn.ModuleList(conv_relu_x2(2 * widths[k], widths[k]) for k in reversed(range(len(widths) - 1)))
+        self.head = nn.Conv3d(widths[0], 2, 1)
 
     def forward(self, x):
-        e1 = self.enc1(x)
-        e2 = self.enc2(self.pool1(e1))
-        bn = self.bottleneck(self.pool2(e2))
-        d2 = self.dec2(torch.cat([self.up2(bn), e2], 1))
-        d1 = self.dec1(torch.cat([self.up1(d2), e1], 1))
-        return self.head(d1)
+        skips = []
+        for k, block in enumerate(self.down):
+            x = block(x if k == 0 else self.pool[k - 1](x))
+            skips.append(x)
+        skips.pop()
+        for upconv, block in zip(self.upconv, self.up):
+            x = block(torch.cat([upconv(x), skips.pop()], 1))
+        return self.head(x)
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
 
 
 def make_volume(rng, size, site):
@@ -171,9 +169,7 @@ def main():
         },
         "analysis": {"maxPoints": 4096, "k": 10, "seed": 0, "taps": "auto", "maxTaps": 64},
     }
-    with open(os.path.join(OUT, "unetlens.json"), "w") as f:
-        json.dump(dataset, f, indent=2)
-        f.write("\n")
+    write_json(os.path.join(OUT, "unetlens.json"), dataset)
     info = {
         "model": "Bench3D (scripts/make_bench3d.py): 3 levels, widths 8/16/32, Conv3x3x3+ReLU x2 per block",
         "parameters": int(sum(p.numel() for p in net.parameters())),
@@ -183,11 +179,9 @@ def main():
         "trueForegroundShareTrain": round(float(tr_y.mean()), 4),
         "seconds": round(time.time() - t0, 1),
     }
-    with open(os.path.join(OUT, "info.json"), "w") as f:
-        json.dump(info, f, indent=2)
-        f.write("\n")
-    print(json.dumps(info, indent=2))
+    write_json(os.path.join(OUT, "info.json"), info)
+    print(json.dumps(info))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
