@@ -7,7 +7,7 @@
  *   node bench/analyze.bench.mjs [--runs 3] [--large-runs 3] [--only example|large|manysplit|vol3d]
  *                                [--no-build] [--no-readme] [--threads 2] [--py-sklearn-threads 1]
  *                                [--with-sweep] [--before-cli old/dist/cli.js] [--profile] [--keep]
- *                                [--threads-compare 1,2]
+ *                                [--threads-compare 1,2] [--vol3d-data other/unetlens.json]
  *
  * Cases
  *   example  examples/synthetic/ (3-level UNet 8/16/32, 64x64, 48 + 24 + 24 images)
@@ -38,7 +38,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildAndSnapshot, fmtMB, fmtS, fmtX, machine as machineText, median, ROOT, runCli, snapshotCli, timed as timedIn, writeReadmeBlock } from './benchlib.mjs';
 
 const HERE = join(ROOT, 'bench');
@@ -62,6 +62,8 @@ const WITH_SWEEP = flag('--with-sweep');
 /** --before-cli path/to/cli.js: one more alternating side, an older build (before / after in one invocation). */
 const BEFORE = opt('--before-cli', '');
 const SNAP_BEFORE = join(ROOT, 'bench/.data/cli-before');
+/** --vol3d-data file: another dataset file for the vol3d case (e.g. growth.bench.mjs's subsets in bench/.data/vol3d-sub/). */
+const VOL3D_DATA = opt('--vol3d-data', '');
 /** --threads-compare a,b: ours at `--threads a` against ours at `--threads b` (no Python). */
 const THREADS_CMP = opt('--threads-compare', '') ? opt('--threads-compare', '').split(',').map(Number) : null;
 
@@ -96,10 +98,10 @@ const CASES = [
   },
   {
     id: 'vol3d',
-    title: '3D (3-level 3D UNet 8/16/32, 32×64×64 volumes, 40/40/40)',
+    title: `3D (3-level 3D UNet 8/16/32, 32×64×64 volumes, ${VOL3D_DATA ? VOL3D_DATA : '40/40/40'})`,
     onnx: join(ROOT, 'bench/.data/vol3d/model.onnx'),
     weights: null,
-    data: join(ROOT, 'bench/.data/vol3d/unetlens.json'),
+    data: VOL3D_DATA ? resolve(ROOT, VOL3D_DATA) : join(ROOT, 'bench/.data/vol3d/unetlens.json'),
     runs: RUNS,
     make: 'scripts/make_bench3d.py',
   },
