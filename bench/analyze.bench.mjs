@@ -4,9 +4,10 @@
  * researcher's pipeline (bench/python_pipeline.py: PyTorch hooks + NumPy + scikit-learn) on the
  * same model, data and settings, in the same invocation, runs alternating.
  *
- *   node bench/analyze.bench.mjs [--runs 3] [--large-runs 3] [--only example|large|manysplit]
+ *   node bench/analyze.bench.mjs [--runs 3] [--large-runs 3] [--only example|large|manysplit|vol3d]
  *                                [--no-build] [--no-readme] [--threads 2] [--py-sklearn-threads 1]
  *                                [--with-sweep] [--before-cli old/dist/cli.js] [--profile] [--keep]
+ *                                [--threads-compare 1,2] [--vol3d-data other/unetlens.json]
  *
  * Cases
  *   example  examples/synthetic/ (3-level UNet 8/16/32, 64x64, 48 + 24 + 24 images)
@@ -14,6 +15,12 @@
  *            split), made by `/usr/bin/python3 scripts/make_bench_model.py` (git-ignored)
  *   manysplit  bench/.data/manysplit/ (the example's model and train split + 16 splits of 16
  *            images, 12 labelled), made by `/usr/bin/python3 scripts/make_manysplit.py` (seconds)
+ *   vol3d    bench/.data/vol3d/ (3-level 3D UNet 8/16/32, 32x64x64 uint8 .npy volumes, 40 per
+ *            split), made by `/usr/bin/python3 scripts/make_bench3d.py` (2-3 minutes); ours only
+ *            (the Python pipeline is 2D)
+ * --threads-compare 1,2: instead of ours against Python, ours with `--threads 1` against ours with
+ *   `--threads 2` (both --no-shifts), alternating; medians per stage and the ratio (the speed-up
+ *   of the second count over the first); README block `threads:<case>`.
  * Ours runs with --no-shifts (the Python pipeline has no shift sweep: like for like);
  * --with-sweep adds a third alternating side, ours with the default settings (the sweep on).
  * Per run and side: wall time of the whole process (node or python start to exit, measured here),
@@ -28,16 +35,14 @@
  * samples, so they agree only statistically), and rewrites the figures section of
  * bench/README.md (between the `<!-- figures -->` markers) unless --no-readme.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { buildAndSnapshot, fmtMB, fmtS, fmtX, machine as machineText, median, ROOT, runCli, snapshotCli, timed as timedIn, writeReadmeBlock } from './benchlib.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '..');
+const HERE = join(ROOT, 'bench');
 const PY = '/usr/bin/python3';
-const TIME = '/usr/bin/time';
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -57,6 +62,10 @@ const WITH_SWEEP = flag('--with-sweep');
 /** --before-cli path/to/cli.js: one more alternating side, an older build (before / after in one invocation). */
 const BEFORE = opt('--before-cli', '');
 const SNAP_BEFORE = join(ROOT, 'bench/.data/cli-before');
+/** --vol3d-data file: another dataset file for the vol3d case (e.g. growth.bench.mjs's subsets in bench/.data/vol3d-sub/). */
+const VOL3D_DATA = opt('--vol3d-data', '');
+/** --threads-compare a,b: ours at `--threads a` against ours at `--threads b` (no Python). */
+const THREADS_CMP = opt('--threads-compare', '') ? opt('--threads-compare', '').split(',').map(Number) : null;
 
 const CASES = [
   {
@@ -87,58 +96,25 @@ const CASES = [
     runs: RUNS,
     make: 'scripts/make_manysplit.py',
   },
-].filter((c) => !ONLY || c.id === ONLY);
+  {
+    id: 'vol3d',
+    title: `3D (3-level 3D UNet 8/16/32, 32×64×64 volumes, ${VOL3D_DATA ? VOL3D_DATA : '40/40/40'})`,
+    onnx: join(ROOT, 'bench/.data/vol3d/model.onnx'),
+    weights: null,
+    data: VOL3D_DATA ? resolve(ROOT, VOL3D_DATA) : join(ROOT, 'bench/.data/vol3d/unetlens.json'),
+    runs: RUNS,
+    make: 'scripts/make_bench3d.py',
+  },
+].filter((c) => (ONLY ? c.id === ONLY : c.id !== 'vol3d'));
 
 // ─────────────────────────────────────────────── helpers
 
-const median = (xs) => {
-  const a = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
-  if (!a.length) return NaN;
-  const m = a.length >> 1;
-  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
-};
-const fmtS = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s` : '–');
-const fmtMB = (mb) => (Number.isFinite(mb) ? `${Math.round(mb)} MB` : '–');
-const fmtX = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '–');
+/** GNU time around a child process, in this run's temporary folder. */
+const timed = (cmd, args, o) => timedIn(cmd, args, { ...o, tmp: TMP });
 
-/** Runs a command under GNU time; resolves with wall ms (measured here), peak RSS MB, exit code. */
-function timed(cmd, args, { logFile }) {
-  return new Promise((res) => {
-    const tfile = join(TMP, `time-${Math.random().toString(36).slice(2)}.txt`);
-    const t0 = performance.now();
-    const child = spawn(TIME, ['-f', '%e %M %U %S', '-o', tfile, cmd, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONHASHSEED: '0' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => {
-      const wallMs = performance.now() - t0;
-      let rssMB = NaN;
-      let cpuMs = NaN;
-      try {
-        const [, kb, u, sy] = readFileSync(tfile, 'utf8').trim().split('\n').at(-1).split(/\s+/);
-        rssMB = Number(kb) / 1024;
-        cpuMs = (Number(u) + Number(sy)) * 1000;
-      } catch {
-        /* time output missing */
-      }
-      if (logFile) writeFileSync(logFile, `$ ${cmd} ${args.join(' ')}\n--- stdout\n${out}\n--- stderr\n${err}`);
-      res({ wallMs, rssMB, cpuMs, code, out, err });
-    });
-  });
-}
-
-async function runOurs(c, outDir, sweep = false, snap = SNAP) {
-  const r = await timed(process.execPath, [join(snap, 'cli.js'), 'analyze', c.onnx, '--data', c.data, '--out', outDir, '--threads', String(THREADS), '--json', ...(sweep ? [] : ['--no-shifts'])], {
-    logFile: join(TMP, `${c.id}-ours${sweep ? '-sweep' : ''}${snap === SNAP ? '' : '-before'}.log`),
-  });
-  if (r.code !== 0) throw new Error(`our CLI failed (exit ${r.code}) on ${c.id}:\n${r.err.split('\n').slice(-8).join('\n')}`);
-  const results = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8'));
-  return { ...r, timings: results.timings, results };
+function runOurs(c, outDir, sweep = false, snap = SNAP, threads = THREADS) {
+  const tag = `${sweep ? '-sweep' : ''}${snap === SNAP ? '' : '-before'}${threads === THREADS ? '' : `-t${threads}`}`;
+  return runCli({ snap, onnx: c.onnx, data: c.data, outDir, extra: ['--threads', String(threads), ...(sweep ? [] : ['--no-shifts'])], logFile: join(TMP, `${c.id}-ours${tag}.log`), tmp: TMP });
 }
 
 async function runPython(c, outFile) {
@@ -190,29 +166,12 @@ function agreement(ours, py) {
 // ─────────────────────────────────────────────── main
 
 const TMP = mkdtempSync(join(tmpdir(), 'unetlens-bench-'));
-const machine = `${cpus().length} cores (${cpus()[0]?.model?.trim() ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;
+const machine = machineText();
 const startedAt = new Date().toISOString();
 const load0 = loadavg()[0];
 
-if (!flag('--no-build')) {
-  const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
-  if (b.status !== 0) {
-    console.error(`build failed:\n${b.stderr}`);
-    process.exit(1);
-  }
-}
-rmSync(SNAP, { recursive: true, force: true });
-mkdirSync(SNAP, { recursive: true });
-for (const f of readdirSync(join(ROOT, 'dist'))) {
-  if (/^(cli\.js(\.map)?|webview\.js|.*\.wasm)$/.test(f) || f === 'media') cpSync(join(ROOT, 'dist', f), join(SNAP, f), { recursive: true });
-}
-if (BEFORE) {
-  rmSync(SNAP_BEFORE, { recursive: true, force: true });
-  mkdirSync(SNAP_BEFORE, { recursive: true });
-  for (const f of readdirSync(dirname(BEFORE))) {
-    if (/^(cli\.js(\.map)?|webview\.js|.*\.wasm)$/.test(f) || f === 'media') cpSync(join(dirname(BEFORE), f), join(SNAP_BEFORE, f), { recursive: true });
-  }
-}
+buildAndSnapshot(!flag('--no-build'), SNAP);
+if (BEFORE) snapshotCli(join(BEFORE, '..'), SNAP_BEFORE);
 const pyVersions = spawnSync(PY, ['-c', 'import torch, sklearn, numpy; print(torch.__version__, sklearn.__version__, numpy.__version__)'], { encoding: 'utf8' }).stdout.trim().split(' ');
 const ortVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')).version;
 
@@ -221,13 +180,56 @@ console.log(`machine: ${machine}; load average at start ${load0.toFixed(2)}`);
 console.log(`ours: node dist/cli.js analyze … --threads ${THREADS} (onnxruntime-node ${ortVersion}); python: ${PY} bench/python_pipeline.py --threads ${THREADS} (torch ${pyVersions[0]}, sklearn ${pyVersions[1]}, numpy ${pyVersions[2]})`);
 console.log(`temporary outputs and logs: ${TMP}\n`);
 
+/** --threads-compare a,b: ours at `--threads a` and at `--threads b`, alternating; medians per stage and their ratio. */
+async function threadsCompare(c) {
+  const [ta, tb] = THREADS_CMP;
+  const runs = { [ta]: [], [tb]: [] };
+  const loads = [];
+  for (let r = 0; r < c.runs; r++) {
+    for (const t of r % 2 === 0 ? [ta, tb] : [tb, ta]) {
+      const o = await runOurs(c, join(TMP, `${c.id}-t${t}-${r}`), false, SNAP, t);
+      runs[t].push(o);
+      loads.push(loadavg()[0]);
+      console.log(`  run ${r + 1} --threads ${t}: wall ${fmtS(o.wallMs)}, CPU ${fmtS(o.cpuMs)}, peak RSS ${fmtMB(o.rssMB)}, load ${fmtS(o.timings.loadMs)}, forward ${fmtS(o.timings.forwardMs)}, metrics ${fmtS(o.timings.metricsMs)}, maps ${fmtS(o.timings.mapsMs)} (load avg ${loads.at(-1).toFixed(1)})`);
+    }
+  }
+  const rows = [
+    ['wall time (process)', (o) => o.wallMs, fmtS],
+    ['CPU time (process, user + system)', (o) => o.cpuMs, fmtS],
+    ['peak RSS', (o) => o.rssMB, fmtMB],
+    ['load (model, dataset file)', (o) => o.timings.loadMs, fmtS],
+    ['forward (read, infer, labels, sampling)', (o) => o.timings.forwardMs, fmtS],
+    ['metrics (all taps and splits)', (o) => o.timings.metricsMs, fmtS],
+    ['maps', (o) => o.timings.mapsMs, fmtS],
+  ].map(([label, f, fmt]) => {
+    const a = median(runs[ta].map(f));
+    const b = median(runs[tb].map(f));
+    // each round's two runs are next to each other in time: their ratio shares the machine's load
+    const paired = median(runs[ta].map((o, r) => f(o) / f(runs[tb][r])));
+    return { label, a: fmt(a), b: fmt(b), ratio: fmtX(a / b), paired: fmtX(paired) };
+  });
+  console.log(`\n  ${'median of ' + c.runs}`.padEnd(44) + `--threads ${ta}`.padStart(13) + `--threads ${tb}`.padStart(13) + `  ${ta} / ${tb}` + '  per round');
+  for (const r of rows) console.log(`  ${r.label.padEnd(42)}${r.a.padStart(13)}${r.b.padStart(13)}  ${r.ratio.padStart(8)}  ${r.paired.padStart(8)}`);
+  console.log('');
+  return { c, rows, ta, tb, taps: runs[ta][0].results.taps.length, loads };
+}
+
 const report = [];
+const threadReport = [];
 for (const c of CASES) {
-  if (!existsSync(c.onnx) || !existsSync(c.weights) || !existsSync(c.data)) {
+  if (!existsSync(c.onnx) || (c.weights && !existsSync(c.weights)) || !existsSync(c.data)) {
     console.log(`${c.id}: missing ${c.onnx} (or its .pt / unetlens.json) — run: /usr/bin/python3 ${c.make ?? 'scripts/make_bench_model.py'}\n`);
     continue;
   }
   console.log(`── ${c.title}: ${c.runs} run(s) per side, alternating`);
+  if (THREADS_CMP) {
+    threadReport.push(await threadsCompare(c));
+    continue;
+  }
+  if (!c.weights) {
+    console.log(`  ${c.id}: no Python side (2D only); ours alone: --threads-compare, or bench/growth.bench.mjs\n`);
+    continue;
+  }
   const ours = [];
   const py = [];
   const sweep = [];
@@ -315,9 +317,8 @@ console.log(`load average at end ${load1.toFixed(2)}`);
 // ─────────────────────────────────────────────── README figures
 // One block per case, between `<!-- figures:<id>:start -->` and `<!-- figures:<id>:end -->`;
 // a run replaces the blocks of the cases it ran and leaves the others as they were.
+const readme = join(HERE, 'README.md');
 if (!flag('--no-readme') && report.length) {
-  const readme = join(HERE, 'README.md');
-  let text = existsSync(readme) ? readFileSync(readme, 'utf8') : '# Benchmarks\n';
   for (const r of report) {
     const lines = [];
     lines.push(`**${r.c.title}**, ${r.taps} taps; median of ${r.runs} run${r.runs > 1 ? 's' : ''} per side, alternating; ours with \`--no-shifts\` (like for like).`);
@@ -338,13 +339,22 @@ if (!flag('--no-readme') && report.length) {
     const mr = r.agree.medianRel;
     lines.push(`Python metric stages: db ${fmtS(r.sub.db)}, k-means + DB (roughness) ${fmtS(r.sub.roughness)}, kNN ${fmtS(r.sub.knn)}, PCA ${fmtS(r.sub.pca)}. ` +
       `Agreement (last run): Dice |diff| ${r.agree.diceDiff.toExponential(1)}; median relative difference of db ${(100 * mr.db).toFixed(1)}%, roughness ${(100 * mr.roughness).toFixed(1)}%, knnConfidence ${(100 * mr.knnConfidence).toFixed(2)}%, featureShift ${(100 * mr.featureShift).toFixed(1)}% (each side draws its own random sample).`);
-    const open = `<!-- figures:${r.c.id}:start (written by bench/analyze.bench.mjs) -->`;
-    const close = `<!-- figures:${r.c.id}:end -->`;
-    const block = `${open}\n${lines.join('\n')}\n${close}`;
-    const re = new RegExp(`<!-- figures:${r.c.id}:start[^>]*-->[\\s\\S]*?<!-- figures:${r.c.id}:end -->`);
-    text = re.test(text) ? text.replace(re, block) : `${text.trimEnd()}\n\n${block}\n`;
+    writeReadmeBlock(readme, `figures:${r.c.id}`, lines, 'bench/analyze.bench.mjs');
   }
-  writeFileSync(readme, text);
   console.log(`wrote the figures to ${readme}`);
+}
+if (!flag('--no-readme') && threadReport.length) {
+  for (const r of threadReport) {
+    const lines = [
+      `**${r.c.title}**, ${r.taps} taps, \`--no-shifts\`; median of ${r.c.runs} run${r.c.runs > 1 ? 's' : ''} per thread count, alternating.`,
+      `Run ${startedAt} on ${machine}; load average ${Math.min(load0, ...r.loads).toFixed(1)}–${Math.max(load0, ...r.loads).toFixed(1)} during the runs (shared machine); onnxruntime-node ${ortVersion}.`,
+      '',
+      `| median | \`--threads ${r.ta}\` | \`--threads ${r.tb}\` | ${r.ta} / ${r.tb} (speed-up) | median of the ratios per round |`,
+      '|---|---:|---:|---:|---:|',
+      ...r.rows.map((x) => `| ${x.label} | ${x.a} | ${x.b} | ${x.ratio} | ${x.paired} |`),
+    ];
+    writeReadmeBlock(readme, `threads:${r.c.id}`, lines, 'bench/analyze.bench.mjs --threads-compare');
+  }
+  console.log(`wrote the thread figures to ${readme}`);
 }
 if (!flag('--keep')) rmSync(TMP, { recursive: true, force: true });

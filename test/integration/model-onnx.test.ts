@@ -194,17 +194,20 @@ describe('loadOnnxModel on the fixtures (reference: PyTorch)', () => {
 
   test('maxTaps on a real model', async () => {
     const m = await loadOnnxModel(fixture('unet2d.onnx'), { taps: 'auto', maxTaps: 6, output: 'auto', inputDims: [1, 16, 16] });
-    // priority: enc1.relu2 (block end), pool1, enc2.relu2 (block end), up1, logits = 5;
-    // 1 of the other 4 (enc1.relu1, enc2.relu1, dec1.relu1, dec1.relu2), evenly: the 3rd
+    // cells (tapCap.ts): encoder 0 {enc1.relu1, enc1.relu2}, bottleneck 1 {pool1, enc2.relu1,
+    // enc2.relu2}, decoder 0 {up1, dec1.relu1, dec1.relu2, logits}. The logits and the block
+    // outputs enc1.relu2 and enc2.relu2 (decoder 0's last tap is the logits) = 3; 3 more, one
+    // per cell (the cell with most room first): up1 and pool1 (sampling outputs), enc1.relu1
     assert.deepEqual(m.taps.map((t) => t.name), [
+      '/enc1/relu1/Relu_output_0',
       '/enc1/relu2/Relu_output_0',
       '/pool1/MaxPool_output_0',
       '/enc2/relu2/Relu_output_0',
       '/up1/ConvTranspose_output_0',
-      '/dec1/relu1/Relu_output_0',
       'logits',
     ]);
-    assert.deepEqual(m.tapsLeftOut, ['/enc1/relu1/Relu_output_0', '/enc2/relu1/Relu_output_0', '/dec1/relu2/Relu_output_0']);
+    assert.deepEqual(m.taps.map((t) => t.stage), ['encoder', 'encoder', 'bottleneck', 'bottleneck', 'decoder', 'decoder']);
+    assert.deepEqual(m.tapsLeftOut, ['/enc2/relu1/Relu_output_0', '/dec1/relu1/Relu_output_0', '/dec1/relu2/Relu_output_0']);
     assert.deepEqual(m.taps.map((t) => t.index), [0, 1, 2, 3, 4, 5]);
     await m.dispose();
   });

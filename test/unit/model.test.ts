@@ -281,12 +281,14 @@ describe('planTaps', () => {
     assert.deepEqual(plan.taps.map((t) => t.index), [0, 1, 2, 3, 4]);
   });
 
-  test('maxTaps: sampling outputs, block outputs and logits first, evenly spread', () => {
+  test('maxTaps: the logits and each cell\'s block output first (tapCap.ts)', () => {
     const plan = planTaps(mixed(), mixedShapes(), { taps: 'auto', maxTaps: 3 });
-    // priority: gelu (block end), r6 (strided), gn (block end), d2s (up), out (logits): 5 > 3
-    // → out kept, 2 of the other 4 evenly spread: indexes 1 and 3
-    assert.deepEqual(plan.taps.map((t) => t.name), ['r6', 'd2s', 'out']);
-    assert.deepEqual(plan.leftOut, ['gelu', 'gn']);
+    // cells: encoder 0 {gelu}, bottleneck 1 {r6, gn}, decoder 0 {d2s, out}; out (logits) kept,
+    // then the block outputs gelu (encoder 0) and gn (bottleneck 1; r6 is not the last at its
+    // resolution); decoder 0's last tap is the logits: 3 taps, one per stage
+    assert.deepEqual(plan.taps.map((t) => t.name), ['gelu', 'gn', 'out']);
+    assert.deepEqual(plan.taps.map((t) => t.stage), ['encoder', 'bottleneck', 'decoder']);
+    assert.deepEqual(plan.leftOut, ['r6', 'd2s']);
     assert.deepEqual(plan.taps.map((t) => t.index), [0, 1, 2]);
     assert.throws(() => planTaps(mixed(), mixedShapes(), { taps: 'auto', maxTaps: 0 }), /maxTaps/);
   });

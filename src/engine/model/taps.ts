@@ -68,7 +68,12 @@
  *  reported (it is the specification); the fixtures avoid that configuration.
  */
 import { LensError, ReceptiveField, Stage, TapInfo } from '../types';
+import { GraphIndex } from './graphIndex';
+import { capTaps } from './tapCap';
 import { OnnxGraph, OnnxNode } from './onnxGraph';
+
+export { GraphIndex, sortNodes } from './graphIndex';
+export { spread } from './tapCap';
 
 export interface TapPlanOptions {
   taps: 'auto' | string[];
@@ -129,106 +134,6 @@ const RESAMPLE = new Set(['Resize', 'Upsample', 'DepthToSpace', 'SpaceToDepth'])
 /** Unary steps allowed inside a gated activation x·g(x). */
 const GATE_STEPS = new Set(['Sigmoid', 'HardSigmoid', 'Tanh', 'Softplus', 'Erf', 'Add', 'Mul', 'Div', 'Sub']);
 const NO_FIELD = new Set(['Shape', 'Size']);
-
-/** Indexes of a graph shared by the functions below. */
-export class GraphIndex {
-  readonly producer = new Map<string, OnnxNode>();
-  readonly consumers = new Map<string, OnnxNode[]>();
-  readonly sorted: OnnxNode[];
-  readonly position = new Map<OnnxNode, number>();
-  readonly constants = new Set<string>();
-  readonly inputName: string;
-  readonly outputName: string;
-
-  constructor(
-    readonly graph: OnnxGraph,
-    opts: { input?: string; output?: string } = {},
-  ) {
-    for (const n of graph.nodes) {
-      for (const o of n.outputs) if (o) this.producer.set(o, n);
-      for (const i of n.inputs) {
-        if (!i) continue;
-        let c = this.consumers.get(i);
-        if (!c) this.consumers.set(i, (c = []));
-        if (!c.includes(n)) c.push(n);
-      }
-    }
-    this.sorted = sortNodes(graph, this.producer);
-    this.sorted.forEach((n, i) => this.position.set(n, i));
-    for (const name of graph.initializers.keys()) this.constants.add(name);
-    for (const n of this.sorted) {
-      const ins = n.inputs.filter((i) => i);
-      if (n.opType === 'Constant' || (ins.length > 0 && ins.every((i) => this.constants.has(i)))) {
-        for (const o of n.outputs) this.constants.add(o);
-      }
-    }
-    this.inputName = opts.input ?? graph.inputs[0]?.name ?? '';
-    this.outputName = opts.output ?? graph.outputs[0]?.name ?? '';
-  }
-
-  /** True when `name` is a value of the graph (a graph input or a node output). */
-  has(name: string): boolean {
-    return this.producer.has(name) || this.graph.inputs.some((i) => i.name === name) || this.graph.initializers.has(name);
-  }
-
-  /** The small constant values of an initializer or Constant node output, when known. */
-  constantValues(name: string): number[] | undefined {
-    const init = this.graph.initializers.get(name);
-    if (init) return init.values;
-    const p = this.producer.get(name);
-    if (p?.opType === 'Constant') return p.attrs.value?.t?.values ?? p.attrs.value_floats?.floats ?? p.attrs.value_ints?.ints;
-    return undefined;
-  }
-}
-
-/**
- * Topological order by depth-first post-order from the graph outputs (then from the nodes not
- * reached). Throws on a cycle.
- */
-export function sortNodes(graph: OnnxGraph, producer?: Map<string, OnnxNode>): OnnxNode[] {
-  if (!producer) {
-    producer = new Map();
-    for (const n of graph.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
-  }
-  const state = new Map<OnnxNode, 1 | 2>(); // 1 visiting, 2 done
-  const out: OnnxNode[] = [];
-  const visit = (root: OnnxNode) => {
-    if (state.has(root)) return;
-    const stack: [OnnxNode, number][] = [[root, 0]];
-    state.set(root, 1);
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      const [node, k] = top;
-      if (k < node.inputs.length) {
-        top[1]++;
-        const p = node.inputs[k] ? producer!.get(node.inputs[k]) : undefined;
-        if (!p || p === node) continue;
-        const s = state.get(p);
-        if (s === 1) {
-          throw new LensError(
-            `${graph.path} is not a valid ONNX model: its graph has a cycle through ${JSON.stringify(p.name || p.outputs[0])}`,
-            'model',
-            graph.path,
-          );
-        }
-        if (s === undefined) {
-          state.set(p, 1);
-          stack.push([p, 0]);
-        }
-      } else {
-        stack.pop();
-        state.set(node, 2);
-        out.push(node);
-      }
-    }
-  };
-  for (const o of graph.outputs) {
-    const p = producer.get(o.name);
-    if (p) visit(p);
-  }
-  for (const n of graph.nodes) visit(n);
-  return out;
-}
 
 /** 'channels-last' when the input goes straight into a Transpose to channels-first (a converted Keras/TF model). */
 export function inputLayout(idx: GraphIndex): 'channels-first' | 'channels-last' {
@@ -557,16 +462,6 @@ function resizeFactor(idx: GraphIndex, n: OnnxNode, shapes: Map<string, number[]
   );
 }
 
-/** Evenly spread choice of m of the n items (in order). */
-export function spread<T>(items: T[], m: number): T[] {
-  const n = items.length;
-  if (m >= n) return [...items];
-  if (m <= 0) return [];
-  const out: T[] = [];
-  for (let i = 0; i < m; i++) out.push(items[Math.floor(((i + 0.5) * n) / m)]);
-  return out;
-}
-
 const volume = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
@@ -588,8 +483,7 @@ export function planTaps(graph: OnnxGraph, shapes: Map<string, number[]>, opts: 
   };
   const candidates = autoCandidates(idx).filter((c) => isSpatial(c.name) && !fields.get(c.name)?.global);
 
-  let chosen: Candidate[];
-  let leftOut: string[] = [];
+  let chosen: Candidate[] = [];
   if (opts.taps === 'auto') {
     if (candidates.length === 0) {
       throw new LensError(
@@ -599,9 +493,6 @@ export function planTaps(graph: OnnxGraph, shapes: Map<string, number[]>, opts: 
         graph.path,
       );
     }
-    chosen = selectTaps(candidates, opts.maxTaps, shapes);
-    const keep = new Set(chosen);
-    leftOut = candidates.filter((c) => !keep.has(c)).map((c) => c.name);
   } else {
     validateNames(idx, opts.taps);
     const known = new Map(candidates.map((c) => [c.name, c]));
@@ -636,23 +527,36 @@ export function planTaps(graph: OnnxGraph, shapes: Map<string, number[]>, opts: 
   const maxLevel = Math.max(...candidates.map((c) => levelOf(c.name)), ...chosen.map((c) => levelOf(c.name)));
   const bottleneckVals = [...candidates, ...chosen].filter((c) => levelOf(c.name) === maxLevel).map((c) => c.name);
   const feedsBottleneck = ancestorsOf(idx, bottleneckVals);
+  const stageOf = (name: string): Stage => {
+    if (maxLevel <= 0) return 'encoder';
+    if (levelOf(name) === maxLevel) return 'bottleneck';
+    return feedsBottleneck.has(name) ? 'encoder' : 'decoder';
+  };
 
-  const taps: TapInfo[] = chosen.map((c, index) => {
-    const level = levelOf(c.name);
-    let stage: Stage;
-    if (maxLevel <= 0) stage = 'encoder';
-    else if (level === maxLevel) stage = 'bottleneck';
-    else stage = feedsBottleneck.has(c.name) ? 'encoder' : 'decoder';
-    return {
-      name: c.name,
-      op: c.op,
-      index,
-      stage,
-      level,
-      shape: [...shapes.get(c.name)!],
-      receptiveField: reportField(fields.get(c.name)),
-    };
-  });
+  // the maxTaps cap (tapCap.ts): levels and stages do not depend on it (they are the candidates')
+  let leftOut: string[] = [];
+  if (opts.taps === 'auto') {
+    const items = candidates.map((c) => ({
+      stage: stageOf(c.name),
+      level: levelOf(c.name),
+      resolution: spatial(shapes.get(c.name))!.join('x'),
+      sampling: c.sampling,
+      logits: c.roles.has('logits'),
+    }));
+    const keep = new Set(capTaps(items, opts.maxTaps));
+    chosen = candidates.filter((_, i) => keep.has(i));
+    leftOut = candidates.filter((_, i) => !keep.has(i)).map((c) => c.name);
+  }
+
+  const taps: TapInfo[] = chosen.map((c, index) => ({
+    name: c.name,
+    op: c.op,
+    index,
+    stage: stageOf(c.name),
+    level: levelOf(c.name),
+    shape: [...shapes.get(c.name)!],
+    receptiveField: reportField(fields.get(c.name)),
+  }));
   return { taps, leftOut };
 }
 
@@ -685,30 +589,4 @@ function ancestorsOf(idx: GraphIndex, targets: string[]): Set<string> {
     }
   }
   return seen;
-}
-
-/**
- * The `maxTaps` rule: down-/up-sampling outputs, the last tap before each change of
- * resolution and the logits first (evenly spread if even they do not fit, the logits kept),
- * then as many of the rest as fit, evenly spread in forward order.
- */
-function selectTaps(cands: Candidate[], maxTaps: number, shapes: Map<string, number[]>): Candidate[] {
-  if (cands.length <= maxTaps) return cands;
-  const res = (c: Candidate) => spatial(shapes.get(c.name))!.join('x');
-  const priority = new Set<Candidate>();
-  cands.forEach((c, i) => {
-    if (c.sampling || c.roles.has('logits')) priority.add(c);
-    if (i + 1 < cands.length && res(cands[i + 1]) !== res(c)) priority.add(c);
-  });
-  let first = [...priority];
-  if (first.length > maxTaps) {
-    const logits = first.filter((c) => c.roles.has('logits'));
-    const others = first.filter((c) => !c.roles.has('logits'));
-    first = [...spread(others, maxTaps - logits.length), ...logits];
-  }
-  const taken = new Set(first);
-  const rest = cands.filter((c) => !taken.has(c));
-  const more = spread(rest, maxTaps - first.length);
-  const keep = new Set([...first, ...more]);
-  return cands.filter((c) => keep.has(c));
 }
