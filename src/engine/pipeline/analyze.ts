@@ -14,6 +14,12 @@
  * split's first `analysis.mapsPerSplit` images makes their spatial maps (maps.ts); train's
  * own maps use the same final reference as every other split.
  *
+ * With the shift sweep on (METHOD.md §5), an unlabelled split's pass also draws the sweep's
+ * own sample of every tap (its streams and `shifts.maxPoints`) from the same rows and the
+ * per-image output features (sweep.ts `sharedMeasure`), so each of its images runs through
+ * the model once (plus the sweep's test-time-augmented passes, output only); its label-free
+ * features are computed right after its metrics, and only they wait for the sweep.
+ *
  * ## Memory bound
  *
  * With S strata (the number of classes; 1 for regression), at any time the engine holds
@@ -85,7 +91,7 @@ import { finishSamples, forwardPass } from './forwardPass';
 import { buildTrainReferences, type TrainReferences } from './trainReference';
 import { splitMetrics } from './tapMetrics';
 import { mapsPass } from './maps';
-import { calibrationPlan, shiftSweep } from './sweep';
+import { calibrationPlan, sharedMeasure, shiftSweep, type SharedMeasure } from './sweep';
 
 export type { AnalyzeOptions } from './context';
 
@@ -201,12 +207,20 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     const totalImages = sources.reduce((a, s) => a + s.count, 0);
     let imagesDone = 0;
     let reference: TrainReferences = [];
+    // The unlabelled splits the sweep measures: their own pass gathers the sweep's sample too.
+    const unlabeled = calib.source ? sources.filter((s) => !s.labeled) : [];
+    const measured = new Map<string, SharedMeasure>();
     for (let si = 0; si < sources.length; si++) {
       const src = sources[si];
       const isTrain = si === 0; // train (sorted first; without its held-out part, if any)
+      const shared = unlabeled.includes(src) ? sharedMeasure(run, unlabeled.indexOf(src)) : null;
       const tf = performance.now();
-      const pass = await forwardPass(run, src, si, (done) =>
-        progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
+      const pass = await forwardPass(
+        run,
+        src,
+        si,
+        (done) => progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
+        shared?.options,
       );
       imagesDone += src.count;
       forwardMs += performance.now() - tf;
@@ -223,6 +237,10 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       }
       results.splits.push({ name: src.name, labeled: src.labeled, images: src.count, performance: pass.performance });
       results.metrics[src.name] = await splitMetrics({ run, src, pass, samples, reference, isTrain, pca: results.pca, kmeansInits: KMEANS_INITS, progress });
+      if (shared) {
+        progress({ stage: 'metrics', message: `Label-free features: ${src.name}`, split: src.name });
+        measured.set(src.name, await shared.finish(pass, src, reference));
+      }
       metricsMs += performance.now() - tm;
 
       const tmaps = performance.now();
@@ -239,7 +257,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     if (calib.source) {
       opts.onPartial?.(results, 'calibrating');
       const ts = performance.now();
-      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, sources.filter((s) => !s.labeled), progress, sources[0]);
+      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, unlabeled, progress, sources[0], measured);
       shiftsMs = performance.now() - ts;
       for (const sp of results.splits) {
         const est = results.performanceWithoutLabels.splits[sp.name]?.predicted.features;
