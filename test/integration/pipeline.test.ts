@@ -284,13 +284,26 @@ describe('maps', () => {
     }
   });
 
-  it('mapsPerSplit 0 gives no maps; the results stream split by split (onPartial), each a prefix of the final ones', async () => {
-    const seen: { stage: string; splits: string[]; metrics: string }[] = [];
+  it('mapsPerSplit 0 gives no maps; the results stream (onPartial): the taps first, then tap by tap and split by split, each a prefix of the final ones', async () => {
+    const seen: { stage: string; splits: string[]; metrics: string; taps: string[]; calibrating?: boolean }[] = [];
     const r = await analyze(path.join(TASKS, 'seg2d', 'seg2d.onnx'), path.join(TASKS, 'seg2d', 'unetlens.json'), {
       overrides: { mapsPerSplit: 0 },
-      onPartial: (p, stage) => seen.push({ stage, splits: p.splits.map((s) => s.name), metrics: JSON.stringify(p.metrics) }),
+      onPartial: (p, stage) =>
+        seen.push({ stage, splits: p.splits.map((s) => s.name), metrics: JSON.stringify(p.metrics), taps: p.taps.map((t) => t.name), calibrating: p.verdict?.calibrating }),
     });
     assert.deepEqual(r.maps.items, []);
+    // The skeleton: every tap, before any split.
+    assert.deepEqual(seen[0], { stage: 'taps', splits: [], metrics: '{}', taps: r.taps.map((t) => t.name), calibrating: undefined });
+    // Tap by tap: train's first tap alone comes first, and each split's last tap before its maps.
+    const train = seen.find((s) => s.stage === 'metrics train')!;
+    assert.equal(train.metrics, JSON.stringify({ train: { [r.taps[0].name]: r.metrics.train[r.taps[0].name] } }));
+    for (const sp of r.splits) {
+      const last = seen.filter((s) => s.stage === `metrics ${sp.name}`).at(-1)!;
+      assert.equal(Object.keys(JSON.parse(last.metrics)[sp.name]).length, r.taps.length, sp.name);
+    }
+    // From the first split on, the verdict so far, marked: the sweep is still to come.
+    if (r.performanceWithoutLabels) assert.ok(seen.filter((s) => s.stage.startsWith('split ') || s.stage === 'calibrating').every((s) => s.calibrating === true));
+    assert.equal(r.verdict?.calibrating, undefined, 'the final verdict has no mark');
     const perSplit = seen.filter((s) => s.stage.startsWith('split '));
     assert.deepEqual(perSplit.map((s) => s.stage), r.splits.map((s) => `split ${s.name}`));
     perSplit.forEach((s, i) => {
@@ -630,7 +643,7 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
     const { file } = withUnlabelled();
     // Images through the model: every run whose feed is an N×C×H×W batch (the kNN and k-means
     // kernels' feeds are matrices).
-    const proto = ort.InferenceSession.prototype as unknown as { run: (feeds: Record<string, ort.Tensor>, ...rest: unknown[]) => Promise<unknown> };
+    const proto = (ort.InferenceSession as unknown as { prototype: unknown }).prototype as { run: (feeds: Record<string, ort.Tensor>, ...rest: unknown[]) => Promise<unknown> };
     const run = proto.run;
     let images = 0;
     proto.run = function (this: unknown, feeds: Record<string, ort.Tensor>, ...rest: unknown[]) {

@@ -88,8 +88,10 @@ export async function tapMetrics(o: TapMetricsOptions): Promise<TapMetrics> {
 }
 
 /**
- * The metrics of every tap on one split, from its samples (`finishSamples`), with a warning
- * for each tap (or roughness) left out because of NaN/Inf activations.
+ * The metrics of every tap on one split, from its samples (`finishSamples`), written into
+ * `into` tap by tap (the caller streams them: `afterTap`), with a warning for each tap (or
+ * roughness) left out because of NaN/Inf activations. `beforeTap` runs first for each tap,
+ * while its sample is still there (train: that tap's reference).
  */
 export async function splitMetrics(o: {
   run: Run;
@@ -101,12 +103,16 @@ export async function splitMetrics(o: {
   pca: Results['pca'];
   kmeansInits: number;
   progress: (e: ProgressEvent) => void;
-}): Promise<{ [tap: string]: TapMetrics }> {
+  into: { [tap: string]: TapMetrics };
+  beforeTap?: (ti: number, sample: Sample | null) => Promise<void>;
+  afterTap?: (ti: number) => void;
+}): Promise<void> {
   const { run, src, pass, isTrain } = o;
-  const metrics: { [tap: string]: TapMetrics } = {};
+  const metrics = o.into;
   for (let ti = 0; ti < run.taps.length; ti++) {
     checkCancel(run.cancel);
     const tap = run.taps[ti];
+    await o.beforeTap?.(ti, o.samples[ti]);
     o.progress({ stage: 'metrics', message: `Metrics: ${src.name}, ${shortName(tap.info.name)}`, split: src.name, tap: tap.info.name, done: ti, total: run.taps.length });
     const sample = o.samples[ti];
     if (pass.nonFinite.has(ti) || !sample) {
@@ -115,6 +121,7 @@ export async function splitMetrics(o: {
           (isTrain ? ' (and its knnConfidence and featureShift on every split, which need the train points).' : '.'),
       );
       metrics[tap.info.name] = { db: null, roughness: null, knnConfidence: null, featureShift: null, points: 0 };
+      o.afterTap?.(ti);
       continue;
     }
     const roughOff = pass.roughOff.get(ti);
@@ -134,8 +141,8 @@ export async function splitMetrics(o: {
       pca: o.pca,
       kmeansInits: o.kmeansInits,
     });
+    o.afterTap?.(ti);
     // Let the event loop breathe between taps (progress messages, cancellation).
     await new Promise((r) => setImmediate(r));
   }
-  return metrics;
 }
