@@ -95,8 +95,11 @@ import { calibrationPlan, sharedMeasure, shiftSweep, type SharedMeasure } from '
 
 export type { AnalyzeOptions } from './context';
 
-/** Least time between two partial results streamed tap by tap (`AnalyzeOptions.onPartial`). */
-const PARTIAL_EVERY_MS = 1000;
+/**
+ * Least time between two partial results streamed tap by tap (`AnalyzeOptions.onPartial`):
+ * each is the whole results so far, serialised to the host and drawn again by the panel.
+ */
+const PARTIAL_EVERY_MS = 3000;
 
 export async function analyze(modelPath: string, datasetPath: string, opts: AnalyzeOptions = {}): Promise<Results> {
   const t0 = performance.now();
@@ -260,8 +263,9 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
         kmeansInits: KMEANS_INITS,
         progress,
         into: (results.metrics[src.name] = {}),
-        ...(isTrain ? { beforeTap: buildReference } : {}),
-        afterTap: (ti) => stream(`metrics ${src.name}`, ti === 0 || ti === taps.length - 1),
+        // train: every tap's db first (the first chart), each tap's reference before its metrics
+        ...(isTrain ? { beforeTap: buildReference, dbFirst: true } : {}),
+        afterTap: (ti) => stream(`metrics ${src.name}`, isTrain && ti <= 0),
       });
       if (shared) {
         progress({ stage: 'metrics', message: `Label-free features: ${src.name}`, split: src.name });

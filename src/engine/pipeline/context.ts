@@ -27,7 +27,8 @@ export interface AnalyzeOptions {
   /**
    * The results so far, a valid Results: first the taps alone, before any image is read
    * (`stage` 'taps': the panel's skeleton), then as a split's taps are measured (`metrics
-   * <name>`: after its first and last tap, and between them at most one a second), then with
+   * <name>`: train's Davies–Bouldin of every tap and its first tap at once, then at most one
+   * every 3 s), then with
    * the splits measured up to now (train first, then each split with its maps: `split
    * <name>`) and the verdict so far, and once
    * more before the shift sweep (`stage` 'calibrating'). While the sweep is still to come the
