@@ -7,48 +7,26 @@
  *   /usr/bin/python3 scripts/make_task_fixtures.py   → test/fixtures/tasks/
  * The failure-mode tests that need exit codes run the built CLI (dist/cli.js; `node esbuild.mjs`)
  * on copies of the fixtures in temp folders, and check that nothing is written and no user file
- * changes.
+ * changes. The shift sweep in the pipeline: sweepPipeline.test.ts (shared helpers:
+ * pipelineFixtures.ts).
  * Run: node --import tsx --test test/integration/pipeline.test.ts
  */
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { analyze } from '../../src/engine/pipeline/analyze';
 import { loadOnnxModel } from '../../src/engine/model/onnxModel';
 import { readNpy } from '../../src/engine/data/formats';
-import { LensError, type Results } from '../../src/engine/types';
+import { copyFixture, lensError, noNonFinite, root, TASKS, tmp } from './pipelineFixtures';
 
-const root = path.resolve(__dirname, '..', '..');
-const TASKS = path.join(root, 'test', 'fixtures', 'tasks');
 const expected = JSON.parse(fs.readFileSync(path.join(TASKS, 'expected.json'), 'utf8'));
 const cli = path.join(root, 'dist', 'cli.js');
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
-const made: string[] = [];
-const tmp = () => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'unetlens-pipeline-'));
-  made.push(d);
-  return d;
-};
-after(() => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
 
-/** analyze() that must fail with a LensError; returns it. */
-async function lensError(p: Promise<unknown>): Promise<LensError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof LensError, `expected a LensError, got ${(e as Error)?.stack ?? String(e)}`);
-    return e;
-  }
-  assert.fail('expected the analysis to fail');
-}
 
 /** Relative path → sha256 of every file under dir. */
 function snapshot(dir: string): Map<string, string> {
@@ -97,29 +75,7 @@ function cliFails(model: string, datasetDir: string, datasetFile: string, code: 
   return line;
 }
 
-/** A copy of a fixture dataset folder in a temp dir, with its dataset file possibly edited. */
-function copyFixture(name: string, edit?: (cfg: any) => void): { dir: string; file: string } {
-  const dir = path.join(tmp(), name);
-  fs.cpSync(path.join(TASKS, name), dir, { recursive: true });
-  const file = path.join(dir, 'unetlens.json');
-  if (edit) {
-    const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
-    edit(cfg);
-    fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
-  }
-  return { dir, file };
-}
 
-function noNonFinite(r: Results): void {
-  const text = JSON.stringify(r);
-  const walk = (v: unknown, where: string): void => {
-    if (typeof v === 'number') assert.ok(Number.isFinite(v), `non-finite number at ${where}`);
-    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${where}[${i}]`));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${where}.${k}`);
-  };
-  walk(r, 'results');
-  assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(JSON.parse(text))));
-}
 
 /* ------------------------------------------------------------------------------------------ */
 
@@ -478,231 +434,5 @@ describe('robustness', () => {
     );
     const line = cliFails(path.join(root, 'examples', 'synthetic', 'model.onnx'), dir, file, 2, new RegExp(victim.replace('.', '\\.')));
     assert.match(line, /truncated/);
-  });
-});
-
-/* ------------------------------------------------------------------------------------------ */
-/* Performance without labels (METHOD.md §5)                                                    */
-/* ------------------------------------------------------------------------------------------ */
-
-describe('performance without labels: the shift sweep in the pipeline', () => {
-  /** seg2d with one more split: the test images without their labels. */
-  const withUnlabelled = () =>
-    copyFixture('seg2d', (c) => {
-      c.splits.site = { images: 'data/test/images' };
-    });
-
-  it('segmentation: the test split is shifted; the unshifted copy scores the test split\'s Dice; every unlabelled split gets predictedPerformance = the features estimate', async () => {
-    const { file } = withUnlabelled();
-    const events: string[] = [];
-    const r = await analyze(path.join(TASKS, 'seg2d', 'seg2d.onnx'), file, { onProgress: (e) => events.push(e.message) });
-    noNonFinite(r);
-    const p = r.performanceWithoutLabels!;
-    assert.ok(p, 'the section is there');
-    assert.equal(p.metric, 'dice');
-    assert.deepEqual(p.calibration, { splits: ['test'], images: r.splits.find((s) => s.name === 'test')!.images, heldOutOfTrain: false });
-    assert.equal(p.shifts.length, 31, 'the unshifted copy and 10 families × 3 strengths');
-    assert.deepEqual([...new Set(p.shifts.map((s) => s.family))], ['none', 'noise', 'blur', 'gamma', 'contrast', 'scale', 'distractors', 'dim', 'bias', 'lowres', 'stripes']);
-    // Every image of the test split is shifted: the unshifted copy is the test split itself.
-    const testDice = r.splits.find((s) => s.name === 'test')!.performance!.dice as number;
-    assert.ok(Math.abs(p.shifts[0].performance - testDice) <= 5e-7, `${p.shifts[0].performance} vs ${testDice}`);
-    assert.ok(p.shifts.some((s) => s.performance < testDice - 0.05), 'some shift hurts the model');
-    for (const s of p.shifts) {
-      assert.deepEqual(Object.keys(s.features), r.taps.map((t) => t.name));
-      assert.ok(s.output && s.output.maxProbability >= 0.5 && s.output.maxProbability <= 1 && s.output.entropy >= 0 && s.output.foreground >= 0);
-    }
-    assert.deepEqual(Object.keys(p.indicativeness), r.taps.map((t) => t.name));
-    for (const name of ['features', 'maxProbability', 'entropy'] as const) {
-      const s = p.predictors[name]!;
-      assert.ok(s, name);
-      assert.ok(s.lofoMae !== null && s.lofoMae >= 0 && s.interval && s.interval.below >= 0, name);
-      for (const c of p.shifts) assert.ok(c.lofo[name] === null || (c.lofo[name]! >= 0 && c.lofo[name]! <= 1));
-    }
-    assert.deepEqual(Object.keys(p.splits), ['site']);
-    const est = p.splits.site.predicted.features!;
-    assert.ok(est.low <= est.value && est.value <= est.high && est.low >= 0 && est.high <= 1);
-    const site = r.splits.find((s) => s.name === 'site')!;
-    assert.deepEqual(site.predictedPerformance, { dice: est.value, low: est.low, high: est.high });
-    // Issue 10: anchored on the unshifted copy, graded, per image, the CSV's name.
-    assert.equal(p.predictors.features!.anchored, true);
-    assert.equal(p.shifts[0].lofo.features, Math.round(p.shifts[0].performance * 1e4) / 1e4, 'the anchored fit reproduces the unshifted copy');
-    assert.ok(['good', 'fair', 'cannot tell'].includes(est.grade!), `grade ${est.grade}`);
-    assert.equal(est.grade === 'cannot tell', est.high - est.low > 0.3 + 1e-9);
-    const ps = p.splits.site;
-    assert.equal(ps.perImage!.length, site.images, 'one estimate per image');
-    assert.ok(ps.perImage!.every((e, i, a) => i === 0 || a[i - 1].value <= e.value), 'worst first');
-    assert.ok(ps.perImage!.every((e) => e.file.startsWith('data/test/images/') && e.low <= e.value && e.value <= e.high));
-    assert.equal(ps.casesToLabel, 'cases-to-label-site.csv');
-    assert.ok(ps.fromImages && ps.fromImages.low <= ps.fromImages.value && ps.fromImages.value <= ps.fromImages.high);
-    // ours = the mean of the set-level fit and the per-image aggregate (each rounded to 4 digits)
-    assert.ok(ps.fromSets && Math.abs(est.value - (ps.fromSets.value + ps.fromImages.value) / 2) <= 1.5e-4, `${est.value} vs ${ps.fromSets?.value}, ${ps.fromImages.value}`);
-    assert.ok(p.temperature! > 0 && p.imagePredictor && p.settings.tta === 2);
-    assert.ok(p.shifts.every((s) => s.perImage!.length === s.images && s.outputFeatures && s.outputFeatures.tta !== null));
-    // the test split's images as an unlabelled split: the same images as the unshifted copy
-    assert.deepEqual(ps.outputFeatures, p.shifts[0].outputFeatures);
-    assert.equal(r.splits.find((s) => s.name === 'test')!.predictedPerformance, undefined, 'labelled splits are measured, not predicted');
-    assert.ok(events.some((m) => m.startsWith('Shift sweep: blur')), 'progress names the copies');
-    assert.ok(typeof r.timings.shiftsMs === 'number' && r.timings.shiftsMs > 0);
-  });
-
-  it('the same seed gives the same section; analysis.shifts false (or the override) leaves it out', async () => {
-    const { file } = withUnlabelled();
-    const model = path.join(TASKS, 'seg2d', 'seg2d.onnx');
-    const a = await analyze(model, file, { overrides: { mapsPerSplit: 0 } });
-    const b = await analyze(model, file, { overrides: { mapsPerSplit: 0 } });
-    const strip = (p: any) => ({ ...p, timingMs: 0 });
-    assert.deepEqual(strip(b.performanceWithoutLabels), strip(a.performanceWithoutLabels));
-    const off = await analyze(model, file, { overrides: { mapsPerSplit: 0, shifts: { enabled: false } } });
-    assert.equal(off.performanceWithoutLabels, undefined);
-    assert.equal(off.splits.find((s) => s.name === 'site')!.predictedPerformance, undefined);
-    const { file: offFile } = copyFixture('seg2d', (c) => {
-      c.analysis.shifts = false;
-    });
-    assert.equal((await analyze(model, offFile, { overrides: { mapsPerSplit: 0 } })).performanceWithoutLabels, undefined);
-  });
-
-  it('train the only labelled split: its last fifth is held out of the train reference and shifted, and the results say so', async () => {
-    // The example's 48 train images (seg2d's train is too small to hold a part out).
-    const ex = path.join(root, 'examples', 'synthetic');
-    const file = path.join(tmp(), 'unetlens.json');
-    fs.writeFileSync(
-      file,
-      JSON.stringify({
-        task: 'segmentation',
-        classes: ['background', 'lesion'],
-        input: { size: [64, 64], channels: 1, scale: 1 / 255 },
-        splits: { train: { images: path.join(ex, 'data/train/images'), labels: path.join(ex, 'data/train/masks') }, site: { images: path.join(ex, 'data/siteB/images') } },
-        analysis: { maxPoints: 256, mapsPerSplit: 0, shifts: { maxPoints: 256 } },
-      }),
-    );
-    const trainCount = fs.readdirSync(path.join(ex, 'data', 'train', 'images')).length;
-    const r = await analyze(path.join(ex, 'model.onnx'), file);
-    const p = r.performanceWithoutLabels!;
-    const held = Math.max(2, Math.round(trainCount / 5));
-    assert.equal(p.calibration.heldOutOfTrain, true);
-    assert.deepEqual(p.calibration.splits, ['train']);
-    assert.equal(p.calibration.images, held);
-    assert.match(p.calibration.note!, /held out of the train reference/);
-    assert.equal(r.splits.find((s) => s.name === 'train')!.images, trainCount - held, 'train\'s pass leaves the held-out images out');
-    assert.ok(r.splits.find((s) => s.name === 'site')!.predictedPerformance);
-  });
-
-  it('nothing to shift: "auto" skips quietly, true says why in warnings', async () => {
-    const model = path.join(TASKS, 'seg2d', 'seg2d.onnx');
-    const few = (enabled: boolean | 'auto') =>
-      copyFixture('seg2d', (c) => {
-        c.splits = { train: { images: 'data/test/images', labels: 'data/test/masks' }, site: { images: 'data/train/images' } };
-        c.analysis.shifts = { enabled };
-      });
-    const testCount = fs.readdirSync(path.join(TASKS, 'seg2d', 'data', 'test', 'images')).length;
-    assert.ok(testCount < 8, 'the fixture\'s test split is too small to hold a part out');
-    const auto = await analyze(model, few('auto').file, { overrides: { mapsPerSplit: 0 } });
-    assert.equal(auto.performanceWithoutLabels, undefined);
-    assert.ok(!auto.warnings.some((w) => w.startsWith('Performance without labels')));
-    const on = await analyze(model, few(true).file, { overrides: { mapsPerSplit: 0 } });
-    assert.equal(on.performanceWithoutLabels, undefined);
-    assert.ok(on.warnings.some((w) => /^Performance without labels: there is no labelled split besides train, and train has only \d+ images/.test(w)), on.warnings.join('\n'));
-  });
-
-  it('classification predicts accuracy; regression predicts SSIM without output baselines', async () => {
-    const c = await analyze(path.join(TASKS, 'classification', 'classifier.onnx'), path.join(TASKS, 'classification', 'unetlens.json'), { overrides: { mapsPerSplit: 0 } });
-    noNonFinite(c);
-    const pc = c.performanceWithoutLabels!;
-    assert.equal(pc.metric, 'accuracy');
-    assert.ok(Math.abs(pc.shifts[0].performance - (c.splits.find((s) => s.name === 'test')!.performance!.accuracy as number)) <= 5e-7);
-    assert.ok(pc.predictors.features!.inputs.every((i) => /knnConfidence|featureShift/.test(i)), pc.predictors.features!.inputs.join());
-    assert.ok(c.splits.find((s) => s.name === 'shifted')!.predictedPerformance?.accuracy !== undefined);
-    const d = await analyze(path.join(TASKS, 'denoise', 'denoiser.onnx'), path.join(TASKS, 'denoise', 'unetlens.json'));
-    noNonFinite(d);
-    const pd = d.performanceWithoutLabels!;
-    assert.equal(pd.metric, 'ssim');
-    assert.ok(Math.abs(pd.shifts[0].performance - (d.splits.find((s) => s.name === 'test')!.performance!.ssim as number)) <= 5e-7);
-    assert.equal(pd.predictors.maxProbability, null);
-    assert.equal(pd.predictors.entropy, null);
-    assert.equal(pd.shifts[0].output, null);
-    const est = pd.splits.noisier.predicted.features;
-    assert.ok(est && est.low <= est.value && est.value <= est.high && est.low >= -1 && est.high <= 1);
-  });
-
-  it('NaN/Inf at an interior tap: its sweep features and indicativeness are null, the predictor fits on the rest, nothing non-finite', async () => {
-    const { file } = withUnlabelled();
-    const r = await analyze(path.join(TASKS, 'seg2d', 'nan_tap.onnx'), file, { overrides: { mapsPerSplit: 0 } });
-    noNonFinite(r);
-    const p = r.performanceWithoutLabels!;
-    const bad = r.taps.filter((t) => Object.values(r.metrics.test[t.name]).every((v) => v === null || v === 0)).map((t) => t.name);
-    assert.ok(bad.length >= 1, 'the fixture has a NaN tap');
-    for (const t of bad) {
-      for (const s of p.shifts) assert.equal(s.features[t].featureShift, null, t);
-      assert.equal(p.indicativeness[t].featureShift, null);
-    }
-    assert.ok(p.predictors.features && p.splits.site.predicted.features);
-  });
-
-  it('an unlabelled split runs through the model once: its own pass feeds the sweep too (only the test-time-augmented passes are extra)', async () => {
-    const { file } = withUnlabelled();
-    // Images through the model: every run whose feed is an N×C×H×W batch (the kNN and k-means
-    // kernels' feeds are matrices).
-    const proto = (ort.InferenceSession as unknown as { prototype: unknown }).prototype as { run: (feeds: Record<string, ort.Tensor>, ...rest: unknown[]) => Promise<unknown> };
-    const run = proto.run;
-    let images = 0;
-    proto.run = function (this: unknown, feeds: Record<string, ort.Tensor>, ...rest: unknown[]) {
-      const x = Object.values(feeds)[0];
-      if (x?.dims.length === 4) images += x.dims[0];
-      return run.call(this, feeds, ...rest);
-    };
-    let r: Results;
-    try {
-      r = await analyze(path.join(TASKS, 'seg2d', 'seg2d.onnx'), file, { overrides: { mapsPerSplit: 0 } });
-    } finally {
-      proto.run = run;
-    }
-    const p = r.performanceWithoutLabels!;
-    const n = (name: string) => r.splits.find((s) => s.name === name)!.images;
-    const tta = p.settings.tta!;
-    assert.ok(tta > 0 && p.shifts.length > 1);
-    // the loader's probe (one zero image); train, test and site once each; every shifted copy of the calibration images with its TTA
-    // passes; site's TTA passes (its plain pass is the one above).
-    assert.equal(images, 1 + n('train') + n('test') + n('site') + p.shifts.length * p.calibration.images * (1 + tta) + n('site') * tta);
-  });
-
-  it('cancel during the sweep: a cancelled LensError, between copies', async () => {
-    const { file } = withUnlabelled();
-    const token = { cancelled: false };
-    const e = await lensError(
-      analyze(path.join(TASKS, 'seg2d', 'seg2d.onnx'), file, {
-        overrides: { mapsPerSplit: 0 },
-        cancel: token,
-        onProgress: (ev) => {
-          if (ev.message.startsWith('Shift sweep: noise')) token.cancelled = true;
-        },
-      }),
-    );
-    assert.equal(e.kind, 'cancelled');
-    assert.equal(e.exitCode, 130);
-  });
-});
-
-describe('performance without labels: a copy whose prediction is not finite', () => {
-  it('is left out with a warning naming the copy and the model; the sweep and the analysis complete', async () => {
-    // sqrt_input.onnx takes sqrt(x): finite on the images, NaN once noise makes x negative.
-    const { file } = copyFixture('seg2d', (c) => {
-      c.splits.site = { images: 'data/test/images' };
-    });
-    const model = path.join(TASKS, 'seg2d', 'sqrt_input.onnx');
-    const before = fs.readFileSync(model);
-    const r = await analyze(model, file, { overrides: { mapsPerSplit: 0 } });
-    noNonFinite(r);
-    const p = r.performanceWithoutLabels!;
-    const left = r.warnings.filter((w) => w.startsWith('Performance without labels: the shifted copy'));
-    assert.ok(left.length >= 1, r.warnings.join('\n'));
-    for (const w of left) {
-      assert.match(w, /^Performance without labels: the shifted copy "[^"]+" was left out: .*sqrt_input\.onnx.*NaN or Inf/);
-    }
-    assert.ok(left.some((w) => /"noise σ=/.test(w)));
-    assert.equal(p.shifts.length, 31 - left.length);
-    assert.ok(p.shifts.every((s) => !left.some((w) => w.includes(`"${s.label}"`))));
-    assert.ok(p.predictors.features, 'fitted on the copies that remain');
-    assert.ok(r.splits.find((s) => s.name === 'site')!.predictedPerformance);
-    assert.deepEqual(fs.readFileSync(model), before, 'the model file is unchanged');
   });
 });
