@@ -65,8 +65,9 @@ export function cancelCurrent(): boolean {
   return true;
 }
 
-async function pickFile(glob: string, placeHolder: string, near?: vscode.Uri): Promise<vscode.Uri | undefined> {
-  const found = await vscode.workspace.findFiles(glob, EXCLUDE, 500);
+/** One of the files a workspace search found (`searched`), asked for when there are several. */
+async function pickFile(searched: Thenable<vscode.Uri[]>, placeHolder: string, near?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const found = [...(await searched)];
   if (found.length === 0) return undefined;
   // Files in the model's folder or its ancestors first, then by path.
   const nearDir = near ? path.dirname(near.fsPath) : undefined;
@@ -123,13 +124,16 @@ export async function analyzeCommand(deps: AnalyzeDeps, arg?: unknown): Promise<
     void vscode.window.showInformationMessage('UNet Lens is already analyzing a model. Cancel it first or wait for it to finish.');
     return;
   }
+  // The dataset files are searched for while the model is found or picked (the panel opens
+  // after both: one workspace search less to wait for).
+  const datasets = vscode.workspace.findFiles(DATASET_GLOB, EXCLUDE, 500);
   const modelUri = arg instanceof vscode.Uri ? arg : modelFromEditor() ?? (await pickModel());
   if (!modelUri) return;
   if (modelUri.scheme !== 'file') {
     void vscode.window.showErrorMessage(`UNet Lens can only analyze files on disk (got ${modelUri.toString()}).`);
     return;
   }
-  const datasetUri = await pickFile(DATASET_GLOB, 'Which dataset file (unetlens.json) goes with this model?', modelUri);
+  const datasetUri = await pickFile(datasets, 'Which dataset file (unetlens.json) goes with this model?', modelUri);
   if (!datasetUri) {
     const choice = await vscode.window.showErrorMessage(
       'UNet Lens needs a dataset file named *unetlens.json in the workspace that says where the images and labels are.',

@@ -407,6 +407,11 @@ export interface Verdict {
   unlabeled: UnlabeledVerdict[];
   /** One per labelled split other than train. */
   labeled: LabeledVerdict[];
+  /**
+   * Only in the partial results streamed before the shift sweep is done: the unlabelled
+   * splits' estimates are still to come (their sentences say so). Never in results.json.
+   */
+  calibrating?: true;
 }
 
 export interface UnlabeledVerdict {

@@ -123,7 +123,7 @@ function listText(items: string[]): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
-function unlabeledVerdict(r: Results, split: string, metric: string): UnlabeledVerdict {
+function unlabeledVerdict(r: Results, split: string, metric: string, calibrating: boolean): UnlabeledVerdict {
   const title = metricSpec(metric)?.short ?? metric;
   const ref = reference(r, metric);
   const pred = readPrediction(r.performanceWithoutLabels, split);
@@ -132,7 +132,10 @@ function unlabeledVerdict(r: Results, split: string, metric: string): UnlabeledV
   let sentence: string;
   let expect: UnlabeledVerdict['expect'];
   const refText = ref ? `${n(ref.value)} measured on ${ref.split}` : 'no labelled split to compare with';
-  if (!est) {
+  if (!est && calibrating) {
+    expect = 'unknown';
+    sentence = `${split}: calibrating… the predicted ${title} comes when the shift sweep is done (${refText}).`;
+  } else if (!est) {
     expect = 'unknown';
     sentence = r.performanceWithoutLabels
       ? `${split}: no predicted ${title} (the predictor could not read this split); ${refText}.`
@@ -180,7 +183,9 @@ function unlabeledVerdict(r: Results, split: string, metric: string): UnlabeledV
   const labelWhich = listed.length
     ? `the ${listed.length} images listed under Without labels (worst predicted first${pred.casesFile ? `, also in ${pred.casesFile}` : ''})`
     : `${count} of ${split}'s ${images} images`;
-  if (expect === 'same' || expect === 'better') {
+  if (calibrating) {
+    action = { kind: 'none', images: [], sentence: `Wait for the shift sweep: it predicts ${split}'s ${title} without labels.` };
+  } else if (expect === 'same' || expect === 'better') {
     action = foregroundOff
       ? { kind: 'check', images: listed, sentence: `Check a few of ${split}'s predictions by eye: the ${title} looks fine but the foreground share is off.` }
       : { kind: 'none', images: [], sentence: `Nothing to do for ${split} now; run the analysis again when its data changes.` };
@@ -237,12 +242,18 @@ function labeledVerdict(r: Results, split: string, metric: string): LabeledVerdi
   return { split, metric, train, value, gap, opensAt, sentence, whereSentence: where };
 }
 
-/** The verdict of these results (CONTRACT.md §3). */
-export function computeVerdict(r: Results): Verdict {
+/**
+ * The verdict of these results (CONTRACT.md §3). `calibrating`: partial results streamed
+ * before the shift sweep has run (analyze.ts): the unlabelled splits' estimates are still to
+ * come, and their sentences and actions say so instead of "the sweep did not run".
+ */
+export function computeVerdict(r: Results, opts: { calibrating?: boolean } = {}): Verdict {
   const metric = primaryMetric(r);
+  const calibrating = opts.calibrating === true && !r.performanceWithoutLabels;
   return {
-    unlabeled: r.splits.filter((s) => !s.labeled).map((s) => unlabeledVerdict(r, s.name, metric)),
+    unlabeled: r.splits.filter((s) => !s.labeled).map((s) => unlabeledVerdict(r, s.name, metric, calibrating)),
     labeled: r.splits.filter((s) => s.labeled && s.name !== 'train').map((s) => labeledVerdict(r, s.name, metric)),
+    ...(calibrating ? { calibrating: true as const } : {}),
   };
 }
 

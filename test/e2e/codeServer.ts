@@ -347,8 +347,9 @@ function reEscape(s: string): string {
  * The palette snapshots the command list when it opens, and the remote extension host
  * registers extension contributions a second or two after the workbench appears; so
  * when the entry is missing the palette is closed and reopened until `timeoutMs`.
+ * `opts.onEnter` is called just before Enter runs the command (a benchmark's start time).
  */
-export async function runCommand(page: Page, title: string, timeoutMs = 30_000): Promise<void> {
+export async function runCommand(page: Page, title: string, timeoutMs = 30_000, opts: { onEnter?: () => void } = {}): Promise<void> {
   const widget = page.locator('.quick-input-widget');
   const input = widget.locator('.quick-input-box input');
   const wanted = widget.locator('.monaco-list-row.focused')
@@ -379,6 +380,7 @@ export async function runCommand(page: Page, title: string, timeoutMs = 30_000):
       throw new Error(`command "${title}" not found in the palette within ${timeoutMs} ms; rows: ${JSON.stringify(rows)}`);
     }
   }
+  opts.onEnter?.();
   await input.press('Enter');
   // The palette closes, or the command reuses the same widget for its own quick pick
   // (then the input no longer holds the ">title" text).

@@ -183,13 +183,25 @@ describe('maps', () => {
     }
   });
 
-  it('mapsPerSplit 0 gives no maps; the results stream split by split (onPartial), each a prefix of the final ones', async () => {
-    const seen: { stage: string; splits: string[]; metrics: string }[] = [];
+  it('mapsPerSplit 0 gives no maps; the results stream (onPartial): the taps first, then tap by tap and split by split, each a prefix of the final ones', async () => {
+    const seen: { stage: string; splits: string[]; metrics: string; taps: string[]; calibrating?: boolean }[] = [];
     const r = await analyze(path.join(TASKS, 'seg2d', 'seg2d.onnx'), path.join(TASKS, 'seg2d', 'unetlens.json'), {
       overrides: { mapsPerSplit: 0 },
-      onPartial: (p, stage) => seen.push({ stage, splits: p.splits.map((s) => s.name), metrics: JSON.stringify(p.metrics) }),
+      onPartial: (p, stage) =>
+        seen.push({ stage, splits: p.splits.map((s) => s.name), metrics: JSON.stringify(p.metrics), taps: p.taps.map((t) => t.name), calibrating: p.verdict?.calibrating }),
     });
     assert.deepEqual(r.maps.items, []);
+    // The skeleton: every tap, before any split.
+    assert.deepEqual(seen[0], { stage: 'taps', splits: [], metrics: '{}', taps: r.taps.map((t) => t.name), calibrating: undefined });
+    // Train's Davies–Bouldin of every tap first (the first chart), then its first tap's metrics;
+    // then at most one every 3 s, tap by tap.
+    const [dbFirst, firstTap] = seen.filter((s) => s.stage === 'metrics train').map((s) => JSON.parse(s.metrics).train);
+    assert.deepEqual(Object.keys(dbFirst), r.taps.map((t) => t.name));
+    for (const t of r.taps) assert.deepEqual(dbFirst[t.name], { db: r.metrics.train[t.name].db, roughness: null, knnConfidence: null, featureShift: null, points: r.metrics.train[t.name].points });
+    assert.deepEqual(firstTap[r.taps[0].name], r.metrics.train[r.taps[0].name]);
+    // From the first split on, the verdict so far, marked: the sweep is still to come.
+    if (r.performanceWithoutLabels) assert.ok(seen.filter((s) => s.stage.startsWith('split ') || s.stage === 'calibrating').every((s) => s.calibrating === true));
+    assert.equal(r.verdict?.calibrating, undefined, 'the final verdict has no mark');
     const perSplit = seen.filter((s) => s.stage.startsWith('split '));
     assert.deepEqual(perSplit.map((s) => s.stage), r.splits.map((s) => `split ${s.name}`));
     perSplit.forEach((s, i) => {

@@ -1,7 +1,8 @@
 /**
  * The shift sweep of METHOD.md §5 in the pipeline (src/engine/pipeline/sweep.ts,
  * src/engine/shift/): performance without labels on the tiny segmentation fixture
- * (test/fixtures/tasks/seg2d), its determinism, and a copy whose prediction is not finite.
+ * (test/fixtures/tasks/seg2d), its determinism, one model run per image of an unlabelled split
+ * (its own pass feeds the sweep), and a copy whose prediction is not finite.
  * Split from pipeline.test.ts; the shared fixtures and checks are in pipelineFixtures.ts.
  * Run: node --import tsx --test test/integration/pipelineShifts.test.ts
  */
@@ -10,7 +11,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyze } from '../../src/engine/pipeline/analyze';
-import { LensError } from '../../src/engine/types';
+import * as ort from 'onnxruntime-node';
+import { LensError, type Results } from '../../src/engine/types';
 import { root, TASKS, tmp, lensError, copyFixture, noNonFinite, writeLesionDataset } from './pipelineFixtures';
 
 /* ------------------------------------------------------------------------------------------ */
@@ -172,6 +174,33 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
       assert.equal(p.indicativeness[t].featureShift, null);
     }
     assert.ok(p.predictors.features && p.splits.site.predicted.features);
+  });
+
+  it('an unlabelled split runs through the model once: its own pass feeds the sweep too (only the test-time-augmented passes are extra)', async () => {
+    const { file } = withUnlabelled();
+    // Images through the model: every run whose feed is an N×C×H×W batch (the kNN and k-means
+    // kernels' feeds are matrices).
+    const proto = (ort.InferenceSession as unknown as { prototype: unknown }).prototype as { run: (feeds: Record<string, ort.Tensor>, ...rest: unknown[]) => Promise<unknown> };
+    const run = proto.run;
+    let images = 0;
+    proto.run = function (this: unknown, feeds: Record<string, ort.Tensor>, ...rest: unknown[]) {
+      const x = Object.values(feeds)[0];
+      if (x?.dims.length === 4) images += x.dims[0];
+      return run.call(this, feeds, ...rest);
+    };
+    let r: Results;
+    try {
+      r = await analyze(path.join(TASKS, 'seg2d', 'seg2d.onnx'), file, { overrides: { mapsPerSplit: 0 } });
+    } finally {
+      proto.run = run;
+    }
+    const p = r.performanceWithoutLabels!;
+    const n = (name: string) => r.splits.find((s) => s.name === name)!.images;
+    const tta = p.settings.tta!;
+    assert.ok(tta > 0 && p.shifts.length > 1);
+    // the loader's probe (one zero image); train, test and site once each; every shifted copy of the calibration images with its TTA
+    // passes; site's TTA passes (its plain pass is the one above).
+    assert.equal(images, 1 + n('train') + n('test') + n('site') + p.shifts.length * p.calibration.images * (1 + tta) + n('site') * tta);
   });
 
   it('cancel during the sweep: a cancelled LensError, between copies', async () => {

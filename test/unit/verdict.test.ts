@@ -113,3 +113,20 @@ test('no sweep: the unlabelled split says why, and asks for labels; withVerdict 
   const own = { ...r, verdict: { unlabeled: [], labeled: [] } };
   assert.equal(withVerdict(own), own);
 });
+
+test('calibrating (partial results before the sweep): the unlabelled split waits for the sweep instead of saying it did not run; the final verdict has no mark', () => {
+  const r = results();
+  const v = computeVerdict(r, { calibrating: true });
+  assert.equal(v.calibrating, true);
+  const u = v.unlabeled[0];
+  assert.equal(u.expect, 'unknown');
+  assert.equal(u.estimate, null);
+  assert.match(u.sentence, /^siteB: calibrating… the predicted Dice comes when the shift sweep is done/);
+  assert.doesNotMatch(u.sentence, /did not run/);
+  assert.equal(u.action.kind, 'none');
+  assert.match(u.action.sentence, /^Wait for the shift sweep/);
+  assert.deepEqual(v.labeled, computeVerdict(r).labeled, 'the labelled splits are measured already');
+  assert.equal(computeVerdict(r).calibrating, undefined);
+  // once the sweep's section is there, there is nothing left to wait for
+  assert.equal(computeVerdict(withEstimate({ value: 0.7, low: 0.65, high: 0.75 }), { calibrating: true }).calibrating, undefined);
+});

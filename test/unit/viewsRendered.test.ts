@@ -12,7 +12,7 @@ import type { View } from '../../webview/views/view';
 import type { ViewContext } from '../../webview/views/context';
 
 let dom: ReturnType<typeof installDom>;
-let views: typeof import('../../webview/views/overview') & typeof import('../../webview/views/splitsView') & typeof import('../../webview/views/unetView') & typeof import('../../webview/views/tapView') & typeof import('../../webview/views/mapsView') & typeof import('../../webview/views/withoutLabels');
+let views: typeof import('../../webview/views/overview') & typeof import('../../webview/views/splitsView') & typeof import('../../webview/views/unetView') & typeof import('../../webview/views/tapView') & typeof import('../../webview/views/mapsView') & typeof import('../../webview/views/withoutLabels') & typeof import('../../webview/views/verdictView');
 let Store: typeof import('../../webview/state').Store;
 let Chart: typeof import('../../webview/charts').Chart;
 
@@ -26,6 +26,7 @@ before(async () => {
     await import('../../webview/views/tapView'),
     await import('../../webview/views/mapsView'),
     await import('../../webview/views/withoutLabels'),
+    await import('../../webview/views/verdictView'),
   );
   ({ Store } = await import('../../webview/state'));
   ({ Chart } = await import('../../webview/charts'));
@@ -221,4 +222,45 @@ test('table headers name the metrics in words (from the metric table), the key a
   assert.equal(head.children[1].getAttribute('title'), 'db');
   const overview = draw((a, b) => new views.OverviewView(a, b), r);
   assert.deepEqual(overview.root.querySelectorAll('table.compact th.group').map((e) => e.textContent), ['Davies–Bouldin', 'Roughness', 'kNN confidence', 'kNN confidence (fg)', 'Feature shift']);
+});
+
+test('the skeleton (the first partial results: taps, no split yet) draws in every view: the U lays out every tap, the Overview says the charts fill in', () => {
+  const r = results({ splits: [] });
+  for (const make of [views.OverviewView, views.UnetView, views.TapView, views.MapsView, views.SplitsView, views.WithoutLabelsView, views.VerdictView]) {
+    const { root } = draw((a, b) => new make(a, b), r);
+    assert.ok(make === views.VerdictView || root.children.length > 0, make.name);
+  }
+  const overview = draw((a, b) => new views.OverviewView(a, b), r);
+  assert.equal(overview.root.querySelectorAll('canvas').length, 0);
+  assert.match(overview.root.textContent, /The taps are laid out; the charts fill in as each split is measured/);
+  assert.deepEqual(overview.view.summary, { taps: 5, splits: 0, metrics: [] });
+  const u = draw((a, b) => new views.UnetView(a, b), r);
+  u.view.draw();
+  assert.equal(u.root.querySelector('svg[data-chart="unet"]')?.dataset.blocks, '5');
+  assert.match(u.root.querySelector('[data-role="unet-note"]')!.textContent, /^The taps are laid out; they are coloured as each split is measured/);
+});
+
+test('Verdict while calibrating (partial results before the sweep): marked "calibrating…", the engine\'s sentence as it is, no grade', () => {
+  const r = results();
+  r.verdict = {
+    calibrating: true,
+    labeled: [],
+    unlabeled: [
+      {
+        split: 'siteB', metric: 'dice', reference: null, estimate: null, grade: null, expect: 'unknown',
+        sentence: 'siteB: calibrating… the predicted Dice comes when the shift sweep is done (no labelled split to compare with).',
+        foreground: null, foregroundSentence: null, movedMost: [], movedSentence: 'Features stay in distribution.',
+        action: { kind: 'none', images: [], sentence: 'Wait for the shift sweep.' },
+      },
+    ],
+  };
+  const { root } = draw((a, b) => new views.VerdictView(a, b), r);
+  assert.equal(root.dataset.calibrating, 'true');
+  assert.equal(root.querySelector('[data-role="calibrating"]')!.textContent, 'calibrating…');
+  assert.equal(root.querySelector('[data-split="siteB"] .verdict-grade')!.textContent, 'calibrating…');
+  assert.equal(root.querySelector('[data-split="siteB"] [data-role="answer"]')!.textContent, r.verdict.unlabeled[0].sentence);
+  delete r.verdict.calibrating;
+  const final = draw((a, b) => new views.VerdictView(a, b), r);
+  assert.equal(final.root.dataset.calibrating, 'false');
+  assert.equal(final.root.querySelector('[data-role="calibrating"]'), null);
 });

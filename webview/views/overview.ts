@@ -86,7 +86,13 @@ export class OverviewView extends BaseView {
         ),
         grid,
         missing.length
-          ? h('p', { class: 'note' }, `No values in these results for: ${missing.map((m) => metricShort(m)).join(', ')}.`)
+          ? h(
+              'p',
+              { class: 'note' },
+              (results.splits ?? []).length
+                ? `No values in these results for: ${missing.map((m) => metricShort(m)).join(', ')}.`
+                : 'The taps are laid out; the charts fill in as each split is measured (train first).',
+            )
           : null,
       ),
       this.valuesTable(results),

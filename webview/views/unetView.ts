@@ -49,13 +49,15 @@ export class UnetView extends BaseView {
     const store = this.ctx.store;
 
     const present = metricsPresent(results);
-    if (this.taps.length === 0 || present.length === 0) {
+    // The skeleton (partial results before any split is measured): every tap laid out, hollow.
+    const skeleton = this.taps.length > 0 && present.length === 0 && !(results.splits ?? []).length;
+    if (this.taps.length === 0 || (present.length === 0 && !skeleton)) {
       this.root.append(
         h('section', { class: 'section' }, h('p', { class: 'note empty-state' }, 'These results have no per-tap metrics to draw the network with.')),
       );
       return;
     }
-    if (!store.unetMetric || !present.includes(store.unetMetric)) store.unetMetric = present.includes('db') ? 'db' : present[0];
+    if (!store.unetMetric || (!skeleton && !present.includes(store.unetMetric))) store.unetMetric = skeleton || present.includes('db') ? 'db' : present[0];
     this.pickSplit();
 
     this.metricSelect = h(
@@ -183,7 +185,8 @@ export class UnetView extends BaseView {
     const sp = this.splits.find((x) => x.name === split);
     const missing = this.layout.blocks.filter((b) => numOrNull(this.results!.metrics?.[split]?.[b.tap.name]?.[metric]) === null).length;
     this.note!.textContent =
-      metric === 'db' && sp && !sp.labeled ? `${split} has no labels: the Davies–Bouldin index needs them.`
+      !this.splits.length ? 'The taps are laid out; they are coloured as each split is measured (train first).'
+      : metric === 'db' && sp && !sp.labeled ? `${split} has no labels: the Davies–Bouldin index needs them.`
       : missing ? `${missing} of ${this.taps.length} taps have no ${metricShort(metric)} value on ${split} (drawn hollow).`
       : metric === 'knnConfidence' && metricValues(this.results, 'knnConfidenceFg').length > 0
         ? `${metricShort(metric)} is a mean over every location, mostly background: a foreground failure can hide behind it. Colour by ${metricShort('knnConfidenceFg')} for the predicted foreground alone.`

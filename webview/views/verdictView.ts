@@ -6,7 +6,9 @@
  *
  * Test hooks: `section[data-role="verdict"]`; per split `[data-split][data-expect][data-grade]`
  * holding `[data-role="answer"|"foreground"|"moved"|"action"|"gap"|"where"]` whose text is the
- * field of results.json; `data-verdict="none"` when the file has no verdict.
+ * field of results.json; `data-verdict="none"` when the file has no verdict;
+ * `data-calibrating="true"` (and a "calibrating…" mark) on the partial results streamed
+ * before the shift sweep is done (`verdict.calibrating`).
  */
 import type { Results, UnlabeledVerdict, Verdict } from '../../src/engine/types';
 import { shortTapName } from '../../src/protocol/names';
@@ -16,8 +18,11 @@ import { BaseView } from './view';
 const GRADE_TEXT: Record<string, string> = { good: 'reliable', fair: 'rough', 'cannot tell': 'cannot tell' };
 
 export class VerdictView extends BaseView {
+  private calibrating = false;
+
   protected build(results: Results): void {
     const v: Verdict | undefined = results.verdict;
+    this.calibrating = v?.calibrating === true;
     this.root.dataset.role = 'verdict';
     this.root.setAttribute('aria-label', 'Verdict');
     if (!v || (!v.unlabeled.length && !v.labeled.length)) {
@@ -27,7 +32,15 @@ export class VerdictView extends BaseView {
     }
     this.root.hidden = false;
     this.root.dataset.verdict = 'shown';
-    this.root.append(h('h2', { class: 'verdict-title' }, 'Verdict'));
+    this.root.dataset.calibrating = String(v.calibrating === true);
+    this.root.append(
+      h(
+        'h2',
+        { class: 'verdict-title' },
+        'Verdict',
+        v.calibrating ? h('span', { class: 'verdict-grade grade-calibrating', 'data-role': 'calibrating', title: 'The shift sweep is still running: the estimates for the splits without labels come when it is done' }, 'calibrating…') : null,
+      ),
+    );
     for (const u of v.unlabeled) this.root.append(this.unlabeled(u));
     for (const l of v.labeled) {
       this.root.append(
@@ -42,7 +55,7 @@ export class VerdictView extends BaseView {
   }
 
   private unlabeled(u: UnlabeledVerdict): HTMLElement {
-    const badge = u.grade ? h('span', { class: `verdict-grade grade-${u.grade.replace(' ', '-')}`, title: 'How far the estimate can be trusted, from the width of its interval' }, GRADE_TEXT[u.grade] ?? u.grade) : null;
+    const badge = this.calibrating ? h('span', { class: 'verdict-grade grade-calibrating' }, 'calibrating…') : u.grade ? h('span', { class: `verdict-grade grade-${u.grade.replace(' ', '-')}`, title: 'How far the estimate can be trusted, from the width of its interval' }, GRADE_TEXT[u.grade] ?? u.grade) : null;
     const layers = u.movedMost.length
       ? h(
           'span',

@@ -8,11 +8,17 @@
  * previous tap's vector at the same input location for roughness), labelled by the
  * area-pooled mask and the pooled prediction, and fed to a per-tap stratified sampler
  * (forwardPass.ts). After train's pass, the train reference of every tap is built from its
- * points, once (trainReference.ts), and handed to every split's metrics, maps and the shift
- * sweep. After a split's pass its metrics are computed tap by tap and its points dropped
+ * points, once, each just before train's metrics of that tap (trainReference.ts), and handed
+ * to every split's metrics, maps and the shift sweep. After a split's pass its metrics are computed tap by tap and its points dropped
  * (only the PCA rows are kept; tapMetrics.ts). Then a small extra forward pass over the
  * split's first `analysis.mapsPerSplit` images makes their spatial maps (maps.ts); train's
  * own maps use the same final reference as every other split.
+ *
+ * With the shift sweep on (METHOD.md §5), an unlabelled split's pass also draws the sweep's
+ * own sample of every tap (its streams and `shifts.maxPoints`) from the same rows and the
+ * per-image output features (sweep.ts `sharedMeasure`), so each of its images runs through
+ * the model once (plus the sweep's test-time-augmented passes, output only); its label-free
+ * features are computed right after its metrics, and only they wait for the sweep.
  *
  * ## Memory bound
  *
@@ -83,13 +89,19 @@ import {
   type Run,
 } from './context';
 import { targetRange } from './batch';
-import { finishSamples, forwardPass } from './forwardPass';
-import { buildTrainReferences, type TrainReferences } from './trainReference';
+import { finishSamples, forwardPass, type Sample } from './forwardPass';
+import { tapReference, type TrainReferences } from './trainReference';
 import { splitMetrics } from './tapMetrics';
 import { mapsPass } from './maps';
-import { calibrationPlan, shiftSweep } from './sweep';
+import { calibrationPlan, sharedMeasure, shiftSweep, type SharedMeasure } from './sweep';
 
 export type { AnalyzeOptions } from './context';
+
+/**
+ * Least time between two partial results streamed tap by tap (`AnalyzeOptions.onPartial`):
+ * each is the whole results so far, serialised to the host and drawn again by the panel.
+ */
+const PARTIAL_EVERY_MS = 3000;
 
 export async function analyze(modelPath: string, datasetPath: string, opts: AnalyzeOptions = {}): Promise<Results> {
   const t0 = performance.now();
@@ -187,6 +199,15 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       timings: { totalMs: 0, loadMs, forwardMs: 0, metricsMs: 0 },
     };
     for (const t of taps) results.pca[t.info.name] = { explainedVariance: [], points: {} };
+    // The results so far, to the panel: at most one partial per PARTIAL_EVERY_MS unless `now`.
+    let lastPartial = -Infinity;
+    const stream = (stage: string, now = true) => {
+      if (!opts.onPartial || (!now && performance.now() - lastPartial < PARTIAL_EVERY_MS)) return;
+      lastPartial = performance.now();
+      opts.onPartial(results, stage);
+    };
+    // The skeleton first: the taps (names, shapes, stages), so the panel lays them out at once.
+    stream('taps');
 
     let forwardMs = 0;
     let metricsMs = 0;
@@ -202,13 +223,21 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     // The splits, train first; train's pass also gives the train reference (built once, here).
     const totalImages = sources.reduce((a, s) => a + s.count, 0);
     let imagesDone = 0;
-    let reference: TrainReferences = [];
+    const reference: TrainReferences = [];
+    // The unlabelled splits the sweep measures: their own pass gathers the sweep's sample too.
+    const unlabeled = calib.source ? sources.filter((s) => !s.labeled) : [];
+    const measured = new Map<string, SharedMeasure>();
     for (let si = 0; si < sources.length; si++) {
       const src = sources[si];
       const isTrain = si === 0; // train (sorted first; without its held-out part, if any)
+      const shared = unlabeled.includes(src) ? sharedMeasure(run, unlabeled.indexOf(src)) : null;
       const tf = performance.now();
-      const pass = await forwardPass(run, src, si, (done) =>
-        progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
+      const pass = await forwardPass(
+        run,
+        src,
+        si,
+        (done) => progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
+        shared?.options,
       );
       imagesDone += src.count;
       forwardMs += performance.now() - tf;
@@ -216,16 +245,35 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
 
       const tm = performance.now();
       const samples = finishSamples(pass);
-      if (isTrain) {
-        progress({ stage: 'metrics', message: 'Train reference', split: src.name });
-        reference = await buildTrainReferences(run, samples, src.labeled && cfg.task !== 'regression');
-        reference.forEach((r, ti) => {
-          if (r) results.pca[taps[ti].info.name].explainedVariance = r.pca.explainedVarianceRatio.slice();
-        });
-      }
       const fg = cfg.task === 'segmentation' ? finiteOrNull(pass.output?.foreground ?? null) : null;
       results.splits.push({ name: src.name, labeled: src.labeled, images: src.count, performance: pass.performance, ...(fg !== null ? { foreground: round(fg, 6) } : {}) });
-      results.metrics[src.name] = await splitMetrics({ run, src, pass, samples, reference, isTrain, pca: results.pca, kmeansInits: KMEANS_INITS, progress });
+      // Train's reference is built tap by tap, each just before train's metrics of that tap;
+      // the metrics stream out as they come (the first chart needs train's first tap only).
+      if (isTrain) progress({ stage: 'metrics', message: 'Train reference', split: src.name });
+      const buildReference = async (ti: number, sample: Sample | null) => {
+        const r = await tapReference(run, taps[ti], sample, src.labeled && cfg.task !== 'regression');
+        reference[ti] = r;
+        if (r) results.pca[taps[ti].info.name].explainedVariance = r.pca.explainedVarianceRatio.slice();
+      };
+      await splitMetrics({
+        run,
+        src,
+        pass,
+        samples,
+        reference,
+        isTrain,
+        pca: results.pca,
+        kmeansInits: KMEANS_INITS,
+        progress,
+        into: (results.metrics[src.name] = {}),
+        // train: every tap's db first (the first chart), each tap's reference before its metrics
+        ...(isTrain ? { beforeTap: buildReference, dbFirst: true } : {}),
+        afterTap: (ti) => stream(`metrics ${src.name}`, isTrain && ti <= 0),
+      });
+      if (shared) {
+        progress({ stage: 'metrics', message: `Label-free features: ${src.name}`, split: src.name });
+        measured.set(src.name, await shared.finish(pass, src, reference));
+      }
       metricsMs += performance.now() - tm;
 
       const tmaps = performance.now();
@@ -234,15 +282,17 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       );
       results.maps.items.push(...items);
       mapsMs += performance.now() - tmaps;
-      opts.onPartial?.(results, `split ${src.name}`);
+      // The verdict so far (the labelled splits' gaps); the unlabelled splits' estimates wait for the sweep.
+      results.verdict = computeVerdict(results, { calibrating: !!calib.source });
+      stream(`split ${src.name}`);
     }
 
     // Performance without labels (METHOD.md §5).
     let shiftsMs = 0;
     if (calib.source) {
-      opts.onPartial?.(results, 'calibrating');
+      stream('calibrating');
       const ts = performance.now();
-      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, sources.filter((s) => !s.labeled), progress, sources[0]);
+      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, unlabeled, progress, sources[0], measured);
       shiftsMs = performance.now() - ts;
       for (const sp of results.splits) {
         const est = results.performanceWithoutLabels.splits[sp.name]?.predicted.features;

@@ -25,9 +25,15 @@ export interface AnalyzeOptions {
   threads?: number;
   onProgress?: (e: ProgressEvent) => void;
   /**
-   * The results so far, a valid Results with the splits measured up to now (train first, then
-   * each split with its maps), and once more before the shift sweep (`stage` 'calibrating').
-   * Called synchronously: serialise or copy before returning; the object keeps growing.
+   * The results so far, a valid Results: first the taps alone, before any image is read
+   * (`stage` 'taps': the panel's skeleton), then as a split's taps are measured (`metrics
+   * <name>`: train's Davies–Bouldin of every tap and its first tap at once, then at most one
+   * every 3 s), then with
+   * the splits measured up to now (train first, then each split with its maps: `split
+   * <name>`) and the verdict so far, and once
+   * more before the shift sweep (`stage` 'calibrating'). While the sweep is still to come the
+   * verdict says so (`verdict.calibrating`). Called synchronously: serialise or copy before
+   * returning; the object keeps growing.
    */
   onPartial?: (results: Results, stage: string) => void;
   log?: (message: string) => void;

@@ -29,6 +29,8 @@ export interface SplitPass {
   performance: Performance | null;
   /** Mean max probability and entropy of the prediction output (null for regression). */
   output: OutputStats | null;
+  /** The second sample of every tap (`PassOptions.also`), null where none was asked for. */
+  also: (StratifiedSampler | null)[] | null;
 }
 
 /** How a pass differs from the plain pass of a split (the shift sweep of METHOD.md §5). */
@@ -38,6 +40,14 @@ export interface PassOptions extends BatchShift {
   maxPoints?: number;
   /** Called after every batch has run (the shift sweep's per-image output features). */
   perBatch?: (batch: Batch, n: number) => Promise<void>;
+  /**
+   * A second sample of every tap from the same rows, with its own size and sampler streams
+   * (`splitIndex` as in `streamSeed`): the shift sweep's label-free features of an unlabelled
+   * split, taken in the split's own pass so its images run through the model once. Its
+   * strata are those of the main sample, so only for a pass that samples by predicted label
+   * (an unlabelled split, or `asUnlabeled`).
+   */
+  also?: { splitIndex: number; maxPoints: number };
 }
 
 export async function forwardPass(run: Run, src: SplitSource, splitIndex: number, onBatch: (done: number) => void, po: PassOptions = {}): Promise<SplitPass> {
@@ -49,6 +59,10 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
   const samplers = taps.map(
     (t, ti) => new StratifiedSampler({ maxPoints: po.maxPoints ?? settings.maxPoints, dim: t.C + t.prevDim, seed: streamSeed(settings.seed, ti, splitIndex), numStrata: strata }),
   );
+  if (po.also && byGt) throw new Error('forwardPass: a second sample ("also") needs a pass sampled by predicted label');
+  const also = po.also
+    ? taps.map((t, ti) => new StratifiedSampler({ maxPoints: po.also!.maxPoints, dim: t.C + t.prevDim, seed: streamSeed(settings.seed, ti, po.also!.splitIndex), numStrata: strata }))
+    : null;
   const outStats = run.task === 'regression' ? null : new OutputStatsAccumulator();
   const nonFinite = new Set<number>();
   const roughOff = new Map<number, string>();
@@ -109,7 +123,10 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
         }
         // A point: the tap's C-vector at the location, then the previous tap's vector at the same
         // input location (or the input patch), written only for the points the sampler keeps.
-        samplers[ti].addRows(L, rowFill(run, tap, view, prevView, image), lab.stratum, { gt: lab.gt, pred: lab.pred, image: lab.image!, loc: locations(L) });
+        const fill = rowFill(run, tap, view, prevView, image);
+        const extras = { gt: lab.gt, pred: lab.pred, image: lab.image!, loc: locations(L) };
+        samplers[ti].addRows(L, fill, lab.stratum, extras);
+        also?.[ti].addRows(L, fill, lab.stratum, extras);
         prevView = view;
         prevFinite = true;
       }
@@ -127,7 +144,7 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
     const r = reg.result();
     perf = { mse: finiteOrNull(r.mse), psnr: finiteOrNull(r.psnr), ssim: finiteOrNull(r.ssim) };
   }
-  return { samplers, nonFinite, roughOff, performance: perf, output: outStats?.result() ?? null };
+  return { samplers, nonFinite, roughOff, performance: perf, output: outStats?.result() ?? null, also };
 }
 
 const LOCATIONS = new Map<number, Int32Array>();

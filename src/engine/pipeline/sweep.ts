@@ -119,10 +119,61 @@ async function labelFreeFeatures(run: Run, reference: TrainReferences, pass: Spl
   return out;
 }
 
+/** How the sweep measures a set of images (segmentation: per-image output features with `tta` passes). */
+function measurePlan(run: Run): { metric: string; seg: boolean; tta: number; dataDir: string } {
+  const seg = run.task === 'segmentation';
+  const tta = seg ? Math.max(0, Math.min(run.settings.shifts.tta ?? 0, ttaCount(run.spatial))) : 0;
+  return { metric: targetMetric(run.task).metric, seg, tta, dataDir: nodePath.dirname(run.cfg.path) };
+}
+
+/** The per-batch hook of a measured pass, writing into `records` (none outside segmentation). */
+function perBatchOf(run: Run, records: ImageRecord[]): Pick<PassOptions, 'perBatch'> {
+  const { seg, tta, dataDir } = measurePlan(run);
+  return seg ? { perBatch: perImage(run, tta, dataDir, records) } : {};
+}
+
+/** A measured pass (its sweep sample in `samplers`) as the predictor reads it. */
+async function toMeasure(run: Run, reference: TrainReferences, pass: SplitPass, src: SplitSource, records: ImageRecord[]): Promise<CopyMeasure> {
+  const perf = pass.performance?.[measurePlan(run).metric];
+  return {
+    performance: typeof perf === 'number' && Number.isFinite(perf) ? perf : null,
+    images: src.count,
+    output: pass.output,
+    features: await labelFreeFeatures(run, reference, pass, src.name),
+    ...(run.task === 'segmentation' ? { perImage: records } : {}),
+  };
+}
+
+/** An unlabelled split measured for the sweep within its own pass, and the warnings that measuring gave (pushed when the sweep reaches it). */
+export interface SharedMeasure {
+  measure: CopyMeasure;
+  warnings: string[];
+}
+
+/**
+ * The sweep's measure of the u-th unlabelled split, taken in the split's main pass (analyze.ts)
+ * so its images run through the model once: `options` add the sweep's own sample (`also`: its
+ * streams and maxPoints, as the sweep's pass of the split would draw them) and the per-image
+ * output features; `finish` turns that pass into the measure. The test-time-augmented passes
+ * are extra inference either way. The result is the one a separate pass gives, bit for bit.
+ */
+export function sharedMeasure(run: Run, u: number): { options: PassOptions; finish: (pass: SplitPass, src: SplitSource, reference: TrainReferences) => Promise<SharedMeasure> } {
+  const records: ImageRecord[] = [];
+  return {
+    options: { also: { splitIndex: sweepSplitIndex(u), maxPoints: run.settings.shifts.maxPoints }, ...perBatchOf(run, records) },
+    finish: async (pass, src, reference) => {
+      const warnings: string[] = [];
+      const measure = await toMeasure({ ...run, warnings }, reference, { ...pass, samplers: pass.also ?? [] }, src, records);
+      return { measure, warnings };
+    },
+  };
+}
+
 /**
  * METHOD.md §5: every shifted copy of the calibration images (`plan.source`) measured as if
  * unlabelled (the labels only give its true performance), every unlabelled split measured
- * the same way, then the predictors (shift/withoutLabels.ts).
+ * the same way (or taken from `measured`, the splits' own passes: `sharedMeasure`), then the
+ * predictors (shift/withoutLabels.ts).
  */
 export async function shiftSweep(
   run: Run,
@@ -131,6 +182,7 @@ export async function shiftSweep(
   unlabeled: SplitSource[],
   progress: (e: ProgressEvent) => void,
   train: SplitSource | null = null,
+  measured: ReadonlyMap<string, SharedMeasure> = new Map(),
 ): Promise<NonNullable<Results['performanceWithoutLabels']>> {
   const { source: calib, splits: calibSplits, heldOut } = plan;
   const t0 = performance.now();
@@ -138,20 +190,11 @@ export async function shiftSweep(
   const { metric, bounds } = targetMetric(run.task);
   const families = sh.families.filter((f) => familyApplies(f, run.task));
   const shifts = sweepShifts(families, sh.mixes, run.settings.seed);
-  const seg = run.task === 'segmentation';
-  const tta = seg ? Math.max(0, Math.min(sh.tta ?? 0, ttaCount(run.spatial))) : 0;
-  const dataDir = nodePath.dirname(run.cfg.path);
+  const { seg, tta } = measurePlan(run);
   const measure = async (src: SplitSource, streamIndex: number, po: PassOptions): Promise<CopyMeasure> => {
     const records: ImageRecord[] = [];
-    const pass = await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints, ...(seg ? { perBatch: perImage(run, tta, dataDir, records) } : {}) });
-    const perf = pass.performance?.[metric];
-    return {
-      performance: typeof perf === 'number' && Number.isFinite(perf) ? perf : null,
-      images: src.count,
-      output: pass.output,
-      features: await labelFreeFeatures(run, reference, pass, src.name),
-      ...(seg ? { perImage: records } : {}),
-    };
+    const pass = await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints, ...perBatchOf(run, records) });
+    return toMeasure(run, reference, pass, src, records);
   };
   const trainObjects = seg && train?.labeled ? trainLabelObjects(run, train) : null;
   const total = shifts.length + unlabeled.length;
@@ -178,7 +221,9 @@ export async function shiftSweep(
   for (let u = 0; u < unlabeled.length; u++) {
     checkCancel(run.cancel);
     progress({ stage: 'metrics', message: `Label-free features: ${unlabeled[u].name}`, split: unlabeled[u].name, done: shifts.length + u, total });
-    splits.push({ name: unlabeled[u].name, measure: await measure(unlabeled[u], sweepSplitIndex(u), {}) });
+    const shared = measured.get(unlabeled[u].name);
+    if (shared) run.warnings.push(...shared.warnings);
+    splits.push({ name: unlabeled[u].name, measure: shared ? shared.measure : await measure(unlabeled[u], sweepSplitIndex(u), {}) });
   }
   const strengths: { [family: string]: number[] } = {};
   for (const f of families) strengths[f] = DEFAULT_STRENGTHS[f].slice();

@@ -39,6 +39,13 @@ export interface TapMetricsOptions {
   derived?: { knnDice: number | null; featureShiftFg: number | null };
   /** k-means++ initialisations of roughness. */
   kmeansInits: number;
+  /** The tap's Davies–Bouldin when already computed (splitMetrics' `dbFirst`). */
+  db?: number | null;
+}
+
+/** Davies–Bouldin of a tap's n points (n×C) grouped by their true labels `gt` (METHOD.md §4). */
+function tapDb(P: Float32Array, n: number, C: number, gt: Int32Array): number | null {
+  return finiteOrNull(daviesBouldin(P, n, C, gt));
 }
 
 export async function tapMetrics(o: TapMetricsOptions): Promise<TapMetrics> {
@@ -55,7 +62,7 @@ export async function tapMetrics(o: TapMetricsOptions): Promise<TapMetrics> {
   const m = emptyTapMetrics(n);
   if (n === 0) return m;
 
-  if (labeled) m.db = finiteOrNull(daviesBouldin(P, n, C, gt));
+  if (labeled) m.db = o.db !== undefined ? o.db : tapDb(P, n, C, gt);
   const clusters = run.task === 'regression' ? REGRESSION_CLUSTERS : numClasses;
   if (Q && clusters >= 2 && n > clusters) {
     const r = await roughnessAsync({ points: P, dim: C, prevPoints: Q, prevDim: tap.prevDim, n, k: clusters, seed: settings.seed, nInit: o.kmeansInits, gemm });
@@ -99,8 +106,10 @@ function emptyTapMetrics(points: number): TapMetrics {
 }
 
 /**
- * The metrics of every tap on one split, from its samples (`finishSamples`), with a warning
- * for each tap (or roughness) left out because of NaN/Inf activations.
+ * The metrics of every tap on one split, from its samples (`finishSamples`), written into
+ * `into` tap by tap (the caller streams them: `afterTap`), with a warning for each tap (or
+ * roughness) left out because of NaN/Inf activations. `beforeTap` runs first for each tap,
+ * while its sample is still there (train: that tap's reference).
  */
 export async function splitMetrics(o: {
   run: Run;
@@ -112,12 +121,32 @@ export async function splitMetrics(o: {
   pca: Results['pca'];
   kmeansInits: number;
   progress: (e: ProgressEvent) => void;
-}): Promise<{ [tap: string]: TapMetrics }> {
+  into: { [tap: string]: TapMetrics };
+  beforeTap?: (ti: number, sample: Sample | null) => Promise<void>;
+  /** After each tap's metrics (ti), and with `dbFirst` once after every tap's db (ti = −1). */
+  afterTap?: (ti: number) => void;
+  dbFirst?: boolean;
+}): Promise<void> {
   const { run, src, pass, isTrain } = o;
-  const metrics: { [tap: string]: TapMetrics } = {};
+  const metrics = o.into;
+  const labeled = src.labeled && run.task !== 'regression';
+  // `dbFirst`: every tap's Davies–Bouldin before anything else (it needs no reference and costs
+  // little), streamed at once (`afterTap(-1)`); the other metrics follow tap by tap. Every tap
+  // gets its entry here, in tap order, so the final entries keep that order.
+  const dbs: (number | null | undefined)[] = [];
+  if (o.dbFirst && labeled) {
+    run.taps.forEach((tap, ti) => {
+      const sample = o.samples[ti];
+      const ok = !pass.nonFinite.has(ti) && sample && sample.n > 0;
+      dbs[ti] = ok ? tapDb(tapPoints(sample, tap.C), sample.n, tap.C, sample.extras.gt as Int32Array) : undefined;
+      metrics[tap.info.name] = { ...emptyTapMetrics(ok ? sample.n : 0), db: dbs[ti] ?? null };
+    });
+    o.afterTap?.(-1);
+  }
   for (let ti = 0; ti < run.taps.length; ti++) {
     checkCancel(run.cancel);
     const tap = run.taps[ti];
+    await o.beforeTap?.(ti, o.samples[ti]);
     o.progress({ stage: 'metrics', message: `Metrics: ${src.name}, ${shortName(tap.info.name)}`, split: src.name, tap: tap.info.name, done: ti, total: run.taps.length });
     const sample = o.samples[ti];
     if (pass.nonFinite.has(ti) || !sample) {
@@ -126,6 +155,7 @@ export async function splitMetrics(o: {
           (isTrain ? ' (and its knnConfidence and featureShift on every split, which need the train points).' : '.'),
       );
       metrics[tap.info.name] = emptyTapMetrics(0);
+      o.afterTap?.(ti);
       continue;
     }
     const roughOff = pass.roughOff.get(ti);
@@ -140,13 +170,14 @@ export async function splitMetrics(o: {
       split: src.name,
       reference: o.reference[ti],
       isTrain,
-      labeled: src.labeled && run.task !== 'regression',
+      labeled,
       withRoughness: roughOff === undefined,
       pca: o.pca,
       kmeansInits: o.kmeansInits,
+      ...(dbs[ti] !== undefined ? { db: dbs[ti] } : {}),
     });
+    o.afterTap?.(ti);
     // Let the event loop breathe between taps (progress messages, cancellation).
     await new Promise((r) => setImmediate(r));
   }
-  return metrics;
 }

@@ -2,8 +2,8 @@
  * The train reference (METHOD.md §4): per tap, what every split is measured against: the
  * train points with their leave-one-out k nearest neighbours (metrics/confidence.ts), the
  * image and location each came from (so the train maps leave a point itself out), and the
- * PCA basis of the tap view. Built once from train's pass, before any metric, and passed as
- * a value to every split's metrics and maps (analyze.ts).
+ * PCA basis of the tap view. Built once from train's pass, tap by tap before train's metrics
+ * of that tap, and passed as a value to every other split's metrics and maps (analyze.ts).
  */
 import { buildTrainReferenceAsync, fitPca, type PcaModel, type TrainReference } from '../metrics';
 import { checkCancel, type Run, type TapState } from './context';
@@ -29,8 +29,16 @@ export function tapPoints(sample: Sample, C: number): Float32Array {
   return P;
 }
 
-/** The reference of one tap from train's sampled points; `labeled`: whether train's labels go with it. */
-async function tapReference(run: Run, tap: TapState, sample: Sample, labeled: boolean): Promise<TapReference> {
+/**
+ * The reference of one tap from train's sampled points (`finishSamples` of train's pass), or
+ * null when train gave it none (NaN/Inf activations); `labeled`: whether train's labels go
+ * with it (train has labels and the task has classes). Each tap's reference depends on its
+ * own points only: analyze.ts builds them tap by tap, each just before train's metrics of that
+ * tap, so the first tap's values stream out before the last tap's reference is built.
+ */
+export async function tapReference(run: Run, tap: TapState, sample: Sample | null, labeled: boolean): Promise<TapReference | null> {
+  checkCancel(run.cancel);
+  if (!sample || sample.n === 0) return null;
   const n = sample.n;
   const P = tapPoints(sample, tap.C);
   const gt = sample.extras.gt as Int32Array;
@@ -40,19 +48,4 @@ async function tapReference(run: Run, tap: TapState, sample: Sample, labeled: bo
     loc: (sample.extras.loc as Int32Array).slice(),
     pca: fitPca(P, n, tap.C, 3),
   };
-}
-
-/**
- * The train reference of every tap from train's samples (`finishSamples` of train's pass);
- * `labeled`: train has labels and the task has classes.
- */
-export async function buildTrainReferences(run: Run, samples: (Sample | null)[], labeled: boolean): Promise<TrainReferences> {
-  const refs: TrainReferences = [];
-  for (let ti = 0; ti < run.taps.length; ti++) {
-    checkCancel(run.cancel);
-    const sample = samples[ti];
-    refs.push(sample && sample.n > 0 ? await tapReference(run, run.taps[ti], sample, labeled) : null);
-    await new Promise((r) => setImmediate(r));
-  }
-  return refs;
 }
