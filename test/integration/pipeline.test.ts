@@ -197,7 +197,7 @@ describe('maps', () => {
     // then at most one every 3 s, tap by tap.
     const [dbFirst, firstTap] = seen.filter((s) => s.stage === 'metrics train').map((s) => JSON.parse(s.metrics).train);
     assert.deepEqual(Object.keys(dbFirst), r.taps.map((t) => t.name));
-    for (const t of r.taps) assert.deepEqual(dbFirst[t.name], { db: r.metrics.train[t.name].db, roughness: null, knnConfidence: null, featureShift: null, points: r.metrics.train[t.name].points });
+    for (const t of r.taps) assert.deepEqual(dbFirst[t.name], { db: r.metrics.train[t.name].db, roughness: null, knnConfidence: null, knnConfidenceFg: null, featureShift: null, points: r.metrics.train[t.name].points });
     assert.deepEqual(firstTap[r.taps[0].name], r.metrics.train[r.taps[0].name]);
     // From the first split on, the verdict so far, marked: the sweep is still to come.
     if (r.performanceWithoutLabels) assert.ok(seen.filter((s) => s.stage.startsWith('split ') || s.stage === 'calibrating').every((s) => s.calibrating === true));
