@@ -24,7 +24,8 @@ refits predictors with scikit-learn and NumPy:
   share of a set, b the labelled test split's TRUE share read from its mask PNGs, or
   --test-share): exact on every shifted copy, valid on a new site only if its prevalence is
   test's. As a feature of the set-level fit (the bound, or |log(a / b)|), as a cap on the
-  final estimate, as a widening of the interval, and alone. Measured negative (bench/README.md,
+  final estimate, as a widening of the interval, as a hedge (the mean of ours with and without
+  |log(a / b)|, the union of the intervals), and alone. Measured negative (bench/README.md,
   "Area-consistency bound"): not in the engine.
 
 Prints one table: over models x held-out sets, pooled Spearman, mean per-model Spearman, MAE,
@@ -332,6 +333,12 @@ def combo(r, p, sets, w, deshrink=True, normalise=True, eps=0.03, per_distance=0
     return [(float(a), max(0.0, float(a - h)), min(1.0, float(a + h))) for a, h in zip(v, half)]
 
 
+def hedge(r, p, sets, extra):
+    """The mean of ours and ours with `extra` columns; the interval the union of the two."""
+    a, b = combo(r, p, sets, 0.5), combo(r, p, sets, 0.5, extra=extra)
+    return [((x[0] + y[0]) / 2, min(x[1], y[1]), max(x[2], y[2])) for x, y in zip(a, b)]
+
+
 def bound_scaled(p, sets):
     c0 = next(c for c in p["shifts"] if c["family"] == "none")
     b0 = value(c0, ([], "bound"))
@@ -362,6 +369,7 @@ def variants(r):
         "  + |log(predicted / test's true foreground share)| as a feature": lambda p, s: combo(r, p, s, 0.5, extra=[([], "logratio")]),
         "  capped at the area bound (lower half-width kept)": lambda p, s: combo(r, p, s, 0.5, cap="value"),
         "  capped at the area bound (interval clipped)": lambda p, s: combo(r, p, s, 0.5, cap="interval"),
+        "  mean of ours and ours + |log(a/b)|, the union of their intervals": lambda p, s: hedge(r, p, s, [([], "logratio")]),
         "  interval's lower end lowered to the area bound": lambda p, s: combo(r, p, s, 0.5, cap="widen"),
         "  + area bound as a feature, and capped at it": lambda p, s: combo(r, p, s, 0.5, extra=[([], "bound")], cap="value"),
         "area bound alone (2 min(a, b) / (a + b))": lambda p, s: [(value(p["splits"][x], ([], "bound")), np.nan, np.nan) for x in s],
