@@ -20,11 +20,19 @@ refits predictors with scikit-learn and NumPy:
   engine rounds to 4 digits; the re-fit leaves out the engine's extrapolation widening).
 - ablations: input groups removed, not anchored, calibration on the five intensity families
   only, the per-image predictor aggregated, and the two output baselines.
+- the area-consistency bound (pooled Dice <= 2 min(a, b) / (a + b), a the predicted foreground
+  share of a set, b the labelled test split's TRUE share read from its mask PNGs, or
+  --test-share): exact on every shifted copy, valid on a new site only if its prevalence is
+  test's. As a feature of the set-level fit (the bound, or |log(a / b)|), as a cap on the
+  final estimate, as a widening of the interval, as a hedge (the mean of ours with and without
+  |log(a / b)|, the union of the intervals), and alone. Measured negative (bench/README.md,
+  "Area-consistency bound"): not in the engine.
 
 Prints one table: over models x held-out sets, pooled Spearman, mean per-model Spearman, MAE,
 max error, mean bias, coverage and width of the intervals and the share wider than 0.3 ("cannot
 tell") where a variant has them; also the same over the frozen
-families only (sets whose truth.json `kin` is null). A reading aid for bench/README.md, not a test.
+families only (sets whose truth.json `kin` is null), the lesion-size sets (small*, large: the
+bound's assumption broken), the other sets, and iid. A reading aid for bench/README.md, not a test.
 """
 import argparse
 import glob
@@ -75,6 +83,12 @@ def value(item, col):
     if m == "foreground":
         o = item.get("output")
         return None if o is None else math.log(max(o["foreground"], 1e-4))
+    if m in ("bound", "logratio"):
+        o = item.get("output")
+        if o is None or REF["share"] is None:
+            return None
+        a, b = o["foreground"], REF["share"]
+        return area_bound(a, b) if m == "bound" else abs(math.log(max(a, 1e-4) / b))
     if m.startswith("out:"):
         o = item.get("outputFeatures") or {}
         v = o.get(m[4:])
@@ -82,6 +96,31 @@ def value(item, col):
     v = [fval(item["features"].get(t), m) for t in taps]
     v = [x for x in v if x is not None]
     return float(np.mean(v)) if v else None
+
+
+REF = {"share": None}  # the labelled test split's true foreground share (main() sets it)
+
+
+def area_bound(a, b):
+    """Area-consistency bound: pooled Dice <= 2 min(a, b) / (a + b), a the predicted and b the
+    true foreground share. Exact on every shifted copy (its true share is test's); on a new
+    site only if its true share is test's."""
+    return 1.0 if a + b <= 0 else 2 * min(a, b) / (a + b)
+
+
+def test_share(dataset):
+    """The pooled true foreground share of the labelled test split (its mask PNGs)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    d = json.load(open(dataset))
+    lab = d["splits"]["test"].get("labels")
+    fs = sorted(glob.glob(os.path.join(os.path.dirname(dataset), lab, "*.png"))) if lab else []
+    if not fs:
+        return None
+    m = [np.asarray(Image.open(f)) > 0 for f in fs]
+    return float(sum(x.sum() for x in m) / sum(x.size for x in m))
 
 
 def conformal(absr, miss=0.2):
@@ -219,9 +258,9 @@ def engine(p, sets, key="features"):
     return out
 
 
-def set_level_lofo(r, p):
+def set_level_lofo(r, p, extra=()):
     """The set-level anchored fit's LOFO predictions per copy (sklearn), all columns."""
-    cols = stage_columns(r, INTERIOR, out=OUTPUT)
+    cols = stage_columns(r, INTERIOR, out=OUTPUT) + list(extra)
     rows = [[value(c, col) for col in cols] for c in p["shifts"]]
     keep = [j for j in range(len(cols)) if all(rw[j] is not None for rw in rows)]
     X = np.array([[rw[j] for j in keep] for rw in rows], float)
@@ -230,9 +269,9 @@ def set_level_lofo(r, p):
     return np.clip(anchored_logo(X, y, g, g.index("none"), lambda Xt, yt, gt, an: anchored_selected(Xt, yt, gt, an)), 0, 1)
 
 
-def set_level_dist(r, p, sets):
+def set_level_dist(r, p, sets, extra=()):
     """Mean standardised distance of the set-level inputs from the unshifted copy's: copies, sets."""
-    cols = stage_columns(r, INTERIOR, out=OUTPUT)
+    cols = stage_columns(r, INTERIOR, out=OUTPUT) + list(extra)
     rows = [[value(c, col) for col in cols] for c in p["shifts"]]
     keep = [j for j in range(len(cols)) if all(rw[j] is not None for rw in rows)]
     X = np.array([[rw[j] for j in keep] for rw in rows], float)
@@ -249,7 +288,7 @@ def deshrink_k(pred, truth, y0, kmax=2.0):
     return 1.0 if not sxx > 0 else float(min(kmax, max(1.0, np.sum(d * (truth - y0)) / sxx)))
 
 
-def combo(r, p, sets, w, deshrink=True, normalise=True, eps=0.03, per_distance=0.1):
+def combo(r, p, sets, w, deshrink=True, normalise=True, eps=0.03, per_distance=0.1, extra=(), cap=None):
     """w * set-level + (1 - w) * fromImages, as the engine (combine.ts): the change from y0
     de-shrunk by k (nested by family, kept if it lowers the LOFO error), the interval
     split-conformal on |r| / (eps + per_distance * d), d the standardised distance of the
@@ -262,24 +301,48 @@ def combo(r, p, sets, w, deshrink=True, normalise=True, eps=0.03, per_distance=0
     il = np.array([np.nan if c.get("lofoFromImages") is None else c["lofoFromImages"] for c in p["shifts"]], float)
     ml = w * sl + (1 - w) * il
     cal = (fam != "none") & np.isfinite(ml)
-    est = estimates(p, sets, stage_columns(r, INTERIOR, out=OUTPUT))
+    est = estimates(p, sets, stage_columns(r, INTERIOR, out=OUTPUT) + list(extra))
     mv = np.array([w * a[0] + (1 - w) * b[0] for a, b in zip(est, engine(p, sets, "fromImages"))])
+    bc = np.array([value(c, ([], "bound")) for c in p["shifts"]], float)
+    bs = np.array([value(p["splits"][s], ([], "bound")) for s in sets], float)
+    if cap in ("value", "interval"):
+        ml = np.minimum(ml, bc)
     raw = np.clip(ml, 0, 1)
     nested = raw.copy()
     for g in set(fam[cal]):
         sel = cal & (fam == g)
         tr = cal & (fam != g)
         nested[sel] = np.clip(y0 + deshrink_k(ml[tr], y[tr], y0) * (ml[sel] - y0), 0, 1)
+        if cap in ("value", "interval"):
+            nested[sel] = np.minimum(nested[sel], bc[sel])
     stretch = deshrink and np.mean(np.abs(nested - y)[cal]) < np.mean(np.abs(raw - y)[cal])
     k = deshrink_k(ml[cal], y[cal], y0) if stretch else 1.0
     lofo = nested if stretch else raw
-    dl, dv = set_level_dist(r, p, sets)
+    dl, dv = set_level_dist(r, p, sets, extra)
     if not normalise:
         dl, dv, eps, per_distance = dl * 0, dv * 0, 1.0, 0.0
     q = conformal((np.abs(lofo - y) / (eps + per_distance * dl))[cal])
     v = np.clip(y0 + k * (mv - y0), 0, 1)
     half = q * (eps + per_distance * dv)  # (no extrapolation widening here; the engine adds it)
+    if cap == "value":
+        return [(float(min(a, b)), max(0.0, float(min(a, b) - h)), min(1.0, float(min(a + h, b)))) for a, h, b in zip(v, half, bs)]
+    if cap == "widen":
+        return [(float(a), max(0.0, float(min(a - h, b))), min(1.0, float(a + h))) for a, h, b in zip(v, half, bs)]
+    if cap == "interval":
+        return [(float(min(a, b)), max(0.0, float(min(a - h, b))), min(1.0, float(min(a + h, b)))) for a, h, b in zip(v, half, bs)]
     return [(float(a), max(0.0, float(a - h)), min(1.0, float(a + h))) for a, h in zip(v, half)]
+
+
+def hedge(r, p, sets, extra):
+    """The mean of ours and ours with `extra` columns; the interval the union of the two."""
+    a, b = combo(r, p, sets, 0.5), combo(r, p, sets, 0.5, extra=extra)
+    return [((x[0] + y[0]) / 2, min(x[1], y[1]), max(x[2], y[2])) for x, y in zip(a, b)]
+
+
+def bound_scaled(p, sets):
+    c0 = next(c for c in p["shifts"] if c["family"] == "none")
+    b0 = value(c0, ([], "bound"))
+    return [(c0["performance"] * value(p["splits"][x], ([], "bound")) / b0, np.nan, np.nan) for x in sets]
 
 
 def variants(r):
@@ -302,6 +365,15 @@ def variants(r):
         "  not de-shrunk, plain conformal interval (the engine before)": lambda p, s: combo(r, p, s, 0.5, deshrink=False, normalise=False),
         "  de-shrunk, plain conformal interval": lambda p, s: combo(r, p, s, 0.5, normalise=False),
         "  not de-shrunk, normalised interval": lambda p, s: combo(r, p, s, 0.5, deshrink=False),
+        "  + area bound as a feature": lambda p, s: combo(r, p, s, 0.5, extra=[([], "bound")]),
+        "  + |log(predicted / test's true foreground share)| as a feature": lambda p, s: combo(r, p, s, 0.5, extra=[([], "logratio")]),
+        "  capped at the area bound (lower half-width kept)": lambda p, s: combo(r, p, s, 0.5, cap="value"),
+        "  capped at the area bound (interval clipped)": lambda p, s: combo(r, p, s, 0.5, cap="interval"),
+        "  mean of ours and ours + |log(a/b)|, the union of their intervals": lambda p, s: hedge(r, p, s, [([], "logratio")]),
+        "  interval's lower end lowered to the area bound": lambda p, s: combo(r, p, s, 0.5, cap="widen"),
+        "  + area bound as a feature, and capped at it": lambda p, s: combo(r, p, s, 0.5, extra=[([], "bound")], cap="value"),
+        "area bound alone (2 min(a, b) / (a + b))": lambda p, s: [(value(p["splits"][x], ([], "bound")), np.nan, np.nan) for x in s],
+        "area bound x y0 / bound of the unshifted copy": lambda p, s: bound_scaled(p, s),
         "baseline: max-softmax (sklearn)": lambda p, s: baseline(p, s, "maxProbability"),
         "baseline: entropy (sklearn)": lambda p, s: baseline(p, s, "entropy"),
     }
@@ -337,6 +409,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", default=None, help="one results.json instead of the zoo")
     ap.add_argument("--truth", default=None, help="with --results: JSON {split: true value}")
+    ap.add_argument("--test-share", type=float, default=None, help="the test split's true foreground share (default: from its mask PNGs)")
     ap.add_argument("--only", default=None, help="comma-separated variant-name prefixes")
     args = ap.parse_args()
     if args.results:
@@ -355,6 +428,10 @@ def main():
     for name, f, t in runs:
         r = json.load(open(f))
         p = r["performanceWithoutLabels"]
+        ds = r["dataset"]["path"]
+        if not os.path.exists(ds) and not args.results:
+            ds = os.path.join(ZOO, "unetlens.json")
+        REF["share"] = args.test_share if args.test_share is not None else test_share(ds)
         sets = [s for s in p["splits"] if s in t and s not in ("train", "test")]
         for k, fn in variants(r).items():
             if args.only and not any(k.strip().startswith(o) for o in args.only.split(",")):
@@ -374,6 +451,14 @@ def main():
     if frozen:
         print(f"\nFrozen families only ({', '.join(sorted(frozen))}):\n")
         table(got, frozen)
+    size = {s for s in ("smallMild", "smallSevere", "large") if s in kin}
+    if size:
+        print(f"\nLesion-size sets only ({', '.join(sorted(size))}): the bound's assumption broken\n")
+        table(got, size)
+    if kin:
+        rest = set(kin) - size - {"iid"}
+        print(f"\nAll but the lesion-size sets and iid ({len(rest)} sets)\n")
+        table(got, rest)
     if "iid" in kin:
         print("\niid set only:\n")
         table(got, {"iid"})

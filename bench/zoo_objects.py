@@ -48,7 +48,10 @@ def main():
     ap.add_argument("--results", default=None)
     ap.add_argument("--truth", default=None)
     ap.add_argument("--test-share", type=float, default=None)
+    ap.add_argument("--zoo", default=None, help="another zoo directory (default bench/.data/zoo)")
     args = ap.parse_args()
+    if args.zoo:
+        za.ZOO = os.path.abspath(args.zoo)
     if args.results:
         runs = [("run", args.results, json.loads(args.truth))]
         kin = {}
