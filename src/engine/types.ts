@@ -74,10 +74,13 @@ export interface AnalysisSettings {
  * The synthetic shift families of METHOD.md §5: five that change the intensities, and five that
  * change the content (built from the image and, for `distractors` and `dim`, its mask).
  */
-export type ShiftFamily = 'noise' | 'blur' | 'gamma' | 'contrast' | 'scale' | 'distractors' | 'dim' | 'bias' | 'lowres' | 'stripes';
+export type ShiftFamily = 'noise' | 'blur' | 'gamma' | 'contrast' | 'scale' | 'distractors' | 'dim' | 'bias' | 'lowres' | 'stripes' | 'objects';
+/** The default families (`analysis.shifts.families` when not given). */
 export const SHIFT_FAMILIES: readonly ShiftFamily[] = ['noise', 'blur', 'gamma', 'contrast', 'scale', 'distractors', 'dim', 'bias', 'lowres', 'stripes'];
-/** The families that need the image's mask (segmentation only). */
-export const MASK_FAMILIES: readonly ShiftFamily[] = ['distractors', 'dim'];
+/** Every family, in sweep order: the defaults, then `objects` (available by name, not a default: bench/README.md). */
+export const ALL_SHIFT_FAMILIES: readonly ShiftFamily[] = [...SHIFT_FAMILIES, 'objects'];
+/** The families that need the image's mask (segmentation only); `objects` also changes the mask (the copy's label). */
+export const MASK_FAMILIES: readonly ShiftFamily[] = ['distractors', 'dim', 'objects'];
 
 export interface ShiftSettings {
   /** `auto`: on when there is a labelled split to shift (any labelled split but train, else a held-out part of train). */

@@ -13,6 +13,9 @@ import * as path from 'node:path';
 import { analyze } from '../../src/engine/pipeline/analyze';
 import * as ort from 'onnxruntime-node';
 import { LensError, type Results } from '../../src/engine/types';
+import { readNpy } from '../../src/engine/data/formats/npy';
+import { applyShift } from '../../src/engine/shift/transforms';
+import { morphObjects } from '../../src/engine/shift/objects';
 import { root, TASKS, tmp, lensError, copyFixture, noNonFinite, writeLesionDataset } from './pipelineFixtures';
 
 /* ------------------------------------------------------------------------------------------ */
@@ -217,6 +220,57 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
     );
     assert.equal(e.kind, 'cancelled');
     assert.equal(e.exitCode, 130);
+  });
+});
+
+describe('performance without labels: the objects family (grown / shrunk in image and mask)', () => {
+  it('each objects copy\'s per-image Dice is the model\'s prediction on the repainted image against the MORPHED mask', async () => {
+    const { dir, file } = copyFixture('seg2d', (c) => {
+      c.analysis.shifts = { families: ['noise', 'objects'] };
+    });
+    const model = path.join(TASKS, 'seg2d', 'seg2d.onnx');
+    const r = await analyze(model, file, { overrides: { mapsPerSplit: 0 } });
+    noNonFinite(r);
+    const p = r.performanceWithoutLabels!;
+    assert.deepEqual(p.settings.families, ['noise', 'objects']);
+    assert.deepEqual(p.settings.strengths.objects, [-3, -1, 1, 3]);
+    const copies = p.shifts.filter((s) => s.family === 'objects');
+    assert.deepEqual(copies.map((c) => c.strength), [-3, -1, 1, 3]);
+    const names = fs.readdirSync(path.join(dir, 'data/test/images')).sort();
+    assert.equal(p.calibration.images, names.length);
+    const session = await ort.InferenceSession.create(model);
+    const diceOf = (pm: Uint8Array, gt: Int32Array): number | null => {
+      let tp = 0, np = 0, ng = 0;
+      for (let i = 0; i < gt.length; i++) {
+        np += pm[i];
+        ng += gt[i] > 0 ? 1 : 0;
+        tp += pm[i] && gt[i] > 0 ? 1 : 0;
+      }
+      return np + ng ? (2 * tp) / (np + ng) : null;
+    };
+    let differs = 0;
+    for (const c of copies) {
+      for (let k = 0; k < names.length; k++) {
+        const img = readNpy(path.join(dir, 'data/test/images', names[k]));
+        const lab = readNpy(path.join(dir, 'data/test/masks', names[k]));
+        const [H, W] = img.shape;
+        const x = Float32Array.from(img.data as ArrayLike<number>, (v) => v / 255);
+        const mask = Int32Array.from(lab.data as ArrayLike<number>);
+        const moved = applyShift(x, 1, [H, W], { family: 'objects', strength: c.strength }, { mean: [0], std: [1] }, 0, mask)!;
+        assert.deepEqual(moved, morphObjects(mask, [H, W], c.strength));
+        const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, [1, 1, H, W]) });
+        const o = out[session.outputNames[0]].data as Float32Array;
+        const pm = new Uint8Array(H * W);
+        for (let i = 0; i < H * W; i++) pm[i] = o[H * W + i] > o[i] ? 1 : 0;
+        const want = diceOf(pm, moved);
+        const got = (c as any).perImage[k].dice;
+        if (want === null) assert.equal(got, null);
+        else assert.ok(Math.abs(got - want) <= 1e-6, `${c.label} image ${k}: ${got} vs ${want}`);
+        const old = diceOf(pm, mask);
+        if (old !== want) differs++;
+      }
+    }
+    assert.ok(differs > 0, 'the morphed mask gives another Dice than the original one on some images');
   });
 });
 

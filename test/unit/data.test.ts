@@ -202,8 +202,8 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
     ['class not a string', { ...BASE, classes: ['a', 1] }, 'unetlens.json: "classes[1]" must be a non-empty string (got 1)'],
     ['not an object', [1, 2], 'unetlens.json: the file must hold a JSON object (got an array)'],
     ['shifts not a boolean or object', { ...BASE, analysis: { shifts: 'no' } }, 'unetlens.json: "analysis.shifts" must be true or false or an object (got "no")'],
-    ['unknown shift family', { ...BASE, analysis: { shifts: { families: ['noize', 'blur'] } } }, 'unetlens.json: "analysis.shifts.families[0]" must be one of "noise", "blur", "gamma", "contrast", "scale", "distractors", "dim", "bias", "lowres", "stripes" (got "noize")'],
-    ['one shift family', { ...BASE, analysis: { shifts: { families: ['noise'] } } }, 'unetlens.json: "analysis.shifts.families" must be an array of at least 2 values among "noise", "blur", "gamma", "contrast", "scale", "distractors", "dim", "bias", "lowres", "stripes", without repeats (got ["noise"])'],
+    ['unknown shift family', { ...BASE, analysis: { shifts: { families: ['noize', 'blur'] } } }, 'unetlens.json: "analysis.shifts.families[0]" must be one of "noise", "blur", "gamma", "contrast", "scale", "distractors", "dim", "bias", "lowres", "stripes", "objects" (got "noize")'],
+    ['one shift family', { ...BASE, analysis: { shifts: { families: ['noise'] } } }, 'unetlens.json: "analysis.shifts.families" must be an array of at least 2 values among "noise", "blur", "gamma", "contrast", "scale", "distractors", "dim", "bias", "lowres", "stripes", "objects", without repeats (got ["noise"])'],
     ['typo in shifts', { ...BASE, analysis: { shifts: { famlies: [] } } }, 'unetlens.json: unknown field "analysis.shifts.famlies" (did you mean "families"?): expected in "analysis.shifts" only "enabled", "images", "maxPoints", "families", "mixes", "tta"'],
   ];
   for (const [name, obj, msg] of bad) {

@@ -28,7 +28,7 @@ export interface BatchShift {
   copy?: number;
 }
 
-/** Whether a shift needs the image's mask (the content families `distractors` and `dim`). */
+/** Whether a shift needs the image's mask (the content families `distractors`, `dim` and `objects`). */
 function needsMask(sh: Shift | undefined): boolean {
   if (!sh) return false;
   if (sh.family === 'mix') return (sh.parts ?? []).some((p) => MASK_FAMILIES.includes(p.family));
@@ -106,8 +106,7 @@ export async function runBatch(run: Run, src: SplitSource, start: number, n: num
   const items: SplitItem[] = [];
   const input = new Float32Array(n * C0 * inL);
   for (let b = 0; b < n; b++) {
-    const item = src.read(start + b);
-    items.push(item);
+    let item = src.read(start + b);
     if (!po.shift) checkScaling(run, src.name, item.imageFile, item.image.data);
     const x = toModelInput(item.image, cfg.input, spatial, item.imageFile);
     if (x.length !== C0 * inL) {
@@ -118,8 +117,11 @@ export async function runBatch(run: Run, src: SplitSource, start: number, n: num
     }
     if (po.shift) {
       const mask = needsMask(po.shift) && item.label ? toLabelMap(item.label, spatial, cfg.input.resize) : null;
-      applyShift(x, C0, spatial, po.shift, cfg.input, noiseSeed(run.settings.seed, po.copy ?? 0, start + b), mask);
+      const moved = applyShift(x, C0, spatial, po.shift, cfg.input, noiseSeed(run.settings.seed, po.copy ?? 0, start + b), mask);
+      // `objects` grows or shrinks the objects: the changed mask (on the input grid) is the copy's label.
+      if (moved) item = { ...item, label: { data: moved, dims: spatial.slice() } };
     }
+    items.push(item);
     input.set(x, b * C0 * inL);
   }
   const { output, taps } = await model.run({ data: input, dims: [n, C0, ...spatial] });

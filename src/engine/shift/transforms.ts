@@ -31,6 +31,7 @@
  * | bias        | log-amplitude               | lo + (u − lo)·exp(s·g), g a smooth unit-sd field (below)  |
  * | lowres      | block side k (pixels)       | mean over k×k(×k) blocks, repeated back (nearest)         |
  * | stripes     | amplitude as a share of R   | u + s·R·sin(2π⟨d, x⟩/P + φ), d a random unit direction     |
+ * | objects     | signed radius (px)          | objects grown (s > 0) / shrunk (s < 0) in image AND mask  |
  *
  * - `distractors`: the objects' contrast `a` = mean of u inside the mask − `bg`, where `bg` is
  *   the mean of u on the ring of pixels within 3 px of the mask (outside it); the ball radius r
@@ -43,6 +44,9 @@
  * - `bias`: g = multilinear interpolation of a 4×4(×4) grid of N(0, 1) values spanning the
  *   image, centred and scaled to unit standard deviation.
  * - `stripes`: period P uniform in [4, 10] px, phase φ uniform.
+ * - `objects` (objects.ts): the mask dilated / eroded by a Euclidean ball of radius |s|, the
+ *   changed ring repainted to the local object / background level; the changed mask is the
+ *   copy's label (`applyShift` returns it). Not a default family (bench/README.md).
  *
  * The blur is `scipy.ndimage.gaussian_filter(u, sigma=s, mode='reflect', truncate=4.0)` on
  * each channel over every spatial axis: a separable kernel of radius `floor(4·s + 0.5)`,
@@ -50,7 +54,8 @@
  * (d c b a | a b c d). test/unit/shifts.test.ts checks every family against NumPy/SciPy.
  */
 import { Prng } from '../metrics/prng';
-import { MASK_FAMILIES, SHIFT_FAMILIES, type ShiftFamily } from '../types';
+import { ALL_SHIFT_FAMILIES, MASK_FAMILIES, SHIFT_FAMILIES, type ShiftFamily } from '../types';
+import { morphObjects, paintObjects } from './objects';
 
 export interface Shift {
   family: ShiftFamily | 'none' | 'mix';
@@ -60,7 +65,7 @@ export interface Shift {
 }
 
 /** Order of the parts of a mix: the scene first (distractors, dim), then the optics (blur, resolution), the intensity mapping, and the noise of the sensor. */
-export const MIX_ORDER: readonly ShiftFamily[] = ['distractors', 'dim', 'blur', 'lowres', 'bias', 'contrast', 'gamma', 'scale', 'stripes', 'noise'];
+export const MIX_ORDER: readonly ShiftFamily[] = ['objects', 'distractors', 'dim', 'blur', 'lowres', 'bias', 'contrast', 'gamma', 'scale', 'stripes', 'noise'];
 
 /**
  * Default strengths, mild to severe (the unshifted copy is added apart): three per family, so
@@ -78,6 +83,7 @@ export const DEFAULT_STRENGTHS: { readonly [F in ShiftFamily]: readonly number[]
   bias: [0.2, 0.4, 0.7],
   lowres: [2, 3, 4],
   stripes: [0.03, 0.06, 0.12],
+  objects: [-3, -1, 1, 3],
 };
 
 /** Whether a family can be used: the mask families need a segmentation task. */
@@ -92,7 +98,7 @@ export function familyApplies(f: ShiftFamily, task: string): boolean {
  */
 export function sweepShifts(families: readonly ShiftFamily[] = SHIFT_FAMILIES, mixes = 0, seed = 0): Shift[] {
   const out: Shift[] = [{ family: 'none', strength: 0 }];
-  const fams = SHIFT_FAMILIES.filter((f) => families.includes(f));
+  const fams = ALL_SHIFT_FAMILIES.filter((f) => families.includes(f));
   for (const f of fams) for (const s of DEFAULT_STRENGTHS[f]) out.push({ family: f, strength: s });
   if (fams.length >= 2 && mixes > 0) {
     const rng = new Prng((seed ^ 0x5f3759df) >>> 0);
@@ -134,6 +140,8 @@ export function shiftLabel(s: Shift): string {
       return `resolution ÷${s.strength}`;
     case 'stripes':
       return `stripes ${s.strength.toFixed(2)}·range`;
+    case 'objects':
+      return `objects ${s.strength > 0 ? 'grown' : 'shrunk'} ${Math.abs(s.strength)} px`;
   }
 }
 
@@ -146,7 +154,8 @@ export function noiseSeed(seed: number, copy: number, image: number): number {
  * Applies `shift` to one image `x` (C × prod(spatial), channel-major), in place.
  * `mean`/`std`: the dataset's per-channel normalisation (one value is used for every channel).
  * `seed`: the random stream of this image (noise and the content families).
- * `mask`: the image's labels on the input grid (`distractors`, `dim`); null: none.
+ * `mask`: the image's labels on the input grid (`distractors`, `dim`, `objects`); null: none.
+ * Returns the copy's new labels when the shift changes them (`objects`, objects.ts), else null.
  */
 export function applyShift(
   x: Float32Array,
@@ -156,11 +165,16 @@ export function applyShift(
   norm: { mean: readonly number[]; std: readonly number[] },
   seed = 0,
   mask: Int32Array | null = null,
-): void {
-  if (shift.family === 'none') return;
+): Int32Array | null {
+  if (shift.family === 'none') return null;
   if (shift.family === 'mix') {
-    for (const p of shift.parts ?? []) applyShift(x, C, spatial, p, norm, seed, mask);
-    return;
+    let m = mask;
+    let changed: Int32Array | null = null;
+    for (const p of shift.parts ?? []) {
+      const next = applyShift(x, C, spatial, p, norm, seed, m);
+      if (next) m = changed = next;
+    }
+    return changed;
   }
   const L = spatial.reduce((a, b) => a * b, 1);
   if (x.length !== C * L) throw new Error(`applyShift: the image has ${x.length} values, expected ${C}×${spatial.join('×')}`);
@@ -233,9 +247,13 @@ export function applyShift(
         for (let i = 0; i < L; i++) u[i] += a * f[i];
         break;
       }
+      case 'objects':
+        if (mask && shared?.mask) paintObjects(u, spatial, mask, shared.mask, s);
+        break;
     }
     for (let i = 0; i < L; i++) x[c * L + i] = (v[i] - mu) / sd;
   }
+  return shared?.mask ?? null;
 }
 
 /** The 1-D kernel of `scipy.ndimage.gaussian_filter1d(sigma, truncate=4.0)`. */
@@ -292,6 +310,8 @@ interface ContentPlan {
   field?: Float64Array;
   /** 1 on pixels outside the mask within 3 px of it (Chebyshev distance). */
   ring?: Uint8Array;
+  /** `objects`: the grown or shrunk mask. */
+  mask?: Int32Array;
 }
 
 function strides(dims: readonly number[]): number[] {
@@ -371,6 +391,7 @@ function contentPlan(shift: Shift, spatial: readonly number[], rng: Prng, mask: 
     }
     return { field };
   }
+  if (f === 'objects') return mask && mask.some((v) => v > 0) ? { mask: morphObjects(mask, spatial, shift.strength) } : null;
   if (f === 'dim' || f === 'distractors') {
     const ring = mask ? ringOf(mask, spatial, 3) : null;
     if (f === 'dim') return { ring: ring ?? undefined };
