@@ -16,6 +16,7 @@ import { exportTorchForAnalysis } from '../host/torchModels';
 import { asPyTorchResults, isTorchPath, type ExportResult } from '../engine/model/torchExport';
 import type { PanelManager } from '../host/panelManager';
 import type { FileHasher } from '../host/hash';
+import { FileSearch } from '../host/fileSearch';
 import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
 import { confirmKey, decideRun } from '../host/runPolicy';
 import { ANALYSIS_LIMITS } from '../engine/limits';
@@ -29,11 +30,22 @@ export interface AnalyzeDeps {
   setRunning: (running: boolean) => void;
   cache: ResultsCache;
   hasher: FileHasher;
+  /** The searches for models and dataset files, started at activation (else searched when asked). */
+  search?: { models: FileSearch; datasets: FileSearch };
 }
 
 const MODEL_GLOB = modelFilesGlob();
 const DATASET_GLOB = '**/*unetlens.json';
 const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
+
+/** The command's two workspace searches, started now (activation) and kept fresh by file watchers. */
+export function startFileSearches(): { models: FileSearch; datasets: FileSearch } & vscode.Disposable {
+  const models = new FileSearch(MODEL_GLOB, EXCLUDE, 500);
+  const datasets = new FileSearch(DATASET_GLOB, EXCLUDE, 500);
+  models.warm();
+  datasets.warm();
+  return { models, datasets, dispose: () => (models.dispose(), datasets.dispose()) };
+}
 
 let current: AbortController | undefined;
 
@@ -79,8 +91,8 @@ async function pickFile(searched: Thenable<vscode.Uri[]>, placeHolder: string, n
   return picked?.uri;
 }
 
-async function pickModel(): Promise<vscode.Uri | undefined> {
-  const found = await vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE, 500);
+async function pickModel(search?: FileSearch): Promise<vscode.Uri | undefined> {
+  const found = [...(await (search ? search.files() : vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE, 500)))];
   if (found.length === 0) {
     void vscode.window.showErrorMessage('UNet Lens: no model in this workspace (.onnx, PyTorch .pt/.pth, TF.js model.json, Keras .h5/.keras). Export your UNet with torch.onnx.export or model.save and try again.');
     return undefined;
@@ -131,8 +143,8 @@ export async function analyzeCommand(deps: AnalyzeDeps, arg?: unknown): Promise<
   try {
     // The dataset files are searched for while the model is found or picked (the panel opens
     // after both: one workspace search less to wait for).
-    const datasets = vscode.workspace.findFiles(DATASET_GLOB, EXCLUDE, 500);
-    const modelUri = arg instanceof vscode.Uri ? arg : modelFromEditor() ?? (await pickModel());
+    const datasets = deps.search ? deps.search.datasets.files() : vscode.workspace.findFiles(DATASET_GLOB, EXCLUDE, 500);
+    const modelUri = arg instanceof vscode.Uri ? arg : modelFromEditor() ?? (await pickModel(deps.search?.models));
     if (!modelUri) return;
     if (modelUri.scheme !== 'file') {
       void vscode.window.showErrorMessage(`UNet Lens can only analyze files on disk (got ${modelUri.toString()}).`);
@@ -371,6 +383,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           await cache.remove(cacheKeyValue);
         }
         if (results) {
+          prestarted.dispose(); // no analysis runs: the worker started ahead stops before the results show
           if (panel.closed) throw new WorkerError('Analysis cancelled.', 'cancelled');
           panels.show(key, results, hit.resultsPath, true).cacheKey = cacheKeyValue;
           log.info(`cached results for ${modelPath} with ${datasetPath}: ${hit.resultsPath} (from ${hit.entry.createdAt})`);
