@@ -132,14 +132,14 @@ test('the worker rejects a malformed job (type "__proto__", an unknown type, ext
   }
 });
 
-const exited = (pid: number) => {
+/** True when no process has this id (signal 0 only checks). */
+function exited(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return false;
+    return !process.kill(pid, 0);
   } catch {
     return true;
   }
-};
+}
 
 test('a worker started ahead of its job runs it; one started otherwise, dead or disposed is not used', async () => {
   const ahead = new PrestartedWorker(worker, {});
