@@ -140,6 +140,8 @@ export async function analyzeCommand(deps: AnalyzeDeps, arg?: unknown): Promise<
   // The worker starts now (compiling its bundle, loading onnxruntime) while the workspace is
   // searched and the files hashed; stopped if nothing runs (no model, a cached result).
   const prestarted = prestartWorker(deps.context);
+  const ahead = deps.search ? `models ${deps.search.models.state}, dataset files ${deps.search.datasets.state}` : 'none';
+  log.info(`analyze: command; worker started ahead (+${Date.now() - startedAt} ms); searches done ahead: ${ahead}`);
   try {
     // The dataset files are searched for while the model is found or picked (the panel opens
     // after both: one workspace search less to wait for).

@@ -19,9 +19,19 @@ export class FileSearch implements vscode.Disposable {
     private readonly exclude: string,
     private readonly max: number,
   ) {
-    const drop = () => (this.found = undefined);
+    const drop = () => {
+      this.found = undefined;
+      this.settled = false;
+    };
     const watcher = vscode.workspace.createFileSystemWatcher(glob, false, true, false);
     this.disposables.push(watcher, watcher.onDidCreate(drop), watcher.onDidDelete(drop), vscode.workspace.onDidChangeWorkspaceFolders(drop));
+  }
+
+  private settled = false;
+
+  /** For the log: whether a search done ahead is there, and done. */
+  get state(): 'done' | 'running' | 'none' {
+    return this.found ? (this.settled ? 'done' : 'running') : 'none';
   }
 
   /** Starts the search now, for a later `files()`. */
@@ -43,7 +53,13 @@ export class FileSearch implements vscode.Disposable {
   }
 
   private search(): Thenable<vscode.Uri[]> {
-    return vscode.workspace.findFiles(this.glob, this.exclude, this.max);
+    this.settled = false;
+    const found = vscode.workspace.findFiles(this.glob, this.exclude, this.max);
+    found.then(
+      () => void (this.found === found && (this.settled = true)),
+      () => undefined,
+    );
+    return found;
   }
 
   dispose(): void {
