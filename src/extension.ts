@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { PanelManager, PANEL_TYPE } from './host/panelManager';
-import { analyzeCommand, cancelCurrent, runAnalysis } from './commands/analyze';
+import { analyzeCommand, cancelCurrent, runAnalysis, startFileSearches } from './commands/analyze';
 import { openResultsCommand } from './commands/openResults';
 import { exportReportCommand } from './commands/exportReport';
 import { createDatasetFileCommand } from './commands/createDatasetFile';
@@ -31,7 +31,9 @@ export function activate(context: vscode.ExtensionContext): void {
     onClosed: (panel) => freshness.untrack(panel),
     onOpened: () => lenses.refresh(),
   });
-  const deps = { context, panels, log, setRunning, cache, hasher };
+  // The analyze command's searches for models and dataset files start now (issue 12: the first chart).
+  const search = startFileSearches();
+  const deps = { context, panels, log, setRunning, cache, hasher, search };
   const freshness = new ModelFreshness({
     panels,
     hasher,
@@ -43,6 +45,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   context.subscriptions.push(
     log,
+    search,
     { dispose: () => panels.dispose() },
     freshness,
     lenses,

@@ -11,11 +11,12 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { runWorker, WorkerError } from '../host/workerRunner';
+import { PrestartedWorker, runWorker, WorkerError, type WorkerStart } from '../host/workerRunner';
 import { exportTorchForAnalysis } from '../host/torchModels';
 import { asPyTorchResults, isTorchPath, type ExportResult } from '../engine/model/torchExport';
 import type { PanelManager } from '../host/panelManager';
 import type { FileHasher } from '../host/hash';
+import { FileSearch } from '../host/fileSearch';
 import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
 import { confirmKey, decideRun } from '../host/runPolicy';
 import { ANALYSIS_LIMITS } from '../engine/limits';
@@ -29,11 +30,22 @@ export interface AnalyzeDeps {
   setRunning: (running: boolean) => void;
   cache: ResultsCache;
   hasher: FileHasher;
+  /** The searches for models and dataset files, started at activation (else searched when asked). */
+  search?: { models: FileSearch; datasets: FileSearch };
 }
 
 const MODEL_GLOB = modelFilesGlob();
 const DATASET_GLOB = '**/*unetlens.json';
 const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
+
+/** The command's two workspace searches, started now (activation) and kept fresh by file watchers. */
+export function startFileSearches(): { models: FileSearch; datasets: FileSearch } & vscode.Disposable {
+  const models = new FileSearch(MODEL_GLOB, EXCLUDE, 500);
+  const datasets = new FileSearch(DATASET_GLOB, EXCLUDE, 500);
+  models.warm();
+  datasets.warm();
+  return { models, datasets, dispose: () => (models.dispose(), datasets.dispose()) };
+}
 
 let current: AbortController | undefined;
 
@@ -79,8 +91,8 @@ async function pickFile(searched: Thenable<vscode.Uri[]>, placeHolder: string, n
   return picked?.uri;
 }
 
-async function pickModel(): Promise<vscode.Uri | undefined> {
-  const found = await vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE, 500);
+async function pickModel(search?: FileSearch): Promise<vscode.Uri | undefined> {
+  const found = [...(await (search ? search.files() : vscode.workspace.findFiles(MODEL_GLOB, EXCLUDE, 500)))];
   if (found.length === 0) {
     void vscode.window.showErrorMessage('UNet Lens: no model in this workspace (.onnx, PyTorch .pt/.pth, TF.js model.json, Keras .h5/.keras). Export your UNet with torch.onnx.export or model.save and try again.');
     return undefined;
@@ -124,25 +136,55 @@ export async function analyzeCommand(deps: AnalyzeDeps, arg?: unknown): Promise<
     void vscode.window.showInformationMessage('UNet Lens is already analyzing a model. Cancel it first or wait for it to finish.');
     return;
   }
-  // The dataset files are searched for while the model is found or picked (the panel opens
-  // after both: one workspace search less to wait for).
-  const datasets = vscode.workspace.findFiles(DATASET_GLOB, EXCLUDE, 500);
-  const modelUri = arg instanceof vscode.Uri ? arg : modelFromEditor() ?? (await pickModel());
-  if (!modelUri) return;
-  if (modelUri.scheme !== 'file') {
-    void vscode.window.showErrorMessage(`UNet Lens can only analyze files on disk (got ${modelUri.toString()}).`);
-    return;
+  const startedAt = Date.now();
+  // The worker starts now (compiling its bundle, loading onnxruntime) while the workspace is
+  // searched and the files hashed; stopped if nothing runs (no model, a cached result).
+  const prestarted = prestartWorker(deps.context);
+  const ahead = deps.search ? `models ${deps.search.models.state}, dataset files ${deps.search.datasets.state}` : 'none';
+  log.info(`analyze: command; worker started ahead (+${Date.now() - startedAt} ms); searches done ahead: ${ahead}`);
+  try {
+    // The dataset files are searched for while the model is found or picked (the panel opens
+    // after both: one workspace search less to wait for).
+    const datasets = deps.search ? deps.search.datasets.files() : vscode.workspace.findFiles(DATASET_GLOB, EXCLUDE, 500);
+    const modelUri = arg instanceof vscode.Uri ? arg : modelFromEditor() ?? (await pickModel(deps.search?.models));
+    if (!modelUri) return;
+    if (modelUri.scheme !== 'file') {
+      void vscode.window.showErrorMessage(`UNet Lens can only analyze files on disk (got ${modelUri.toString()}).`);
+      return;
+    }
+    log.info(`analyze: model ${modelUri.fsPath} (+${Date.now() - startedAt} ms)`);
+    const datasetUri = await pickFile(datasets, 'Which dataset file (unetlens.json) goes with this model?', modelUri);
+    if (!datasetUri) {
+      const choice = await vscode.window.showErrorMessage(
+        'UNet Lens needs a dataset file named *unetlens.json in the workspace that says where the images and labels are.',
+        'Show Example',
+      );
+      if (choice === 'Show Example') void vscode.env.openExternal(vscode.Uri.joinPath(deps.context.extensionUri, 'README.md'));
+      return;
+    }
+    log.info(`analyze: dataset file ${datasetUri.fsPath} (+${Date.now() - startedAt} ms)`);
+    await runAnalysis(deps, modelUri.fsPath, datasetUri.fsPath, { prestarted, startedAt });
+  } finally {
+    prestarted?.dispose();
   }
-  const datasetUri = await pickFile(datasets, 'Which dataset file (unetlens.json) goes with this model?', modelUri);
-  if (!datasetUri) {
-    const choice = await vscode.window.showErrorMessage(
-      'UNet Lens needs a dataset file named *unetlens.json in the workspace that says where the images and labels are.',
-      'Show Example',
-    );
-    if (choice === 'Show Example') void vscode.env.openExternal(vscode.Uri.joinPath(deps.context.extensionUri, 'README.md'));
-    return;
-  }
-  await runAnalysis(deps, modelUri.fsPath, datasetUri.fsPath);
+}
+
+/** The worker bundle and how it is started (heap limit from the settings). */
+function workerLaunch(context: vscode.ExtensionContext, run: RunSettings): { workerPath: string; start: WorkerStart } {
+  return {
+    workerPath: path.join(context.extensionUri.fsPath, 'dist', 'worker.js'),
+    // The readers' memory budget (engine/limits.ts) follows the worker's heap limit.
+    start: { maxOldSpaceMB: run.workerMemoryMB, env: { UNET_LENS_MEMORY_MB: String(run.workerMemoryMB) } },
+  };
+}
+
+/** A worker started ahead of its job (undefined when the settings are invalid: runAnalysis says so). */
+function prestartWorker(context: vscode.ExtensionContext): PrestartedWorker | undefined {
+  const cfg = vscode.workspace.getConfiguration('unetLens');
+  const run = readRunSettings((k) => cfg.get(k));
+  if ('error' in run) return undefined;
+  const { workerPath, start } = workerLaunch(context, run);
+  return new PrestartedWorker(workerPath, start);
 }
 
 export interface RunOptions {
@@ -152,6 +194,10 @@ export interface RunOptions {
   auto?: boolean;
   /** The results file the model and dataset paths were read from (Re-run of a panel); see runPolicy.ts. */
   source?: string;
+  /** A worker the command started ahead (used if it was started the same way; the caller disposes it). */
+  prestarted?: PrestartedWorker;
+  /** When the command started (Date.now()), for the log's timings. */
+  startedAt?: number;
 }
 
 /** Model and dataset pairs from results files the user agreed to run, this session. */
@@ -288,7 +334,8 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
   const open = panels.get(key);
   const openKey = open?.results ? open.cacheKey : undefined;
 
-  const started = Date.now();
+  const started = opts.startedAt ?? Date.now();
+  const since = () => `+${Date.now() - started} ms`;
   const controller = new AbortController();
   current = controller;
   deps.setRunning(true);
@@ -299,6 +346,10 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     log.info(`the panel of ${modelPath} was closed: cancelling its analysis`);
     controller.abort();
   });
+  log.info(`analyze: panel shown (${since()})`);
+  // The worker starts while the files are hashed and the cache looked up (killed on a hit).
+  const launch = workerLaunch(context, run);
+  const prestarted = opts.prestarted ?? new PrestartedWorker(launch.workerPath, launch.start);
   try {
     // ---------------------------------------------------------------- the cache
     let cacheKeyValue: string | undefined;
@@ -318,6 +369,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
       // No key (e.g. the model file is missing): no cache; the worker says what is wrong.
       log.warn(`results cache skipped: ${(e as Error).message}`);
     }
+    log.info(`analyze: cache key ${cacheKeyValue?.slice(0, 12) ?? 'none'} (${since()})`);
     // Reopening an analysis (no panel, or a panel showing something else) takes the cached
     // results. Asking again for the analysis whose results the open panel already shows is
     // asking for a fresh run: it runs, as Re-run does.
@@ -333,6 +385,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           await cache.remove(cacheKeyValue);
         }
         if (results) {
+          prestarted.dispose(); // no analysis runs: the worker started ahead stops before the results show
           if (panel.closed) throw new WorkerError('Analysis cancelled.', 'cancelled');
           panels.show(key, results, hit.resultsPath, true).cacheKey = cacheKeyValue;
           log.info(`cached results for ${modelPath} with ${datasetPath}: ${hit.resultsPath} (from ${hit.entry.createdAt})`);
@@ -344,7 +397,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
     const outDir = cacheKeyValue
       ? cache.dirFor(cacheKeyValue)
       : path.join(cache.root, 'uncached', createHash('sha256').update(`${modelPath}\n${datasetPath}`).digest('hex').slice(0, 16));
-    log.info(`analyze ${modelPath} with ${datasetPath} → ${outDir}`);
+    log.info(`analyze ${modelPath} with ${datasetPath} → ${outDir} (${since()})`);
     if (!cacheKeyValue) await cache.sweep().catch(() => undefined); // keeps only the newest uncached/<hash> folders
 
     // ---------------------------------------------------------------- the worker
@@ -368,7 +421,8 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           exported = await exportTorchForAnalysis(context, modelPath, datasetPath, { signal: controller.signal, log: (line) => log.info(line) });
           workerModel = exported.onnxPath;
         }
-        return runWorker(path.join(context.extensionUri.fsPath, 'dist', 'worker.js'), {
+        let lastStage: string | undefined;
+        return runWorker(launch.workerPath, {
           type: 'analyze',
           id: randomUUID(),
           modelPath: workerModel,
@@ -380,13 +434,14 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           onProgress,
           // The panel fills as the splits are measured (Cancel keeps what it shows).
           onPartial: (results, stage) => {
+            if (stage !== lastStage) log.info(`analyze: partial results, ${stage} (${since()})`);
+            lastStage = stage;
             if (!panel.closed) panel.showPartial(results, stage);
           },
           onLog: (line) => log.info(line),
           signal: controller.signal,
-          maxOldSpaceMB: run.workerMemoryMB,
-          // The readers' memory budget (engine/limits.ts) follows the worker's heap limit.
-          env: { UNET_LENS_MEMORY_MB: String(run.workerMemoryMB) },
+          ...launch.start,
+          prestarted,
         });
       },
     );
@@ -429,6 +484,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
       if (choice === 'Show Log') log.show(true);
     });
   } finally {
+    prestarted.dispose();
     onClose.dispose();
     current = undefined;
     deps.setRunning(false);

@@ -470,7 +470,19 @@ export interface ProgressEvent {
  * An error the user can act on: says what went wrong and where (file, field).
  * `code` picks the CLI exit code: 2 for bad arguments or dataset file, 3 for model errors.
  */
+const LENS_ERROR = Symbol.for('unet-lens.LensError');
+
 export class LensError extends Error {
+  /**
+   * `instanceof LensError` holds across bundles: the TF.js / Keras loaders are a bundle of
+   * their own (dist/tfjs.js, with its own copy of this class), and their errors must still
+   * reach the user as what they are, not as internal errors.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== LensError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [LENS_ERROR]?: unknown })[LENS_ERROR] === true;
+  }
+  readonly [LENS_ERROR] = true;
   constructor(
     message: string,
     public readonly kind: 'dataset' | 'model' | 'data' | 'args' | 'cancelled' | 'internal',

@@ -42,6 +42,71 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Called with the worker's pid once it runs. */
   onSpawn?: (pid: number) => void;
+  /**
+   * A worker started ahead (`prestartWorker`), already compiling its bundle and loading
+   * onnxruntime while the host was still finding files and hashing them. Used when it still
+   * runs; else a new one is forked.
+   */
+  prestarted?: PrestartedWorker;
+}
+
+/** How a worker process is started: the heap limit and extra environment (see RunOptions). */
+export type WorkerStart = Pick<RunOptions, 'maxOldSpaceMB' | 'env'>;
+
+function forkWorker(workerPath: string, start: WorkerStart): ChildProcess {
+  const execArgv = start.maxOldSpaceMB ? [`--max-old-space-size=${start.maxOldSpaceMB}`] : [];
+  return fork(workerPath, [], {
+    execArgv,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    // In desktop VS Code the extension host is Electron: run the child as plain Node.
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...start.env },
+  });
+}
+
+/**
+ * A worker process forked before its job is known: it waits for the job message. `take()`
+ * hands it to runWorker (once, and only while it still runs); `dispose()` stops it unless it
+ * was taken (the cache answered, or the command ended without running anything).
+ */
+export class PrestartedWorker {
+  private child: ChildProcess | undefined;
+  private taken = false;
+  readonly startedAt = Date.now();
+
+  constructor(
+    readonly workerPath: string,
+    readonly start: WorkerStart,
+  ) {
+    try {
+      this.child = forkWorker(workerPath, start);
+      // An early failure (e.g. no such file) must not be an unhandled 'error' event; runWorker
+      // then forks again and reports what goes wrong.
+      this.child.on('error', () => undefined);
+    } catch {
+      this.child = undefined;
+    }
+  }
+
+  /** The process id (undefined when the fork failed). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** The process, if it still runs and was started the same way; at most once. */
+  take(workerPath: string, start: WorkerStart): ChildProcess | undefined {
+    const c = this.child;
+    if (this.taken || !c) return undefined;
+    const same = workerPath === this.workerPath && start.maxOldSpaceMB === this.start.maxOldSpaceMB && JSON.stringify(start.env ?? {}) === JSON.stringify(this.start.env ?? {});
+    if (!same || c.exitCode !== null || c.signalCode !== null || !c.connected) return undefined;
+    this.taken = true;
+    return c;
+  }
+
+  dispose(): void {
+    if (this.taken || !this.child) return;
+    this.taken = true;
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
 }
 
 export function runWorker(workerPath: string, job: AnalyzeJob, opts: RunOptions = {}): Promise<WorkerOutcome> {
@@ -50,15 +115,9 @@ export function runWorker(workerPath: string, job: AnalyzeJob, opts: RunOptions 
       reject(new WorkerError('Analysis cancelled.', 'cancelled'));
       return;
     }
-    const execArgv = opts.maxOldSpaceMB ? [`--max-old-space-size=${opts.maxOldSpaceMB}`] : [];
     let child: ChildProcess;
     try {
-      child = fork(workerPath, [], {
-        execArgv,
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        // In desktop VS Code the extension host is Electron: run the child as plain Node.
-        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...opts.env },
-      });
+      child = opts.prestarted?.take(workerPath, opts) ?? forkWorker(workerPath, opts);
     } catch (e) {
       reject(new WorkerError(`Could not start the analysis worker (${workerPath}): ${(e as Error).message}`, 'crash'));
       return;

@@ -1,14 +1,15 @@
 /**
  * The background worker (dist/worker.js) driven by the host's runner, outside VS Code:
  * a job runs and streams progress; cancel stops it within 2 s; a crash is reported with
- * its stderr; an engine error comes back with its kind; the next run after a crash works.
+ * its stderr; an engine error comes back with its kind; the next run after a crash works; a
+ * worker started ahead of its job runs it, and is stopped when it gets none.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runWorker, WorkerError } from '../../src/host/workerRunner';
+import { PrestartedWorker, runWorker, WorkerError } from '../../src/host/workerRunner';
 import type { AnalyzeJob } from '../../src/protocol/messages';
 import type { ProgressEvent } from '../../src/engine/types';
 
@@ -129,4 +130,43 @@ test('the worker rejects a malformed job (type "__proto__", an unknown type, ext
     assert.equal(code, 2, JSON.stringify(raw));
     assert.match(stderr, /rejected a job message: (unknown message type|malformed "analyze" message: has an unexpected field "extra")/);
   }
+});
+
+/** True when no process has this id (signal 0 only checks). */
+function exited(pid: number): boolean {
+  try {
+    return !process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+}
+
+test('a worker started ahead of its job runs it; one started otherwise, dead or disposed is not used', async () => {
+  const ahead = new PrestartedWorker(worker, {});
+  await new Promise((r) => setTimeout(r, 200));
+  let pid = 0;
+  const { results } = await runWorker(worker, job(), { prestarted: ahead, onSpawn: (id) => (pid = id) });
+  assert.equal(results.taps.length, 15);
+  assert.equal(pid, ahead.pid, 'the job ran in the worker started ahead');
+  ahead.dispose(); // taken: nothing to stop
+
+  // Started with another heap limit: a new worker is forked, and the unused one is stopped.
+  const other = new PrestartedWorker(worker, { maxOldSpaceMB: 1024 });
+  const dir = mkdtempSync(join(tmpdir(), 'unetlens-worker-'));
+  const echo = join(dir, 'echo.js');
+  writeFileSync(echo, "process.on('message', (j) => { process.send({ type: 'log', id: j.id, level: 'info', message: 'hi' }); process.exit(9); });");
+  let pid2 = 0;
+  await assert.rejects(runWorker(echo, job(), { prestarted: other, onSpawn: (id) => (pid2 = id) }), (e: WorkerError) => e.kind === 'crash');
+  assert.ok(pid2 && pid2 !== other.pid);
+  other.dispose();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(exited(other.pid!), 'an unused worker started ahead is stopped');
+
+  // Dead before its job: a new one is forked and the job still runs.
+  const dead = new PrestartedWorker(echo, {});
+  process.kill(dead.pid!, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 300));
+  let pid3 = 0;
+  await assert.rejects(runWorker(echo, job(), { prestarted: dead, onSpawn: (id) => (pid3 = id) }), (e: WorkerError) => e.kind === 'crash' && /exit code 9/.test(e.message));
+  assert.ok(pid3 && pid3 !== dead.pid);
 });

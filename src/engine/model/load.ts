@@ -10,7 +10,8 @@
  * Which file is which format is decided once, in contract.ts (`MODEL_FILES`, `modelFormatOf`).
  * Every loader returns the same `LoadedModel` (contract.ts): channels-first batches in,
  * channels-first tensors out, taps planned by taps.ts. TF.js and the Keras loaders are
- * imported only when such a model is opened, so an ONNX run never starts TensorFlow.js.
+ * imported only when such a model is opened (tfjsLoaders.ts, built as dist/tfjs.js apart from
+ * worker.js and cli.js), so an ONNX run neither starts nor even compiles TensorFlow.js.
  */
 import { readFileSync } from 'node:fs';
 import { loadOnnxModel } from './onnxModel';
@@ -26,6 +27,15 @@ function looksLikeTfjs(path: string): boolean {
   }
 }
 
+/**
+ * The TF.js and Keras loaders, required on first use. In the bundles this is
+ * `require('./tfjs.js')`, the bundle next to worker.js / cli.js (esbuild.mjs).
+ */
+function tfjsLoaders(): typeof import('./tfjsLoaders') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./tfjsLoaders') as typeof import('./tfjsLoaders');
+}
+
 export async function loadModel(path: string, opts: LoadModelOptions): Promise<LoadedModel> {
   const lower = path.toLowerCase();
   const format = modelFormatOf(path);
@@ -37,14 +47,14 @@ export async function loadModel(path: string, opts: LoadModelOptions): Promise<L
     );
   }
   if (format === 'keras') {
-    const keras = await import('./kerasModel');
+    const keras = tfjsLoaders();
     return lower.endsWith('.keras') ? keras.loadKerasV3Model(path, opts) : keras.loadKerasH5Model(path, opts);
   }
   if (format === 'tfjs') {
     if (!looksLikeTfjs(path)) {
       throw modelError(`${path} is a JSON file but not a TF.js model (no "modelTopology"); a dataset file goes to --data`, path);
     }
-    return (await import('./tfjsModel')).loadTfjsModel(path, opts);
+    return tfjsLoaders().loadTfjsModel(path, opts);
   }
   throw modelError(`${path}: unsupported model format (expected a .onnx file, a TF.js model.json, or a Keras .h5 / .keras file)`, path);
 }
