@@ -168,6 +168,8 @@ export interface SplitResult {
   predictedPerformance?: { [metric: string]: number; low: number; high: number } | null;
   /** Segmentation: share of the split's output pixels predicted as a class other than the background, over all its images. Absent in older files. */
   foreground?: number;
+  /** Segmentation, labelled splits: share of the labelled pixels whose label is not the background (the true counterpart of `foreground`). Absent in older files. */
+  labelForeground?: number;
 }
 
 export interface PcaResult {
@@ -431,7 +433,13 @@ export interface UnlabeledVerdict {
   /** The answer, one sentence. */
   sentence: string;
   /** Segmentation: share of pixels predicted as foreground on the split and on the reference. */
-  foreground: { split: number; reference: number; referenceSplit: string } | null;
+  foreground: {
+    split: number;
+    reference: number;
+    referenceSplit: string;
+    /** Binary Dice, the share far off the reference's: the most Dice can be if the split's true share were the reference's labelled share. */
+    ceiling?: { value: number; labelReference: number };
+  } | null;
   foregroundSentence: string | null;
   /** Up to 3 layers whose feature shift is outside the usual band (either side), furthest first. */
   movedMost: { tap: string; stage: Stage; featureShift: number; reference: number | null; direction: 'away' | 'collapsed' }[];

@@ -73,7 +73,7 @@ const perf = (r: Results, split: string, metric: string): number | null => {
 const pctText = (v: number) => `${(v * 100).toFixed(v < 0.1 ? 1 : 0)} %`;
 
 /** The labelled data the estimate is measured against: the one calibration split (its measured value), else the unshifted copy. */
-function reference(r: Results, metric: string): { split: string; value: number; foreground: number | null } | null {
+function reference(r: Results, metric: string): { split: string; value: number; foreground: number | null; labelForeground?: number } | null {
   const pwl = r.performanceWithoutLabels;
   const plain = pwl?.shifts.find((c) => c.family === 'none');
   const fg = plain?.output?.foreground;
@@ -81,7 +81,8 @@ function reference(r: Results, metric: string): { split: string; value: number; 
   const calib = pwl?.calibration.splits ?? [];
   if (calib.length === 1 && !pwl?.calibration.heldOutOfTrain) {
     const v = perf(r, calib[0], metric);
-    if (v !== null) return { split: calib[0], value: v, foreground };
+    const lf = r.splits.find((s) => s.name === calib[0])?.labelForeground;
+    if (v !== null) return { split: calib[0], value: v, foreground, ...(typeof lf === 'number' && lf > 0 ? { labelForeground: lf } : {}) };
   }
   if (plain && Number.isFinite(plain.performance)) {
     return { split: pwl!.calibration.heldOutOfTrain ? 'the held-out train images' : calib.join(' + '), value: plain.performance, foreground };
@@ -93,6 +94,14 @@ function reference(r: Results, metric: string): { split: string; value: number; 
 
 function tapStage(r: Results, tap: string): Stage {
   return r.taps.find((t) => t.name === tap)?.stage ?? 'encoder';
+}
+
+/**
+ * The highest pooled Dice a prediction covering a share `predicted` of the pixels can reach when
+ * the true share is `trueShare`: 2·min(p, t)/(p + t) (overlap at most the smaller of the two).
+ */
+export function diceCeiling(predicted: number, trueShare: number): number {
+  return predicted + trueShare > 0 ? (2 * Math.min(predicted, trueShare)) / (predicted + trueShare) : 1;
 }
 
 /** |ln x|: how far a ratio-to-train is from 1, either way. */
@@ -168,6 +177,14 @@ function unlabeledVerdict(r: Results, split: string, metric: string, calibrating
       : ratio > FOREGROUND_FACTOR ? `: it finds ${ratio > 2 ? 'more than twice' : 'much more'} as much ${cls}`
       : ': about the same';
     foregroundSentence = `The model marks ${pctText(fg)} of ${split}'s pixels as ${cls} vs ${pctText(ref.foreground)} on ${ref.split}${how}.`;
+    // Binary Dice: the ceiling the predicted share puts on it if the split's true share were the
+    // reference's labelled one (said as a condition: prevalence may differ at a new site).
+    const off = ratio < 1 / FOREGROUND_FACTOR || ratio > FOREGROUND_FACTOR;
+    if (off && metric === 'dice' && r.dataset.classes.length === 2 && ref.labelForeground !== undefined) {
+      const ceiling = diceCeiling(fg, ref.labelForeground);
+      foreground.ceiling = { value: Math.round(ceiling * 1e4) / 1e4, labelReference: ref.labelForeground };
+      foregroundSentence += ` If ${cls} is as common in ${split} as in ${ref.split}'s labels (${pctText(ref.labelForeground)} of pixels), its Dice is at most ${n(ceiling, 2)}.`;
+    }
   }
 
   const moved = movedMost(r, split, ref && r.metrics[ref.split] ? ref.split : null);

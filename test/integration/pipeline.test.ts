@@ -139,7 +139,18 @@ describe('3D segmentation', () => {
       const e = expected.unet3d[s.name];
       assert.ok(Math.abs((s.performance!.dice as number) - e.dice) < 1e-12, `${s.name} dice ${s.performance!.dice} vs ${e.dice}`);
       assert.ok(Math.abs((s.performance!.accuracy as number) - e.accuracy) < 1e-12, `${s.name} accuracy`);
+      // the labelled foreground share, counted here from the mask files themselves (6 digits kept)
+      const dir = path.join(TASKS, 'unet3d', 'data', s.name, 'masks');
+      let fg = 0;
+      let all = 0;
+      for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.npy'))) {
+        const m = readNpy(path.join(dir, f)).data;
+        for (let i = 0; i < m.length; i++) if (m[i] !== 0) fg++;
+        all += m.length;
+      }
+      assert.ok(fg > 0 && Math.abs(s.labelForeground! - fg / all) <= 5e-7, `${s.name} labelForeground ${s.labelForeground} vs ${fg / all}`);
     }
+    assert.equal(r.splits.find((s) => !s.labeled)?.labelForeground, undefined, 'no labels, no labelled share');
     assert.deepEqual(r.maps.items.map((m) => `${m.split}/${m.image}`), ['train/vol00', 'test/vol00', 'extra/vol00']);
     for (const m of r.maps.items) {
       assert.deepEqual(m.preview.dims, [16, 16]);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Estimate, Results } from '../../src/engine/types';
-import { CANNOT_TELL_WIDTH, computeVerdict, readPrediction, withVerdict } from '../../src/engine/verdict';
+import { CANNOT_TELL_WIDTH, computeVerdict, diceCeiling, readPrediction, withVerdict } from '../../src/engine/verdict';
 import { results, shiftCopy, split, tapMetrics, uTaps, withoutLabelsSection } from '../builders';
 
 const taps = uTaps();
@@ -71,6 +71,31 @@ test('the foreground share against the reference\'s unshifted copy is named with
   assert.equal(u.foregroundSentence, "The model marks 3.0 % of siteB's pixels as lesion vs 6.4 % on test: it finds less than half as much lesion.");
   assert.equal(u.expect, 'same');
   assert.equal(u.action.kind, 'check');
+});
+
+test('a foreground share far off the reference\'s: the Dice ceiling if the labelled share held, as a condition; none when the shares agree', () => {
+  const r = withEstimate({ value: 0.87, low: 0.65, high: 1 });
+  r.performanceWithoutLabels!.shifts[0].output!.foreground = 0.064;
+  r.splits.find((s) => s.name === 'test')!.labelForeground = 0.062;
+  const u = computeVerdict(r).unlabeled[0];
+  // 2·min(0.03, 0.062)/(0.03 + 0.062) = 0.06/0.092
+  assert.equal(u.foreground!.ceiling!.value, Math.round((0.06 / 0.092) * 1e4) / 1e4);
+  assert.equal(u.foreground!.ceiling!.labelReference, 0.062);
+  assert.equal(
+    u.foregroundSentence,
+    "The model marks 3.0 % of siteB's pixels as lesion vs 6.4 % on test: it finds less than half as much lesion. If lesion is as common in siteB as in test's labels (6.2 % of pixels), its Dice is at most 0.65.",
+  );
+  // the other way: twice the reference's share caps Dice the same way (2·0.062/(0.124 + 0.062))
+  r.performanceWithoutLabels!.splits.siteB.output!.foreground = 0.124;
+  assert.equal(computeVerdict(r).unlabeled[0].foreground!.ceiling!.value, Math.round((0.124 / 0.186) * 1e4) / 1e4);
+  assert.ok(Math.abs(diceCeiling(0.124, 0.062) - 0.124 / 0.186) < 1e-15);
+  // shares within the usual factor: no ceiling, no extra sentence
+  r.performanceWithoutLabels!.splits.siteB.output!.foreground = 0.07;
+  const same = computeVerdict(r).unlabeled[0];
+  assert.equal(same.foreground!.ceiling, undefined);
+  assert.doesNotMatch(same.foregroundSentence!, /at most/);
+  assert.equal(diceCeiling(0, 0), 1);
+  assert.equal(diceCeiling(0.05, 0.05), 1);
 });
 
 test('layers moved most: outside the usual band on either side, furthest first; in-band layers are not named', () => {

@@ -246,7 +246,15 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       const tm = performance.now();
       const samples = finishSamples(pass);
       const fg = cfg.task === 'segmentation' ? finiteOrNull(pass.output?.foreground ?? null) : null;
-      results.splits.push({ name: src.name, labeled: src.labeled, images: src.count, performance: pass.performance, ...(fg !== null ? { foreground: round(fg, 6) } : {}) });
+      const lf = src.labeled ? finiteOrNull(pass.labelForeground) : null;
+      results.splits.push({
+        name: src.name,
+        labeled: src.labeled,
+        images: src.count,
+        performance: pass.performance,
+        ...(fg !== null ? { foreground: round(fg, 6) } : {}),
+        ...(lf !== null ? { labelForeground: round(lf, 6) } : {}),
+      });
       // Train's reference is built tap by tap, each just before train's metrics of that tap;
       // the metrics stream out as they come (the first chart needs train's first tap only).
       if (isTrain) progress({ stage: 'metrics', message: 'Train reference', split: src.name });

@@ -31,6 +31,8 @@ export interface SplitPass {
   output: OutputStats | null;
   /** The second sample of every tap (`PassOptions.also`), null where none was asked for. */
   also: (StratifiedSampler | null)[] | null;
+  /** Segmentation with labels: the share of the labelled pixels whose label is not the background. */
+  labelForeground: number | null;
 }
 
 /** How a pass differs from the plain pass of a split (the shift sweep of METHOD.md §5). */
@@ -135,16 +137,19 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
   }
 
   let perf: Performance | null = null;
+  let labelForeground: number | null = null;
   if (seg) {
     const s = seg.result();
     perf = { dice: s.dice, accuracy: s.accuracy, dicePerClass: s.dicePerClass };
+    const all = s.groundTruth.reduce((a, b) => a + b, 0);
+    labelForeground = all > 0 ? (all - s.groundTruth[0]) / all : null;
   } else if (cls) {
     perf = { accuracy: cls.result().accuracy };
   } else if (reg) {
     const r = reg.result();
     perf = { mse: finiteOrNull(r.mse), psnr: finiteOrNull(r.psnr), ssim: finiteOrNull(r.ssim) };
   }
-  return { samplers, nonFinite, roughOff, performance: perf, output: outStats?.result() ?? null, also };
+  return { samplers, nonFinite, roughOff, performance: perf, output: outStats?.result() ?? null, also, labelForeground };
 }
 
 const LOCATIONS = new Map<number, Int32Array>();
