@@ -494,3 +494,31 @@ export function workerPids(server: CodeServer): number[] {
     .filter((f) => Number(f[1]) === server.process.pid && f.slice(2).some((a) => /\/dist\/worker\.js$/.test(a)))
     .map((f) => Number(f[0]));
 }
+
+/** The UNet Lens panel's webview body once it is in `state` (and, if given, shows `hasText`). */
+export async function panelBody(page: Page, timeoutMs: number, state: string, hasText?: string) {
+  const frame = webviewFrame(page, { extensionId: 'unetlens.unet-lens' });
+  const body = frame.locator(`body[data-state="${state}"]`, hasText ? { hasText } : undefined);
+  await body.waitFor({ state: 'attached', timeout: timeoutMs });
+  return { frame, body };
+}
+
+/**
+ * Types a path into VS Code's simple file dialog (code-server) and accepts it. The dialog lists
+ * the folder as it reads it, and an Enter before that is ignored: retried. `stuckShot` names the
+ * screenshot taken when it never accepts.
+ */
+export async function answerFileDialog(page: Page, file: string, stuckShot?: string): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  const input = widget.locator('.quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(file);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await page.waitForTimeout(500);
+    if ((await input.inputValue()) !== file) await input.fill(file);
+    await input.press('Enter');
+    if (await widget.waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false)) return;
+  }
+  if (stuckShot) await screenshot(page, stuckShot);
+  throw new Error(`the file dialog did not accept ${file}`);
+}

@@ -27,6 +27,7 @@ import {
   webviewFrame,
   workerPids,
   type CodeServer,
+  panelBody,
 } from './codeServer';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'synthetic');
@@ -36,13 +37,6 @@ let browser: Browser;
 let page: Page;
 const consoleLines: string[] = [];
 
-
-async function panelBody(timeoutMs: number, state: string, hasText?: string) {
-  const frame = webviewFrame(page, { extensionId: 'unetlens.unet-lens' });
-  const body = frame.locator(`body[data-state="${state}"]`, hasText ? { hasText } : undefined);
-  await body.waitFor({ state: 'attached', timeout: timeoutMs });
-  return { frame, body };
-}
 
 before(async () => {
   assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js')), 'build first (npm test does)');
@@ -87,9 +81,9 @@ test('right-click model.onnx → Analyze Generalization → the panel opens besi
   const t0 = Date.now();
   await explorerContextMenu(page, 'model.onnx', 'Analyze Generalization', 30_000);
   // The panel opens at once (loading), then fills when the worker answers.
-  await panelBody(30_000, 'loading').catch(() => {});
+  await panelBody(page, 30_000, 'loading').catch(() => {});
   const firstPanelMs = Date.now() - t0;
-  const { frame } = await panelBody(180_000, 'ready');
+  const { frame } = await panelBody(page, 180_000, 'ready');
   const readyMs = Date.now() - t0;
   process.stderr.write(`[e2e] first panel after ${firstPanelMs} ms; results drawn after ${readyMs} ms\n`);
 
@@ -160,7 +154,7 @@ test('palette command with quick pick, then Cancel: the worker stops within 2 s 
 
 test('right-click a Keras .keras file → the same analysis through TF.js, with the backend named', async () => {
   await explorerContextMenu(page, 'unet.keras', 'Analyze Generalization', 30_000);
-  const { frame } = await panelBody(240_000, 'ready', 'unet.keras');
+  const { frame } = await panelBody(page, 240_000, 'ready', 'unet.keras');
   const body = frame.locator('body');
   assert.equal(await body.getAttribute('data-taps'), '15');
   assert.equal(await body.getAttribute('data-splits'), '3');
@@ -176,7 +170,7 @@ test('a corrupt .onnx gets a clear error naming the file; the file is untouched 
   process.stderr.write(`[e2e] error shown: ${msg}\n`);
   assert.match(msg, /truncated at byte \d+/);
   // The panel of that model says the same, in its error state.
-  const { body } = await panelBody(30_000, 'error', 'broken.onnx');
+  const { body } = await panelBody(page, 30_000, 'error', 'broken.onnx');
   assert.match(await body.innerText(), /broken\.onnx is not a valid ONNX model/);
   await screenshot(page, 'corrupt-model-error');
   assert.deepEqual(fs.readFileSync(path.join(workspace, 'broken.onnx')), before, 'the model file is unchanged');

@@ -36,6 +36,7 @@ import {
   webviewFrame,
   workerPids,
   type CodeServer,
+  answerFileDialog,
 } from './codeServer';
 import type { Results } from '../../src/engine/types';
 
@@ -152,23 +153,6 @@ async function closeTab(title: string): Promise<void> {
   await tab.hover();
   await tab.locator('.tab-actions .action-label').first().click();
   await tab.waitFor({ state: 'detached', timeout: 10_000 });
-}
-
-/** Accepts VS Code's own (simple) file dialog with `file` typed into it. */
-async function answerFileDialog(file: string): Promise<void> {
-  const widget = page.locator('.quick-input-widget');
-  const input = widget.locator('.quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  await input.fill(file);
-  // The dialog lists the folder as it reads it; Enter before that is ignored: retry.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    await page.waitForTimeout(500);
-    if ((await input.inputValue()) !== file) await input.fill(file);
-    await input.press('Enter');
-    if (await widget.waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false)) return;
-  }
-  await screenshot(page, 'panels-file-dialog-stuck');
-  throw new Error(`the file dialog did not accept ${file}`);
 }
 
 /**
@@ -565,7 +549,7 @@ test('Open Results… on the sample results: the confidence map follows the tap 
   // Only one panel at a time in view: close the model's panel first.
   await closeTab('UNet Lens: model.onnx');
   await runCommand(page, 'UNet Lens: Open Results…');
-  await answerFileDialog(SAMPLE);
+  await answerFileDialog(page, SAMPLE, 'panels-file-dialog-stuck');
   const f = frame();
   await waitState('ready', 30_000, f);
   const sample = JSON.parse(fs.readFileSync(SAMPLE, 'utf8')) as Results;
@@ -609,7 +593,7 @@ test('Open Results… on the sample results: the confidence map follows the tap 
   await showTab('The U', f);
   const png = path.join(workspace, 'the-u.png');
   await f.locator('#view-unet').getByRole('button', { name: 'Export the network picture as PNG' }).click();
-  await answerFileDialog(png);
+  await answerFileDialog(page, png, 'panels-file-dialog-stuck');
   const deadline = Date.now() + 10_000;
   while (!fs.existsSync(png) && Date.now() < deadline) await page.waitForTimeout(200);
   const bytes = fs.readFileSync(png);
@@ -619,7 +603,7 @@ test('Open Results… on the sample results: the confidence map follows the tap 
   // Export report…: a copy of the self-contained report with the new views
   const report = path.join(workspace, 'report-copy.html');
   await f.getByRole('button', { name: 'Export report…' }).click();
-  await answerFileDialog(report);
+  await answerFileDialog(page, report, 'panels-file-dialog-stuck');
   const d2 = Date.now() + 10_000;
   while (!fs.existsSync(report) && Date.now() < d2) await page.waitForTimeout(200);
   const html = fs.readFileSync(report, 'utf8');

@@ -27,6 +27,7 @@ import {
   waitForWorkbench,
   webviewFrame,
   type CodeServer,
+  panelBody,
 } from './codeServer';
 
 const PY = '/usr/bin/python3';
@@ -34,13 +35,6 @@ let workspace: string;
 let server: CodeServer;
 let browser: Browser;
 let page: Page;
-
-async function panelBody(timeoutMs: number, state: string, hasText?: string) {
-  const frame = webviewFrame(page, { extensionId: 'unetlens.unet-lens' });
-  const body = frame.locator(`body[data-state="${state}"]`, hasText ? { hasText } : undefined);
-  await body.waitFor({ state: 'attached', timeout: timeoutMs });
-  return { frame, body };
-}
 
 before(async () => {
   assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js')), 'build first (npm test does)');
@@ -79,7 +73,7 @@ test('right-click a TorchScript .pt → Analyze Generalization: exported with th
   const before = fs.readdirSync(workspace).sort();
   const t0 = Date.now();
   await explorerContextMenu(page, 'model_scripted.pt', 'Analyze Generalization', 30_000);
-  const { frame } = await panelBody(300_000, 'ready', 'model_scripted.pt');
+  const { frame } = await panelBody(page, 300_000, 'ready', 'model_scripted.pt');
   process.stderr.write(`[e2e] .pt exported and analyzed in ${Date.now() - t0} ms\n`);
   const body = frame.locator('body');
   assert.equal(await body.getAttribute('data-taps'), '15');
@@ -107,7 +101,7 @@ test('right-click an nnU-Net folder → Create Dataset File…: unetlens.json is
   await screenshot(page, 'create-dataset-file');
   // The folder row expands when a file in it opens; the model is then visible.
   await explorerContextMenu(page, 'tiny3d.onnx', 'Analyze Generalization', 30_000);
-  const { frame } = await panelBody(240_000, 'ready', 'tiny3d.onnx');
+  const { frame } = await panelBody(page, 240_000, 'ready', 'tiny3d.onnx');
   assert.equal(await frame.locator('body').getAttribute('data-splits'), '3');
   await screenshot(page, 'nnunet-panel');
 });

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { REPO_ROOT, openBrowser, runCommand, screenshot, startCodeServer, waitForNotification, waitForWorkbench, webviewFrame, workerPids, type CodeServer } from './codeServer';
+import { REPO_ROOT, answerFileDialog, openBrowser, runCommand, screenshot, startCodeServer, waitForNotification, waitForWorkbench, webviewFrame, workerPids, type CodeServer } from './codeServer';
 
 let workspace: string;
 let server: CodeServer;
@@ -58,24 +58,9 @@ test('in Restricted Mode the command explains itself and runs nothing', async ()
   assert.equal(await page.locator('.quick-input-widget:visible').count(), 0, 'no quick pick either');
 });
 
-/** Types a path into VS Code's simple file dialog (code-server) and accepts it. */
-async function answerFileDialog(file: string): Promise<void> {
-  const widget = page.locator('.quick-input-widget');
-  const input = widget.locator('.quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  await input.fill(file);
-  for (let attempt = 0; attempt < 5; attempt++) {
-    await page.waitForTimeout(500);
-    if ((await input.inputValue()) !== file) await input.fill(file);
-    await input.press('Enter');
-    if (await widget.waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false)) return;
-  }
-  throw new Error(`the file dialog did not accept ${file}`);
-}
-
 test('in Restricted Mode a results.json opens, its model "changed", autoRerun is on: nothing runs, not even Re-run', async () => {
   await runCommand(page, 'UNet Lens: Open Results…');
-  await answerFileDialog(path.join(workspace, 'lens-out', 'results.json'));
+  await answerFileDialog(page, path.join(workspace, 'lens-out', 'results.json'));
   const f = webviewFrame(page, { extensionId: 'unetlens.unet-lens' });
   // the freshness check finds another sha256: the stale banner, and (trusted) an automatic re-run
   await f.locator('body[data-state="stale"]').waitFor({ state: 'attached', timeout: 30_000 });
