@@ -46,7 +46,7 @@ const badPath = (p: string) => p === '' || p.includes('\0') || !path.isAbsolute(
  */
 export function parseTimelineState(state: unknown, cacheRoot: string): { ok: true; saved: SavedTimeline } | { ok: false; reason: string } {
   const fail = (why: string) => ({ ok: false as const, reason: `${CANNOT_RESTORE}: ${why}. ${RERUN}` });
-  if (state === undefined || state === null) return fail('it kept no state (it was saved before it showed anything)');
+  if (state === undefined || state === null) return fail('no saved state came back with it (it showed nothing yet, or the window closed before VS Code stored its state)');
   if (!isRecord(state)) return fail(`its saved state is not an object (got ${Array.isArray(state) ? 'an array' : typeof state})`);
   if (!Object.prototype.hasOwnProperty.call(state, 'restore')) return fail('it was saved by an older UNet Lens, which kept only the view choices');
   const parsed = parseSavedTimeline(state.restore);

@@ -75,8 +75,8 @@ test('the saved state is declared once: a series and a comparison pass, as does 
 });
 
 test('old and hostile state shapes are rejected with a sentence for the panel, never a throw', () => {
-  assert.match(rejected(undefined), /kept no state/);
-  assert.match(rejected(null), /kept no state/);
+  assert.match(rejected(undefined), /no saved state came back with it/);
+  assert.match(rejected(null), /no saved state came back with it/);
   assert.match(rejected('series'), /not an object \(got string\)/);
   assert.match(rejected([webviewState(series())]), /not an object \(got an array\)/);
   // What the Timeline's webview kept before panels came back: the view choices only.
