@@ -35,6 +35,8 @@ import { parseTimelineState, readSavedColumns, readSavedComparison, restoredStat
 import { claimSlot, releaseSlot, settingsOverrides, type AnalyzeDeps } from './analyze';
 
 export const TIMELINE_TYPE = 'unetLens.timeline';
+/** How long a restored panel's page may take to say `ready` before it is loaded again. */
+const READY_MS = 20_000;
 const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
 
 /* ------------------------------------------------------------------------------------------ */
@@ -120,15 +122,33 @@ class TimelinePanel {
     this.panel = restored ?? vscode.window.createWebviewPanel(TIMELINE_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots });
     const webview = this.panel.webview;
     if (restored) webview.options = { enableScripts: true, localResourceRoots };
-    webview.html = panelHtml({
-      cspSource: webview.cspSource,
-      nonce: randomBytes(16).toString('base64'),
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'timeline.js')).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'panel.css')).toString(),
-      title,
-    });
+    const load = () =>
+      (webview.html = panelHtml({
+        cspSource: webview.cspSource,
+        nonce: randomBytes(16).toString('base64'),
+        scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'timeline.js')).toString(),
+        styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'panel.css')).toString(),
+        title,
+      }));
+    load();
     webview.onDidReceiveMessage((raw) => void this.onMessage(raw));
     this.panel.onDidDispose(() => (this.closed = true));
+    if (restored) this.reloadUnlessReady(load, 1);
+  }
+
+  /**
+   * A restored panel whose page never says `ready` is loaded again (twice at most): after a
+   * window reload, VS Code in the browser now and then leaves one of several restored
+   * webviews' pages unloaded (its script request not served; cf. microsoft/vscode#125993).
+   */
+  private reloadUnlessReady(load: () => void, attempt: number): void {
+    const timer = setTimeout(() => {
+      if (this.ready || this.closed || !this.panel.visible) return;
+      this.log(`[timeline] the page of the restored panel "${this.panel.title}" did not load within ${READY_MS / 1000} s; loading it again (${attempt} of 2)`);
+      load();
+      if (attempt < 2) this.reloadUnlessReady(load, attempt + 1);
+    }, READY_MS);
+    timer.unref?.();
   }
 
   post(msg: HostToTimeline): void {
