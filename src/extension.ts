@@ -1,7 +1,7 @@
 /**
  * Activation only: wires commands, menus, the CodeLens, the model-file watcher, the
- * results cache and the panel serializer to the host services. Nothing heavy runs here:
- * analyses run in a forked worker (src/worker.ts).
+ * results cache and the panel serializers (results; Timeline and Compare) to the host
+ * services. Nothing heavy runs here: analyses run in a forked worker (src/worker.ts).
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
@@ -10,7 +10,7 @@ import { analyzeCommand, cancelCurrent, runAnalysis, startFileSearches } from '.
 import { openResultsCommand } from './commands/openResults';
 import { exportReportCommand } from './commands/exportReport';
 import { createDatasetFileCommand } from './commands/createDatasetFile';
-import { analyzeCheckpointsCommand, compareResultsCommand } from './commands/timeline';
+import { analyzeCheckpointsCommand, compareResultsCommand, timelineSerializer, TIMELINE_TYPE } from './commands/timeline';
 import { CODELENS_SELECTOR, explainFormatComing, FORMAT_COMING_COMMAND, ModelSaveLensProvider } from './host/codeLens';
 import { FileHasher } from './host/hash';
 import { ModelFreshness } from './host/modelWatcher';
@@ -62,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('unetLens.analyzeCheckpoints', (arg?: unknown) => analyzeCheckpointsCommand(deps, arg)),
     vscode.commands.registerCommand('unetLens.compareResults', (arg?: unknown, all?: unknown) => compareResultsCommand(deps, arg, all)),
     vscode.window.registerWebviewPanelSerializer(PANEL_TYPE, panels),
+    vscode.window.registerWebviewPanelSerializer(TIMELINE_TYPE, timelineSerializer(deps)),
   );
   log.info(`UNet Lens ${context.extension.packageJSON.version} activated`);
 }

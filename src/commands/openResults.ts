@@ -1,6 +1,7 @@
 /** UNet Lens: Open Results… — shows any results.json in a panel. */
 import * as vscode from 'vscode';
-import { MAX_RESULTS_BYTES, resultsProblem, type PanelManager } from '../host/panelManager';
+import type { PanelManager } from '../host/panelManager';
+import { MAX_RESULTS_BYTES, resultsProblem } from '../host/resultsFile';
 import type { Results } from '../engine/types';
 
 export async function openResultsCommand(panels: PanelManager, log: vscode.LogOutputChannel, arg?: unknown): Promise<void> {

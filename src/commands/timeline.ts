@@ -13,6 +13,11 @@
  *
  * Compare Results: two results (two selected model files or results.json files in the
  * Explorer, or picked) side by side.
+ *
+ * Both panels come back after a window reload (`timelineSerializer`): the webview keeps the
+ * files the panel shows (`remember`), and src/host/timelineRestore.ts reads them again. A
+ * restored checkpoint series analyses nothing on restore; it watches its folder again (and so
+ * analyses checkpoints written from then on) only where resumeProblem allows it.
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
@@ -25,10 +30,13 @@ import { METHOD_VERSION, type Results } from '../engine/types';
 import { assembleSeries, compareResults, type Series, type SeriesInput } from '../engine/series';
 import { isModelFile, listCheckpoints, readResultsDir, waitStable } from '../engine/checkpoints';
 import { loadDatasetFile } from '../engine/data/datasetFile';
-import { parseTimelineToHost, type HostToTimeline } from '../protocol/messages';
+import { parseTimelineToHost, type HostToTimeline, type SavedTimeline } from '../protocol/messages';
+import { parseTimelineState, readSavedColumns, readSavedComparison, restoredStatus, resumeProblem, watchedFolder, type SavedSeries } from '../host/timelineRestore';
 import { claimSlot, releaseSlot, settingsOverrides, type AnalyzeDeps } from './analyze';
 
-const TIMELINE_TYPE = 'unetLens.timeline';
+export const TIMELINE_TYPE = 'unetLens.timeline';
+/** How long a restored panel's page may take to say `ready` before it is loaded again. */
+const READY_MS = 20_000;
 const EXCLUDE = '**/{node_modules,.git,.cache,dist}/**';
 
 /* ------------------------------------------------------------------------------------------ */
@@ -98,6 +106,8 @@ class TimelinePanel {
   readonly panel: vscode.WebviewPanel;
   private ready = false;
   private last: HostToTimeline | undefined;
+  /** What the webview keeps for a window reload (posted after every `ready`). */
+  private saved: SavedTimeline | undefined;
   closed = false;
 
   constructor(
@@ -105,23 +115,51 @@ class TimelinePanel {
     title: string,
     private readonly log: (line: string) => void,
     private readonly onOpen: (checkpoint: number, tap: string | undefined) => void,
+    /** A panel VS Code restored after a reload (the serializer's); else a new one is opened. */
+    restored?: vscode.WebviewPanel,
   ) {
-    this.panel = vscode.window.createWebviewPanel(TIMELINE_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')] });
+    const localResourceRoots = [vscode.Uri.joinPath(extensionUri, 'dist')];
+    this.panel = restored ?? vscode.window.createWebviewPanel(TIMELINE_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots });
     const webview = this.panel.webview;
-    webview.html = panelHtml({
-      cspSource: webview.cspSource,
-      nonce: randomBytes(16).toString('base64'),
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'timeline.js')).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'panel.css')).toString(),
-      title,
-    });
+    if (restored) webview.options = { enableScripts: true, localResourceRoots };
+    const load = () =>
+      (webview.html = panelHtml({
+        cspSource: webview.cspSource,
+        nonce: randomBytes(16).toString('base64'),
+        scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'timeline.js')).toString(),
+        styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'media', 'panel.css')).toString(),
+        title,
+      }));
+    load();
     webview.onDidReceiveMessage((raw) => void this.onMessage(raw));
     this.panel.onDidDispose(() => (this.closed = true));
+    if (restored) this.reloadUnlessReady(load, 1);
+  }
+
+  /**
+   * A restored panel whose page never says `ready` is loaded again (twice at most): after a
+   * window reload, VS Code in the browser now and then leaves one of several restored
+   * webviews' pages unloaded (its script request not served; cf. microsoft/vscode#125993).
+   */
+  private reloadUnlessReady(load: () => void, attempt: number): void {
+    const timer = setTimeout(() => {
+      if (this.ready || this.closed || !this.panel.visible) return;
+      this.log(`[timeline] the page of the restored panel "${this.panel.title}" did not load within ${READY_MS / 1000} s; loading it again (${attempt} of 2)`);
+      load();
+      if (attempt < 2) this.reloadUnlessReady(load, attempt + 1);
+    }, READY_MS);
+    timer.unref?.();
   }
 
   post(msg: HostToTimeline): void {
     this.last = msg.type === 'timelineStatus' && this.last?.type === 'series' ? { ...this.last, status: msg.message } : msg;
     if (this.ready && !this.closed) void this.panel.webview.postMessage(this.last);
+  }
+
+  /** What the panel shows, for a window reload: the webview keeps it in its state. */
+  remember(saved: SavedTimeline): void {
+    this.saved = saved;
+    if (this.ready && !this.closed) void this.panel.webview.postMessage({ type: 'remember', state: saved } satisfies HostToTimeline);
   }
 
   private async onMessage(raw: unknown): Promise<void> {
@@ -133,6 +171,7 @@ class TimelinePanel {
         case 'ready':
           this.ready = true;
           if (this.last) void this.panel.webview.postMessage(this.last);
+          if (this.saved) void this.panel.webview.postMessage({ type: 'remember', state: this.saved } satisfies HostToTimeline);
           break;
         case 'openCheckpoint':
           this.onOpen(msg.checkpoint, msg.tap);
@@ -178,29 +217,93 @@ class SeriesSession {
   private running = false;
   private readonly controller = new AbortController();
   private readonly disposables: vscode.Disposable[] = [];
+  private watching = false;
   readonly view: TimelinePanel;
 
   constructor(
     private readonly deps: AnalyzeDeps,
     /** A checkpoint folder or glob; or a results folder (`resultsDir`). */
-    private readonly spec: string,
-    private readonly datasetPath: string | undefined,
-    private readonly resultsDir: boolean,
+    readonly spec: string,
+    readonly datasetPath: string | undefined,
+    readonly resultsDir: boolean,
+    /** A panel VS Code restored after a reload (see `restore`). */
+    restored?: vscode.WebviewPanel,
   ) {
-    this.view = new TimelinePanel(deps.context.extensionUri, `UNet Lens Timeline: ${path.basename(resultsDir ? spec : spec.replace(/[\\/][^\\/]*[*?[][^\\/]*$/, ''))}`, (l) => deps.log.info(l), (c, tap) => this.openCheckpoint(c, tap));
+    this.view = new TimelinePanel(deps.context.extensionUri, `UNet Lens Timeline: ${path.basename(resultsDir ? spec : spec.replace(/[\\/][^\\/]*[*?[][^\\/]*$/, ''))}`, (l) => deps.log.info(l), (c, tap) => this.openCheckpoint(c, tap), restored);
     this.view.panel.onDidDispose(() => this.dispose());
-    // Watch the folder: a new (or rewritten) checkpoint or results file.
-    const dir = resultsDir ? spec : existsSync(spec) && statSync(spec).isDirectory() ? spec : path.dirname(spec.replace(/[*?[].*$/, 'x'));
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), resultsDir ? '*/results.json' : '**/*'));
+    this.remember();
+  }
+
+  /** The folder watched: a new (or rewritten) checkpoint or results file. */
+  private get folder(): string {
+    return watchedFolder(this.spec, existsSync(this.spec) && statSync(this.spec).isDirectory(), this.resultsDir);
+  }
+
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(this.folder), this.resultsDir ? '*/results.json' : '**/*'));
     this.disposables.push(watcher, watcher.onDidCreate((u) => this.onFile(u.fsPath)), watcher.onDidChange((u) => this.onFile(u.fsPath)));
   }
 
+  /**
+   * Lists the folder and analyses what is not in the timeline yet (through the cache), then
+   * watches it. Also what Analyze Checkpoints… does to a session already open on that folder.
+   */
   start(): void {
+    this.watch();
     if (this.resultsDir) return void this.reloadResultsDir();
     const { items } = listCheckpoints(this.spec);
     if (items.length === 0) this.view.post({ type: 'timelineStatus', message: `No checkpoints in ${this.spec} yet; waiting for the first one.` });
-    for (const it of items) this.pending.push(it.path);
+    for (const it of items) {
+      if (this.done.get(it.path)?.mtimeMs === it.mtimeMs || this.pending.includes(it.path) || this.waiting.has(it.path)) continue;
+      this.pending.push(it.path);
+    }
     void this.pump();
+  }
+
+  /** What the panel shows, for a window reload (the columns' results files, not the results). */
+  private remember(): void {
+    this.view.remember({
+      type: 'series',
+      spec: this.spec,
+      ...(this.datasetPath !== undefined ? { datasetPath: this.datasetPath } : {}),
+      resultsDir: this.resultsDir,
+      checkpoints: this.resultsDir ? [] : [...this.done.values()].map((d) => ({ path: d.path, mtimeMs: d.mtimeMs ?? 0, resultsPath: d.resultsPath })),
+    });
+  }
+
+  /**
+   * After a window reload: the columns read again from their results files (a results folder
+   * read again), nothing analysed; then the folder watched again where resumeProblem allows.
+   */
+  async restore(saved: SavedSeries): Promise<void> {
+    const folder = this.folder;
+    const notWatching = resumeProblem(saved, folder, {
+      trusted: vscode.workspace.isTrusted,
+      workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+      datasetExists: saved.datasetPath !== undefined && existsSync(saved.datasetPath),
+    });
+    if (!notWatching) this.watch();
+    if (this.resultsDir) {
+      if (!existsSync(this.spec)) return this.view.post({ type: 'timelineStatus', message: `The results folder ${this.spec} is gone (deleted or moved): nothing to show.` });
+      return this.reloadResultsDir();
+    }
+    const read = await readSavedColumns(saved);
+    for (const c of read.columns) this.done.set(c.path, c);
+    const known = new Set(saved.checkpoints.map((c) => c.path));
+    let notListed: string[] = [];
+    try {
+      notListed = listCheckpoints(this.spec).items.map((i) => i.path).filter((p) => !known.has(p));
+    } catch {
+      /* the folder is gone: only the columns read */
+    }
+    const status = restoredStatus(read, { watching: !notWatching, notWatching, notListed });
+    this.deps.log.info(`[timeline] restored ${this.spec}: ${read.columns.length} of ${saved.checkpoints.length} columns${notWatching ? `; ${notWatching}` : ''}`);
+    // The saved list stays as it was until the series changes (the next reload says the same).
+    this.view.remember(saved);
+    if (this.done.size) this.publish(status);
+    else this.view.post({ type: 'timelineStatus', message: status });
   }
 
   private onFile(file: string): void {
@@ -215,7 +318,13 @@ class SeriesSession {
   }
 
   private async reloadResultsDir(): Promise<void> {
-    const { inputs, warnings } = await readResultsDir(this.spec);
+    let read: Awaited<ReturnType<typeof readResultsDir>>;
+    try {
+      read = await readResultsDir(this.spec);
+    } catch (e) {
+      return this.view.post({ type: 'timelineStatus', message: (e as Error).message });
+    }
+    const { inputs, warnings } = read;
     if (inputs.length === 0) return this.view.post({ type: 'timelineStatus', message: `No results in ${this.spec} yet; waiting.` });
     for (const i of inputs) this.done.set(i.path, { ...i, resultsPath: i.resultsPath! });
     this.publish(undefined, warnings);
@@ -226,6 +335,12 @@ class SeriesSession {
     const series: Series = assembleSeries([...this.done.values()]);
     series.warnings.unshift(...warnings);
     this.view.post({ type: 'series', series, ...(status ? { status } : {}) });
+  }
+
+  /** A column was added or replaced: shown, and remembered for a window reload. */
+  private changed(status?: string): void {
+    this.remember();
+    this.publish(status);
   }
 
   private async pump(): Promise<void> {
@@ -259,7 +374,7 @@ class SeriesSession {
       } finally {
         releaseSlot(this.deps, slot);
       }
-      this.publish(this.pending.length ? `Queued: ${this.pending.length}.` : 'Watching the folder for new checkpoints.');
+      this.changed(this.pending.length ? `Queued: ${this.pending.length}.` : 'Watching the folder for new checkpoints.');
     } catch (e) {
       this.waiting.delete(file);
       if (slot.signal.aborted && !this.controller.signal.aborted) {
@@ -319,6 +434,23 @@ const isResultsDir = (dir: string) => {
 
 export const sessions = new Set<SeriesSession>();
 
+/**
+ * The session of this series: the one open on it (a panel restored after a reload goes on
+ * there: it is shown and what is not in it yet is analysed), else a new panel.
+ */
+function openSession(deps: AnalyzeDeps, spec: string, datasetPath: string | undefined, resultsDir: boolean): void {
+  const open = [...sessions].find((x) => x.spec === spec && x.datasetPath === datasetPath && x.resultsDir === resultsDir && !x.view.closed);
+  if (open) open.view.panel.reveal(undefined, true);
+  const session = open ?? track(new SeriesSession(deps, spec, datasetPath, resultsDir));
+  session.start();
+}
+
+function track(session: SeriesSession): SeriesSession {
+  sessions.add(session);
+  session.view.panel.onDidDispose(() => sessions.delete(session));
+  return session;
+}
+
 /** UNet Lens: Analyze Checkpoints… */
 export async function analyzeCheckpointsCommand(deps: AnalyzeDeps, arg?: unknown): Promise<void> {
   let spec: string | undefined;
@@ -327,13 +459,7 @@ export async function analyzeCheckpointsCommand(deps: AnalyzeDeps, arg?: unknown
     if (/unetlens\.json$/.test(arg.fsPath)) datasetPath = arg.fsPath;
     else spec = arg.fsPath;
   }
-  if (spec && isResultsDir(spec) && listCheckpoints(spec).items.length === 0) {
-    const session = new SeriesSession(deps, spec, undefined, true);
-    sessions.add(session);
-    session.view.panel.onDidDispose(() => sessions.delete(session));
-    session.start();
-    return;
-  }
+  if (spec && isResultsDir(spec) && listCheckpoints(spec).items.length === 0) return openSession(deps, spec, undefined, true);
   if (!trusted()) return;
   if (!datasetPath) datasetPath = await nearestDataset(spec ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '');
   if (!datasetPath) {
@@ -354,17 +480,14 @@ export async function analyzeCheckpointsCommand(deps: AnalyzeDeps, arg?: unknown
   }
   if (!spec) return;
   deps.log.info(`[timeline] series ${spec} with ${datasetPath}`);
-  const session = new SeriesSession(deps, spec, datasetPath, false);
-  sessions.add(session);
-  session.view.panel.onDidDispose(() => sessions.delete(session));
-  session.start();
+  openSession(deps, spec, datasetPath, false);
 }
 
-async function resultsOf(deps: AnalyzeDeps, uri: vscode.Uri, datasetPath: string | undefined): Promise<Results | undefined> {
+async function resultsOf(deps: AnalyzeDeps, uri: vscode.Uri, datasetPath: string | undefined): Promise<{ results: Results; resultsPath: string } | undefined> {
   if (uri.fsPath.endsWith('.json') && !isModelFile(uri.fsPath)) {
     const r = JSON.parse(await fs.readFile(uri.fsPath, 'utf8')) as Results;
     if (r?.schema !== 'unet-lens/results@1') throw new Error(`${uri.fsPath} is not a UNet Lens results file`);
-    return r;
+    return { results: r, resultsPath: uri.fsPath };
   }
   if (!trusted()) return undefined;
   const ds = datasetPath ?? (await nearestDataset(uri.fsPath));
@@ -372,7 +495,7 @@ async function resultsOf(deps: AnalyzeDeps, uri: vscode.Uri, datasetPath: string
   const controller = new AbortController();
   while (!claimSlot(deps, controller)) await new Promise((r) => setTimeout(r, 1000));
   try {
-    return (await analyzeOne(deps, uri.fsPath, ds, controller.signal)).results;
+    return await analyzeOne(deps, uri.fsPath, ds, controller.signal);
   } finally {
     releaseSlot(deps, controller);
   }
@@ -392,9 +515,55 @@ export async function compareResultsCommand(deps: AnalyzeDeps, arg?: unknown, al
   try {
     const [a, b] = [await resultsOf(deps, uris[0], undefined), await resultsOf(deps, uris[1], undefined)];
     if (!a || !b) return;
-    const view = new TimelinePanel(deps.context.extensionUri, `UNet Lens Compare: ${path.basename(a.model.path)} ↔ ${path.basename(b.model.path)}`, (l) => deps.log.info(l), () => undefined);
-    view.post({ type: 'comparison', comparison: compareResults(a, b) });
+    const view = comparisonPanel(deps, a.results, b.results);
+    view.remember({ type: 'comparison', a: a.resultsPath, b: b.resultsPath });
   } catch (e) {
     void vscode.window.showErrorMessage(`UNet Lens: ${(e as Error).message}`);
   }
+}
+
+function comparisonPanel(deps: AnalyzeDeps, a: Results, b: Results, restored?: vscode.WebviewPanel): TimelinePanel {
+  const view = new TimelinePanel(deps.context.extensionUri, `UNet Lens Compare: ${path.basename(a.model.path)} ↔ ${path.basename(b.model.path)}`, (l) => deps.log.info(l), () => undefined, restored);
+  if (restored) view.panel.title = `UNet Lens Compare: ${path.basename(a.model.path)} ↔ ${path.basename(b.model.path)}`;
+  view.post({ type: 'comparison', comparison: compareResults(a, b) });
+  return view;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* After a window reload                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Brings a Timeline or Compare panel back (registered for TIMELINE_TYPE in extension.ts):
+ * its saved state is checked, then what it shows is read again from the files it names
+ * (src/host/timelineRestore.ts). A state that cannot be used, or files that are gone, leave
+ * the panel saying so in words.
+ */
+export async function restoreTimelinePanel(deps: AnalyzeDeps, panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+  const parsed = parseTimelineState(state, deps.cache.root);
+  const say = (message: string) => {
+    deps.log.warn(`[timeline] ${message}`);
+    new TimelinePanel(deps.context.extensionUri, panel.title, (l) => deps.log.info(l), () => undefined, panel).post({ type: 'timelineStatus', message });
+  };
+  if (!parsed.ok) return say(parsed.reason);
+  const saved = parsed.saved;
+  try {
+    if (saved.type === 'comparison') {
+      const read = await readSavedComparison(saved);
+      if (!read.ok) {
+        say(read.reason);
+        return;
+      }
+      comparisonPanel(deps, read.a, read.b, panel).remember(saved);
+      deps.log.info(`[timeline] restored the comparison of ${saved.a} and ${saved.b}`);
+      return;
+    }
+    await track(new SeriesSession(deps, saved.spec, saved.datasetPath, saved.resultsDir, panel)).restore(saved);
+  } catch (e) {
+    say(`This panel could not come back after the window reload: ${(e as Error).message}`);
+  }
+}
+
+export function timelineSerializer(deps: AnalyzeDeps): vscode.WebviewPanelSerializer {
+  return { deserializeWebviewPanel: (panel, state) => restoreTimelinePanel(deps, panel, state) };
 }

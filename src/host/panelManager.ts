@@ -27,23 +27,9 @@ import { Disposable } from './dispose';
 import { writeReport } from '../engine/report';
 import type { Results } from '../engine/types';
 import { withVerdict } from '../engine/verdict';
+import { readResultsFile } from './resultsFile';
 
 export const PANEL_TYPE = 'unetLens.results';
-/** Largest results.json the host reads (a results file with maps of 3 images per split is a few MB). */
-export const MAX_RESULTS_BYTES = 256 * 2 ** 20;
-
-/**
- * What is wrong with a parsed results file for the host (undefined: nothing). The host only
- * reads `schema`, `model.path` and `dataset.path` (the webview validates what it draws).
- */
-export function resultsProblem(r: unknown): string | undefined {
-  const o = r as { schema?: unknown; model?: { path?: unknown }; dataset?: { path?: unknown } } | null;
-  if (!o || typeof o !== 'object' || Array.isArray(o)) return 'not a JSON object';
-  if (o.schema !== 'unet-lens/results@1') return `its "schema" is ${JSON.stringify(o.schema)?.slice(0, 80)}, expected "unet-lens/results@1"`;
-  if (typeof o.model?.path !== 'string' || o.model.path === '') return '"model.path" is not a path';
-  if (typeof o.dataset?.path !== 'string' || o.dataset.path === '') return '"dataset.path" is not a path';
-  return undefined;
-}
 
 interface PanelState {
   /** results.json the panel shows (for the serializer). */
@@ -382,12 +368,7 @@ export class PanelManager implements vscode.WebviewPanelSerializer<PanelState> {
       return;
     }
     try {
-      const st = await fs.stat(source);
-      if (!st.isFile()) throw new Error('not a regular file');
-      if (st.size > MAX_RESULTS_BYTES) throw new Error(`${(st.size / 2 ** 20).toFixed(0)} MB is over the ${MAX_RESULTS_BYTES / 2 ** 20} MB limit of a results file`);
-      const results = JSON.parse(await fs.readFile(source, 'utf8')) as Results;
-      const problem = resultsProblem(results);
-      if (problem) throw new Error(`not a UNet Lens results file: ${problem}`);
+      const results = await readResultsFile(source);
       const key = results.model?.path ?? source;
       const other = this.panels.get(key);
       if (other && other !== p) {

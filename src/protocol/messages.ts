@@ -12,6 +12,10 @@
  *   host    → webview: hostToWebview    (webview.postMessage)   type HostToWebview
  *   webview → host   : webviewToHost                            type WebviewToHost
  *
+ * The Timeline panel has its own two (hostToTimeline, timelineToHost), and what it keeps
+ * to come back after a window reload is declared the same way (savedTimeline: webview
+ * state → the host's serializer).
+ *
  * Validation looks fields and types up as own properties only (a `type` of `toString`,
  * `constructor` or `__proto__` is an unknown type, not an inherited function), rejects
  * unknown types, missing, extra and wrong-typed fields and oversized strings, and never
@@ -95,6 +99,19 @@ export function object<F extends Fields>(fields: F): Field<Payload<F>> {
     if (!isRecord(v)) return `must be an object (got ${describe(v)})`;
     const bad = checkFields(fields, v);
     return bad && `is not right: ${bad}`;
+  });
+}
+
+/** A list of at most `max` values, each checked by `item` (the first bad one is named by its index). */
+export function list<T>(item: Field<T>, max: number): Field<T[]> {
+  return field((v) => {
+    if (!Array.isArray(v)) return `must be a list (got ${describe(v)})`;
+    if (v.length > max) return `has too many entries (${v.length}, at most ${max})`;
+    for (let i = 0; i < v.length; i++) {
+      const bad = item.check(v[i]);
+      if (bad) return `[${i}] ${bad}`;
+    }
+    return undefined;
   });
 }
 
@@ -274,7 +291,34 @@ export const ShowComparison = message('comparison', {
   comparison: shaped<Comparison>('a unet-lens/comparison@1 document', (v) => v.schema === 'unet-lens/comparison@1' && Array.isArray(v.taps)),
 });
 export const TimelineStatus = message('timelineStatus', { message: str(TEXT) });
-export const hostToTimeline = new Protocol('host → timeline', [ShowSeries, ShowComparison, TimelineStatus]);
+
+/**
+ * What a Timeline or Compare panel needs to come back after a window reload. The host sends
+ * it (`remember`), the webview keeps it in its state (`setState`, as `restore`), and VS Code
+ * hands that state to the serializer (src/host/timelineRestore.ts checks it here first). It
+ * names files only: what the panel shows again is read from them, never from the state.
+ */
+export const MAX_SAVED_CHECKPOINTS = 10_000;
+export const SavedSeries = message('series', {
+  /** The checkpoint folder or glob; or, with `resultsDir`, the folder of results folders. */
+  spec: str(PATH),
+  /** The dataset file the checkpoints are analysed with (absent for a results folder). */
+  datasetPath: opt(str(PATH)),
+  resultsDir: bool(),
+  /** The columns shown: each checkpoint, its modification time when analysed, its results file (in the results cache). */
+  checkpoints: list(object({ path: str(PATH), mtimeMs: num(), resultsPath: str(PATH) }), MAX_SAVED_CHECKPOINTS),
+});
+/** The two results files compared (A, B). */
+export const SavedComparison = message('comparison', { a: str(PATH), b: str(PATH) });
+export const savedTimeline = new Protocol('saved timeline state', [SavedSeries, SavedComparison]);
+export type SavedTimeline = MessageOf<(typeof savedTimeline extends Protocol<infer M> ? M : never)>;
+export const Remember = message('remember', {
+  state: field<SavedTimeline>((v) => {
+    const r = savedTimeline.parse(v);
+    return r.ok ? undefined : r.reason;
+  }),
+});
+export const hostToTimeline = new Protocol('host → timeline', [ShowSeries, ShowComparison, TimelineStatus, Remember]);
 export type HostToTimeline = MessageOf<(typeof hostToTimeline extends Protocol<infer M> ? M : never)>;
 
 /** A heat-map cell was clicked: open that checkpoint's full panel at that tap. */
@@ -290,3 +334,4 @@ export const parseWebviewToHost = (raw: unknown) => webviewToHost.parse(raw);
 export const parseHostToWebview = (raw: unknown) => hostToWebview.parse(raw);
 export const parseHostToTimeline = (raw: unknown) => hostToTimeline.parse(raw);
 export const parseTimelineToHost = (raw: unknown) => timelineToHost.parse(raw);
+export const parseSavedTimeline = (raw: unknown) => savedTimeline.parse(raw);

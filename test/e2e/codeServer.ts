@@ -416,6 +416,27 @@ export function webviewFrame(page: Page, opts: WebviewFrameOptions = {}): FrameL
   return outer.frameLocator('#active-frame');
 }
 
+/**
+ * The webview (of `extensionId`) whose page has an element matching `selector`, when several
+ * are open: each webview shown is tried in turn until one matches or `timeoutMs` runs out.
+ * A webview in a tab that is not shown has no iframe: reveal its tab first.
+ */
+export async function webviewWith(page: Page, selector: string, opts: { extensionId: string; timeoutMs: number }): Promise<FrameLocator> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const n = await page.locator(`iframe.webview.ready[src*="extensionId=${opts.extensionId.toLowerCase()}&"]`).count();
+    for (let i = 0; i < n; i++) {
+      const f = webviewFrame(page, { extensionId: opts.extensionId, index: i });
+      if ((await f.locator(selector).count().catch(() => 0)) > 0) return f;
+    }
+    if (Date.now() > deadline) {
+      const bodies = await Promise.all(Array.from({ length: n }, (_, i) => webviewFrame(page, { extensionId: opts.extensionId, index: i }).locator('body').evaluate((b) => `${(b as HTMLElement).dataset.state}: ${(b as HTMLElement).innerText.slice(0, 160)}`, undefined, { timeout: 2000 }).catch((e: Error) => `(${e.message.split('\n')[0]})`)));
+      throw new Error(`no webview shows ${selector} within ${opts.timeoutMs} ms; the ${n} webviews show ${JSON.stringify(bodies)}`);
+    }
+    await page.waitForTimeout(500);
+  }
+}
+
 /** Saves a PNG of the whole window to test-results/e2e/<name>.png; returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });

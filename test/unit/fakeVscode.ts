@@ -1,7 +1,7 @@
 /**
- * A small fake of the `vscode` API surface the results panel and the analyze command use
- * (webview panels, event emitters, Uri, messages, progress, settings), installed as the
- * module `vscode` for code that `require`s it.
+ * A small fake of the `vscode` API surface the results panel, the analyze command and the
+ * Timeline's serializer use (webview panels, event emitters, Uri, messages, progress,
+ * settings, file watchers), installed as the module `vscode` for code that `require`s it.
  *
  * Import this file BEFORE anything that imports `vscode` (the test files compile to
  * CommonJS, so imports run in order). Every emitter counts its live listeners, so a test
@@ -116,16 +116,27 @@ export class FakeWebviewPanel {
   }
 }
 
+/** A file watcher that never fires by itself: `watchers` lists the folders watched. */
+export class RelativePattern {
+  constructor(
+    readonly base: Uri,
+    readonly pattern: string,
+  ) {}
+}
+
 export interface FakeState {
+  /** The folders file watchers were created on (RelativePattern base), in order. */
+  watchers: string[];
   panels: FakeWebviewPanel[];
   messages: { kind: 'error' | 'info' | 'warning'; text: string }[];
   progress: { message?: string }[];
   config: Record<string, unknown>;
 }
 
-export const state: FakeState = { panels: [], messages: [], progress: [], config: {} };
+export const state: FakeState = { watchers: [], panels: [], messages: [], progress: [], config: {} };
 
 export function reset(): void {
+  state.watchers.length = 0;
   state.panels.length = 0;
   state.messages.length = 0;
   state.progress.length = 0;
@@ -140,6 +151,7 @@ const message = (kind: 'error' | 'info' | 'warning') => async (text: string) => 
 export const fake = {
   EventEmitter,
   Uri,
+  RelativePattern,
   ViewColumn: { Active: -1, Beside: -2, One: 1 },
   ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
   window: {
@@ -163,6 +175,11 @@ export const fake = {
     getConfiguration: () => ({ get: (k: string, d?: unknown) => (k in state.config ? state.config[k] : d) }),
     asRelativePath: (u: Uri | string) => (typeof u === 'string' ? u : u.fsPath),
     fs: { writeFile: async () => undefined, copy: async () => undefined },
+    createFileSystemWatcher(pattern: RelativePattern) {
+      state.watchers.push(pattern.base.fsPath);
+      const never = () => ({ dispose() {} });
+      return { onDidCreate: never, onDidChange: never, onDidDelete: never, dispose() {} };
+    },
   },
   env: { openExternal: async () => true },
   commands: { executeCommand: async () => undefined },

@@ -13,7 +13,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, wr
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
-import { PanelManager, resultsProblem } from '../../src/host/panelManager';
+import { PanelManager } from '../../src/host/panelManager';
+import { resultsProblem } from '../../src/host/resultsFile';
 import { readRunSettings, runAnalysis } from '../../src/commands/analyze';
 import { decideRun, confirmKey, type RunContext } from '../../src/host/runPolicy';
 import { ResultsCache, dataFingerprint } from '../../src/host/resultsCache';

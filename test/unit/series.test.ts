@@ -186,7 +186,7 @@ test('waitStable: a checkpoint written in parts is read only after its size has 
 
 test('the timeline messages: declared once, validated on arrival (series, comparison, status; ready, openCheckpoint, exports)', async () => {
   const { parseHostToTimeline, parseTimelineToHost, hostToTimeline, timelineToHost } = await import('../../src/protocol/messages');
-  assert.deepEqual(hostToTimeline.types, ['series', 'comparison', 'timelineStatus']);
+  assert.deepEqual(hostToTimeline.types, ['series', 'comparison', 'timelineStatus', 'remember']);
   assert.deepEqual(timelineToHost.types, ['ready', 'openCheckpoint', 'exportPng', 'exportCsv']);
   const s = assembleSeries([{ path: '/runs/epoch_1.onnx', results: ckpt('epoch_1.onnx', 0.5, 0.5, 0.5) }]);
   assert.ok(parseHostToTimeline({ type: 'series', series: s, status: 'Watching' }).ok);
