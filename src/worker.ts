@@ -5,6 +5,7 @@
  * so a killed worker leaves nothing half-written. What it does with each message is in
  * workerHandler.ts.
  */
+import { statSync } from 'node:fs';
 import type { WorkerMessage } from './protocol/messages';
 import { analyze } from './engine/pipeline/analyze';
 import { writeOutputs } from './engine/output';
@@ -26,6 +27,10 @@ const handle = createJobHandler({
   distDir: __dirname,
   peakRssBytes: () => process.resourceUsage().maxRSS * 1024,
   precheck: precheckJob,
+  stamp: (p) => {
+    const st = statSync(p);
+    return `${st.size}:${st.mtimeMs}:${st.ino}`;
+  },
 });
 
 process.on('message', (raw: unknown) => void handle(raw));

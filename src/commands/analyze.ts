@@ -350,6 +350,12 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
   // The worker starts while the files are hashed and the cache looked up (killed on a hit).
   const launch = workerLaunch(context, run);
   const prestarted = opts.prestarted ?? new PrestartedWorker(launch.workerPath, launch.start);
+  // The worker starts this analysis now, while the files are hashed and the cache looked up;
+  // the job below takes it over (or, on a cache hit, the worker is stopped). Not for a PyTorch
+  // file: its ONNX export comes first.
+  if (!isTorchPath(modelPath) && prestarted.preload({ type: 'preload', modelPath, datasetPath, overrides, threads: run.threads }, launch.workerPath, launch.start)) {
+    log.info(`analyze: the worker started ahead begins the analysis (${since()})`);
+  }
   try {
     // ---------------------------------------------------------------- the cache
     let cacheKeyValue: string | undefined;

@@ -7,7 +7,7 @@
  * result is a crash, reported with the tail of its stderr.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { parseWorkerMessage, type AnalyzeJob, type WorkerMessage } from '../protocol/messages';
+import { parseWorkerMessage, type AnalyzeJob, type PreloadRequest, type WorkerMessage } from '../protocol/messages';
 import type { ProgressEvent, Results } from '../engine/types';
 
 export interface WorkerOutcome {
@@ -92,13 +92,36 @@ export class PrestartedWorker {
     return this.child?.pid;
   }
 
+  /**
+   * Tells the worker the job likely to come, so it starts it now (src/workerHandler.ts): the
+   * job that follows takes that run over when it is the same job on unchanged files. False
+   * (nothing sent) when the worker is gone, taken, or was started otherwise (`take` would not
+   * give it to the job).
+   */
+  preload(req: PreloadRequest, workerPath: string, start: WorkerStart): boolean {
+    const c = this.usable(workerPath, start);
+    if (!c) return false;
+    try {
+      c.send(req, (err) => void err); // a failed send is no matter: the job then runs afresh
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** The process, if it still runs and was started the same way; at most once. */
   take(workerPath: string, start: WorkerStart): ChildProcess | undefined {
+    const c = this.usable(workerPath, start);
+    if (c) this.taken = true;
+    return c;
+  }
+
+  /** The process, if it is not taken, still runs and was started the same way. */
+  private usable(workerPath: string, start: WorkerStart): ChildProcess | undefined {
     const c = this.child;
     if (this.taken || !c) return undefined;
     const same = workerPath === this.workerPath && start.maxOldSpaceMB === this.start.maxOldSpaceMB && JSON.stringify(start.env ?? {}) === JSON.stringify(this.start.env ?? {});
     if (!same || c.exitCode !== null || c.signalCode !== null || !c.connected) return undefined;
-    this.taken = true;
     return c;
   }
 

@@ -202,8 +202,8 @@ const resultsField = shaped<Results>('a unet-lens/results@1 results object', (v)
 
 // ---------------------------------------------------------------- host → worker
 
-export const Analyze = message('analyze', {
-  id: str(),
+/** What a job runs: the fields an `analyze` job and a `preload` share. */
+const jobFields = {
   modelPath: str(PATH),
   datasetPath: str(PATH),
   /** Overrides of the dataset file's `analysis` block (from settings or CLI flags). */
@@ -219,12 +219,26 @@ export const Analyze = message('analyze', {
   ),
   /** Threads onnxruntime may use (0 = its default). */
   threads: opt(num()),
+};
+
+export const Analyze = message('analyze', {
+  id: str(),
+  ...jobFields,
   /** Where the worker writes results.json and report.html (absent: results only in the reply). */
   outDir: opt(str(PATH)),
 });
 export type AnalyzeJob = MessageOf<typeof Analyze>;
+/**
+ * The job likely to come, sent to a worker started ahead while the host still hashes the files
+ * and looks up its cache: the worker starts it at once and holds what it sends until the
+ * `analyze` job arrives. A job with the same fields, on files unchanged since, takes it over
+ * (what was held goes out under the job's id first); any other job runs afresh. A cache hit
+ * kills the worker.
+ */
+export const Preload = message('preload', jobFields);
+export type PreloadRequest = MessageOf<typeof Preload>;
 
-export const workerRequests = new Protocol('host → worker', [Analyze]);
+export const workerRequests = new Protocol('host → worker', [Analyze, Preload]);
 export type WorkerRequest = MessageOf<(typeof workerRequests extends Protocol<infer M> ? M : never)>;
 
 // ---------------------------------------------------------------- worker → host

@@ -170,3 +170,25 @@ test('a worker started ahead of its job runs it; one started otherwise, dead or 
   await assert.rejects(runWorker(echo, job(), { prestarted: dead, onSpawn: (id) => (pid3 = id) }), (e: WorkerError) => e.kind === 'crash' && /exit code 9/.test(e.message));
   assert.ok(pid3 && pid3 !== dead.pid);
 });
+
+test('a worker started ahead and told the job to come (preload) starts it; the job takes it over with the same results', async () => {
+  const fresh = await runWorker(worker, job({ id: 'fresh' }));
+  const ahead = new PrestartedWorker(worker, {});
+  const { type: _t, id: _i, ...fields } = job();
+  assert.equal(ahead.preload({ type: 'preload', ...fields }, worker, {}), true);
+  assert.equal(ahead.preload({ type: 'preload', ...fields }, worker, { maxOldSpaceMB: 1024 }), false, 'not to a worker the job would not take');
+  await new Promise((r) => setTimeout(r, 1500)); // the early run is under way
+  const stages: string[] = [];
+  let pid = 0;
+  const early = await runWorker(worker, job({ id: 'taken-over' }), { prestarted: ahead, onSpawn: (id) => (pid = id), onPartial: (_r, stage) => stages.push(stage) });
+  assert.equal(pid, ahead.pid);
+  assert.equal(stages[0], 'taps', 'the partial results held before the job reach it');
+  // What differs between two runs of the same inputs (as scripts/compare-results.mjs ignores it).
+  const strip = (r: typeof early.results) => ({
+    ...r,
+    createdAt: '',
+    timings: {},
+    ...(r.performanceWithoutLabels ? { performanceWithoutLabels: { ...r.performanceWithoutLabels, timingMs: 0 } } : {}),
+  });
+  assert.deepEqual(strip(early.results), strip(fresh.results));
+});

@@ -15,6 +15,7 @@ export const HUGE = 'x'.repeat(33 * 2 ** 20);
 export const examples = {
   workerRequests: [
     { type: 'analyze', id: 'j1', modelPath: '/m/model.onnx', datasetPath: '/m/unetlens.json', overrides: { maxPoints: 256, shifts: { enabled: false } }, threads: 2, outDir: '/tmp/out' },
+    { type: 'preload', modelPath: '/m/model.onnx', datasetPath: '/m/unetlens.json', overrides: { maxPoints: 256, shifts: { enabled: false } }, threads: 2 },
   ],
   workerMessages: [
     { type: 'progress', id: 'j1', event: { stage: 'load', message: 'Loading the model' } },

@@ -43,7 +43,7 @@ test('every declared message has an example, and every example passes', () => {
 test('the message lists: theme is gone, selectTap is declared, partial results stream', () => {
   assert.deepEqual(protocols.hostToWebview.types, ['results', 'partial', 'status']);
   assert.deepEqual(protocols.webviewToHost.types, ['ready', 'selectTap', 'exportPng', 'exportCsv', 'rerun', 'openReport', 'exportReport']);
-  assert.deepEqual(protocols.workerRequests.types, ['analyze']);
+  assert.deepEqual(protocols.workerRequests.types, ['analyze', 'preload']);
   assert.deepEqual(protocols.workerMessages.types, ['progress', 'log', 'result', 'partial', 'error']);
 });
 
@@ -158,6 +158,95 @@ test("the worker's handler turns an engine error into an error message and exit 
   await createJobHandler(w)(examples.workerRequests[0]);
   assert.deepEqual(io.sent, [{ type: 'error', id: 'j1', message: 'bad dataset', kind: 'dataset', where: '/d/unetlens.json' }]);
   assert.deepEqual(io.exits, [1]);
+});
+
+test("the worker's handler: a preload starts the job's analysis; the same job takes it over, its held messages first under the job's id", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const calls: { model: string; cancel: unknown }[] = [];
+  const { io, w } = fakeIo({
+    analyze: async (m, _d, opts) => {
+      calls.push({ model: m, cancel: opts?.cancel });
+      opts?.log?.('held line');
+      const partial = structuredClone(sampleResults);
+      opts?.onPartial?.(partial, 'taps');
+      partial.splits = []; // the engine's object keeps growing: what was held is a copy
+      await gate;
+      opts?.onProgress?.({ stage: 'forward', message: 'after' });
+      return sampleResults;
+    },
+  });
+  const handle = createJobHandler(w);
+  const [job, preload] = examples.workerRequests;
+  await handle(preload);
+  await handle(preload); // a second preload is ignored
+  assert.match(io.err, /ignored a preload: one was started already/);
+  assert.equal(calls.length, 1);
+  assert.deepEqual(io.sent, [], 'nothing is sent before the job');
+  const done = handle(job);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(
+    io.sent.map((m) => [(m as { type: string }).type, (m as { id: string }).id]),
+    [['log', 'j1'], ['partial', 'j1']],
+  );
+  assert.equal((io.sent[1] as { results: { splits: unknown[] } }).results.splits.length, sampleResults.splits.length);
+  release();
+  await done;
+  assert.equal(calls.length, 1, 'the job ran once');
+  assert.deepEqual(io.sent.map((m) => (m as { type: string }).type), ['log', 'partial', 'progress', 'result']);
+  assert.deepEqual(io.exits, [0]);
+  for (const m of io.sent) assert.ok(parseWorkerMessage(m).ok);
+});
+
+test("the worker's handler: a job unlike the preload, or on files changed since, cancels the early run and runs afresh", async () => {
+  for (const change of ['fields', 'files'] as const) {
+    let stamp = 'a';
+    const cancels: { cancelled: boolean }[] = [];
+    const { io, w } = fakeIo({
+      stamp: () => stamp,
+      analyze: async (_m, _d, opts) => {
+        io.analyzed++;
+        const cancel = opts?.cancel as { cancelled: boolean } | undefined;
+        if (cancel) cancels.push(cancel);
+        opts?.log?.(`run ${io.analyzed}`);
+        await new Promise((r) => setImmediate(r));
+        if (cancel?.cancelled) throw new LensError('Analysis cancelled.', 'cancelled');
+        return sampleResults;
+      },
+    });
+    const handle = createJobHandler(w);
+    const [job, preload] = examples.workerRequests;
+    await handle(preload);
+    if (change === 'files') stamp = 'b';
+    await handle(change === 'fields' ? { ...job, overrides: { maxPoints: 512 } } : job);
+    assert.equal(io.analyzed, 2, change);
+    assert.deepEqual(cancels.map((c) => c.cancelled), [true], change);
+    assert.deepEqual(io.sent.map((m) => [(m as { type: string }).type, (m as { message?: string }).message]), [['log', 'run 2'], ['result', undefined]], `${change}: nothing of the early run is sent`);
+    assert.deepEqual(io.exits, [0]);
+  }
+});
+
+test("the worker's handler: an early run's error reaches the job that takes it over; a preload on a file that is not there starts nothing", async () => {
+  const { io, w } = fakeIo({
+    analyze: async () => {
+      io.analyzed++;
+      throw new LensError('bad dataset', 'dataset', '/d/unetlens.json');
+    },
+  });
+  const handle = createJobHandler(w);
+  await handle(examples.workerRequests[1]);
+  await handle(examples.workerRequests[0]);
+  assert.equal(io.analyzed, 1);
+  assert.deepEqual(io.sent, [{ type: 'error', id: 'j1', message: 'bad dataset', kind: 'dataset', where: '/d/unetlens.json' }]);
+  assert.deepEqual(io.exits, [1]);
+
+  const b = fakeIo({
+    precheck: () => {
+      throw new LensError('not a file', 'model', '/m/model.onnx');
+    },
+  });
+  await createJobHandler(b.w)(examples.workerRequests[1]);
+  assert.equal(b.io.analyzed, 0);
 });
 
 // ---------------------------------------------------------------- declarations vs. senders and receivers
