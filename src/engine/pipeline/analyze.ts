@@ -30,7 +30,8 @@
  * - per tap, the train reference: `n × C` float32 (n ≤ maxPoints), its leave-one-out
  *   neighbours (`n × k` int32 + float64) and its labels and origins (3 × n int32);
  * - one batch of activations (`batchSize` images × Σ_taps C·H·W float32, as onnxruntime
- *   returns them) and, per image and tap, a few transient arrays of that tap's size;
+ *   returns them; fewer images per batch when that would pass a quarter of the memory
+ *   budget, limits.ts `batchForMemory`) and, per image and tap, a few transient arrays of that tap's size;
  * - the maps' inputs of the split in progress, from its pass until its maps: for its first
  *   `mapsPerSplit` images, per tap at most 128² rows of C float32 (maps.ts `mapsCapture`);
  * - the kNN scratch of one search (a block of at most 2²² float32 distance products);
@@ -76,6 +77,7 @@ import { loadDatasetFile } from '../data/datasetFile';
 import { listSplit, type SplitSource } from '../data/splits';
 import { loadModel } from '../model/load';
 import { createOnnxGemm, createOnnxTopk } from '../metrics';
+import { batchForMemory, formatBytes, memoryBudgetBytes } from '../limits';
 import { LensError, METHOD_VERSION, RESULTS_SCHEMA, type ProgressEvent, type Results } from '../types';
 import {
   buildTapStates,
@@ -167,6 +169,14 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
     };
     const taps = buildTapStates(model, modelSpatial);
+    // One batch holds every tap of every image at once: fewer images per pass when that would
+    // take more than a quarter of the memory budget (limits.ts `batchForMemory`).
+    const perImageBytes = 4 * (taps.reduce((a, t) => a + t.C * t.dims.reduce((p, d) => p * d, 1), 0) + model.outputDims.reduce((p, d) => p * d, 1) + model.inputDims.reduce((p, d) => p * d, 1));
+    const batchSize = batchForMemory(settings.batchSize, perImageBytes);
+    if (batchSize < settings.batchSize) {
+      log(`batch size ${settings.batchSize} → ${batchSize}: one image's activations at every tap are ${formatBytes(perImageBytes)} (memory budget ${formatBytes(memoryBudgetBytes())})`);
+      settings.batchSize = batchSize;
+    }
     const run: Run = {
       cfg,
       settings,
