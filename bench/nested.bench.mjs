@@ -70,8 +70,8 @@ async function plain(i) {
   const r = await timed(process.execPath, [join(ROOT, 'bench/.data/nested-plain.mjs'), DATA], { tmp: TMP, logFile: join(TMP, `plain-${i}.log`) });
   if (r.code !== 0) throw new Error(`plain inference failed:\n${r.err}`);
   const j = JSON.parse(r.out.trim().split('\n').at(-1));
-  console.log(`plain ${i}: run ${fmtS(j.runMs)} (session ${fmtS(j.createMs)}), wall ${fmtS(r.wallMs)}, RSS ${fmtMB(r.rssMB)}, load ${la.toFixed(1)}→${load1().toFixed(1)}`);
-  return { ...j, wallMs: r.wallMs, rssMB: r.rssMB, loadStart: la, loadEnd: load1() };
+  console.log(`plain ${i}: run ${fmtS(j.runMs)} (session ${fmtS(j.createMs)}), wall ${fmtS(r.wallMs)}, CPU ${fmtS(r.cpuMs)}, RSS ${fmtMB(r.rssMB)}, load ${la.toFixed(1)}→${load1().toFixed(1)}`);
+  return { ...j, wallMs: r.wallMs, cpuMs: r.cpuMs, rssMB: r.rssMB, loadStart: la, loadEnd: load1() };
 }
 
 async function ours(kind, i) {
@@ -120,6 +120,7 @@ if (flag('--profile')) {
 
 const info = existsSync(join(DATA, 'info.json')) ? JSON.parse(readFileSync(join(DATA, 'info.json'), 'utf8')) : {};
 const plainMs = median(plains.map((p) => p.runMs));
+const plainCpuMs = median(plains.map((p) => p.cpuMs));
 const med = (k, f) => median(rows[k].map(f));
 const cols = kinds;
 const title = { default: 'default settings', noshifts: '`--no-shifts`' };
@@ -136,6 +137,7 @@ const row = (label, f, fmt) => lines.push(`| ${label} | ${cols.map((k) => fmt(me
 row('wall time (process)', (r) => r.wallMs, fmtS);
 row('wall / plain inference', (r) => r.wallMs / plainMs, fmtX);
 row('CPU time (process, user + system)', (r) => r.cpuMs, fmtS);
+row('CPU / plain inference CPU (process)', (r) => r.cpuMs / plainCpuMs, fmtX);
 row('peak RSS', (r) => r.rssMB, fmtMB);
 row('load (model, dataset file)', (r) => r.timings.loadMs, fmtS);
 row('forward (read, infer, labels, sampling)', (r) => r.timings.forwardMs, fmtS);
@@ -149,7 +151,7 @@ lines.push(`| load average at start → end | ${cols.map((k) => rows[k].map((r) 
 lines.push('');
 lines.push(
   `Plain inference (onnxruntime-node, default session options, the 4 images as one batch, prediction output only): ` +
-    `median ${fmtS(plainMs)} (runs: ${plains.map((p) => fmtS(p.runMs)).join(', ')}; session creation ${fmtS(median(plains.map((p) => p.createMs)))}; peak RSS ${fmtMB(median(plains.map((p) => p.rssMB)))}).`,
+    `median ${fmtS(plainMs)} (runs: ${plains.map((p) => fmtS(p.runMs)).join(', ')}; CPU of the process ${fmtS(plainCpuMs)}; session creation ${fmtS(median(plains.map((p) => p.createMs)))}; peak RSS ${fmtMB(median(plains.map((p) => p.rssMB)))}).`,
 );
 void t0;
 console.log('\n' + lines.join('\n'));
