@@ -63,6 +63,19 @@ export function memoryBudgetBytes(env: NodeJS.ProcessEnv = process.env): number 
 }
 
 /**
+ * Images per forward pass: `batchSize`, or fewer when one batch of activations (`perImageBytes`
+ * per image: every tap, the prediction output and the input, float32, as the model run returns
+ * them all at once) would exceed a quarter of the memory budget; at least 1. A 1024² image
+ * through a large nested UNet with 64 taps is about 1.2 GB of activations: four of them at
+ * once would be 4.8 GB, past the budget before anything else is counted.
+ */
+export function batchForMemory(batchSize: number, perImageBytes: number, budgetBytes: number = memoryBudgetBytes()): number {
+  const B = Math.max(1, Math.floor(batchSize));
+  if (!(perImageBytes > 0)) return B;
+  return Math.max(1, Math.min(B, Math.floor(budgetBytes / 4 / perImageBytes)));
+}
+
+/**
  * Largest single array (bytes) a reader may allocate, or a decompression may produce: a
  * quarter of the budget (an image is decoded, converted to float32 and preprocessed, and
  * several are held at once).

@@ -106,6 +106,11 @@ async function createSession(
     // failures come back as exceptions, which we wrap; keep onnxruntime's own log quiet
     logSeverityLevel: 4,
     graphOptimizationLevel: 'all',
+    // No CPU memory arena: with every tap fetched as an output, a run's buffers are as large as
+    // the activations themselves (about 1 GB for one 1024² image through a nested UNet with 63
+    // taps), and the arena keeps them after the run, beside the copies handed to JavaScript.
+    // Without it they go back to the system: peak RSS of that run 2.72 → 2.23 GB. Numerics unchanged.
+    enableCpuMemArena: false,
     ...(threads && threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
   };
   if (!external) return ort.InferenceSession.create(bytes, options);

@@ -10,9 +10,10 @@
  * (forwardPass.ts). After train's pass, the train reference of every tap is built from its
  * points, once, each just before train's metrics of that tap (trainReference.ts), and handed
  * to every split's metrics, maps and the shift sweep. After a split's pass its metrics are computed tap by tap and its points dropped
- * (only the PCA rows are kept; tapMetrics.ts). Then a small extra forward pass over the
- * split's first `analysis.mapsPerSplit` images makes their spatial maps (maps.ts); train's
- * own maps use the same final reference as every other split.
+ * (only the PCA rows are kept; tapMetrics.ts). Then the spatial maps of the split's first
+ * `analysis.mapsPerSplit` images are measured (maps.ts) from the query rows their batches
+ * left in the split's own pass (`mapsCapture`: no second model run); train's own maps use the
+ * same final reference as every other split.
  *
  * With the shift sweep on (METHOD.md §5), an unlabelled split's pass also draws the sweep's
  * own sample of every tap (its streams and `shifts.maxPoints`) from the same rows and the
@@ -29,7 +30,10 @@
  * - per tap, the train reference: `n × C` float32 (n ≤ maxPoints), its leave-one-out
  *   neighbours (`n × k` int32 + float64) and its labels and origins (3 × n int32);
  * - one batch of activations (`batchSize` images × Σ_taps C·H·W float32, as onnxruntime
- *   returns them) and, per image and tap, a few transient arrays of that tap's size;
+ *   returns them; fewer images per batch when that would pass a quarter of the memory
+ *   budget, limits.ts `batchForMemory`) and, per image and tap, a few transient arrays of that tap's size;
+ * - the maps' inputs of the split in progress, from its pass until its maps: for its first
+ *   `mapsPerSplit` images, per tap at most 128² rows of C float32 (maps.ts `mapsCapture`);
  * - the kNN scratch of one search (a block of at most 2²² float32 distance products);
  * - the results themselves (≤ 1000 PCA rows per tap and split, the maps).
  * Nothing grows with the number of images. Point values are copied only for the points the
@@ -73,6 +77,7 @@ import { loadDatasetFile } from '../data/datasetFile';
 import { listSplit, type SplitSource } from '../data/splits';
 import { loadModel } from '../model/load';
 import { createOnnxGemm, createOnnxTopk } from '../metrics';
+import { batchForMemory, formatBytes, memoryBudgetBytes } from '../limits';
 import { LensError, METHOD_VERSION, RESULTS_SCHEMA, type ProgressEvent, type Results } from '../types';
 import {
   buildTapStates,
@@ -88,11 +93,11 @@ import {
   type AnalyzeOptions,
   type Run,
 } from './context';
-import { targetRange } from './batch';
+import { targetRange, type Batch } from './batch';
 import { finishSamples, forwardPass, type Sample } from './forwardPass';
 import { tapReference, type TrainReferences } from './trainReference';
 import { splitMetrics } from './tapMetrics';
-import { mapsPass } from './maps';
+import { mapsCapture, mapsPass } from './maps';
 import { calibrationPlan, sharedMeasure, shiftSweep, type SharedMeasure } from './sweep';
 
 export type { AnalyzeOptions } from './context';
@@ -164,6 +169,14 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
     };
     const taps = buildTapStates(model, modelSpatial);
+    // One batch holds every tap of every image at once: fewer images per pass when that would
+    // take more than a quarter of the memory budget (limits.ts `batchForMemory`).
+    const perImageBytes = 4 * (taps.reduce((a, t) => a + t.C * t.dims.reduce((p, d) => p * d, 1), 0) + model.outputDims.reduce((p, d) => p * d, 1) + model.inputDims.reduce((p, d) => p * d, 1));
+    const batchSize = batchForMemory(settings.batchSize, perImageBytes);
+    if (batchSize < settings.batchSize) {
+      log(`batch size ${settings.batchSize} → ${batchSize}: one image's activations at every tap are ${formatBytes(perImageBytes)} (memory budget ${formatBytes(memoryBudgetBytes())})`);
+      settings.batchSize = batchSize;
+    }
     const run: Run = {
       cfg,
       settings,
@@ -231,13 +244,25 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       const src = sources[si];
       const isTrain = si === 0; // train (sorted first; without its held-out part, if any)
       const shared = unlabeled.includes(src) ? sharedMeasure(run, unlabeled.indexOf(src)) : null;
+      // the maps' images are taken from this pass (maps.ts), not run again
+      const capture = sources[0].labeled ? mapsCapture(run, src) : null;
+      const sharedBatch = shared?.options.perBatch;
+      const passOptions = capture
+        ? {
+            ...shared?.options,
+            perBatch: async (batch: Batch, n: number) => {
+              await capture.perBatch(batch, n);
+              if (sharedBatch) await sharedBatch(batch, n);
+            },
+          }
+        : shared?.options;
       const tf = performance.now();
       const pass = await forwardPass(
         run,
         src,
         si,
         (done) => progress({ stage: 'forward', message: `Forward passes: ${src.name}`, split: src.name, done: imagesDone + done, total: totalImages }),
-        shared?.options,
+        passOptions,
       );
       imagesDone += src.count;
       forwardMs += performance.now() - tf;
@@ -287,6 +312,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       const tmaps = performance.now();
       const items = await mapsPass(run, src, reference, isTrain, pass.nonFinite, (done, total) =>
         progress({ stage: 'metrics', message: `Maps: ${src.name}`, split: src.name, done, total }),
+        capture?.images,
       );
       results.maps.items.push(...items);
       mapsMs += performance.now() - tmaps;

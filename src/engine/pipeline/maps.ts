@@ -18,16 +18,140 @@
  * preview of the model input (mean over channels, area-averaged to at most 128 px a side,
  * min–max scaled to 0..255), and the ground-truth and predicted label maps on the preview grid
  * (majority-pooled; classification: the image's label everywhere).
+ *
+ * The maps' images are not run through the model again: the split's own forward pass hands
+ * each batch to `mapsCapture`, which keeps, for the first `mapsPerSplit` images only, what
+ * their maps need (the preview, the label planes and per tap the query rows of the stored
+ * grid: at most 128² rows of C values), until the maps are measured after the split's metrics
+ * (train's against the final train reference). Same rows, same numbers as a second run.
  */
 import type { SplitSource } from '../data/splits';
 import { centreIndexMap, knnConfidence, knnSearchAsync, type KnnResult } from '../metrics';
-import { allFinite, greyPreview, labelPlane, mapSize, middleCell, planeOf, pointsOfImage, prod } from '../points';
+import { allFinite, greyPreview, labelPlane, mapSize, middleCell, planeOf, prod } from '../points';
 import type { ImageMaps } from '../types';
 import { checkCancel, round, type Run } from './context';
-import { imageLabels, pointLabels, runBatch, type LabelCache } from './batch';
+import { imageLabels, pointLabels, runBatch, type Batch, type LabelCache } from './batch';
 import type { TapReference, TrainReferences } from './trainReference';
 
-/** Spatial knnConfidence maps of the first `mapsPerSplit` images of a split (see the file header). */
+/** The measured locations of one tap of one image: its query rows, taken from the batch (`mapImage`). */
+export interface MapTapInput {
+  /** The stored grid (`mapSize` of the plane). */
+  dims: [number, number];
+  /** The queries: row-major nq × C, the tap's C-vector at each measured location. */
+  q: Float32Array;
+  /** The predicted label of each query row. */
+  pred: Int32Array;
+  nq: number;
+  /** Flat location of the plane's first cell in the tap grid. */
+  offset: number;
+  /** The plane location of each row (one per stored cell), or null: every location, in order. */
+  locs: Int32Array | null;
+}
+
+/** What the maps of one image need from its batch; nothing of the batch is kept beyond it. */
+export interface MapImage {
+  /** Index of the image in its split. */
+  image: number;
+  id: string;
+  preview: ImageMaps['preview'];
+  label: number[] | null;
+  prediction: number[] | null;
+  /** Per tap of the run (`run.taps` order): its queries, or null (the plane holds NaN/Inf, or the tap is missing). */
+  taps: (MapTapInput | null)[];
+}
+
+/** Images the split's own pass took for the maps (`mapsCapture`), in split order. */
+export interface MapsCapture {
+  images: MapImage[];
+  /** For `PassOptions.perBatch`: takes the first `count` images of the split as their batches run. */
+  perBatch: (batch: Batch, n: number) => Promise<void>;
+}
+
+/** How many images of a split get maps (0: none, e.g. regression). */
+export function mapsCount(run: Run, src: SplitSource): number {
+  if (run.task === 'regression' || run.numClasses < 2) return 0;
+  return Math.min(Math.max(0, Math.floor(run.settings.mapsPerSplit)), src.count);
+}
+
+/**
+ * Takes the map inputs of the split's first `mapsCount` images from the split's own forward
+ * pass (its `perBatch`), so the maps do not run those images through the model a second time.
+ * Holds per image and tap at most `MAP_MAX_SIDE`² query rows of C values (the stored grid).
+ * Null when the split gets no maps.
+ */
+export function mapsCapture(run: Run, src: SplitSource): MapsCapture | null {
+  const count = mapsCount(run, src);
+  if (count === 0) return null;
+  const images: MapImage[] = [];
+  let seen = 0;
+  return {
+    images,
+    perBatch: async (batch, n) => {
+      for (let b = 0; b < n && seen + b < count; b++) images.push(mapImage(run, batch, b, seen + b, src.labeled));
+      seen += n;
+    },
+  };
+}
+
+/**
+ * The map inputs of image `b` of a batch (split index `image`): the preview, the label and
+ * prediction planes, and per tap the query rows of its plane (every location, or one per
+ * stored cell: the file header), read straight from the batch's channel-major activations.
+ */
+export function mapImage(run: Run, batch: Batch, b: number, image: number, labeled: boolean): MapImage {
+  const { taps, C0, spatial, numClasses } = run;
+  const inL = prod(spatial);
+  const outPerImage = prod(run.outDims);
+  const inDepth = spatial.length === 3 ? spatial[0] : undefined;
+  const item = batch.items[b];
+  const out = batch.output.data.subarray(b * outPerImage, (b + 1) * outPerImage);
+  const il = imageLabels(run, item, out, labeled);
+  const preview = greyPreview(batch.input.subarray(b * C0 * inL, (b + 1) * C0 * inL), C0, spatial);
+  const pv = preview.dims;
+  const size = pv[0] * pv[1];
+  let label: number[] | null = null;
+  let prediction: number[] | null = null;
+  if (run.task === 'classification') {
+    if (il.gt && il.gt[0] >= 0) label = new Array<number>(size).fill(il.gt[0]);
+    prediction = new Array<number>(size).fill(il.pred![0]);
+  } else {
+    if (il.gt) label = labelPlane(il.gt, spatial, inDepth, pv, numClasses);
+    prediction = labelPlane(il.pred!, run.outDims.slice(1), inDepth, pv, numClasses);
+  }
+  const cache: LabelCache = new Map();
+  const inputs = taps.map((tap): MapTapInput | null => {
+    const t = batch.taps.get(tap.info.name);
+    if (!t) return null;
+    const C = tap.C;
+    const L = prod(tap.dims);
+    const view = t.data.subarray(b * C * L, (b + 1) * C * L);
+    const z = tap.dims.length === 3 ? middleCell(inDepth ?? tap.dims[0], tap.dims[0]) : 0;
+    const plane = planeOf(tap.dims, z);
+    const nPlane = plane.dims[0] * plane.dims[1];
+    // the whole plane must be finite (not only the measured locations)
+    for (let c = 0; c < C; c++) if (!allFinite(view.subarray(c * L + plane.offset, c * L + plane.offset + nPlane))) return null;
+    const { pred } = pointLabels(run, il, tap.dims, cache);
+    const dims = mapSize(plane.dims);
+    // the measured locations: all of them, or one per stored cell (see the file header)
+    const locs = dims[0] === plane.dims[0] && dims[1] === plane.dims[1] ? null : centreIndexMap(plane.dims, dims);
+    const nq = locs ? locs.length : nPlane;
+    const q = new Float32Array(nq * C);
+    const qPred = new Int32Array(nq);
+    for (let r = 0; r < nq; r++) {
+      const l = plane.offset + (locs ? locs[r] : r);
+      for (let c = 0; c < C; c++) q[r * C + c] = view[c * L + l];
+      qPred[r] = pred[l];
+    }
+    return { dims, q, pred: qPred, nq, offset: plane.offset, locs };
+  });
+  return { image, id: item.id, preview, label, prediction, taps: inputs };
+}
+
+/**
+ * Spatial knnConfidence maps of the first `mapsPerSplit` images of a split (see the file
+ * header). `captured`: their inputs taken in the split's own pass (`mapsCapture`); without
+ * it the images are run through the model here.
+ */
 export async function mapsPass(
   run: Run,
   src: SplitSource,
@@ -35,73 +159,45 @@ export async function mapsPass(
   isTrain: boolean,
   nonFinite: Set<number>,
   onImage: (done: number, total: number) => void,
+  captured?: MapImage[],
 ): Promise<ImageMaps[]> {
-  const { settings, taps, C0, spatial, numClasses } = run;
-  const count = Math.min(Math.max(0, Math.floor(settings.mapsPerSplit)), src.count);
-  if (count === 0 || run.task === 'regression' || numClasses < 2) return [];
+  const { settings, taps } = run;
+  const count = mapsCount(run, src);
+  if (count === 0) return [];
   const usable = taps
-    .map((tap, ti) => ({ tap, ref: reference[ti] }))
-    .filter(({ ref }, ti) => ref && ref.knn.labels && ref.knn.n > 1 && !nonFinite.has(ti)) as { tap: Run['taps'][number]; ref: TapReference }[];
+    .map((tap, ti) => ({ tap, ti, ref: reference[ti] }))
+    .filter(({ ref, ti }) => ref && ref.knn.labels && ref.knn.n > 1 && !nonFinite.has(ti)) as { tap: Run['taps'][number]; ti: number; ref: TapReference }[];
   if (usable.length === 0) return [];
-  const labeled = src.labeled;
-  const inL = prod(spatial);
-  const outPerImage = prod(run.outDims);
-  const inDepth = spatial.length === 3 ? spatial[0] : undefined;
-  const B = Math.max(1, settings.batchSize);
   const items: ImageMaps[] = [];
+  const one = async (m: MapImage) => {
+    const confidence: ImageMaps['confidence'] = {};
+    for (const { tap, ti, ref } of usable) {
+      checkCancel(run.cancel);
+      const input = m.taps[ti];
+      if (!input) continue;
+      const { q, nq, pred, locs, offset, dims } = input;
+      const values = await confidenceAt(run, ref, q, nq, pred, isTrain ? { image: m.image, offset, locs } : null);
+      confidence[tap.info.name] = { dims, values: Array.from(values, (v) => round(v, 4)) };
+      await new Promise((r) => setImmediate(r));
+    }
+    items.push({ split: src.name, image: m.id, preview: m.preview, label: m.label, prediction: m.prediction, confidence });
+    onImage(items.length, count);
+  };
+  if (captured && captured.length >= count) {
+    for (let i = 0; i < count; i++) {
+      const m = captured[i];
+      captured[i] = undefined as unknown as MapImage; // drop its queries once measured
+      await one(m);
+    }
+    return items;
+  }
+  const B = Math.max(1, settings.batchSize);
   for (let start = 0; start < count; start += B) {
     checkCancel(run.cancel);
     const n = Math.min(B, count - start);
     const batch = await runBatch(run, src, start, n);
-    for (let b = 0; b < n; b++) {
-      const item = batch.items[b];
-      const out = batch.output.data.subarray(b * outPerImage, (b + 1) * outPerImage);
-      const il = imageLabels(run, item, out, labeled);
-      const preview = greyPreview(batch.input.subarray(b * C0 * inL, (b + 1) * C0 * inL), C0, spatial);
-      const pv = preview.dims;
-      const size = pv[0] * pv[1];
-      let label: number[] | null = null;
-      let prediction: number[] | null = null;
-      if (run.task === 'classification') {
-        if (il.gt && il.gt[0] >= 0) label = new Array<number>(size).fill(il.gt[0]);
-        prediction = new Array<number>(size).fill(il.pred![0]);
-      } else {
-        if (il.gt) label = labelPlane(il.gt, spatial, inDepth, pv, numClasses);
-        prediction = labelPlane(il.pred!, run.outDims.slice(1), inDepth, pv, numClasses);
-      }
-      const confidence: ImageMaps['confidence'] = {};
-      const cache: LabelCache = new Map();
-      for (const { tap, ref } of usable) {
-        checkCancel(run.cancel);
-        const t = batch.taps.get(tap.info.name)!;
-        const pts = pointsOfImage(t, b);
-        const z = tap.dims.length === 3 ? middleCell(inDepth ?? tap.dims[0], tap.dims[0]) : 0;
-        const plane = planeOf(tap.dims, z);
-        const nq = plane.dims[0] * plane.dims[1];
-        const qPlane = pts.subarray(plane.offset * tap.C, (plane.offset + nq) * tap.C);
-        if (!allFinite(qPlane)) continue;
-        const { pred } = pointLabels(run, il, tap.dims, cache);
-        const predPlane = pred.subarray(plane.offset, plane.offset + nq);
-        const dims = mapSize(plane.dims);
-        // the measured locations: all of them, or one per stored cell (see the file header)
-        const locs = dims[0] === plane.dims[0] && dims[1] === plane.dims[1] ? null : centreIndexMap(plane.dims, dims);
-        let q = qPlane;
-        let qPred = predPlane;
-        if (locs) {
-          q = new Float32Array(locs.length * tap.C);
-          qPred = new Int32Array(locs.length);
-          for (let r = 0; r < locs.length; r++) {
-            q.set(qPlane.subarray(locs[r] * tap.C, (locs[r] + 1) * tap.C), r * tap.C);
-            qPred[r] = predPlane[locs[r]];
-          }
-        }
-        const values = await confidenceAt(run, ref, q, locs ? locs.length : nq, qPred, isTrain ? { image: start + b, offset: plane.offset, locs } : null);
-        confidence[tap.info.name] = { dims, values: Array.from(values, (v) => round(v, 4)) };
-        await new Promise((r) => setImmediate(r));
-      }
-      items.push({ split: src.name, image: item.id, preview, label, prediction, confidence });
-      onImage(start + b + 1, count);
-    }
+    const images = Array.from({ length: n }, (_, b) => mapImage(run, batch, b, start + b, src.labeled));
+    for (const m of images) await one(m);
   }
   return items;
 }

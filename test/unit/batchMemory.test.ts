@@ -1,0 +1,30 @@
+/**
+ * limits.ts `batchForMemory`: images per forward pass under the memory budget (a quarter of it
+ * for one batch of activations).
+ * Run: node --import tsx --test test/unit/batchMemory.test.ts
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { batchForMemory } from '../../src/engine/limits';
+
+const MB = 2 ** 20;
+
+describe('batchForMemory', () => {
+  it('keeps the batch size when a batch fits in a quarter of the budget', () => {
+    assert.equal(batchForMemory(4, 2 * MB, 4096 * MB), 4); // the example: tiny activations
+    assert.equal(batchForMemory(4, 80 * MB, 4096 * MB), 4); // 256² UNet, 27 taps: 320 MB a batch
+    assert.equal(batchForMemory(4, 256 * MB, 4096 * MB), 4); // exactly a quarter
+  });
+  it('lowers it to what fits, never below 1', () => {
+    assert.equal(batchForMemory(4, 300 * MB, 4096 * MB), 3);
+    assert.equal(batchForMemory(4, 1380 * MB, 4096 * MB), 1); // 1024² nested UNet, 64 taps
+    assert.equal(batchForMemory(8, 100 * MB, 1024 * MB), 2);
+    assert.equal(batchForMemory(4, 5000 * MB, 512 * MB), 1);
+  });
+  it('whole numbers ≥ 1 whatever it is given', () => {
+    assert.equal(batchForMemory(0, MB, 4096 * MB), 1);
+    assert.equal(batchForMemory(2.7, MB, 4096 * MB), 2);
+    assert.equal(batchForMemory(4, 0, 4096 * MB), 4);
+    assert.equal(batchForMemory(4, NaN, 4096 * MB), 4);
+  });
+});

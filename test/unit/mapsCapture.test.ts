@@ -1,0 +1,169 @@
+/**
+ * The maps' inputs taken from a split's own pass (pipeline/maps.ts `mapsCapture`, `mapImage`)
+ * against the maps' own second model run: the same query rows, labels and maps, value for
+ * value. A fake model (no onnxruntime) with a tap wider than 128 cells (measured on the stored
+ * grid, one location per cell), a small tap (every location) and a tap that holds a NaN at a
+ * location the map does not measure (no map, as before).
+ * Run: node --import tsx --test test/unit/mapsCapture.test.ts
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SplitItem, SplitSource } from '../../src/engine/data/splits';
+import { buildTrainReference, centreIndexMap } from '../../src/engine/metrics';
+import { mapImage, mapsCapture, mapsPass } from '../../src/engine/pipeline/maps';
+import { runBatch } from '../../src/engine/pipeline/batch';
+import type { Run, TapState } from '../../src/engine/pipeline/context';
+import type { TapReference } from '../../src/engine/pipeline/trainReference';
+import { mapSize, pointsOfImage } from '../../src/engine/points';
+import type { Tensor } from '../../src/engine/types';
+
+const H = 130;
+const W = 140;
+/** tap name, channels, dims */
+const TAPS: [string, number, [number, number]][] = [
+  ['big', 3, [H, W]],
+  ['small', 2, [65, 70]],
+  ['nan', 2, [H, W]],
+];
+
+function image(i: number): Float32Array {
+  const x = new Float32Array(H * W);
+  for (let p = 0; p < H * W; p++) x[p] = ((p * 7 + i * 131) % 97) / 97 + (((p % W) - 40 - 10 * i) ** 2 + (Math.floor(p / W) - 60) ** 2 < 900 ? 1 : 0);
+  return x;
+}
+
+/** A deterministic fake model: taps computed from the input, 2-class output (foreground where the input > 1). */
+const model = {
+  path: 'fake.onnx',
+  outputName: 'logits',
+  async run(batch: Tensor): Promise<{ output: Tensor; taps: Map<string, Tensor> }> {
+    const n = batch.dims[0];
+    const L = H * W;
+    const out = new Float32Array(n * 2 * L);
+    const taps = new Map<string, Tensor>();
+    for (const [name, C, dims] of TAPS) {
+      const Lt = dims[0] * dims[1];
+      const d = new Float32Array(n * C * Lt);
+      for (let b = 0; b < n; b++) {
+        for (let c = 0; c < C; c++) {
+          for (let y = 0; y < dims[0]; y++) {
+            for (let x = 0; x < dims[1]; x++) {
+              const v = batch.data[b * L + Math.floor((y * H) / dims[0]) * W + Math.floor((x * W) / dims[1])];
+              d[((b * C + c) * dims[0] + y) * dims[1] + x] = Math.sin(v * (c + 1) + 0.01 * x) + 0.1 * c;
+            }
+          }
+        }
+        // the NaN tap: one NaN at a location its map does not measure
+        if (name === 'nan') d[b * C * Lt + 1] = NaN;
+      }
+      taps.set(name, { data: d, dims: [n, C, ...dims] });
+    }
+    for (let b = 0; b < n; b++) for (let l = 0; l < L; l++) out[(b * 2 + 1) * L + l] = batch.data[b * L + l] - 1;
+    return { output: { data: out, dims: [n, 2, H, W] }, taps };
+  },
+};
+
+function fakeRun(mapsPerSplit: number, batchSize: number): Run {
+  const taps: TapState[] = TAPS.map(([name, C, dims], i) => ({
+    info: { name, index: i } as unknown as TapState['info'],
+    dims,
+    C,
+    prev: null,
+    prevDim: 0,
+    prevLoc: null,
+  }));
+  return {
+    cfg: { path: 'fake.unetlens.json', input: { layout: 'NCHW', channels: 1, scale: 1, mean: [0], std: [1], resize: 'resize' }, model: { activation: 'softmax' }, classes: ['bg', 'fg'] },
+    settings: { k: 5, mapsPerSplit, batchSize, seed: 0 },
+    model,
+    taps,
+    task: 'segmentation',
+    numClasses: 2,
+    spatial: [H, W],
+    C0: 1,
+    outDims: [2, H, W],
+    activation: 'softmax',
+    gemm: undefined,
+    topk: undefined,
+    warnings: [],
+    log: () => undefined,
+  } as unknown as Run;
+}
+
+const src: SplitSource = {
+  name: 'test',
+  labeled: false,
+  count: 5,
+  notes: [],
+  read: (i: number) => ({ id: `img${i}`, imageFile: `img${i}.png`, image: { data: image(i), dims: [1, H, W] } }) as unknown as SplitItem,
+} as unknown as SplitSource;
+
+/** A train reference per tap: points from image 9's batch (every 29th location), labelled by the fake ground truth. */
+async function references(run: Run): Promise<TapReference[]> {
+  const batch = await runBatch(run, { ...src, read: () => src.read(9) } as SplitSource, 0, 1);
+  return run.taps.map((tap) => {
+    const all = pointsOfImage(batch.taps.get(tap.info.name)!, 0);
+    const L = tap.dims[0] * tap.dims[1];
+    const idx = Array.from({ length: Math.ceil(L / 29) }, (_, i) => i * 29);
+    const points = new Float32Array(idx.length * tap.C);
+    idx.forEach((l, r) => points.set(all.subarray(l * tap.C, (l + 1) * tap.C), r * tap.C));
+    const labels = Int32Array.from(idx, (l) => (all[l * tap.C] > 0.5 ? 1 : 0));
+    const knn = buildTrainReference({ points: points.map((v) => (Number.isFinite(v) ? v : 0)), n: idx.length, dim: tap.C, labels, k: 5 });
+    return { knn, image: new Int32Array(idx.length), loc: Int32Array.from(idx), pca: null } as unknown as TapReference;
+  });
+}
+
+describe('maps from the split pass (mapsCapture) = maps from a second model run', () => {
+  it('mapImage: the stored grid rows of a wide tap, every row of a small one, none for a plane with a NaN', async () => {
+    const run = fakeRun(3, 2);
+    const batch = await runBatch(run, src, 0, 2);
+    const m = mapImage(run, batch, 1, 1, false);
+    assert.equal(m.image, 1);
+    assert.equal(m.id, 'img1');
+    const big = m.taps[0]!;
+    assert.deepEqual(big.dims, mapSize([H, W]));
+    const locs = centreIndexMap([H, W], big.dims);
+    assert.deepEqual(big.locs, locs);
+    assert.equal(big.nq, locs.length);
+    const rows = pointsOfImage(batch.taps.get('big')!, 1);
+    for (let r = 0; r < big.nq; r++) assert.deepEqual(big.q.subarray(r * 3, r * 3 + 3), rows.subarray(locs[r] * 3, locs[r] * 3 + 3));
+    const small = m.taps[1]!;
+    assert.equal(small.locs, null);
+    assert.deepEqual(small.q, pointsOfImage(batch.taps.get('small')!, 1));
+    assert.equal(m.taps[2], null);
+  });
+
+  it('mapsCapture keeps the first mapsPerSplit images across batches, with their split indices', async () => {
+    const run = fakeRun(3, 2);
+    const cap = mapsCapture(run, src)!;
+    for (let start = 0; start < src.count; start += 2) {
+      const n = Math.min(2, src.count - start);
+      await cap.perBatch(await runBatch(run, src, start, n), n);
+    }
+    assert.deepEqual(
+      cap.images.map((m) => [m.image, m.id]),
+      [
+        [0, 'img0'],
+        [1, 'img1'],
+        [2, 'img2'],
+      ],
+    );
+    assert.equal(mapsCapture(fakeRun(0, 2), src), null);
+  });
+
+  for (const isTrain of [false, true]) {
+    it(`mapsPass from the captured inputs gives the maps of its own run${isTrain ? ' (train: leave-one-out)' : ''}`, async () => {
+      const run = fakeRun(2, 1);
+      const ref = await references(run);
+      const cap = mapsCapture(run, src)!;
+      for (let start = 0; start < src.count; start++) await cap.perBatch(await runBatch(run, src, start, 1), 1);
+      const progress: number[] = [];
+      const fromCapture = await mapsPass(run, src, ref, isTrain, new Set(), (d) => progress.push(d), cap.images);
+      const fromRun = await mapsPass(run, src, ref, isTrain, new Set(), () => undefined);
+      assert.deepEqual(progress, [1, 2]);
+      assert.equal(fromCapture.length, 2);
+      assert.deepEqual(Object.keys(fromCapture[0].confidence), ['big', 'small']);
+      assert.deepEqual(fromCapture, fromRun);
+    });
+  }
+});
