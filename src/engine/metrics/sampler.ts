@@ -173,6 +173,9 @@ export class StratifiedSampler {
   private extraCtors: SideCtor[] = [];
   private counts: number[];
   private total = 0;
+  /** `addRows`: the keys of a call, and the per-stratum thresholds. */
+  private keyBuf = new Float64Array(0);
+  private readonly thr: Float64Array;
   private nonFinite = 0;
 
   constructor(opts: StratifiedSamplerOptions) {
@@ -186,6 +189,7 @@ export class StratifiedSampler {
     }
     this.prng = new Prng(opts.seed);
     this.counts = new Array(this.numStrata).fill(0);
+    this.thr = new Float64Array(this.numStrata);
   }
 
   /** Points seen so far. */
@@ -275,22 +279,36 @@ export class StratifiedSampler {
     if (typeof fill !== 'function') throw new MetricArgumentError(fn, 'fill', 'must be a function (i, dst, offset) => void');
     const extraArrays = this.prepare(fn, m, strata, extras);
     const dim = this.dim;
+    const max = this.maxPoints;
     const all = this.strata as Stratum[];
+    // The keys of the m points, drawn at once (the same stream as one `next()` per point).
+    if (this.keyBuf.length < m) this.keyBuf = new Float64Array(Math.max(m, 2 * this.keyBuf.length));
+    const keys = this.keyBuf;
+    this.prng.fillNext(keys, m);
+    // Per stratum, the key a point must be below to be kept (the heap's top once full; a newer
+    // point only wins with a strictly smaller key): the test of `slotFor`, without the call.
+    const ns = this.numStrata;
+    const thr = this.thr;
+    for (let s = 0; s < ns; s++) thr[s] = all[s].size < max ? Infinity : all[s].keys[all[s].heap[0]];
+    const counts = this.counts;
+    const seq0 = this.total;
+    const ne = extraArrays.length;
     for (let i = 0; i < m; i++) {
-      const key = this.prng.next();
-      const seq = this.total++;
+      const key = keys[i];
       const s = strata == null ? 0 : strata[i];
-      this.counts[s]++;
+      counts[s]++;
+      if (!(key < thr[s])) continue;
       const st = all[s];
-      const isNew = st.size < this.maxPoints;
+      const isNew = st.size < max;
       const slot = st.slotFor(key);
-      if (slot < 0) continue;
       fill(i, st.points, slot * dim);
       st.keys[slot] = key;
-      st.seqs[slot] = seq;
-      for (let e = 0; e < extraArrays.length; e++) st.extras[e][slot] = extraArrays[e][i];
+      st.seqs[slot] = seq0 + i;
+      for (let e = 0; e < ne; e++) st.extras[e][slot] = extraArrays[e][i];
       st.settle(slot, isNew);
+      if (st.size === max) thr[s] = st.keys[st.heap[0]];
     }
+    this.total = seq0 + m;
   }
 
   /** Checks strata and extras of m points (the first call fixes the extras' names and types); returns the extras in name order. */
