@@ -350,6 +350,72 @@ export class StratifiedSampler {
   }
 
   /**
+   * The kept (stratum, slot) pairs in arrival order: per stratum its `q[s]` slots of smallest
+   * (key, seq) when sampled (every slot otherwise). The slots are ordered by typed-array
+   * sorts of numbers that encode them (a key for the quota's threshold; `seq·W + s·max + slot`
+   * for the arrival order) when those are exact doubles, else by comparisons.
+   */
+  private picks(all: Stratum[], q: number[], sampled: boolean): { s: Int32Array; slot: Int32Array } {
+    const max = this.maxPoints;
+    const W = Math.max(1, all.length) * max;
+    let n = 0;
+    for (let s = 0; s < all.length; s++) n += sampled ? Math.min(q[s], all[s].size) : all[s].size;
+    const outS = new Int32Array(n);
+    const outSlot = new Int32Array(n);
+    if (this.total * W >= 2 ** 52) {
+      // too many points for the encoding: the comparison sorts
+      const picks: { s: number; slot: number; seq: number }[] = [];
+      for (let s = 0; s < all.length; s++) {
+        const st = all[s];
+        const slots = Array.from({ length: st.size }, (_, i) => i);
+        if (sampled) {
+          slots.sort((a, b) => st.keys[a] - st.keys[b] || st.seqs[a] - st.seqs[b]);
+          slots.length = q[s];
+        }
+        for (const slot of slots) picks.push({ s, slot, seq: st.seqs[slot] });
+      }
+      picks.sort((a, b) => a.seq - b.seq);
+      picks.forEach((p, i) => {
+        outS[i] = p.s;
+        outSlot[i] = p.slot;
+      });
+      return { s: outS, slot: outSlot };
+    }
+    const code = new Float64Array(n);
+    let j = 0;
+    for (let s = 0; s < all.length; s++) {
+      const st = all[s];
+      const base = s * max;
+      if (!sampled || q[s] >= st.size) {
+        for (let slot = 0; slot < st.size; slot++) code[j++] = st.seqs[slot] * W + base + slot;
+        continue;
+      }
+      if (q[s] <= 0) continue;
+      // the q-th smallest key; every slot below it is kept, and of those equal to it the earliest
+      const sorted = st.keys.slice(0, st.size).sort();
+      const kq = sorted[q[s] - 1];
+      let below = 0;
+      for (let i = 0; i < q[s] && sorted[i] < kq; i++) below++;
+      let ties: number[] | null = null;
+      for (let slot = 0; slot < st.size; slot++) {
+        const key = st.keys[slot];
+        if (key < kq) code[j++] = st.seqs[slot] * W + base + slot;
+        else if (key === kq) (ties ??= []).push(slot);
+      }
+      ties!.sort((a, b) => st.seqs[a] - st.seqs[b]);
+      for (let t = 0; t < q[s] - below; t++) code[j++] = st.seqs[ties![t]] * W + base + ties![t];
+    }
+    code.sort();
+    for (let i = 0; i < n; i++) {
+      const c = code[i];
+      const rest = c % W;
+      outS[i] = Math.floor(rest / max);
+      outSlot[i] = rest - outS[i] * max;
+    }
+    return { s: outS, slot: outSlot };
+  }
+
+  /**
    * Quotas per stratum (largest-remainder rounding of `M·c_s/T`; see the file header).
    */
   quotas(): number[] {
@@ -379,19 +445,8 @@ export class StratifiedSampler {
     const all = this.strata ?? [];
     const q = this.quotas();
     const sampled = this.total > this.maxPoints;
-    // chosen (stratum, slot) pairs
-    const picks: { s: number; slot: number; seq: number }[] = [];
-    for (let s = 0; s < all.length; s++) {
-      const st = all[s];
-      const slots = Array.from({ length: st.size }, (_, i) => i);
-      if (sampled) {
-        slots.sort((a, b) => st.keys[a] - st.keys[b] || st.seqs[a] - st.seqs[b]);
-        slots.length = q[s];
-      }
-      for (const slot of slots) picks.push({ s, slot, seq: st.seqs[slot] });
-    }
-    picks.sort((a, b) => a.seq - b.seq);
-    const n = picks.length;
+    const picks = this.picks(all, q, sampled);
+    const n = picks.s.length;
     const points = new Float32Array(n * dim);
     const strata = new Int32Array(n);
     const seq = new Float64Array(n);
@@ -399,7 +454,8 @@ export class StratifiedSampler {
     const outExtras = this.extraCtors.map((C) => new C(n));
     names.forEach((name, e) => (extras[name] = outExtras[e]));
     for (let i = 0; i < n; i++) {
-      const { s, slot } = picks[i];
+      const s = picks.s[i];
+      const slot = picks.slot[i];
       const st = all[s];
       points.set(st.points.subarray(slot * dim, (slot + 1) * dim), i * dim);
       strata[i] = s;
