@@ -459,6 +459,27 @@ function assignExact(
 ): { approx: number; bound: number; changed: boolean; exactPoints: number } {
   let approx = 0;
   let changed = false;
+  if (k === 2) {
+    // both distances in one loop over the channels: two sums, each in `sq`'s order
+    for (let i = 0; i < n; i++) {
+      const p = i * dim;
+      let s0 = 0;
+      let s1 = 0;
+      for (let d = 0; d < dim; d++) {
+        const v = x[p + d];
+        const t0 = v - centres[d];
+        const t1 = v - centres[dim + d];
+        s0 += t0 * t0;
+        s1 += t1 * t1;
+      }
+      const best = s1 < s0 ? 1 : 0;
+      approx += best === 1 ? s1 : s0;
+      if (labels[i] !== best) changed = true;
+      labels[i] = best;
+      addRow(sums, best * dim, x, p, dim);
+    }
+    return { approx, bound: 0, changed, exactPoints: n };
+  }
   for (let i = 0; i < n; i++) {
     let best = 0;
     let bd = sq(x, i, centres, 0, dim);
