@@ -193,6 +193,9 @@ describe('pooling', () => {
     // identity
     const m3 = Int32Array.from({ length: 24 }, (_, i) => i % 3);
     assert.deepEqual(Array.from(poolLabels(m3, [2, 3, 4], [2, 3, 4], 3)), Array.from(m3));
+    // identity with unlabelled pixels (any negative value) -> -1, as a one-pixel block; uint8
+    assert.deepEqual(Array.from(poolLabels(Int32Array.from([-5, 1, -1, 0, 2]), [5], [5], 3)), [-1, 1, -1, 0, 2]);
+    assert.deepEqual(Array.from(poolLabels(Uint8Array.from([1, 0, 1, 1]), [2, 2], [2, 2], 2)), [1, 0, 1, 1]);
     // uint8 masks, all unlabelled block -> -1
     assert.deepEqual(Array.from(poolLabels(Int32Array.from([-1, -1, 1, 1]), [4], [2], 2)), [-1, 1]);
     assert.deepEqual(Array.from(poolLabels(Uint8Array.from([1, 1, 0, 1]), [2, 2], [1, 1], 2)), [1]);
