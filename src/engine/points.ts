@@ -109,6 +109,30 @@ export function inputPatchAt(
 ): void {
   const rank = dims.length;
   const half = Math.floor(side / 2);
+  if (rank === 2) {
+    // the loop below for two axes, without its per-call arrays (the forward pass calls this for every point its sampler keeps at the first tap)
+    const H = inDims[0];
+    const W = inDims[1];
+    const inL2 = H * W;
+    const i1 = l % dims[1];
+    const i0 = (l - i1) / dims[1];
+    const cx = Math.min(W - 1, Math.floor(((i1 + 0.5) * W) / dims[1]));
+    const cy = Math.min(H - 1, Math.floor(((i0 + 0.5) * H) / dims[0]));
+    let o = offset;
+    for (let dy = 0; dy < side; dy++) {
+      const y = cy - half + dy;
+      for (let dx = 0; dx < side; dx++, o += C0) {
+        const x = cx - half + dx;
+        if (y >= 0 && y < H && x >= 0 && x < W) {
+          const flat = y * W + x;
+          for (let c = 0; c < C0; c++) dst[o + c] = image[c * inL2 + flat];
+        } else {
+          for (let c = 0; c < C0; c++) dst[o + c] = 0;
+        }
+      }
+    }
+    return;
+  }
   const patchLocs = side ** rank;
   const inL = prod(inDims);
   // centre of the cell in input pixels, per axis (last axis fastest in l)

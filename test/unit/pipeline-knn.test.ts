@@ -186,6 +186,49 @@ describe('points.ts', () => {
     }
   });
 
+  it('inputPatchAt (2D and 3D) against a plain reference: the r×r(×r) patch centred on the cell centre, channel-last, zeros outside', () => {
+    const ref = (image: Float32Array, C0: number, inDims: number[], dims: number[], side: number, l: number): number[] => {
+      const rank = dims.length;
+      const idx: number[] = [];
+      let rest = l;
+      for (let a = rank - 1; a >= 0; a--) {
+        idx[a] = rest % dims[a];
+        rest = Math.floor(rest / dims[a]);
+      }
+      const centre = idx.map((i, a) => Math.min(inDims[a] - 1, Math.floor(((i + 0.5) * inDims[a]) / dims[a])));
+      const inL = inDims.reduce((a, b) => a * b, 1);
+      const half = Math.floor(side / 2);
+      const out: number[] = [];
+      const offs = rank === 2 ? [...Array(side * side).keys()].map((p) => [Math.floor(p / side), p % side]) : [...Array(side ** 3).keys()].map((p) => [Math.floor(p / side / side), Math.floor(p / side) % side, p % side]);
+      for (const off of offs) {
+        const x = centre.map((c, a) => c - half + off[a]);
+        const inside = x.every((v, a) => v >= 0 && v < inDims[a]);
+        const flat = x.reduce((f, v, a) => f * inDims[a] + v, 0);
+        for (let c = 0; c < C0; c++) out.push(inside ? image[c * inL + flat] : 0);
+      }
+      return out;
+    };
+    const r = new Prng(5);
+    for (const [inDims, dims, side, C0] of [
+      [[16, 12], [8, 6], 5, 1],
+      [[16, 16], [16, 16], 3, 3],
+      [[9, 7], [3, 7], 4, 2],
+      [[5, 6], [10, 12], 2, 1],
+      [[64, 64], [64, 64], 1, 1],
+      [[7, 9], [4, 3], 6, 3],
+      [[8, 10, 6], [4, 5, 3], 3, 2],
+    ] as [number[], number[], number, number][]) {
+      const image = new Float32Array(C0 * inDims.reduce((a, b) => a * b, 1)).map(() => r.normal());
+      const L = dims.reduce((a, b) => a * b, 1);
+      const dim = C0 * side ** dims.length;
+      const dst = new Float32Array(dim + 2).fill(42);
+      for (let l = 0; l < L; l++) {
+        inputPatchAt(image, C0, inDims, dims, side, l, dst, 2);
+        assert.deepEqual(Array.from(dst.subarray(2)), ref(image, C0, inDims, dims, side, l).map(Math.fround), `${inDims} → ${dims}, side ${side}, location ${l}`);
+      }
+    }
+  });
+
   it('middle slices, planes, map sizes, area means, grey previews', () => {
     assert.equal(middleCell(8, 8), 4);
     assert.equal(middleCell(8, 4), 2);

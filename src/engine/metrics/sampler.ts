@@ -122,20 +122,28 @@ class Stratum {
     return key < this.keys[top] ? top : -1;
   }
 
-  /** After writing `slot`: restore the heap (push a new slot, or sift down the replaced top). */
+  /**
+   * After writing `slot`: restore the heap (push a new slot, or sift down the replaced top).
+   * The moving slot's (key, seq) is held while the others move up or down into the hole: the
+   * arrangement of the swaps it stands for.
+   */
   settle(slot: number, isNew: boolean): void {
     const heap = this.heap;
+    const keys = this.keys;
+    const seqs = this.seqs;
+    const key = keys[slot];
+    const seq = seqs[slot];
     if (isNew) {
       let i = this.size - 1;
-      heap[i] = slot;
       while (i > 0) {
         const parent = (i - 1) >> 1;
-        if (!this.gt(heap[i], heap[parent])) break;
-        const t = heap[i];
-        heap[i] = heap[parent];
-        heap[parent] = t;
+        const p = heap[parent];
+        const kp = keys[p];
+        if (!(key > kp || (key === kp && seq > seqs[p]))) break;
+        heap[i] = p;
         i = parent;
       }
+      heap[i] = slot;
     } else {
       let i = 0;
       const n = this.size;
@@ -143,13 +151,20 @@ class Stratum {
         const l = 2 * i + 1;
         if (l >= n) break;
         let c = l;
-        if (l + 1 < n && this.gt(heap[l + 1], heap[l])) c = l + 1;
-        if (!this.gt(heap[c], heap[i])) break;
-        const t = heap[i];
-        heap[i] = heap[c];
-        heap[c] = t;
+        let hc = heap[l];
+        if (l + 1 < n) {
+          const h2 = heap[l + 1];
+          if (this.gt(h2, hc)) {
+            c = l + 1;
+            hc = h2;
+          }
+        }
+        const kc = keys[hc];
+        if (!(kc > key || (kc === key && seqs[hc] > seq))) break;
+        heap[i] = hc;
         i = c;
       }
+      heap[i] = slot;
     }
   }
 }
