@@ -270,6 +270,8 @@ export function kMeans(o: KMeansOptions): KMeansResult {
  * - Centre sums: accumulated in point order during the same pass (the order of `kMeans`'s
  *   M-step, so the same float64 sums); when a cluster is left empty (the farthest-point rule
  *   moves points), the sums are redone after the move, as `kMeans` does.
+ * - Few centre values (K·dim ≤ `EXACT_KDIM`): no gemm; the assignment is `kMeans`'s own float64
+ *   loop fused with the centre sums (`assignExact`), its inertia exact (bound 0).
  * - Best of `nInit`: each run's inertia is known to within the sum of its bounds; when two
  *   runs' intervals overlap, both exact inertias (`Σ sq`, in point order) decide, so the
  *   chosen run (lowest inertia, first on ties) is `kMeans`'s. The returned inertia is exact.
