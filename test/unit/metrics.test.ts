@@ -193,6 +193,9 @@ describe('pooling', () => {
     // identity
     const m3 = Int32Array.from({ length: 24 }, (_, i) => i % 3);
     assert.deepEqual(Array.from(poolLabels(m3, [2, 3, 4], [2, 3, 4], 3)), Array.from(m3));
+    // identity with unlabelled pixels (any negative value) -> -1, as a one-pixel block; uint8
+    assert.deepEqual(Array.from(poolLabels(Int32Array.from([-5, 1, -1, 0, 2]), [5], [5], 3)), [-1, 1, -1, 0, 2]);
+    assert.deepEqual(Array.from(poolLabels(Uint8Array.from([1, 0, 1, 1]), [2, 2], [2, 2], 2)), [1, 0, 1, 1]);
     // uint8 masks, all unlabelled block -> -1
     assert.deepEqual(Array.from(poolLabels(Int32Array.from([-1, -1, 1, 1]), [4], [2], 2)), [-1, 1]);
     assert.deepEqual(Array.from(poolLabels(Uint8Array.from([1, 1, 0, 1]), [2, 2], [1, 1], 2)), [1]);
@@ -664,6 +667,10 @@ describe('kMeansAsync (the Gemm route)', () => {
     cases.push(['relu d128 offset', relu(randomPoints(5, 300 * 128, 1, { offset: 3 })), 300, 128, 3]);
     cases.push(['quantised (ties)', randomPoints(6, 500 * 4, 1, { quant: 2 }), 500, 4, 2]);
     cases.push(['duplicates', new Float32Array([1, 1, 1, 2, 2, 2]), 6, 1, 4]);
+    // K·dim ≤ 32: the exact fused loop (no gemm); K = 2 above it: the unrolled two-centre loop
+    cases.push(['relu d16 k2 (exact route)', relu(randomPoints(7, 700 * 16, 1, { offset: 0.2 })), 700, 16, 2]);
+    cases.push(['relu d17 k2 (two-centre route)', relu(randomPoints(8, 700 * 17, 1, { offset: 0.2 })), 700, 17, 2]);
+    cases.push(['quantised d24 k2 (ties, two-centre route)', randomPoints(9, 500 * 24, 1, { quant: 1 }), 500, 24, 2]);
     // a crude hook: float32 products with a relative error of 1e-7 · dim (still inside the bound) …
     const crude = (a: Float32Array, m: number, b: Float32Array, n: number, k: number, out: Float32Array) => {
       gemmNT(a, m, b, n, k, out);

@@ -15,7 +15,7 @@ import { Prng } from '../../src/engine/metrics/prng';
 import { knnBruteForce, knnSearch, knnSearchAsync, type TopkHook } from '../../src/engine/metrics/knn';
 import { points, same } from '../knnPoints';
 import { StratifiedSampler } from '../../src/engine/metrics/sampler';
-import { areaMean, greyPreview, inputPatchAt, inputPatches, mapSize, middleCell, planeOf } from '../../src/engine/points';
+import { allFinite, areaMean, greyPreview, inputPatchAt, inputPatches, mapSize, middleCell, planeOf } from '../../src/engine/points';
 
 
 
@@ -98,7 +98,75 @@ describe('StratifiedSampler.addRows', () => {
   });
 });
 
+describe('StratifiedSampler.addRows: the definition (issue 12, the keys drawn at once)', () => {
+  it('keeps, per stratum, the quota of points of smallest (key, arrival), the keys one Prng.next() per point', () => {
+    const r = new Prng(11);
+    const n = 5000;
+    const strata = Int32Array.from({ length: n }, () => (r.next() < 0.1 ? 1 : r.next() < 0.5 ? 2 : 0));
+    // 2 ** 40: too large for finish's number encoding, so its comparison sorts
+    for (const [maxPoints, cuts] of [[300, [1, 999, 1000, 2500, 5000]], [64, [4999, 5000]], [6000, [3000, 5000]], [2 ** 40, [5000]]] as [number, number[]][]) {
+      const s = new StratifiedSampler({ maxPoints, dim: 2, seed: 8, numStrata: 3 });
+      let from = 0;
+      for (const to of cuts) {
+        // an add() between two addRows: the thresholds are those of the heaps, whoever filled them
+        if (to === 1000) {
+          s.add(Float32Array.from({ length: 2 * (to - from) }, (_, j) => from + (j >> 1)), strata.slice(from, to));
+        } else {
+          s.addRows(to - from, (i, dst, off) => { dst[off] = from + i; dst[off + 1] = -(from + i); }, strata.slice(from, to));
+        }
+        from = to;
+      }
+      const res = s.finish();
+      // the definition, from the key stream itself
+      const prng = new Prng(8);
+      const keys = Array.from({ length: n }, () => prng.next());
+      const q = s.quotas();
+      const want: number[] = [];
+      for (let st = 0; st < 3; st++) {
+        const idx = [...Array(n).keys()].filter((i) => strata[i] === st).sort((a, b) => keys[a] - keys[b] || a - b);
+        want.push(...(n <= maxPoints ? idx : idx.slice(0, q[st])));
+      }
+      want.sort((a, b) => a - b);
+      assert.deepEqual(Array.from(res.seq), want, `maxPoints ${maxPoints}`);
+      assert.deepEqual(Array.from(res.points.filter((_, j) => j % 2 === 0)), want);
+    }
+  });
+  it('Prng.fillNext writes the stream of next(), and the stream goes on from there', () => {
+    for (const m of [0, 1, 2, 7, 1000]) {
+      const a = new Prng(123);
+      const b = new Prng(123);
+      a.next();
+      b.next();
+      const buf = new Float64Array(m + 3).fill(-1);
+      a.fillNext(buf, m);
+      for (let i = 0; i < m; i++) assert.equal(buf[i], b.next(), `m ${m}, value ${i}`);
+      assert.equal(buf[m], -1, 'nothing written past m');
+      assert.equal(a.nextUint32(), b.nextUint32());
+      assert.equal(a.int(1000), b.int(1000));
+    }
+  });
+});
+
 describe('points.ts', () => {
+  it('allFinite (a running sum) is false exactly when a value is NaN or ±Inf, wherever it is', () => {
+    for (let n = 0; n < 12; n++) {
+      const a = new Float32Array(n).map((_, i) => (i % 2 ? -3.4e38 : 3.4e38));
+      assert.equal(allFinite(a), true, `n ${n}, huge finite values`);
+      for (let at = 0; at < n; at++) {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const b = a.slice();
+          b[at] = bad;
+          assert.equal(allFinite(b), false, `n ${n}, ${bad} at ${at}`);
+        }
+      }
+    }
+    const big = new Float32Array(1 << 20).fill(3.4e38);
+    assert.equal(allFinite(big), true);
+    const mixed = new Float32Array(9).fill(1);
+    mixed[2] = Infinity;
+    mixed[7] = -Infinity;
+    assert.equal(allFinite(mixed), false, '+Inf and −Inf in two partial sums');
+  });
   it('inputPatchAt writes what inputPatches does (2D and 3D, zeros outside, over stale values)', () => {
     const r = new Prng(2);
     for (const [inDims, dims, side, C0] of [
@@ -114,6 +182,49 @@ describe('points.ts', () => {
       for (let l = 0; l < L; l++) {
         inputPatchAt(image, C0, inDims, dims, side, l, dst, 3);
         assert.deepEqual(dst.subarray(3), all.data.subarray(l * all.dim, (l + 1) * all.dim), `location ${l}`);
+      }
+    }
+  });
+
+  it('inputPatchAt (2D and 3D) against a plain reference: the r×r(×r) patch centred on the cell centre, channel-last, zeros outside', () => {
+    const ref = (image: Float32Array, C0: number, inDims: number[], dims: number[], side: number, l: number): number[] => {
+      const rank = dims.length;
+      const idx: number[] = [];
+      let rest = l;
+      for (let a = rank - 1; a >= 0; a--) {
+        idx[a] = rest % dims[a];
+        rest = Math.floor(rest / dims[a]);
+      }
+      const centre = idx.map((i, a) => Math.min(inDims[a] - 1, Math.floor(((i + 0.5) * inDims[a]) / dims[a])));
+      const inL = inDims.reduce((a, b) => a * b, 1);
+      const half = Math.floor(side / 2);
+      const out: number[] = [];
+      const offs = rank === 2 ? [...Array(side * side).keys()].map((p) => [Math.floor(p / side), p % side]) : [...Array(side ** 3).keys()].map((p) => [Math.floor(p / side / side), Math.floor(p / side) % side, p % side]);
+      for (const off of offs) {
+        const x = centre.map((c, a) => c - half + off[a]);
+        const inside = x.every((v, a) => v >= 0 && v < inDims[a]);
+        const flat = x.reduce((f, v, a) => f * inDims[a] + v, 0);
+        for (let c = 0; c < C0; c++) out.push(inside ? image[c * inL + flat] : 0);
+      }
+      return out;
+    };
+    const r = new Prng(5);
+    for (const [inDims, dims, side, C0] of [
+      [[16, 12], [8, 6], 5, 1],
+      [[16, 16], [16, 16], 3, 3],
+      [[9, 7], [3, 7], 4, 2],
+      [[5, 6], [10, 12], 2, 1],
+      [[64, 64], [64, 64], 1, 1],
+      [[7, 9], [4, 3], 6, 3],
+      [[8, 10, 6], [4, 5, 3], 3, 2],
+    ] as [number[], number[], number, number][]) {
+      const image = new Float32Array(C0 * inDims.reduce((a, b) => a * b, 1)).map(() => r.normal());
+      const L = dims.reduce((a, b) => a * b, 1);
+      const dim = C0 * side ** dims.length;
+      const dst = new Float32Array(dim + 2).fill(42);
+      for (let l = 0; l < L; l++) {
+        inputPatchAt(image, C0, inDims, dims, side, l, dst, 2);
+        assert.deepEqual(Array.from(dst.subarray(2)), ref(image, C0, inDims, dims, side, l).map(Math.fround), `${inDims} → ${dims}, side ${side}, location ${l}`);
       }
     }
   });

@@ -270,6 +270,8 @@ export function kMeans(o: KMeansOptions): KMeansResult {
  * - Centre sums: accumulated in point order during the same pass (the order of `kMeans`'s
  *   M-step, so the same float64 sums); when a cluster is left empty (the farthest-point rule
  *   moves points), the sums are redone after the move, as `kMeans` does.
+ * - Few centre values (K·dim ≤ `EXACT_KDIM`): no gemm; the assignment is `kMeans`'s own float64
+ *   loop fused with the centre sums (`assignExact`), its inertia exact (bound 0).
  * - Best of `nInit`: each run's inertia is known to within the sum of its bounds; when two
  *   runs' intervals overlap, both exact inertias (`Σ sq`, in point order) decide, so the
  *   chosen run (lowest inertia, first on ties) is `kMeans`'s. The returned inertia is exact.
@@ -348,6 +350,10 @@ async function assignGemm(
   points: FloatArray, x32: Float32Array, xn2: Float64Array, n: number, dim: number,
   centres: Float64Array, k: number, labels: Int32Array, sums: Float64Array, G: Float32Array, gemm: AsyncGemm,
 ): Promise<{ approx: number; bound: number; changed: boolean; exactPoints: number }> {
+  if (k * dim <= EXACT_KDIM) {
+    sums.fill(0);
+    return assignExact(x32, n, dim, centres, k, labels, sums);
+  }
   const c32 = Float32Array.from(centres);
   const cn2 = new Float64Array(k);
   const cn = new Float64Array(k);
@@ -368,6 +374,41 @@ async function assignGemm(
   let bound = 0;
   let changed = false;
   let exactPoints = 0;
+  if (k === 2 && points instanceof Float32Array) {
+    // Two clusters (roughness on a binary segmentation): the loop below with its per-centre
+    // arrays unrolled, the same expressions in the same order, so the same labels, sums and bounds.
+    const n0 = cn2[0];
+    const n1 = cn2[1];
+    const r0 = cn[0];
+    const r1 = cn[1];
+    for (let i = 0; i < n; i++) {
+      const x2 = xn2[i];
+      const xn = Math.sqrt(x2) * (1 + 1e-12);
+      const d0 = x2 + n0 - 2 * G[2 * i];
+      const d1 = x2 + n1 - 2 * G[2 * i + 1];
+      const s0 = xn + r0;
+      const b0 = a * xn * r0 + bb * s0 * s0;
+      const s1 = xn + r1;
+      const b1 = a * xn * r1 + bb * s1 * s1;
+      let best = d1 < d0 ? 1 : 0;
+      const sure = best === 0 ? d0 + b0 < d1 - b1 : d1 + b1 < d0 - b0;
+      if (sure) {
+        approx += best === 0 ? d0 : d1;
+        bound += best === 0 ? b0 : b1;
+      } else {
+        exactPoints++;
+        const v0 = sq(points, i, centres, 0, dim);
+        const v = sq(points, i, centres, 1, dim);
+        best = v < v0 ? 1 : 0;
+        approx += best === 1 ? v : v0;
+      }
+      if (labels[i] !== best) changed = true;
+      labels[i] = best;
+      addRow(sums, best * dim, points, i * dim, dim);
+    }
+    bound += 4 * (n + 2) * U64 * (Math.abs(approx) + bound);
+    return { approx, bound, changed, exactPoints };
+  }
   for (let i = 0; i < n; i++) {
     const xn = Math.sqrt(xn2[i]) * (1 + 1e-12);
     let best = 0;
@@ -405,6 +446,70 @@ async function assignGemm(
   // the float64 summation of the inertia itself (both sides), with room to spare
   bound += 4 * (n + 2) * U64 * (Math.abs(approx) + bound);
   return { approx, bound, changed, exactPoints };
+}
+
+/**
+ * Below this many centre values (K·dim), the assignment takes `kMeans`'s own float64 loop
+ * (`sq`, ties to the lower centre) fused with the centre sums: at so few products the gemm
+ * call costs more than the distances themselves. The inertia is then exact (bound 0).
+ */
+const EXACT_KDIM = 32;
+
+/** `assignGemm` without the gemm: the exact distances of `assign`, with the centre sums in the same pass. */
+function assignExact(
+  x: Float32Array, n: number, dim: number, centres: Float64Array, k: number, labels: Int32Array, sums: Float64Array,
+): { approx: number; bound: number; changed: boolean; exactPoints: number } {
+  let approx = 0;
+  let changed = false;
+  if (k === 2) {
+    // both distances in one loop over the channels: two sums, each in `sq`'s order
+    for (let i = 0; i < n; i++) {
+      const p = i * dim;
+      let s0 = 0;
+      let s1 = 0;
+      for (let d = 0; d < dim; d++) {
+        const v = x[p + d];
+        const t0 = v - centres[d];
+        const t1 = v - centres[dim + d];
+        s0 += t0 * t0;
+        s1 += t1 * t1;
+      }
+      const best = s1 < s0 ? 1 : 0;
+      approx += best === 1 ? s1 : s0;
+      if (labels[i] !== best) changed = true;
+      labels[i] = best;
+      addRow(sums, best * dim, x, p, dim);
+    }
+    return { approx, bound: 0, changed, exactPoints: n };
+  }
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    let bd = sq(x, i, centres, 0, dim);
+    for (let c = 1; c < k; c++) {
+      const v = sq(x, i, centres, c, dim);
+      if (v < bd) {
+        bd = v;
+        best = c;
+      }
+    }
+    approx += bd;
+    if (labels[i] !== best) changed = true;
+    labels[i] = best;
+    addRow(sums, best * dim, x, i * dim, dim);
+  }
+  return { approx, bound: 0, changed, exactPoints: n };
+}
+
+/** `sums[c … c + dim) += x[p … p + dim)`, element by element (each sum in point order, as the M-step). */
+function addRow(sums: Float64Array, c: number, x: Float32Array, p: number, dim: number): void {
+  let d = 0;
+  for (; d + 3 < dim; d += 4) {
+    sums[c + d] += x[p + d];
+    sums[c + d + 1] += x[p + d + 1];
+    sums[c + d + 2] += x[p + d + 2];
+    sums[c + d + 3] += x[p + d + 3];
+  }
+  for (; d < dim; d++) sums[c + d] += x[p + d];
 }
 
 async function runOnceGemm(

@@ -111,6 +111,12 @@ export function poolLabels(
   }
   const [D0, H0, W0] = to3(inDims);
   const [D, H, W] = to3(outDims);
+  if (D === D0 && H === H0 && W === W0) {
+    // one pixel per block: its own label (−1 where unlabelled)
+    const same = new Int32Array(inSize);
+    for (let p = 0; p < inSize; p++) same[p] = mask[p] >= 0 ? mask[p] : -1;
+    return same;
+  }
   const bd = axisBlocks(D0, D);
   const bh = axisBlocks(H0, H);
   const bw = axisBlocks(W0, W);
@@ -120,7 +126,7 @@ export function poolLabels(
   for (let d = 0; d < D; d++) {
     for (let h = 0; h < H; h++) {
       for (let w = 0; w < W; w++, o++) {
-        counts.fill(0);
+        for (let c = 0; c < numClasses; c++) counts[c] = 0;
         for (let z = bd.start[d]; z < bd.end[d]; z++) {
           for (let y = bh.start[h]; y < bh.end[h]; y++) {
             const row = (z * H0 + y) * W0;

@@ -75,6 +75,43 @@ export class Prng {
     return (a * TWO_POW_26 + b) / TWO_POW_53;
   }
 
+  /**
+   * Writes the next `m` values of `next()` to `out[0 … m)`: the same stream as m calls of
+   * `next()`, in one loop with the state in locals (the sampler draws one key per location).
+   */
+  fillNext(out: Float64Array, m: number): void {
+    let s0 = this.s0;
+    let s1 = this.s1;
+    let s2 = this.s2;
+    let s3 = this.s3;
+    for (let i = 0; i < m; i++) {
+      // nextUint32, twice (a, then b), exactly as `next()`
+      let x = Math.imul(s1, 5);
+      const a = Math.imul((x << 7) | (x >>> 25), 9) >>> 5;
+      let t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      x = Math.imul(s1, 5);
+      const b = Math.imul((x << 7) | (x >>> 25), 9) >>> 6;
+      t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      out[i] = (a * TWO_POW_26 + b) / TWO_POW_53;
+    }
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
+  }
+
   /** Uniform integer in [0, n) for an integer n ≥ 1 (unbiased). */
   int(n: number): number {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`Prng.int: argument 'n' must be an integer >= 1, got ${n}`);

@@ -122,20 +122,28 @@ class Stratum {
     return key < this.keys[top] ? top : -1;
   }
 
-  /** After writing `slot`: restore the heap (push a new slot, or sift down the replaced top). */
+  /**
+   * After writing `slot`: restore the heap (push a new slot, or sift down the replaced top).
+   * The moving slot's (key, seq) is held while the others move up or down into the hole: the
+   * arrangement of the swaps it stands for.
+   */
   settle(slot: number, isNew: boolean): void {
     const heap = this.heap;
+    const keys = this.keys;
+    const seqs = this.seqs;
+    const key = keys[slot];
+    const seq = seqs[slot];
     if (isNew) {
       let i = this.size - 1;
-      heap[i] = slot;
       while (i > 0) {
         const parent = (i - 1) >> 1;
-        if (!this.gt(heap[i], heap[parent])) break;
-        const t = heap[i];
-        heap[i] = heap[parent];
-        heap[parent] = t;
+        const p = heap[parent];
+        const kp = keys[p];
+        if (!(key > kp || (key === kp && seq > seqs[p]))) break;
+        heap[i] = p;
         i = parent;
       }
+      heap[i] = slot;
     } else {
       let i = 0;
       const n = this.size;
@@ -143,13 +151,20 @@ class Stratum {
         const l = 2 * i + 1;
         if (l >= n) break;
         let c = l;
-        if (l + 1 < n && this.gt(heap[l + 1], heap[l])) c = l + 1;
-        if (!this.gt(heap[c], heap[i])) break;
-        const t = heap[i];
-        heap[i] = heap[c];
-        heap[c] = t;
+        let hc = heap[l];
+        if (l + 1 < n) {
+          const h2 = heap[l + 1];
+          if (this.gt(h2, hc)) {
+            c = l + 1;
+            hc = h2;
+          }
+        }
+        const kc = keys[hc];
+        if (!(kc > key || (kc === key && seqs[hc] > seq))) break;
+        heap[i] = hc;
         i = c;
       }
+      heap[i] = slot;
     }
   }
 }
@@ -173,6 +188,9 @@ export class StratifiedSampler {
   private extraCtors: SideCtor[] = [];
   private counts: number[];
   private total = 0;
+  /** `addRows`: the keys of a call, and the per-stratum thresholds. */
+  private keyBuf = new Float64Array(0);
+  private readonly thr: Float64Array;
   private nonFinite = 0;
 
   constructor(opts: StratifiedSamplerOptions) {
@@ -186,6 +204,7 @@ export class StratifiedSampler {
     }
     this.prng = new Prng(opts.seed);
     this.counts = new Array(this.numStrata).fill(0);
+    this.thr = new Float64Array(this.numStrata);
   }
 
   /** Points seen so far. */
@@ -275,22 +294,36 @@ export class StratifiedSampler {
     if (typeof fill !== 'function') throw new MetricArgumentError(fn, 'fill', 'must be a function (i, dst, offset) => void');
     const extraArrays = this.prepare(fn, m, strata, extras);
     const dim = this.dim;
+    const max = this.maxPoints;
     const all = this.strata as Stratum[];
+    // The keys of the m points, drawn at once (the same stream as one `next()` per point).
+    if (this.keyBuf.length < m) this.keyBuf = new Float64Array(Math.max(m, 2 * this.keyBuf.length));
+    const keys = this.keyBuf;
+    this.prng.fillNext(keys, m);
+    // Per stratum, the key a point must be below to be kept (the heap's top once full; a newer
+    // point only wins with a strictly smaller key): the test of `slotFor`, without the call.
+    const ns = this.numStrata;
+    const thr = this.thr;
+    for (let s = 0; s < ns; s++) thr[s] = all[s].size < max ? Infinity : all[s].keys[all[s].heap[0]];
+    const counts = this.counts;
+    const seq0 = this.total;
+    const ne = extraArrays.length;
     for (let i = 0; i < m; i++) {
-      const key = this.prng.next();
-      const seq = this.total++;
+      const key = keys[i];
       const s = strata == null ? 0 : strata[i];
-      this.counts[s]++;
+      counts[s]++;
+      if (!(key < thr[s])) continue;
       const st = all[s];
-      const isNew = st.size < this.maxPoints;
+      const isNew = st.size < max;
       const slot = st.slotFor(key);
-      if (slot < 0) continue;
       fill(i, st.points, slot * dim);
       st.keys[slot] = key;
-      st.seqs[slot] = seq;
-      for (let e = 0; e < extraArrays.length; e++) st.extras[e][slot] = extraArrays[e][i];
+      st.seqs[slot] = seq0 + i;
+      for (let e = 0; e < ne; e++) st.extras[e][slot] = extraArrays[e][i];
       st.settle(slot, isNew);
+      if (st.size === max) thr[s] = st.keys[st.heap[0]];
     }
+    this.total = seq0 + m;
   }
 
   /** Checks strata and extras of m points (the first call fixes the extras' names and types); returns the extras in name order. */
@@ -332,6 +365,72 @@ export class StratifiedSampler {
   }
 
   /**
+   * The kept (stratum, slot) pairs in arrival order: per stratum its `q[s]` slots of smallest
+   * (key, seq) when sampled (every slot otherwise). The slots are ordered by typed-array
+   * sorts of numbers that encode them (a key for the quota's threshold; `seq·W + s·max + slot`
+   * for the arrival order) when those are exact doubles, else by comparisons.
+   */
+  private picks(all: Stratum[], q: number[], sampled: boolean): { s: Int32Array; slot: Int32Array } {
+    const max = this.maxPoints;
+    const W = Math.max(1, all.length) * max;
+    let n = 0;
+    for (let s = 0; s < all.length; s++) n += sampled ? Math.min(q[s], all[s].size) : all[s].size;
+    const outS = new Int32Array(n);
+    const outSlot = new Int32Array(n);
+    if (this.total * W >= 2 ** 52) {
+      // too many points for the encoding: the comparison sorts
+      const picks: { s: number; slot: number; seq: number }[] = [];
+      for (let s = 0; s < all.length; s++) {
+        const st = all[s];
+        const slots = Array.from({ length: st.size }, (_, i) => i);
+        if (sampled) {
+          slots.sort((a, b) => st.keys[a] - st.keys[b] || st.seqs[a] - st.seqs[b]);
+          slots.length = q[s];
+        }
+        for (const slot of slots) picks.push({ s, slot, seq: st.seqs[slot] });
+      }
+      picks.sort((a, b) => a.seq - b.seq);
+      picks.forEach((p, i) => {
+        outS[i] = p.s;
+        outSlot[i] = p.slot;
+      });
+      return { s: outS, slot: outSlot };
+    }
+    const code = new Float64Array(n);
+    let j = 0;
+    for (let s = 0; s < all.length; s++) {
+      const st = all[s];
+      const base = s * max;
+      if (!sampled || q[s] >= st.size) {
+        for (let slot = 0; slot < st.size; slot++) code[j++] = st.seqs[slot] * W + base + slot;
+        continue;
+      }
+      if (q[s] <= 0) continue;
+      // the q-th smallest key; every slot below it is kept, and of those equal to it the earliest
+      const sorted = st.keys.slice(0, st.size).sort();
+      const kq = sorted[q[s] - 1];
+      let below = 0;
+      for (let i = 0; i < q[s] && sorted[i] < kq; i++) below++;
+      let ties: number[] | null = null;
+      for (let slot = 0; slot < st.size; slot++) {
+        const key = st.keys[slot];
+        if (key < kq) code[j++] = st.seqs[slot] * W + base + slot;
+        else if (key === kq) (ties ??= []).push(slot);
+      }
+      ties!.sort((a, b) => st.seqs[a] - st.seqs[b]);
+      for (let t = 0; t < q[s] - below; t++) code[j++] = st.seqs[ties![t]] * W + base + ties![t];
+    }
+    code.sort();
+    for (let i = 0; i < n; i++) {
+      const c = code[i];
+      const rest = c % W;
+      outS[i] = Math.floor(rest / max);
+      outSlot[i] = rest - outS[i] * max;
+    }
+    return { s: outS, slot: outSlot };
+  }
+
+  /**
    * Quotas per stratum (largest-remainder rounding of `M·c_s/T`; see the file header).
    */
   quotas(): number[] {
@@ -361,19 +460,8 @@ export class StratifiedSampler {
     const all = this.strata ?? [];
     const q = this.quotas();
     const sampled = this.total > this.maxPoints;
-    // chosen (stratum, slot) pairs
-    const picks: { s: number; slot: number; seq: number }[] = [];
-    for (let s = 0; s < all.length; s++) {
-      const st = all[s];
-      const slots = Array.from({ length: st.size }, (_, i) => i);
-      if (sampled) {
-        slots.sort((a, b) => st.keys[a] - st.keys[b] || st.seqs[a] - st.seqs[b]);
-        slots.length = q[s];
-      }
-      for (const slot of slots) picks.push({ s, slot, seq: st.seqs[slot] });
-    }
-    picks.sort((a, b) => a.seq - b.seq);
-    const n = picks.length;
+    const picks = this.picks(all, q, sampled);
+    const n = picks.s.length;
     const points = new Float32Array(n * dim);
     const strata = new Int32Array(n);
     const seq = new Float64Array(n);
@@ -381,7 +469,8 @@ export class StratifiedSampler {
     const outExtras = this.extraCtors.map((C) => new C(n));
     names.forEach((name, e) => (extras[name] = outExtras[e]));
     for (let i = 0; i < n; i++) {
-      const { s, slot } = picks[i];
+      const s = picks.s[i];
+      const slot = picks.slot[i];
       const st = all[s];
       points.set(st.points.subarray(slot * dim, (slot + 1) * dim), i * dim);
       strata[i] = s;
