@@ -188,13 +188,13 @@ function main() {
   const rows: Row[] = [];
   const checks: Record<string, { testDiceEngine: number | null; testDiceTruth: number; calibrationLofoMae: Record<Predictor, number | null> | null; pwlMs: number | null; totalMs: number | null }> = {};
   const problems: string[] = [];
-  let calibration = 'no calibration (no performanceWithoutLabels in the results)';
+  const calibrations: Record<string, string> = {};
   for (const m of models) {
     const truth = truthOf(m);
     const res = JSON.parse(readFileSync(join(dirOf(m), 'out', m, 'results.json'), 'utf8'));
     const pwl = res.performanceWithoutLabels;
     if (!pwl) problems.push(`${m}: results.json has no performanceWithoutLabels`);
-    else calibration = `calibration: the engine's shift sweep (${pwl.shifts?.length ?? '?'} copies) of ${pwl.calibration?.splits?.join(', ')} (${pwl.calibration?.images} images)`;
+    else calibrations[zooOf[m]] = `the engine's shift sweep (${pwl.shifts?.length ?? '?'} copies) of ${pwl.calibration?.splits?.join(', ')} (${pwl.calibration?.images} images)`;
     const test = (res.splits as { name: string; performance: { dice?: number } | null }[]).find((s) => s.name === 'test');
     checks[m] = {
       testDiceEngine: test?.performance?.dice ?? null,
@@ -225,6 +225,7 @@ function main() {
       problems.push(`${r.model}/${r.set}: splits[].predictedPerformance ${JSON.stringify(a)} differs from predicted.features ${JSON.stringify(b)}`);
     }
   }
+  const calibration = Object.keys(calibrations).length === 0 ? 'no calibration (no performanceWithoutLabels in the results)' : `calibration: ${tasks.filter((t) => calibrations[t]).map((t) => (tasks.length > 1 ? `${t} ${calibrations[t]}` : calibrations[t])).join('; ')}`;
   const testDiff = Math.max(...models.map((m) => (checks[m].testDiceEngine === null ? Infinity : Math.abs(checks[m].testDiceEngine! - checks[m].testDiceTruth))));
   const setKey = (r: Row) => (tasks.length > 1 ? `${r.task}/${r.set}` : r.set);
   const setKeys = [...new Set(rows.map(setKey))];
