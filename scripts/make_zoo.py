@@ -4,7 +4,7 @@ bench/.data/zoo/ (git-ignored, regenerated here).
 
 Run from anywhere with Debian's Python (torch 1.13, onnx, numpy, scipy, PIL):
 
-    /usr/bin/python3 scripts/make_zoo.py [--force] [--threads 1]
+    /usr/bin/python3 scripts/make_zoo.py [--force] [--threads 1] [--task lesion|vessel|vol3d]
 
 About 6-8 minutes on this 2-core machine from scratch (the wall time is printed and stored in
 truth.json). If truth.json exists and --force is not given, it does nothing. Without --force a
@@ -35,7 +35,21 @@ speckle (multiplicative) noise, pixelation, stripe and ring artefacts (acquisiti
 applied to the finished image), combinations, the example's "site B", and a fresh unshifted
 set (in-distribution). Each at mild and severe strength where it makes sense.
 
-Dice: lesion class, pooled over the set (make_example.pooled_dice) of the argmax of the torch
+Other tasks (issue 10: "one more real-looking task besides lesions", "a 3D one"), each in its own
+directory with its own held-out sets, frozen families (truth.json `kin` null), models and truth.json,
+the same layout and training recipe otherwise:
+
+    --task vessel   bench/.data/zoo-vessel/: 64x64 images of branching tubular vessels
+                    (make_vessel_case) on the lesion task's background; 80 / 32 / 24 per set; 16
+                    held-out sets (frozen: thin, thick, tortuous, dense, dark (reversed polarity),
+                    ghost, occlusion); ExampleUNet models vessel-w8-s900-aug, vessel-w4-s300-plain,
+                    vessel-w8-s600-heavy.
+    --task vol3d    bench/.data/zoo-vol3d/: 24x48x48 uint8 volumes (.npy, NCDHW) with 1-3 soft
+                    ellipsoids (make_volume_case); 40 / 16 / 12 per set; 12 held-out sets (frozen:
+                    small, large, ghost, occlusion; 3-D forms of pixelation, stripes, ghost and
+                    occlusion); make_bench3d.Bench3D at widths 4/8/16 (vol3d-w4-s300-aug), batch 4.
+
+Dice: foreground (class 1: lesion, vessel, blob), pooled over the set (make_example.pooled_dice) of the argmax of the torch
 model's logits on the 8-bit PNGs as the dataset file feeds them (x = raw / 255).
 
 Deterministic: fixed data seeds per set, a fixed torch seed per model, deterministic algorithms,
@@ -192,7 +206,7 @@ KIN = {
 
 
 def make_shifted_case(rng, site, kwargs, artefacts):
-    img, mask = make_case(rng, site, **kwargs)
+    img, mask = CASE(rng, site, **kwargs)
     for name, s in artefacts:
         img = ARTEFACTS[name](img, rng, s)
     return np.clip(img, 0, 1), mask
@@ -202,6 +216,10 @@ def read_set(name, n, labelled=True):
     """The set as an earlier run wrote it (--reuse-data: another run may be reading these files)."""
     base = os.path.join(OUT, "data", name)
     md = "masks" if labelled else "masks_hidden"
+    if is_volume():
+        fns = [f"vol{i:03d}.npy" for i in range(n)]
+        return (np.stack([np.load(os.path.join(base, "images", f)) for f in fns]),
+                np.stack([np.load(os.path.join(base, md, f)) for f in fns]))
     fns = [f"case{i:03d}.png" for i in range(n)]
     imgs = [np.array(Image.open(os.path.join(base, "images", f))) for f in fns]
     masks = [np.array(Image.open(os.path.join(base, md, f))) for f in fns]
@@ -221,9 +239,13 @@ def write_set(name, n, seed, site="A", kwargs=None, artefacts=(), labelled=True)
     for i in range(n):
         img, mask = make_shifted_case(rng, site, kwargs or {}, artefacts)
         u8 = to_u8(img)
-        fn = f"case{i:03d}.png"
-        Image.fromarray(u8, mode="L").save(os.path.join(img_dir, fn), optimize=True)
-        Image.fromarray(mask, mode="L").save(os.path.join(mask_dir, fn), optimize=True)
+        if is_volume():
+            np.save(os.path.join(img_dir, f"vol{i:03d}.npy"), u8)
+            np.save(os.path.join(mask_dir, f"vol{i:03d}.npy"), mask)
+        else:
+            fn = f"case{i:03d}.png"
+            Image.fromarray(u8, mode="L").save(os.path.join(img_dir, fn), optimize=True)
+            Image.fromarray(mask, mode="L").save(os.path.join(mask_dir, fn), optimize=True)
         imgs.append(u8)
         masks.append(mask)
     return np.stack(imgs), np.stack(masks)
@@ -260,6 +282,259 @@ AUG = {
 }
 
 
+# --------------------------------------------------------------------------- other tasks (issue 10)
+# `--task vessel`: a second, real-looking 2-D task, thin tubular structures (vessels) with branches
+# on the lesion task's background; `--task vol3d`: a small 3-D UNet on 24x48x48 volumes with
+# lesion-like blobs. Each task has its own directory, held-out sets (with their own frozen
+# families), models and truth.json; the lesion zoo above is `--task lesion` (the default), unchanged.
+def make_vessel_case(rng, site, *, radius=(1.0, 2.0), vessels=(2, 5), contrast=(0.18, 0.40), tortuosity=0.12,
+                     branch=0.5, blobs=(0, 3), blob_radius=(1.5, 3.0), tex_sigma=3.0, tex_amp=0.06, noise=0.035,
+                     polarity=1.0):
+    """One 64x64 image (float in [0, 1]) and its vessel mask (uint8 0/1).
+
+    Each vessel enters from a random side and walks inwards one pixel per step, its direction a
+    random walk (tortuosity: sd of the angle change per step, radians), its radius tapering by 40%;
+    with probability `branch` a thinner branch leaves it halfway. Vessels are brighter than the
+    background by `contrast` (polarity -1: darker); bright round blobs are distractors (not vessels).
+    """
+    n = SIZE
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
+    tex = gaussian_filter(rng.standard_normal((n, n)), sigma=tex_sigma)
+    tex /= tex.std() + 1e-8
+    g = rng.uniform(-1, 1, size=2)
+    img = 0.35 + tex_amp * tex + (g[0] * (xx / n - 0.5) + g[1] * (yy / n - 0.5)) * 0.12
+    mask = np.zeros((n, n), dtype=bool)
+    vess = np.zeros((n, n))
+
+    def walk(y, x, ang, r0, length, c):
+        m = np.zeros((n, n), dtype=bool)
+        pts = []
+        for t in range(length):
+            r = r0 * (1.0 - 0.4 * t / length)
+            m |= (yy - y) ** 2 + (xx - x) ** 2 <= r * r
+            pts.append((y, x, ang, r))
+            y, x = y + np.sin(ang), x + np.cos(ang)
+            ang += rng.normal(0.0, tortuosity)
+            if not (-3 <= y <= n + 2 and -3 <= x <= n + 2):
+                break
+        return m, pts
+
+    for _ in range(rng.integers(*vessels)):
+        side = int(rng.integers(0, 4))
+        u = rng.uniform(6, n - 6)
+        y, x, ang = [(0.0, u, np.pi / 2), (n - 1.0, u, -np.pi / 2), (u, 0.0, 0.0), (u, n - 1.0, np.pi)][side]
+        ang += rng.uniform(-0.6, 0.6)
+        r0 = rng.uniform(*radius)
+        c = rng.uniform(*contrast)
+        m, pts = walk(y, x, ang, r0, int(rng.integers(40, 90)), c)
+        if rng.random() < branch and len(pts) > 10:
+            by, bx, bang, br = pts[len(pts) // 2]
+            m2, _ = walk(by, bx, bang + rng.choice([-1, 1]) * rng.uniform(0.5, 1.1), 0.75 * br, int(rng.integers(20, 45)), c)
+            m |= m2
+        mask |= m
+        vess = np.maximum(vess, c * gaussian_filter(m.astype(np.float64), 0.7))
+    for _ in range(rng.integers(*blobs)):
+        cy, cx = rng.uniform(3, n - 3, size=2)
+        r = rng.uniform(*blob_radius)
+        img += rng.uniform(0.15, 0.3) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
+    img += polarity * vess * (1.0 + 0.15 * tex)
+    if site == "B":
+        img = gaussian_filter(img, sigma=0.9)
+        img = 0.55 * img + 0.22
+        img = np.clip(img, 0, 1) ** 1.25
+        img += rng.normal(0, 0.07, size=(n, n))
+    else:
+        img += rng.normal(0, noise, size=(n, n))
+    return np.clip(img, 0, 1), mask.astype(np.uint8)
+
+
+VOL = (24, 48, 48)
+
+
+def make_volume_case(rng, site, *, radius=(0.10, 0.22), contrast=(0.2, 0.4), lesions=(1, 4), dots=(0, 3),
+                     tex_sigma=3.0, tex_amp=0.06, noise=0.035):
+    """One 24x48x48 volume (float in [0, 1]) and its mask: 1-3 soft bright ellipsoids (semi-axes a share
+    `radius` of each side), distractor blobs, smooth texture, noise; site B as the lesion task's."""
+    size = VOL
+    zz, yy, xx = np.mgrid[0:size[0], 0:size[1], 0:size[2]].astype(np.float64)
+    tex = gaussian_filter(rng.standard_normal(size), tex_sigma)
+    tex /= tex.std() + 1e-8
+    img = 0.35 + tex_amp * tex
+    mask = np.zeros(size, dtype=bool)
+    les = np.zeros(size)
+    for _ in range(rng.integers(*lesions)):
+        r = rng.uniform(*radius, size=3) * np.array(size)
+        c = rng.uniform(0.25, 0.75, size=3) * np.array(size)
+        inside = ((zz - c[0]) / r[0]) ** 2 + ((yy - c[1]) / r[1]) ** 2 + ((xx - c[2]) / r[2]) ** 2 <= 1
+        mask |= inside
+        les = np.maximum(les, rng.uniform(*contrast) * gaussian_filter(inside.astype(np.float64), 0.8))
+    for _ in range(rng.integers(*dots)):
+        c = rng.uniform(0.1, 0.9, size=3) * np.array(size)
+        r = rng.uniform(1.0, 2.0)
+        img += rng.uniform(0.15, 0.3) * np.exp(-((zz - c[0]) ** 2 + (yy - c[1]) ** 2 + (xx - c[2]) ** 2) / (2 * r * r))
+    img += les * (1.0 + 0.15 * tex)
+    if site == "B":
+        img = np.clip(0.55 * gaussian_filter(img, 0.9) + 0.22, 0, 1) ** 1.25
+        img += rng.normal(0, 0.07, size)
+    else:
+        img += rng.normal(0, noise, size)
+    return np.clip(img, 0, 1), mask.astype(np.uint8)
+
+
+# 3-D versions of the artefacts whose 2-D form assumes two axes
+def pixelate_nd(img, rng, k):
+    """Block means of k^ndim voxels, blown back up (nearest); every side divisible by k."""
+    sh = img.shape
+    r = img.reshape(*[v for s in sh for v in (s // k, k)])
+    small = r.mean(axis=tuple(range(1, 2 * len(sh), 2)))
+    for ax in range(len(sh)):
+        small = np.repeat(small, k, axis=ax)
+    return small
+
+
+def stripes_nd(img, rng, a):
+    """Additive sinusoidal stripes along a random unit direction (period 4-8 px)."""
+    grids = np.meshgrid(*[np.arange(s, dtype=np.float64) for s in img.shape], indexing="ij")
+    d = rng.standard_normal(img.ndim)
+    d /= np.linalg.norm(d)
+    period = rng.uniform(4.0, 8.0)
+    ph = rng.uniform(0, 2 * np.pi)
+    return img + a * np.sin(2 * np.pi * sum(g * v for g, v in zip(grids, d)) / period + ph)
+
+
+def ghost_nd(img, rng, a):
+    """The image shifted by a quarter of a random in-plane axis, added at amplitude a."""
+    ax = img.ndim - 1 - int(rng.integers(0, 2))
+    return img + a * np.roll(img, img.shape[ax] // 4, axis=ax)
+
+
+def occlusion_nd(img, rng, k):
+    """k boxes (a quarter to a third of each side) filled with the median."""
+    out = img.copy()
+    med = float(np.median(img))
+    for _ in range(int(k)):
+        sl = []
+        for s in img.shape:
+            h = int(rng.integers(max(2, s // 4), s // 3 + 1))
+            o = int(rng.integers(0, s - h))
+            sl.append(slice(o, o + h))
+        out[tuple(sl)] = med
+    return out
+
+
+VESSEL_SETS = {
+    "iid": ("fresh unshifted set (in-distribution)", "A", {}, []),
+    "siteB": ("site B (the lesion task's scanner change): blur 0.9, gain 0.55 + 0.22, gamma 1.25, noise 0.07", "B", {}, []),
+    "thin": ("thinner vessels: radius 0.6-1.1 px (train 1-2)", "A", {"radius": (0.6, 1.1)}, []),
+    "thick": ("thicker vessels: radius 2.4-3.6 px", "A", {"radius": (2.4, 3.6)}, []),
+    "tortuous": ("tortuous vessels: angle sd 0.35 rad per step (train 0.12)", "A", {"tortuosity": 0.35}, []),
+    "dense": ("dense vessel tree: 6-9 vessels (train 2-4)", "A", {"vessels": (6, 10)}, []),
+    "faintMild": ("fainter vessels: contrast 0.09-0.20 (train 0.18-0.40)", "A", {"contrast": (0.09, 0.20)}, []),
+    "faintSevere": ("much fainter vessels: contrast 0.05-0.11", "A", {"contrast": (0.05, 0.11)}, []),
+    "blobs": ("many bright blobs: 8-13, radius 1.5-3.5 px (train 0-2)", "A", {"blobs": (8, 14), "blob_radius": (1.5, 3.5)}, []),
+    "bias": ("smooth multiplicative bias field, exp(0.45 g)", "A", {}, [("bias", 0.45)]),
+    "speckle": ("speckle noise, 1 + 0.3 eps", "A", {}, [("speckle", 0.3)]),
+    "pixel2": ("pixelation: 2x2 block means", "A", {}, [("pixelate", 2)]),
+    "stripes": ("stripe artefact, amplitude 0.12", "A", {}, [("stripes", 0.12)]),
+    "dark": ("dark vessels: the same vessels darker than the background (polarity reversed)", "A", {"polarity": -1.0}, []),
+    "ghost": ("ghosting: the image shifted by 16 px added at 0.35", "A", {}, [("ghost", 0.35)]),
+    "occlusion": ("1-3 rectangles (6-16 px) filled with the median", "A", {}, [("occlusion", 2)]),
+}
+VESSEL_KIN = {
+    "iid": None, "siteB": "blur+scale+gamma+noise", "thin": None, "thick": None, "tortuous": None, "dense": None,
+    "faintMild": "dim", "faintSevere": "dim", "blobs": "distractors", "bias": "bias", "speckle": "noise",
+    "pixel2": "lowres", "stripes": "stripes", "dark": None, "ghost": None, "occlusion": None,
+}
+VESSEL_MODELS = {
+    "vessel-w8-s900-aug": dict(width=8, steps=900, aug="flip+intensity", labelNoise="none", seed=21),
+    "vessel-w4-s300-plain": dict(width=4, steps=300, aug="none", labelNoise="none", seed=22),
+    "vessel-w8-s600-heavy": dict(width=8, steps=600, aug="heavy", labelNoise="none", seed=23),
+}
+VOL_SETS = {
+    "iid": ("fresh unshifted set (in-distribution)", "A", {}, []),
+    "siteB": ("site B: blur 0.9, gain 0.55 + 0.22, gamma 1.25, noise 0.07", "B", {}, []),
+    "small": ("smaller blobs: semi-axes 6-11% of each side (train 10-22%)", "A", {"radius": (0.06, 0.11)}, []),
+    "large": ("larger blobs: semi-axes 22-32% of each side", "A", {"radius": (0.22, 0.32)}, []),
+    "faint": ("fainter blobs: contrast 0.09-0.18 (train 0.2-0.4)", "A", {"contrast": (0.09, 0.18)}, []),
+    "dots": ("many distractor blobs: 10-17 (train 0-2)", "A", {"dots": (10, 18)}, []),
+    "bias": ("smooth multiplicative bias field, exp(0.45 g)", "A", {}, [("bias", 0.45)]),
+    "speckle": ("speckle noise, 1 + 0.3 eps", "A", {}, [("speckle", 0.3)]),
+    "pixel2": ("low resolution: 2x2x2 block means", "A", {}, [("pixelate", 2)]),
+    "stripes": ("stripe artefact (3-D direction), amplitude 0.12", "A", {}, [("stripes", 0.12)]),
+    "ghost": ("ghosting: the volume shifted by a quarter of an in-plane side, added at 0.35", "A", {}, [("ghost", 0.35)]),
+    "occlusion": ("2 boxes (a quarter to a third of each side) filled with the median", "A", {}, [("occlusion", 2)]),
+}
+VOL_KIN = {
+    "iid": None, "siteB": "blur+scale+gamma+noise", "small": None, "large": None, "faint": "dim", "dots": "distractors",
+    "bias": "bias", "speckle": "noise", "pixel2": "lowres", "stripes": "stripes", "ghost": None, "occlusion": None,
+}
+VOL_MODELS = {
+    "vol3d-w4-s300-aug": dict(width=4, steps=300, aug="flip+intensity", labelNoise="none", seed=31),
+}
+# task: directory under bench/.data, class names, sets, kin, models, (train, test, held-out) counts, seeds, case generator
+TASKS = {
+    "lesion": dict(dir="zoo", classes=["background", "lesion"], counts=(80, 32, 24), seeds=(11001, 12002, 20000)),
+    "vessel": dict(dir="zoo-vessel", classes=["background", "vessel"], sets=VESSEL_SETS, kin=VESSEL_KIN,
+                   models=VESSEL_MODELS, counts=(80, 32, 24), seeds=(31001, 32002, 40000), case=make_vessel_case),
+    "vol3d": dict(dir="zoo-vol3d", classes=["background", "blob"], sets=VOL_SETS, kin=VOL_KIN, models=VOL_MODELS,
+                  counts=(40, 16, 12), seeds=(51001, 52002, 60000), case=make_volume_case, volume=True),
+}
+TASK = "lesion"
+CASE = make_case
+
+
+def use_task(name):
+    """Points the module's globals (OUT, SETS, KIN, MODELS, counts, seeds, generator) at one task."""
+    global TASK, OUT, SETS, KIN, MODELS, N_TRAIN, N_TEST, N_HELD, TRAIN_SEED, TEST_SEED, HELD_SEED, CASE
+    t = TASKS[name]
+    TASK = name
+    OUT = os.path.join(ROOT, "bench", ".data", t["dir"])
+    N_TRAIN, N_TEST, N_HELD = t["counts"]
+    TRAIN_SEED, TEST_SEED, HELD_SEED = t["seeds"]
+    if name != "lesion":
+        SETS, KIN, MODELS, CASE = t["sets"], t["kin"], t["models"], t["case"]
+    if t.get("volume"):
+        ARTEFACTS.update({"pixelate": pixelate_nd, "stripes": stripes_nd, "ghost": ghost_nd, "occlusion": occlusion_nd})
+
+
+def is_volume():
+    return bool(TASKS[TASK].get("volume"))
+
+
+def new_net(cfg):
+    if is_volume():
+        from make_bench3d import Bench3D
+        w = cfg["width"]
+        return Bench3D(widths=(w, 2 * w, 4 * w))
+    return ExampleUNet(base=cfg["width"])
+
+
+def flip_aug_nd(x, y, rng):
+    """3-D: a random flip along each spatial axis and an in-plane 90-degree rotation (numpy RNG)."""
+    k = int(rng.integers(0, 4))
+    x, y = torch.rot90(x, k, (3, 4)), torch.rot90(y, k, (2, 3))
+    for ax in range(3):
+        if rng.random() < 0.5:
+            x, y = torch.flip(x, (2 + ax,)), torch.flip(y, (1 + ax,))
+    return x.contiguous(), y.contiguous()
+
+
+def export_model(net, path):
+    if not is_volume():
+        export_onnx(net, path)
+        return
+    torch.onnx.export(net, torch.zeros(1, 1, *VOL), path, input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13,
+                      do_constant_folding=True)
+
+
+def predict_any(net, u8):
+    """Argmax labels, in batches of 8 (volumes)."""
+    with torch.no_grad():
+        return np.concatenate([net(to_input(u8[i:i + 8])).argmax(1).numpy().astype(np.uint8)
+                               for i in range(0, len(u8), 8)])
+
+
 def noisy_masks(y_u8, kind, seed):
     """Label noise of the training masks, fixed once per image (seeded)."""
     if kind == "none":
@@ -283,10 +558,11 @@ def noisy_masks(y_u8, kind, seed):
 def intensity_aug(x, rng):
     """Per image: gain, offset, gamma and Gaussian noise (numpy RNG: deterministic)."""
     n = x.shape[0]
-    gain = torch.from_numpy(rng.uniform(0.85, 1.15, n).astype(np.float32))[:, None, None, None]
-    off = torch.from_numpy(rng.uniform(-0.05, 0.05, n).astype(np.float32))[:, None, None, None]
-    gam = torch.from_numpy(rng.uniform(0.8, 1.25, n).astype(np.float32))[:, None, None, None]
-    sd = torch.from_numpy(rng.uniform(0.0, 0.04, n).astype(np.float32))[:, None, None, None]
+    sh = (n,) + (1,) * (x.dim() - 1)
+    gain = torch.from_numpy(rng.uniform(0.85, 1.15, n).astype(np.float32)).reshape(sh)
+    off = torch.from_numpy(rng.uniform(-0.05, 0.05, n).astype(np.float32)).reshape(sh)
+    gam = torch.from_numpy(rng.uniform(0.8, 1.25, n).astype(np.float32)).reshape(sh)
+    sd = torch.from_numpy(rng.uniform(0.0, 0.04, n).astype(np.float32)).reshape(sh)
     eps = torch.from_numpy(rng.standard_normal(x.shape).astype(np.float32))
     return x.clamp(0, 1).pow(gam) * gain + off + sd * eps
 
@@ -314,8 +590,9 @@ def train(cfg, x_u8, y_u8):
     torch.manual_seed(cfg["seed"])
     torch.use_deterministic_algorithms(True)
     rng = np.random.default_rng(cfg["seed"])
-    net = ExampleUNet(base=cfg["width"])
+    net = new_net(cfg)
     steps = cfg["steps"]
+    batch = 4 if is_volume() else BATCH
     opt = torch.optim.Adam(net.parameters(), lr=LR)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     x_all = to_input(x_u8)
@@ -323,10 +600,10 @@ def train(cfg, x_u8, y_u8):
     weight = torch.tensor([1.0, 2.0])  # lesions are ~10% of the pixels
     net.train()
     for step in range(steps):
-        idx = torch.from_numpy(rng.choice(len(x_all), BATCH, replace=False))
+        idx = torch.from_numpy(rng.choice(len(x_all), batch, replace=False))
         x, y = x_all[idx], y_all[idx]
         if cfg["aug"] != "none":
-            x, y = augment(x, y, rng)
+            x, y = flip_aug_nd(x, y, rng) if is_volume() else augment(x, y, rng)
             x = heavy_aug(x, rng) if cfg["aug"] == "heavy" else intensity_aug(x, rng)
         logits = net(x)
         ce = F.cross_entropy(logits, y, weight=weight)
@@ -344,6 +621,8 @@ def train(cfg, x_u8, y_u8):
 def cfg_key(cfg):
     """What a cached model must match to be reused."""
     c = dict(cfg, batch=BATCH, lr=LR, nTrain=N_TRAIN, trainSeed=TRAIN_SEED)
+    if TASK != "lesion":
+        c["task"] = TASK
     return hashlib.sha256(json.dumps(c, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -377,7 +656,10 @@ def main():
     ap.add_argument("--merge-truth", action="store_true", help="merge bench/.data/zoo/truth-*.json (runs of --models with --truth) into truth.json, and stop")
     ap.add_argument("--reuse-data", action="store_true", help="read the sets an earlier run wrote instead of drawing them again (the same images; safe while a benchmark reads them)")
     ap.add_argument("--models", default=None, help="comma-separated subset of the zoo to train and score (default: all); truth.json then lists only these")
+    ap.add_argument("--task", default="lesion", choices=list(TASKS),
+                    help="lesion (bench/.data/zoo, the default), vessel (bench/.data/zoo-vessel) or vol3d (bench/.data/zoo-vol3d)")
     args = ap.parse_args()
+    use_task(args.task)
     if args.merge_truth:
         merge_truth()
         return
@@ -397,21 +679,21 @@ def main():
     }
     sets = {}
     for i, (name, (desc, site, kwargs, arts)) in enumerate(SETS.items()):
-        seed = 20000 + 101 * i
+        seed = HELD_SEED + 101 * i
         data[name] = write_set(name, N_HELD, seed, site, kwargs, arts, labelled=False)
         sets[name] = {
             "description": desc, "site": site, "scene": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
             "artefacts": [{"kind": a, "strength": s} for a, s in arts], "images": N_HELD, "seed": seed,
-            "lesionShare": round(float(data[name][1].mean()), 4), "kin": KIN[name],
+            ("lesionShare" if TASK == "lesion" else "foregroundShare"): round(float(data[name][1].mean()), 4), "kin": KIN[name],
         }
     print(f"data: {time.time() - t_start:.1f} s "
           f"(train {N_TRAIN}, test {N_TEST}, {len(SETS)} held-out sets x {N_HELD})", flush=True)
 
     dataset = {
         "task": "segmentation",
-        "classes": ["background", "lesion"],
-        "input": {"layout": "NCHW", "size": [SIZE, SIZE], "channels": 1, "scale": 1.0 / 255.0,
-                  "mean": [0.0], "std": [1.0]},
+        "classes": TASKS[TASK]["classes"],
+        "input": {"layout": "NCDHW" if is_volume() else "NCHW", "size": list(VOL) if is_volume() else [SIZE, SIZE],
+                  "channels": 1, "scale": 1.0 / 255.0, "mean": [0.0], "std": [1.0]},
         "splits": {
             "train": {"images": "data/train/images", "labels": "data/train/masks"},
             "test": {"images": "data/test/images", "labels": "data/test/masks"},
@@ -445,7 +727,7 @@ def main():
             if rec.get("key") != key:
                 rec = None
         if rec is not None:
-            net = ExampleUNet(base=cfg["width"])
+            net = new_net(cfg)
             net.load_state_dict(torch.load(pt, map_location="cpu"))
             net.eval()
             print(f"{name:24s} reused (trained in {rec['trainSeconds']} s)", flush=True)
@@ -454,13 +736,14 @@ def main():
             net, last_loss = train(cfg, tr_x, tr_y)
             secs = round(time.time() - t0, 1)
             torch.save(net.state_dict(), pt)
-            export_onnx(net, os.path.join(OUT, "models", f"{name}.onnx"))
+            export_model(net, os.path.join(OUT, "models", f"{name}.onnx"))
             rec = {"key": key, "trainSeconds": secs, "finalLoss": round(last_loss, 4)}
             with open(rec_path, "w") as f:
                 json.dump(rec, f, indent=2)
                 f.write("\n")
             print(f"{name:24s} trained in {secs:5.1f} s (final loss {last_loss:.3f})", flush=True)
-        dice = {s: round(pooled_dice(predict(net, x), y), 4) for s, (x, y) in data.items()}
+        pred = predict_any if is_volume() else predict
+        dice = {s: round(pooled_dice(pred(net, x), y), 4) for s, (x, y) in data.items()}
         models[name] = {
             **{k: cfg[k] for k in ("width", "steps", "aug", "labelNoise", "seed")},
             "params": sum(p.numel() for p in net.parameters()),
@@ -470,7 +753,9 @@ def main():
 
     wall = time.time() - t_start
     truth = {
-        "note": "true lesion Dice pooled over each set (make_example.pooled_dice of the torch model's "
+        "task": TASK,
+        "classes": TASKS[TASK]["classes"],
+        "note": "true foreground (class 1) Dice pooled over each set (make_example.pooled_dice of the torch model's "
                 "argmax on the PNGs, x = raw/255); held-out sets are unlabelled in unetlens.json, their "
                 "masks are data/<set>/masks_hidden",
         "heldOut": list(SETS),
@@ -479,7 +764,7 @@ def main():
         "models": models,
         "labelNoise": LABEL_NOISE,
         "augmentation": AUG,
-        "training": {"batch": BATCH, "lr": LR, "schedule": "cosine", "optimizer": "Adam",
+        "training": {"batch": 4 if is_volume() else BATCH, "lr": LR, "schedule": "cosine", "optimizer": "Adam",
                      "loss": "cross-entropy (class weights 1, 2) + soft Dice of the lesion class",
                      "trainImages": N_TRAIN, "trainSeed": TRAIN_SEED, "testSeed": TEST_SEED,
                      "threads": args.threads, "torch": torch.__version__},
