@@ -117,9 +117,16 @@ class TimelinePanel {
     private readonly onOpen: (checkpoint: number, tap: string | undefined) => void,
     /** A panel VS Code restored after a reload (the serializer's); else a new one is opened. */
     restored?: vscode.WebviewPanel,
+    /**
+     * A restored panel whose page is still not loaded after the second retry: what replaces it
+     * (given, the restored panel is closed and this is called; absent, the panel stays as it is).
+     */
+    private readonly onStuck?: () => void,
+    /** Where a new panel opens (default: beside the editor). */
+    viewColumn: vscode.ViewColumn = vscode.ViewColumn.Beside,
   ) {
     const localResourceRoots = [vscode.Uri.joinPath(extensionUri, 'dist')];
-    this.panel = restored ?? vscode.window.createWebviewPanel(TIMELINE_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots });
+    this.panel = restored ?? vscode.window.createWebviewPanel(TIMELINE_TYPE, title, { viewColumn, preserveFocus: true }, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots });
     const webview = this.panel.webview;
     if (restored) webview.options = { enableScripts: true, localResourceRoots };
     const load = () =>
@@ -137,16 +144,25 @@ class TimelinePanel {
   }
 
   /**
-   * A restored panel whose page never says `ready` is loaded again (twice at most): after a
+   * A restored panel whose page never says `ready` is loaded again (twice at most, once with `onStuck`): after a
    * window reload, VS Code in the browser now and then leaves one of several restored
    * webviews' pages unloaded (its script request not served; cf. microsoft/vscode#125993).
+   * When that does not help either, a panel with `onStuck` is replaced by a new one (a new
+   * webview loads; the e2e saw a restored Compare page stay unloaded through both retries).
    */
   private reloadUnlessReady(load: () => void, attempt: number): void {
     const timer = setTimeout(() => {
       if (this.ready || this.closed || !this.panel.visible) return;
-      this.log(`[timeline] the page of the restored panel "${this.panel.title}" did not load within ${READY_MS / 1000} s; loading it again (${attempt} of 2)`);
+      if (attempt > (this.onStuck ? 1 : 2)) {
+        if (!this.onStuck) return;
+        this.log(`[timeline] the page of the restored panel "${this.panel.title}" is still not loaded; opening it again as a new panel`);
+        this.panel.dispose();
+        this.onStuck();
+        return;
+      }
+      this.log(`[timeline] the page of the restored panel "${this.panel.title}" did not load within ${READY_MS / 1000} s; loading it again (${attempt} of ${this.onStuck ? 1 : 2})`);
       load();
-      if (attempt < 2) this.reloadUnlessReady(load, attempt + 1);
+      this.reloadUnlessReady(load, attempt + 1);
     }, READY_MS);
     timer.unref?.();
   }
@@ -522,9 +538,14 @@ export async function compareResultsCommand(deps: AnalyzeDeps, arg?: unknown, al
   }
 }
 
-function comparisonPanel(deps: AnalyzeDeps, a: Results, b: Results, restored?: vscode.WebviewPanel): TimelinePanel {
-  const view = new TimelinePanel(deps.context.extensionUri, `UNet Lens Compare: ${path.basename(a.model.path)} ↔ ${path.basename(b.model.path)}`, (l) => deps.log.info(l), () => undefined, restored);
-  if (restored) view.panel.title = `UNet Lens Compare: ${path.basename(a.model.path)} ↔ ${path.basename(b.model.path)}`;
+function comparisonPanel(deps: AnalyzeDeps, a: Results, b: Results, restored?: { panel: vscode.WebviewPanel; saved: SavedTimeline }, column?: vscode.ViewColumn): TimelinePanel {
+  const title = `UNet Lens Compare: ${path.basename(a.model.path)} ↔ ${path.basename(b.model.path)}`;
+  // A restored Compare page that never loads is opened again, new, in the same column (it
+  // holds no session: the two results are all it shows).
+  const where = restored?.panel.viewColumn ?? column;
+  const reopen = restored ? () => void comparisonPanel(deps, a, b, undefined, where).remember(restored.saved) : undefined;
+  const view = new TimelinePanel(deps.context.extensionUri, title, (l) => deps.log.info(l), () => undefined, restored?.panel, reopen, where);
+  if (restored) view.panel.title = title;
   view.post({ type: 'comparison', comparison: compareResults(a, b) });
   return view;
 }
@@ -543,7 +564,11 @@ export async function restoreTimelinePanel(deps: AnalyzeDeps, panel: vscode.Webv
   const parsed = parseTimelineState(state, deps.cache.root);
   const say = (message: string) => {
     deps.log.warn(`[timeline] ${message}`);
-    new TimelinePanel(deps.context.extensionUri, panel.title, (l) => deps.log.info(l), () => undefined, panel).post({ type: 'timelineStatus', message });
+    // a page that never loads is opened again as a new panel in the same column (see TimelinePanel)
+    const column = panel.viewColumn;
+    const show = (restored?: vscode.WebviewPanel): void =>
+      new TimelinePanel(deps.context.extensionUri, panel.title, (l) => deps.log.info(l), () => undefined, restored, restored ? () => show() : undefined, column).post({ type: 'timelineStatus', message });
+    show(panel);
   };
   if (!parsed.ok) return say(parsed.reason);
   const saved = parsed.saved;
@@ -554,7 +579,7 @@ export async function restoreTimelinePanel(deps: AnalyzeDeps, panel: vscode.Webv
         say(read.reason);
         return;
       }
-      comparisonPanel(deps, read.a, read.b, panel).remember(saved);
+      comparisonPanel(deps, read.a, read.b, { panel, saved }).remember(saved);
       deps.log.info(`[timeline] restored the comparison of ${saved.a} and ${saved.b}`);
       return;
     }

@@ -277,3 +277,39 @@ test('revive: a comparison comes back from its two files, or says which file is 
   assert.deepEqual(posted.map((m) => m.type), ['timelineStatus']);
   assert.match(posted[0].message!, /the results file A, .*a\/results\.json: it is gone \(deleted or moved\)\. Run UNet Lens: Compare Results… again\.$/);
 });
+
+test('revive: a restored Compare page that never loads is loaded again once, then opened again as a new panel that shows the comparison', async (t) => {
+  const a = path.join(dir, 'a', 'results.json');
+  const b = path.join(dir, 'b', 'results.json');
+  writeResults(a, 1);
+  writeResults(b, 2);
+  const saved: SavedTimeline = { type: 'comparison', a, b };
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const logs: string[] = [];
+  const restored = fake.window.createWebviewPanel('unetLens.timeline', 'UNet Lens Compare');
+  await restoreTimelinePanel(deps(path.join(dir, 'cache'), logs), restored as unknown as vscode.WebviewPanel, webviewState(saved));
+  const firstHtml = restored.webview.html;
+  t.mock.timers.tick(20_000);
+  assert.notEqual(restored.webview.html, firstHtml, 'loaded again (a new nonce)');
+  assert.equal(restored.disposed, false);
+  assert.equal(state.panels.length, 1);
+  t.mock.timers.tick(20_000);
+  assert.equal(restored.disposed, true, 'the stuck restored panel is closed');
+  assert.equal(state.panels.length, 2, 'and a new one opened');
+  const fresh = state.panels[1];
+  assert.equal(fresh.title, 'UNet Lens Compare: epoch_1.onnx ↔ epoch_2.onnx');
+  fresh.receive({ type: 'ready' });
+  await tick();
+  assert.ok((fresh.posted as Posted[]).find((m) => m.type === 'comparison')!.comparison!.taps.length > 0);
+  assert.deepEqual((fresh.posted as Posted[]).find((m) => m.type === 'remember')!.state, saved, 'remembered for the next reload');
+  assert.ok(logs.some((l) => /still not loaded; opening it again as a new panel/.test(l)), logs.join('\n'));
+  // a page that loads is left alone
+  reset();
+  const ok = fake.window.createWebviewPanel('unetLens.timeline', 'UNet Lens Compare');
+  await restoreTimelinePanel(deps(path.join(dir, 'cache')), ok as unknown as vscode.WebviewPanel, webviewState(saved));
+  ok.receive({ type: 'ready' });
+  await tick();
+  t.mock.timers.tick(60_000);
+  assert.equal(ok.disposed, false);
+  assert.equal(state.panels.length, 1);
+});
