@@ -479,7 +479,16 @@ export async function explorerContextMenu(page: Page, fileName: string, menuItem
     .first();
   for (;;) {
     await row.click({ button: 'right' });
-    await menu.first().waitFor({ state: 'visible', timeout: Math.max(1000, deadline - Date.now()) });
+    // A right-click can be swallowed (focus still moving, e.g. right after Quick Open closed):
+    // no menu within 5 s means right-click again, until the deadline.
+    const opened = await menu.first().waitFor({ state: 'visible', timeout: Math.min(5000, Math.max(1000, deadline - Date.now())) })
+      .then(() => true, () => false);
+    if (!opened) {
+      if (Date.now() > deadline) throw new Error(`no context menu opened on ${fileName} in the Explorer within ${timeoutMs} ms`);
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(500);
+      continue;
+    }
     const found = await item.waitFor({ state: 'visible', timeout: Math.min(2000, Math.max(100, deadline - Date.now())) })
       .then(() => true, () => false);
     if (found) break;
