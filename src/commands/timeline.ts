@@ -122,11 +122,9 @@ class TimelinePanel {
      * (given, the restored panel is closed and this is called; absent, the panel stays as it is).
      */
     private readonly onStuck?: () => void,
-    /** Where a new panel opens (default: beside the editor). */
-    viewColumn: vscode.ViewColumn = vscode.ViewColumn.Beside,
   ) {
     const localResourceRoots = [vscode.Uri.joinPath(extensionUri, 'dist')];
-    this.panel = restored ?? vscode.window.createWebviewPanel(TIMELINE_TYPE, title, { viewColumn, preserveFocus: true }, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots });
+    this.panel = restored ?? vscode.window.createWebviewPanel(TIMELINE_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots });
     const webview = this.panel.webview;
     if (restored) webview.options = { enableScripts: true, localResourceRoots };
     const load = () =>
@@ -147,8 +145,8 @@ class TimelinePanel {
    * A restored panel whose page never says `ready` is loaded again (twice at most, once with `onStuck`): after a
    * window reload, VS Code in the browser now and then leaves one of several restored
    * webviews' pages unloaded (its script request not served; cf. microsoft/vscode#125993).
-   * When that does not help either, a panel with `onStuck` is replaced by a new one (a new
-   * webview loads; the e2e saw a restored Compare page stay unloaded through both retries).
+   * When that does not help either, a panel with `onStuck` is closed and `onStuck` replaces it
+   * (the e2e saw restored Compare and Timeline pages stay unloaded through two retries).
    */
   private reloadUnlessReady(load: () => void, attempt: number): void {
     const timer = setTimeout(() => {
@@ -244,8 +242,10 @@ class SeriesSession {
     readonly resultsDir: boolean,
     /** A panel VS Code restored after a reload (see `restore`). */
     restored?: vscode.WebviewPanel,
+    /** What replaces a restored panel whose page never loads (see TimelinePanel). */
+    onStuck?: () => void,
   ) {
-    this.view = new TimelinePanel(deps.context.extensionUri, `UNet Lens Timeline: ${path.basename(resultsDir ? spec : spec.replace(/[\\/][^\\/]*[*?[][^\\/]*$/, ''))}`, (l) => deps.log.info(l), (c, tap) => this.openCheckpoint(c, tap), restored);
+    this.view = new TimelinePanel(deps.context.extensionUri, `UNet Lens Timeline: ${path.basename(resultsDir ? spec : spec.replace(/[\\/][^\\/]*[*?[][^\\/]*$/, ''))}`, (l) => deps.log.info(l), (c, tap) => this.openCheckpoint(c, tap), restored, onStuck);
     this.view.panel.onDidDispose(() => this.dispose());
     this.remember();
   }
@@ -538,13 +538,9 @@ export async function compareResultsCommand(deps: AnalyzeDeps, arg?: unknown, al
   }
 }
 
-function comparisonPanel(deps: AnalyzeDeps, a: Results, b: Results, restored?: { panel: vscode.WebviewPanel; saved: SavedTimeline }, column?: vscode.ViewColumn): TimelinePanel {
+function comparisonPanel(deps: AnalyzeDeps, a: Results, b: Results, restored?: vscode.WebviewPanel, onStuck?: () => void): TimelinePanel {
   const title = `UNet Lens Compare: ${path.basename(a.model.path)} ↔ ${path.basename(b.model.path)}`;
-  // A restored Compare page that never loads is opened again, new, in the same column (it
-  // holds no session: the two results are all it shows).
-  const where = restored?.panel.viewColumn ?? column;
-  const reopen = restored ? () => void comparisonPanel(deps, a, b, undefined, where).remember(restored.saved) : undefined;
-  const view = new TimelinePanel(deps.context.extensionUri, title, (l) => deps.log.info(l), () => undefined, restored?.panel, reopen, where);
+  const view = new TimelinePanel(deps.context.extensionUri, title, (l) => deps.log.info(l), () => undefined, restored, onStuck);
   if (restored) view.panel.title = title;
   view.post({ type: 'comparison', comparison: compareResults(a, b) });
   return view;
@@ -560,15 +556,21 @@ function comparisonPanel(deps: AnalyzeDeps, a: Results, b: Results, restored?: {
  * (src/host/timelineRestore.ts). A state that cannot be used, or files that are gone, leave
  * the panel saying so in words.
  */
-export async function restoreTimelinePanel(deps: AnalyzeDeps, panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+export async function restoreTimelinePanel(deps: AnalyzeDeps, panel: vscode.WebviewPanel, state: unknown, again = false): Promise<void> {
   const parsed = parseTimelineState(state, deps.cache.root);
+  // A restored page that never loads (see TimelinePanel) is closed, and the panel restored
+  // again from the same state into a new panel in the same column: the files are read again,
+  // so nothing is lost. Once: a new panel's page loads.
+  const column = panel.viewColumn ?? vscode.ViewColumn.Beside;
+  const onStuck = again
+    ? undefined
+    : () => {
+        const fresh = vscode.window.createWebviewPanel(TIMELINE_TYPE, panel.title, { viewColumn: column, preserveFocus: true }, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(deps.context.extensionUri, 'dist')] });
+        void restoreTimelinePanel(deps, fresh, state, true);
+      };
   const say = (message: string) => {
     deps.log.warn(`[timeline] ${message}`);
-    // a page that never loads is opened again as a new panel in the same column (see TimelinePanel)
-    const column = panel.viewColumn;
-    const show = (restored?: vscode.WebviewPanel): void =>
-      new TimelinePanel(deps.context.extensionUri, panel.title, (l) => deps.log.info(l), () => undefined, restored, restored ? () => show() : undefined, column).post({ type: 'timelineStatus', message });
-    show(panel);
+    new TimelinePanel(deps.context.extensionUri, panel.title, (l) => deps.log.info(l), () => undefined, panel, onStuck).post({ type: 'timelineStatus', message });
   };
   if (!parsed.ok) return say(parsed.reason);
   const saved = parsed.saved;
@@ -579,11 +581,11 @@ export async function restoreTimelinePanel(deps: AnalyzeDeps, panel: vscode.Webv
         say(read.reason);
         return;
       }
-      comparisonPanel(deps, read.a, read.b, { panel, saved }).remember(saved);
+      comparisonPanel(deps, read.a, read.b, panel, onStuck).remember(saved);
       deps.log.info(`[timeline] restored the comparison of ${saved.a} and ${saved.b}`);
       return;
     }
-    await track(new SeriesSession(deps, saved.spec, saved.datasetPath, saved.resultsDir, panel)).restore(saved);
+    await track(new SeriesSession(deps, saved.spec, saved.datasetPath, saved.resultsDir, panel, onStuck)).restore(saved);
   } catch (e) {
     say(`This panel could not come back after the window reload: ${(e as Error).message}`);
   }

@@ -278,7 +278,7 @@ test('revive: a comparison comes back from its two files, or says which file is 
   assert.match(posted[0].message!, /the results file A, .*a\/results\.json: it is gone \(deleted or moved\)\. Run UNet Lens: Compare Results… again\.$/);
 });
 
-test('revive: a restored Compare page that never loads is loaded again once, then opened again as a new panel that shows the comparison', async (t) => {
+test('revive: a restored page that never loads is loaded again once, then restored again into a new panel (here a Compare panel, which shows the comparison)', async (t) => {
   const a = path.join(dir, 'a', 'results.json');
   const b = path.join(dir, 'b', 'results.json');
   writeResults(a, 1);
@@ -297,10 +297,12 @@ test('revive: a restored Compare page that never loads is loaded again once, the
   assert.equal(restored.disposed, true, 'the stuck restored panel is closed');
   assert.equal(state.panels.length, 2, 'and a new one opened');
   const fresh = state.panels[1];
-  assert.equal(fresh.title, 'UNet Lens Compare: epoch_1.onnx ↔ epoch_2.onnx');
+  // the new panel is restored from the same state: the two files are read again (async)
+  for (let i = 0; i < 200 && !fresh.webview.html; i++) await tick();
   fresh.receive({ type: 'ready' });
   await tick();
   assert.ok((fresh.posted as Posted[]).find((m) => m.type === 'comparison')!.comparison!.taps.length > 0);
+  assert.equal(fresh.title, 'UNet Lens Compare: epoch_1.onnx ↔ epoch_2.onnx');
   assert.deepEqual((fresh.posted as Posted[]).find((m) => m.type === 'remember')!.state, saved, 'remembered for the next reload');
   assert.ok(logs.some((l) => /still not loaded; opening it again as a new panel/.test(l)), logs.join('\n'));
   // a page that loads is left alone
