@@ -87,15 +87,20 @@ def make_case(rng: np.random.Generator, site: str, *, axes=(3.0, 10.0), contrast
         img += rng.uniform(0.15, 0.3) * dot
     img += lesion * (1.0 + 0.15 * tex)
 
+    return acquire(img, rng, site, noise), mask.astype(np.uint8)
+
+
+def acquire(img, rng, site, noise):
+    """The scanner's last step, any number of dimensions: site A adds noise; site B is a
+    different scanner (blur, lower gain, raised floor, gamma, stronger noise). Clipped to 0..1."""
     if site == "B":
-        # A different scanner: lower gain, raised floor, gamma, blur, stronger noise.
         img = gaussian_filter(img, sigma=0.9)
         img = 0.55 * img + 0.22
         img = np.clip(img, 0, 1) ** 1.25
-        img += rng.normal(0, 0.07, size=(n, n))
+        img += rng.normal(0, 0.07, size=img.shape)
     else:
-        img += rng.normal(0, noise, size=(n, n))
-    return np.clip(img, 0, 1), mask.astype(np.uint8)
+        img += rng.normal(0, noise, size=img.shape)
+    return np.clip(img, 0, 1)
 
 
 def to_u8(img):

@@ -74,6 +74,7 @@ sys.path.insert(0, HERE)
 from example_unet import ExampleUNet  # noqa: E402
 from make_example import (  # noqa: E402
     SIZE,
+    acquire,
     augment,
     export_onnx,
     make_case,
@@ -338,14 +339,7 @@ def make_vessel_case(rng, site, *, radius=(1.0, 2.0), vessels=(2, 5), contrast=(
         r = rng.uniform(*blob_radius)
         img += rng.uniform(0.15, 0.3) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
     img += polarity * vess * (1.0 + 0.15 * tex)
-    if site == "B":
-        img = gaussian_filter(img, sigma=0.9)
-        img = 0.55 * img + 0.22
-        img = np.clip(img, 0, 1) ** 1.25
-        img += rng.normal(0, 0.07, size=(n, n))
-    else:
-        img += rng.normal(0, noise, size=(n, n))
-    return np.clip(img, 0, 1), mask.astype(np.uint8)
+    return acquire(img, rng, site, noise), mask.astype(np.uint8)
 
 
 VOL = (24, 48, 48)
@@ -373,12 +367,7 @@ def make_volume_case(rng, site, *, radius=(0.10, 0.22), contrast=(0.2, 0.4), les
         r = rng.uniform(1.0, 2.0)
         img += rng.uniform(0.15, 0.3) * np.exp(-((zz - c[0]) ** 2 + (yy - c[1]) ** 2 + (xx - c[2]) ** 2) / (2 * r * r))
     img += les * (1.0 + 0.15 * tex)
-    if site == "B":
-        img = np.clip(0.55 * gaussian_filter(img, 0.9) + 0.22, 0, 1) ** 1.25
-        img += rng.normal(0, 0.07, size)
-    else:
-        img += rng.normal(0, noise, size)
-    return np.clip(img, 0, 1), mask.astype(np.uint8)
+    return acquire(img, rng, site, noise), mask.astype(np.uint8)
 
 
 # 3-D versions of the artefacts whose 2-D form assumes two axes
