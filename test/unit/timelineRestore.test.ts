@@ -300,7 +300,8 @@ test('revive: a restored page that never loads is loaded again once, then restor
   // the new panel is restored from the same state: the two files are read again (async)
   for (let i = 0; i < 200 && !fresh.webview.html; i++) await tick();
   fresh.receive({ type: 'ready' });
-  await tick();
+  // the comparison is posted once both files are read and compared (async: more than one tick on a busy machine)
+  for (let i = 0; i < 200 && !(fresh.posted as Posted[]).some((m) => m.type === 'comparison'); i++) await tick();
   assert.ok((fresh.posted as Posted[]).find((m) => m.type === 'comparison')!.comparison!.taps.length > 0);
   assert.equal(fresh.title, 'UNet Lens Compare: epoch_1.onnx ↔ epoch_2.onnx');
   assert.deepEqual((fresh.posted as Posted[]).find((m) => m.type === 'remember')!.state, saved, 'remembered for the next reload');
