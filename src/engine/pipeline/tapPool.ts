@@ -114,29 +114,34 @@ export function createTapPool(
     for (const { p } of queue.splice(0)) p.local().then(p.resolve, p.reject);
   };
 
-  for (let i = 0; i < lanes; i++) {
-    const worker = new Worker(script, { workerData: { sessionOptions, run } });
-    worker.unref();
-    const lane: Lane = { worker, pending: 0 };
-    worker.on('message', (r: PoolReply) => {
-      const p = pending.get(r.id);
-      if (!p) return;
-      pending.delete(r.id);
-      lane.pending--;
-      dispatch();
-      if ('error' in r) {
-        // A job's own error (bad input) is the same here: run it locally to get the same error, with its kind.
-        p.local().then(p.resolve, p.reject);
-        return;
-      }
-      p.resolve(r.result);
-    });
-    worker.on('error', (e) => fail(`thread ${i + 1} of ${lanes} stopped: ${e.message}`));
-    worker.on('exit', (code) => {
-      if (!disposed) fail(`thread ${i + 1} of ${lanes} exited (code ${code})`);
-    });
-    pool.push(lane);
-  }
+  // The threads start with the first job (after train's pass and the first chart's data),
+  // so loading onnxruntime in them does not take a core from the start of the analysis.
+  const start = () => {
+    if (pool.length) return;
+    for (let i = 0; i < lanes; i++) {
+      const worker = new Worker(script, { workerData: { sessionOptions, run } });
+      worker.unref();
+      const lane: Lane = { worker, pending: 0 };
+      worker.on('message', (r: PoolReply) => {
+        const p = pending.get(r.id);
+        if (!p) return;
+        pending.delete(r.id);
+        lane.pending--;
+        dispatch();
+        if ('error' in r) {
+          // A job's own error (bad input) is the same here: run it locally to get the same error, with its kind.
+          p.local().then(p.resolve, p.reject);
+          return;
+        }
+        p.resolve(r.result);
+      });
+      worker.on('error', (e) => fail(`thread ${i + 1} of ${lanes} stopped: ${e.message}`));
+      worker.on('exit', (code) => {
+        if (!disposed) fail(`thread ${i + 1} of ${lanes} exited (code ${code})`);
+      });
+      pool.push(lane);
+    }
+  };
 
   // Jobs wait here until a thread is free: a long job on one thread never holds back a short
   // one that the other thread could take.
@@ -155,6 +160,7 @@ export function createTapPool(
     lanes,
     run<T>(kind: string, job: unknown, local: () => Promise<T>, transfer: ArrayBuffer[] = []): Promise<T> {
       if (broken || disposed) return local();
+      start();
       const req: PoolRequest = { id: nextId++, kind, job: compact(job) };
       return new Promise<T>((resolve, reject) => {
         queue.push({ req, p: { resolve: resolve as (v: unknown) => void, reject, local }, transfer });
