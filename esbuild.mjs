@@ -2,6 +2,7 @@
 //   dist/extension.js  the extension host side (node, `vscode` external)
 //   dist/worker.js, dist/cli.js  the engine's entries (node, onnxruntime-node external and shipped)
 //   dist/tfjs.js       the TF.js / Keras loaders, required by those two only for such models
+//   dist/tapThread.js  a thread of the tap pool (per-tap metrics, maps), started by those two
 //   dist/webview.js    the panel (browser, chart.js bundled); dist/timeline.js the Timeline / Compare panel
 import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';
@@ -40,6 +41,8 @@ const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { worker: 'src/worker.ts', cli: 'src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' }, plugins: [tfjsApart] },
   { ...node, entryPoints: { tfjs: 'src/engine/model/tfjsLoaders.ts' }, outdir: 'dist' },
+  // The tap threads (src/engine/pipeline/tapPool.ts), next to worker.js and cli.js.
+  { ...node, entryPoints: { tapThread: 'src/engine/tapThread.ts' }, outdir: 'dist' },
   // The panels' scripts are minified in every build (webview.js 596 KB → about 300 KB): the
   // webview fetches and compiles them before it can draw anything (issue 12, item 4), and the
   // offline report inlines webview.js. The linked source map still maps them back.

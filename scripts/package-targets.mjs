@@ -63,7 +63,7 @@ export function checkVsix(file, target) {
   if (foreign.length) problems.push(`holds other platforms' files: ${foreign.join(', ')}`);
   const extra = names.filter((n) => n.startsWith(`extension/${BIN}/${dir}/`) && !files.some((f) => n.endsWith(`/${f}`)));
   if (extra.length) problems.push(`holds files not needed on the CPU: ${extra.join(', ')}`);
-  for (const must of ['extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/cli.js', 'extension/dist/tfjs.js', 'extension/dist/webview.js', 'extension/dist/timeline.js', 'extension/dist/media/export_torchscript.py', 'extension/package.json']) {
+  for (const must of ['extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/cli.js', 'extension/dist/tfjs.js', 'extension/dist/tapThread.js', 'extension/dist/webview.js', 'extension/dist/timeline.js', 'extension/dist/media/export_torchscript.py', 'extension/package.json']) {
     if (!names.includes(must)) problems.push(`missing ${must}`);
   }
   if (size >= MAX_BYTES) problems.push(`${(size / 2 ** 20).toFixed(1)} MB is not < 25 MB`);

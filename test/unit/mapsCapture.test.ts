@@ -12,6 +12,7 @@ import type { SplitItem, SplitSource } from '../../src/engine/data/splits';
 import { buildTrainReference, centreIndexMap } from '../../src/engine/metrics';
 import { mapImage, mapsCapture, mapsPass } from '../../src/engine/pipeline/maps';
 import { runBatch } from '../../src/engine/pipeline/batch';
+import { jobsOf } from '../../src/engine/pipeline/tapJobs';
 import type { Run, TapState } from '../../src/engine/pipeline/context';
 import type { TapReference } from '../../src/engine/pipeline/trainReference';
 import { mapSize, pointsOfImage } from '../../src/engine/points';
@@ -158,8 +159,8 @@ describe('maps from the split pass (mapsCapture) = maps from a second model run'
       const cap = mapsCapture(run, src)!;
       for (let start = 0; start < src.count; start++) await cap.perBatch(await runBatch(run, src, start, 1), 1);
       const progress: number[] = [];
-      const fromCapture = await mapsPass(run, src, ref, isTrain, new Set(), (d) => progress.push(d), cap.images);
-      const fromRun = await mapsPass(run, src, ref, isTrain, new Set(), () => undefined);
+      const fromCapture = await mapsPass(run, src, ref, isTrain, new Set(), (d) => progress.push(d), jobsOf(run), cap.images);
+      const fromRun = await mapsPass(run, src, ref, isTrain, new Set(), () => undefined, jobsOf(run));
       assert.deepEqual(progress, [1, 2]);
       assert.equal(fromCapture.length, 2);
       assert.deepEqual(Object.keys(fromCapture[0].confidence), ['big', 'small']);

@@ -71,6 +71,7 @@
  * naming the model or the image. Nothing is written unless the analysis completes.
  */
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { computeVerdict } from '../verdict';
 import * as ort from 'onnxruntime-node';
 import { loadDatasetFile } from '../data/datasetFile';
@@ -94,11 +95,13 @@ import {
   type Run,
 } from './context';
 import { targetRange, type Batch } from './batch';
-import { finishSamples, forwardPass, type Sample } from './forwardPass';
-import { tapReference, type TrainReferences } from './trainReference';
+import { finishSamples, forwardPass } from './forwardPass';
+import type { TapReference, TrainReferences } from './trainReference';
 import { splitMetrics } from './tapMetrics';
 import { mapsCapture, mapsPass } from './maps';
 import { calibrationPlan, sharedMeasure, shiftSweep, type SharedMeasure } from './sweep';
+import { createTapPool, tapLanes, tapThreadScript, type TapPool } from './tapPool';
+import { contextOf, jobRunner, setJobs } from './tapJobs';
 
 export type { AnalyzeOptions } from './context';
 
@@ -145,6 +148,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     inputDims,
     threads: opts.threads,
   });
+  let pool: TapPool | null = null;
   try {
     const loadMs = performance.now() - t0;
     log(`model ${modelPath}: ${model.taps.length} taps (${model.tapsLeftOut.length} left out), input ${model.inputName} [${model.inputDims.join(', ')}], prediction ${model.outputName} [${model.outputDims.join(', ')}]`);
@@ -193,6 +197,17 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       warnings,
       log,
     };
+    // The taps' jobs (metrics, maps, the sweep's features) on `lanes` threads, each with its
+    // own one-thread kernel sessions (tapPool.ts); here, one at a time, when there is one core
+    // or no thread script (running from the sources).
+    const lanes = tapLanes(opts.threads, os.availableParallelism());
+    const script = lanes > 1 ? tapThreadScript() : null;
+    if (script) {
+      pool = createTapPool(script, lanes, kernelOptions, { settings: { k: settings.k, seed: settings.seed }, numClasses, task: cfg.task }, log);
+      log(`taps measured on ${lanes} threads`);
+    }
+    const jobs = jobRunner(contextOf(run), pool);
+    setJobs(run, jobs);
 
     const results: Results = {
       schema: RESULTS_SCHEMA,
@@ -280,11 +295,10 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
         ...(fg !== null ? { foreground: round(fg, 6) } : {}),
         ...(lf !== null ? { labelForeground: round(lf, 6) } : {}),
       });
-      // Train's reference is built tap by tap, each just before train's metrics of that tap;
-      // the metrics stream out as they come (the first chart needs train's first tap only).
+      // Train's reference is built tap by tap, each in the same job as train's metrics of that
+      // tap; the metrics stream out as they come (the first chart needs train's db only).
       if (isTrain) progress({ stage: 'metrics', message: 'Train reference', split: src.name });
-      const buildReference = async (ti: number, sample: Sample | null) => {
-        const r = await tapReference(run, taps[ti], sample, src.labeled && cfg.task !== 'regression');
+      const onBuilt = (ti: number, r: TapReference | null) => {
         reference[ti] = r;
         if (r) results.pca[taps[ti].info.name].explainedVariance = r.pca.explainedVarianceRatio.slice();
       };
@@ -299,8 +313,9 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
         kmeansInits: KMEANS_INITS,
         progress,
         into: (results.metrics[src.name] = {}),
+        jobs,
         // train: every tap's db first (the first chart), each tap's reference before its metrics
-        ...(isTrain ? { beforeTap: buildReference, dbFirst: true } : {}),
+        ...(isTrain ? { trainReference: { labeled: src.labeled && cfg.task !== 'regression', onBuilt }, dbFirst: true } : {}),
         afterTap: (ti) => stream(`metrics ${src.name}`, isTrain && ti <= 0),
       });
       if (shared) {
@@ -312,6 +327,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       const tmaps = performance.now();
       const items = await mapsPass(run, src, reference, isTrain, pass.nonFinite, (done, total) =>
         progress({ stage: 'metrics', message: `Maps: ${src.name}`, split: src.name, done, total }),
+        jobs,
         capture?.images,
       );
       results.maps.items.push(...items);
@@ -345,6 +361,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     progress({ stage: 'write', message: 'Writing results' });
     return results;
   } finally {
+    await pool?.dispose();
     await model.dispose();
   }
 }

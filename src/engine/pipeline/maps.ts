@@ -32,6 +32,8 @@ import type { ImageMaps } from '../types';
 import { checkCancel, round, type Run } from './context';
 import { imageLabels, pointLabels, runBatch, type Batch, type LabelCache } from './batch';
 import type { TapReference, TrainReferences } from './trainReference';
+import { aheadOf, type JobRunner } from './jobTypes';
+import { inOrder } from './tapPool';
 
 /** The measured locations of one tap of one image: its query rows, taken from the batch (`mapImage`). */
 export interface MapTapInput {
@@ -159,6 +161,7 @@ export async function mapsPass(
   isTrain: boolean,
   nonFinite: Set<number>,
   onImage: (done: number, total: number) => void,
+  jobs: JobRunner,
   captured?: MapImage[],
 ): Promise<ImageMaps[]> {
   const { settings, taps } = run;
@@ -169,26 +172,62 @@ export async function mapsPass(
     .filter(({ ref, ti }) => ref && ref.knn.labels && ref.knn.n > 1 && !nonFinite.has(ti)) as { tap: Run['taps'][number]; ti: number; ref: TapReference }[];
   if (usable.length === 0) return [];
   const items: ImageMaps[] = [];
+  // Each tap's map of the image is a job of its own (on the tap threads when there are some,
+  // tapPool.ts); the answers are taken in tap order.
   const one = async (m: MapImage) => {
     const confidence: ImageMaps['confidence'] = {};
-    for (const { tap, ti, ref } of usable) {
-      checkCancel(run.cancel);
-      const input = m.taps[ti];
-      if (!input) continue;
-      const { q, nq, pred, locs, offset, dims } = input;
-      const values = await confidenceAt(run, ref, q, nq, pred, isTrain ? { image: m.image, offset, locs } : null);
-      confidence[tap.info.name] = { dims, values: Array.from(values, (v) => round(v, 4)) };
-      await new Promise((r) => setImmediate(r));
-    }
+    const todo = usable.filter(({ ti }) => m.taps[ti]);
+    await inOrder(
+      todo.length,
+      aheadOf(jobs),
+      (j) => {
+        checkCancel(run.cancel);
+        const { ti, ref } = todo[j];
+        const { q, nq, pred, locs, offset } = m.taps[ti]!;
+        return jobs.map({ ref, q, nq, pred, self: isTrain ? { image: m.image, offset, locs } : null });
+      },
+      async (j, values) => {
+        const { tap, ti } = todo[j];
+        confidence[tap.info.name] = { dims: m.taps[ti]!.dims, values: Array.from(values, (v) => round(v, 4)) };
+        await new Promise((r) => setImmediate(r));
+      },
+    );
     items.push({ split: src.name, image: m.id, preview: m.preview, label: m.label, prediction: m.prediction, confidence });
     onImage(items.length, count);
   };
   if (captured && captured.length >= count) {
+    // every (image, tap) map in one stream of jobs: no wait between images
+    const pairs: { i: number; ti: number; tap: Run['taps'][number]; ref: TapReference; last: boolean }[] = [];
     for (let i = 0; i < count; i++) {
+      const todo = usable.filter(({ ti }) => captured[i].taps[ti]);
+      todo.forEach((u, j) => pairs.push({ i, ...u, last: j === todo.length - 1 }));
+      if (todo.length === 0) pairs.push({ i, ti: -1, tap: usable[0].tap, ref: usable[0].ref, last: true });
+    }
+    const confidence: ImageMaps['confidence'][] = Array.from({ length: count }, () => ({}));
+    const emit = (i: number) => {
       const m = captured[i];
       captured[i] = undefined as unknown as MapImage; // drop its queries once measured
-      await one(m);
-    }
+      items.push({ split: src.name, image: m.id, preview: m.preview, label: m.label, prediction: m.prediction, confidence: confidence[i] });
+      onImage(items.length, count);
+    };
+    await inOrder(
+      pairs.length,
+      aheadOf(jobs),
+      (j) => {
+        checkCancel(run.cancel);
+        const { i, ti, ref } = pairs[j];
+        if (ti < 0) return Promise.resolve(null);
+        const m = captured[i];
+        const { q, nq, pred, locs, offset } = m.taps[ti]!;
+        return jobs.map({ ref, q, nq, pred, self: isTrain ? { image: m.image, offset, locs } : null });
+      },
+      async (j, values) => {
+        const { i, ti, tap, last } = pairs[j];
+        if (values) confidence[i][tap.info.name] = { dims: captured[i].taps[ti]!.dims, values: Array.from(values, (v) => round(v, 4)) };
+        if (last) emit(i);
+        await new Promise((r) => setImmediate(r));
+      },
+    );
     return items;
   }
   const B = Math.max(1, settings.batchSize);
@@ -209,7 +248,7 @@ export async function mapsPass(
  * reference point leaves itself out (as `ref.self` does for the
  * per-tap metric); every other reference point counts.
  */
-async function confidenceAt(
+export async function confidenceAt(
   run: Run,
   tapRef: TapReference,
   q: Float32Array,

@@ -15,7 +15,9 @@ import type { Batch } from './batch';
 import { LensError, type LabelFreeMetrics, type ProgressEvent, type Results, type ShiftSettings, type Task } from '../types';
 import { checkCancel, sweepSplitIndex, SWEEP_KMEANS_INITS, type Run } from './context';
 import { finishSamples, forwardPass, type PassOptions, type SplitPass } from './forwardPass';
-import { tapMetrics } from './tapMetrics';
+import { jobsOf } from './tapJobs';
+import { aheadOf, slimTap, type JobRunner } from './jobTypes';
+import { inOrder } from './tapPool';
 import type { TrainReferences } from './trainReference';
 
 /** The performance the sweep predicts, and its range. */
@@ -87,35 +89,46 @@ export function calibrationPlan(sh: ShiftSettings, sources: SplitSource[], train
   return none;
 }
 
-/** The label-free metrics of every tap on one pass (no PCA rows, no db). */
-async function labelFreeFeatures(run: Run, reference: TrainReferences, pass: SplitPass, name: string): Promise<{ [tap: string]: LabelFreeMetrics }> {
+/**
+ * The label-free metrics of every tap on one pass (no PCA rows, no db), each tap a job of its
+ * own (on the tap threads when there are some: `jobsOf`), the answers taken in tap order.
+ */
+async function labelFreeFeatures(run: Run, jobs: JobRunner, reference: TrainReferences, pass: SplitPass, name: string): Promise<{ [tap: string]: LabelFreeMetrics }> {
   const out: { [tap: string]: LabelFreeMetrics } = {};
   const samples = finishSamples(pass);
-  for (let ti = 0; ti < run.taps.length; ti++) {
-    checkCancel(run.cancel);
-    const tap = run.taps[ti];
-    const sample = samples[ti];
-    samples[ti] = null;
-    if (!sample) {
-      out[tap.info.name] = { roughness: null, knnConfidence: null, featureShift: null, knnDice: null, featureShiftFg: null };
-      continue;
-    }
-    const derived = { knnDice: null as number | null, featureShiftFg: null as number | null };
-    const m = await tapMetrics({
-      run,
-      tap,
-      sample,
-      split: name,
-      reference: reference[ti],
-      isTrain: false,
-      labeled: false,
-      withRoughness: !pass.roughOff.has(ti),
-      derived,
-      kmeansInits: SWEEP_KMEANS_INITS,
-    });
-    out[tap.info.name] = { roughness: m.roughness, knnConfidence: m.knnConfidence, featureShift: m.featureShift, ...derived };
-    await new Promise((r) => setImmediate(r));
-  }
+  await inOrder(
+    run.taps.length,
+    aheadOf(jobs),
+    (ti) => {
+      checkCancel(run.cancel);
+      const sample = samples[ti];
+      samples[ti] = null;
+      if (!sample) return Promise.resolve(null);
+      return jobs.tap({
+        tap: slimTap(run.taps[ti]),
+        sample,
+        split: name,
+        reference: reference[ti],
+        isTrain: false,
+        labeled: false,
+        withRoughness: !pass.roughOff.has(ti),
+        withPca: false,
+        withDerived: true,
+        kmeansInits: SWEEP_KMEANS_INITS,
+      });
+    },
+    async (ti, res) => {
+      const tap = run.taps[ti];
+      if (!res) {
+        out[tap.info.name] = { roughness: null, knnConfidence: null, featureShift: null, knnDice: null, featureShiftFg: null };
+        return;
+      }
+      run.warnings.push(...res.warnings);
+      const m = res.metrics;
+      out[tap.info.name] = { roughness: m.roughness, knnConfidence: m.knnConfidence, featureShift: m.featureShift, ...res.derived! };
+      await new Promise((r) => setImmediate(r));
+    },
+  );
   return out;
 }
 
@@ -133,13 +146,13 @@ function perBatchOf(run: Run, records: ImageRecord[]): Pick<PassOptions, 'perBat
 }
 
 /** A measured pass (its sweep sample in `samplers`) as the predictor reads it. */
-async function toMeasure(run: Run, reference: TrainReferences, pass: SplitPass, src: SplitSource, records: ImageRecord[]): Promise<CopyMeasure> {
+async function toMeasure(run: Run, jobs: JobRunner, reference: TrainReferences, pass: SplitPass, src: SplitSource, records: ImageRecord[]): Promise<CopyMeasure> {
   const perf = pass.performance?.[measurePlan(run).metric];
   return {
     performance: typeof perf === 'number' && Number.isFinite(perf) ? perf : null,
     images: src.count,
     output: pass.output,
-    features: await labelFreeFeatures(run, reference, pass, src.name),
+    features: await labelFreeFeatures(run, jobs, reference, pass, src.name),
     ...(run.task === 'segmentation' ? { perImage: records } : {}),
   };
 }
@@ -163,7 +176,7 @@ export function sharedMeasure(run: Run, u: number): { options: PassOptions; fini
     options: { also: { splitIndex: sweepSplitIndex(u), maxPoints: run.settings.shifts.maxPoints }, ...perBatchOf(run, records) },
     finish: async (pass, src, reference) => {
       const warnings: string[] = [];
-      const measure = await toMeasure({ ...run, warnings }, reference, { ...pass, samplers: pass.also ?? [] }, src, records);
+      const measure = await toMeasure({ ...run, warnings }, jobsOf(run), reference, { ...pass, samplers: pass.also ?? [] }, src, records);
       return { measure, warnings };
     },
   };
@@ -194,28 +207,51 @@ export async function shiftSweep(
   const measure = async (src: SplitSource, streamIndex: number, po: PassOptions): Promise<CopyMeasure> => {
     const records: ImageRecord[] = [];
     const pass = await forwardPass(run, src, streamIndex, () => undefined, { ...po, asUnlabeled: true, maxPoints: sh.maxPoints, ...perBatchOf(run, records) });
-    return toMeasure(run, reference, pass, src, records);
+    return toMeasure(run, jobsOf(run), reference, pass, src, records);
   };
   const trainObjects = seg && train?.labeled ? trainLabelObjects(run, train) : null;
   const total = shifts.length + unlabeled.length;
   const copies: { shift: Shift; measure: CopyMeasure }[] = [];
-  for (let c = 0; c < shifts.length; c++) {
-    checkCancel(run.cancel);
-    const label = shiftLabel(shifts[c]);
-    progress({ stage: 'metrics', message: `Shift sweep: ${label}`, done: c, total });
-    let m: CopyMeasure;
-    try {
-      m = await measure(calib, 1000 + c, { shift: shifts[c], copy: c });
-    } catch (e) {
-      // A shift can push the model where its prediction is not finite (e.g. sqrt or log of a
-      // negative input): that copy is left out, the rest of the sweep goes on.
-      if (!(e instanceof LensError) || e.kind !== 'model') throw e;
-      run.warnings.push(`Performance without labels: the shifted copy "${label}" was left out: ${e.message}.`);
-      run.log(`shift sweep: ${label}: left out (${e.message})`);
-      continue;
+  // Copy c's label-free features (jobs on the tap threads) overlap copy c+1's pass through the
+  // model (this thread). Each copy's warnings are held and pushed in copy order, its pass's
+  // before its features', as one copy after the other gives them.
+  const jobs = jobsOf(run);
+  run.scaling ??= new Map();
+  let before: Promise<void> = Promise.resolve();
+  try {
+    for (let c = 0; c < shifts.length; c++) {
+      checkCancel(run.cancel);
+      const label = shiftLabel(shifts[c]);
+      progress({ stage: 'metrics', message: `Shift sweep: ${label}`, done: c, total });
+      const held: string[] = [];
+      const r: Run = { ...run, warnings: held };
+      const records: ImageRecord[] = [];
+      let pass: SplitPass;
+      try {
+        pass = await forwardPass(r, calib, 1000 + c, () => undefined, { shift: shifts[c], copy: c, asUnlabeled: true, maxPoints: sh.maxPoints, ...perBatchOf(r, records) });
+      } catch (e) {
+        // A shift can push the model where its prediction is not finite (e.g. sqrt or log of a
+        // negative input): that copy is left out, the rest of the sweep goes on.
+        if (!(e instanceof LensError) || e.kind !== 'model') throw e;
+        await before;
+        run.warnings.push(...held, `Performance without labels: the shifted copy "${label}" was left out: ${e.message}.`);
+        run.log(`shift sweep: ${label}: left out (${e.message})`);
+        continue;
+      }
+      const features = toMeasure(r, jobs, reference, pass, calib, records);
+      const after = before;
+      const shift = shifts[c];
+      before = (async () => {
+        await after;
+        const m = await features;
+        run.warnings.push(...held);
+        copies.push({ shift, measure: m });
+        run.log(`shift sweep: ${label}: ${metric} ${m.performance?.toFixed(4) ?? 'n/a'}`);
+      })();
     }
-    copies.push({ shift: shifts[c], measure: m });
-    run.log(`shift sweep: ${label}: ${metric} ${m.performance?.toFixed(4) ?? 'n/a'}`);
+    await before;
+  } finally {
+    before.catch(() => undefined);
   }
   const splits: { name: string; measure: CopyMeasure }[] = [];
   for (let u = 0; u < unlabeled.length; u++) {

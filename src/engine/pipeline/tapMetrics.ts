@@ -18,6 +18,8 @@ import type { ProgressEvent, Results, TapMetrics } from '../types';
 import { checkCancel, finiteOrNull, PCA_ROWS, REGRESSION_CLUSTERS, round, shortName, type Run, type TapState } from './context';
 import type { Sample, SplitPass } from './forwardPass';
 import { tapPoints, type TapReference, type TrainReferences } from './trainReference';
+import { aheadOf, slimTap, type JobRunner } from './jobTypes';
+import { inOrder } from './tapPool';
 
 export interface TapMetricsOptions {
   run: Run;
@@ -108,8 +110,11 @@ function emptyTapMetrics(points: number): TapMetrics {
 /**
  * The metrics of every tap on one split, from its samples (`finishSamples`), written into
  * `into` tap by tap (the caller streams them: `afterTap`), with a warning for each tap (or
- * roughness) left out because of NaN/Inf activations. `beforeTap` runs first for each tap,
- * while its sample is still there (train: that tap's reference).
+ * roughness) left out because of NaN/Inf activations. On train (`trainReference`), each
+ * tap's reference is built from its sample just before its metrics, in the same job, and
+ * handed to `trainReference.onBuilt`. The taps' jobs run through `jobs` (several at once on
+ * the tap threads, tapPool.ts), their answers taken in tap order: the warnings, the streamed
+ * results and the entries come out in tap order whatever finished first.
  */
 export async function splitMetrics(o: {
   run: Run;
@@ -122,7 +127,9 @@ export async function splitMetrics(o: {
   kmeansInits: number;
   progress: (e: ProgressEvent) => void;
   into: { [tap: string]: TapMetrics };
-  beforeTap?: (ti: number, sample: Sample | null) => Promise<void>;
+  jobs: JobRunner;
+  /** Train: build each tap's reference from its sample first (`labeled`: with train's labels). */
+  trainReference?: { labeled: boolean; onBuilt: (ti: number, ref: TapReference | null) => void };
   /** After each tap's metrics (ti), and with `dbFirst` once after every tap's db (ti = −1). */
   afterTap?: (ti: number) => void;
   dbFirst?: boolean;
@@ -143,41 +150,54 @@ export async function splitMetrics(o: {
     });
     o.afterTap?.(-1);
   }
-  for (let ti = 0; ti < run.taps.length; ti++) {
-    checkCancel(run.cancel);
-    const tap = run.taps[ti];
-    await o.beforeTap?.(ti, o.samples[ti]);
-    o.progress({ stage: 'metrics', message: `Metrics: ${src.name}, ${shortName(tap.info.name)}`, split: src.name, tap: tap.info.name, done: ti, total: run.taps.length });
-    const sample = o.samples[ti];
-    if (pass.nonFinite.has(ti) || !sample) {
-      run.warnings.push(
-        `Tap ${tap.info.name}: split "${src.name}": activations hold NaN or Inf; metrics left out for this tap and split` +
-          (isTrain ? ' (and its knnConfidence and featureShift on every split, which need the train points).' : '.'),
-      );
-      metrics[tap.info.name] = emptyTapMetrics(0);
+  await inOrder(
+    run.taps.length,
+    aheadOf(o.jobs),
+    (ti) => {
+      checkCancel(run.cancel);
+      const tap = run.taps[ti];
+      const sample = o.samples[ti];
+      if (pass.nonFinite.has(ti) || !sample) return Promise.resolve(null);
+      o.samples[ti] = null;
+      return o.jobs.tap({
+        tap: slimTap(tap),
+        sample,
+        split: src.name,
+        reference: o.trainReference ? null : o.reference[ti],
+        ...(o.trainReference ? { buildReference: { labeled: o.trainReference.labeled } } : {}),
+        isTrain,
+        labeled,
+        withRoughness: !pass.roughOff.has(ti),
+        withPca: true,
+        withDerived: false,
+        kmeansInits: o.kmeansInits,
+        ...(dbs[ti] !== undefined ? { db: dbs[ti] } : {}),
+      });
+    },
+    async (ti, res) => {
+      checkCancel(run.cancel);
+      const tap = run.taps[ti];
+      if (o.trainReference) o.trainReference.onBuilt(ti, res ? res.reference ?? null : null);
+      o.progress({ stage: 'metrics', message: `Metrics: ${src.name}, ${shortName(tap.info.name)}`, split: src.name, tap: tap.info.name, done: ti, total: run.taps.length });
+      if (!res) {
+        run.warnings.push(
+          `Tap ${tap.info.name}: split "${src.name}": activations hold NaN or Inf; metrics left out for this tap and split` +
+            (isTrain ? ' (and its knnConfidence and featureShift on every split, which need the train points).' : '.'),
+        );
+        metrics[tap.info.name] = emptyTapMetrics(0);
+        o.afterTap?.(ti);
+        return;
+      }
+      const roughOff = pass.roughOff.get(ti);
+      if (roughOff !== undefined) {
+        run.warnings.push(`Tap ${tap.info.name}: split "${src.name}": roughness left out (it reads the previous tap ${roughOff}, whose activations hold NaN or Inf).`);
+      }
+      run.warnings.push(...res.warnings);
+      if (res.pcaRows) o.pca[tap.info.name].points[src.name] = res.pcaRows;
+      metrics[tap.info.name] = res.metrics;
       o.afterTap?.(ti);
-      continue;
-    }
-    const roughOff = pass.roughOff.get(ti);
-    if (roughOff !== undefined) {
-      run.warnings.push(`Tap ${tap.info.name}: split "${src.name}": roughness left out (it reads the previous tap ${roughOff}, whose activations hold NaN or Inf).`);
-    }
-    o.samples[ti] = null;
-    metrics[tap.info.name] = await tapMetrics({
-      run,
-      tap,
-      sample,
-      split: src.name,
-      reference: o.reference[ti],
-      isTrain,
-      labeled,
-      withRoughness: roughOff === undefined,
-      pca: o.pca,
-      kmeansInits: o.kmeansInits,
-      ...(dbs[ti] !== undefined ? { db: dbs[ti] } : {}),
-    });
-    o.afterTap?.(ti);
-    // Let the event loop breathe between taps (progress messages, cancellation).
-    await new Promise((r) => setImmediate(r));
-  }
+      // Let the event loop breathe between taps (progress messages, cancellation).
+      await new Promise((r) => setImmediate(r));
+    },
+  );
 }

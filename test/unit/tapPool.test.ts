@@ -1,0 +1,140 @@
+/**
+ * The tap pool's machinery (src/engine/pipeline/tapPool.ts) on its own: answers taken in
+ * order with a bounded number started ahead; views copied out before a job is posted; a
+ * thread that dies hands its jobs, and every later one, to the main thread with one log line.
+ * The engine's own jobs on the pool are checked against a run without it in
+ * test/integration/tapThreads.test.ts.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compact, createTapPool, inOrder, tapLanes } from '../../src/engine/pipeline/tapPool';
+
+describe('inOrder', () => {
+  it('takes the answers in order, with at most `ahead` started and unanswered', async () => {
+    const started: number[] = [];
+    const taken: number[] = [];
+    let open = 0;
+    let most = 0;
+    await inOrder(
+      7,
+      3,
+      (i) => {
+        started.push(i);
+        open++;
+        most = Math.max(most, open);
+        // later jobs answer sooner
+        return new Promise<number>((r) => setTimeout(() => r(i * 10), (7 - i) * 3));
+      },
+      (i, v) => {
+        open--;
+        assert.equal(v, i * 10);
+        taken.push(i);
+      },
+    );
+    assert.deepEqual(taken, [0, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(started, [0, 1, 2, 3, 4, 5, 6]);
+    assert.equal(most, 3);
+  });
+
+  it('stops starting at the first failure and throws it; nothing is left unobserved', async () => {
+    const started: number[] = [];
+    await assert.rejects(
+      inOrder(
+        6,
+        2,
+        (i) => {
+          started.push(i);
+          return i === 1 ? Promise.reject(new Error('job 1 failed')) : Promise.resolve(i);
+        },
+        () => undefined,
+      ),
+      /job 1 failed/,
+    );
+    assert.ok(started.length <= 3, `started ${started.join(',')}`);
+  });
+});
+
+describe('compact', () => {
+  it('copies a view of a larger buffer, keeps a whole array, and walks nested objects', () => {
+    const big = new Float32Array(1000);
+    big[10] = 7;
+    const whole = new Int32Array(4);
+    const job = { a: big.subarray(10, 12), b: whole, nested: { c: [big.subarray(0, 2)] }, n: 3 };
+    const out = compact(job);
+    assert.equal(out.a.buffer.byteLength, 8, 'the view is copied out');
+    assert.equal(out.a[0], 7);
+    assert.equal(out.b, whole, 'a whole array is kept as it is');
+    assert.equal(out.nested.c[0].buffer.byteLength, 8);
+    assert.equal(out.n, 3);
+  });
+});
+
+describe('tapLanes', () => {
+  it('follows UNET_LENS_TAP_THREADS, else --threads, else the cores; at most 8', () => {
+    assert.equal(tapLanes(2, 16, '0'), 0);
+    assert.equal(tapLanes(2, 16, '3'), 3);
+    assert.equal(tapLanes(2, 16, ''), 2);
+    assert.equal(tapLanes(undefined, 4, undefined), 4);
+    assert.equal(tapLanes(undefined, 64, undefined), 8);
+    assert.equal(tapLanes(2, 16, 'many'), 2);
+  });
+});
+
+describe('createTapPool', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'unetlens-tappool-'));
+  // A stand-in thread: answers "thread:<job>"; job "die" ends the thread; job "bad" is an error.
+  const script = join(dir, 'thread.js');
+  writeFileSync(
+    script,
+    `const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (req) => {
+  if (req.job === 'die') process.exit(3);
+  if (req.job === 'bad') return parentPort.postMessage({ id: req.id, error: 'bad job' });
+  setTimeout(() => parentPort.postMessage({ id: req.id, result: 'thread:' + req.job }), 5);
+});`,
+  );
+  const run = { settings: { k: 10, seed: 0 }, numClasses: 2, task: 'segmentation' };
+
+  it('runs jobs on the threads', async () => {
+    const pool = createTapPool(script, 2, {}, run);
+    try {
+      const got = await Promise.all(['a', 'b', 'c'].map((j) => pool.run(j === 'a' ? 'tap' : 'map', j, async () => `local:${j}`)));
+      assert.deepEqual(got, ['thread:a', 'thread:b', 'thread:c']);
+    } finally {
+      await pool.dispose();
+    }
+  });
+
+  it("a job's own error is run again in the main thread (which gives it with its kind)", async () => {
+    const pool = createTapPool(script, 2, {}, run);
+    try {
+      assert.equal(await pool.run('tap', 'bad', async () => 'local:bad'), 'local:bad');
+      assert.equal(await pool.run('tap', 'ok', async () => 'local:ok'), 'thread:ok', 'the pool goes on');
+    } finally {
+      await pool.dispose();
+    }
+  });
+
+  it('a thread that dies: its job and every later one run in the main thread, said once in the log', async () => {
+    const logs: string[] = [];
+    const pool = createTapPool(script, 2, {}, run, (m) => logs.push(m));
+    try {
+      const got = await Promise.all(['die', 'x', 'y'].map((j) => pool.run('tap', j, async () => `local:${j}`)));
+      assert.equal(got[0], 'local:die');
+      assert.deepEqual(await pool.run('tap', 'z', async () => 'local:z'), 'local:z');
+      assert.equal(logs.length, 1, logs.join('\n'));
+      assert.match(logs[0], /tap threads: thread \d of 2 exited \(code 3\); the taps go on in this thread/);
+    } finally {
+      await pool.dispose();
+    }
+  });
+
+  it('after dispose, jobs run in the main thread', async () => {
+    const pool = createTapPool(script, 1, {}, run);
+    await pool.dispose();
+    assert.equal(await pool.run('tap', 'q', async () => 'local:q'), 'local:q');
+  });
+});
