@@ -297,11 +297,12 @@ test('revive: a restored page that never loads is loaded again once, then restor
   assert.equal(restored.disposed, true, 'the stuck restored panel is closed');
   assert.equal(state.panels.length, 2, 'and a new one opened');
   const fresh = state.panels[1];
-  // the new panel is restored from the same state: the two files are read again (async)
-  for (let i = 0; i < 200 && !fresh.webview.html; i++) await tick();
+  // the new panel is restored from the same state: the two files are read again (async; up to
+  // 10 s of real time: file reads on a busy machine take many event-loop turns)
+  for (const end = Date.now() + 10_000; Date.now() < end && !fresh.webview.html; ) await tick();
   fresh.receive({ type: 'ready' });
   // the comparison is posted once both files are read and compared (async: more than one tick on a busy machine)
-  for (let i = 0; i < 200 && !(fresh.posted as Posted[]).some((m) => m.type === 'comparison'); i++) await tick();
+  for (const end = Date.now() + 10_000; Date.now() < end && !(fresh.posted as Posted[]).some((m) => m.type === 'comparison'); ) await tick();
   assert.ok((fresh.posted as Posted[]).find((m) => m.type === 'comparison')!.comparison!.taps.length > 0);
   assert.equal(fresh.title, 'UNet Lens Compare: epoch_1.onnx ↔ epoch_2.onnx');
   assert.deepEqual((fresh.posted as Posted[]).find((m) => m.type === 'remember')!.state, saved, 'remembered for the next reload');
