@@ -76,7 +76,8 @@ export function snapshotCli(fromDir, snap) {
   rmSync(snap, { recursive: true, force: true });
   mkdirSync(snap, { recursive: true });
   for (const f of readdirSync(fromDir)) {
-    if (/^(cli\.js(\.map)?|webview\.js|.*\.wasm)$/.test(f) || f === 'media') cpSync(join(fromDir, f), join(snap, f), { recursive: true });
+    // the CLI, the threads and bundles it starts or loads (tapThread.js, tfjs.js), the report's script
+    if (/^(cli\.js(\.map)?|tapThread\.js|tfjs\.js|webview\.js|.*\.wasm)$/.test(f) || f === 'media') cpSync(join(fromDir, f), join(snap, f), { recursive: true });
   }
 }
 
