@@ -29,6 +29,7 @@ export const ANALYSIS_LIMITS = {
   maxTaps: 4096,
   batchSize: 1024,
   mapsPerSplit: 1000,
+  mapGrid: 128,
   threads: 1024,
 } as const;
 

@@ -172,7 +172,10 @@ export function inputPatchAt(
 /* Per-image maps (results.maps): slices, previews, area means                                  */
 /* ------------------------------------------------------------------------------------------ */
 
-/** Largest side of a preview or a stored confidence map (results.maps), in cells. */
+/**
+ * Largest side of a preview (results.maps), in pixels, and the default `maxSide` of `mapSize`.
+ * The confidence maps use `analysis.mapGrid` (default 64, at most 128) instead (pipeline/maps.ts).
+ */
 export const MAP_MAX_SIDE = 128;
 
 /**
@@ -199,7 +202,7 @@ export function planeOf(dims: readonly number[], z: number): { dims: [number, nu
   throw new LensError(`no 2D plane in a grid of ${dims.length} spatial dims`, 'internal');
 }
 
-/** `[h, w]` of a grid of at most `MAP_MAX_SIDE` cells a side with the aspect of `[H, W]`. */
+/** `[h, w]` of a grid of at most `maxSide` cells a side with the aspect of `[H, W]` (`[H, W]` itself when it fits). */
 export function mapSize(dims: readonly [number, number], maxSide = MAP_MAX_SIDE): [number, number] {
   const m = Math.max(dims[0], dims[1]);
   if (m <= maxSide) return [dims[0], dims[1]];

@@ -66,6 +66,11 @@ export interface AnalysisSettings {
   batchSize: number;
   /** How many images per split get a spatial knnConfidence map in the results. */
   mapsPerSplit: number;
+  /**
+   * Largest side of a stored confidence map, in cells (8..128): a tap plane wider than this is
+   * measured on a grid of at most `mapGrid` a side (maps.ts). The preview stays ≤ 128 px.
+   */
+  mapGrid: number;
   /** Performance without labels (METHOD.md §5): the synthetic shift sweep and the predictor. */
   shifts: ShiftSettings;
 }
@@ -108,6 +113,7 @@ export const DEFAULT_ANALYSIS: AnalysisSettings = {
   maxTaps: 64,
   batchSize: 4,
   mapsPerSplit: 3,
+  mapGrid: 64,
   shifts: { enabled: 'auto', images: 32, maxPoints: 1024, families: SHIFT_FAMILIES.slice(), mixes: 0, tta: 2 },
 };
 
@@ -192,7 +198,10 @@ export interface ImageMaps {
   label: number[] | null;
   /** Predicted label map on the preview grid; null for regression. */
   prediction: number[] | null;
-  /** Per tap name: knnConfidence of each location of that tap (3D: the middle slice), row-major, values in [0, 1]. */
+  /**
+   * Per tap name: knnConfidence of each location of that tap (3D: the middle slice), row-major, values in [0, 1];
+   * a plane wider than `analysis.mapGrid` cells on a grid of at most that many a side.
+   */
   confidence: { [tap: string]: { dims: number[]; values: number[] } };
 }
 

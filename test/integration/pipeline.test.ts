@@ -20,6 +20,8 @@ import { analyze } from '../../src/engine/pipeline/analyze';
 import { loadOnnxModel } from '../../src/engine/model/onnxModel';
 import { readNpy } from '../../src/engine/data/formats';
 import { LensError } from '../../src/engine/types';
+import { centreIndexMap } from '../../src/engine/metrics';
+import { mapSize } from '../../src/engine/points';
 import { root, TASKS, expected, cli, rel, tmp, lensError, writeNpyU8, cliFails, copyFixture, noNonFinite, writeLesionDataset } from './pipelineFixtures';
 
 describe('classification', () => {
@@ -192,6 +194,37 @@ describe('maps', () => {
         assert.ok(m.prediction!.every((v) => v === 0 || v === 1));
       }
     }
+  });
+
+  it('analysis.mapGrid: a tap wider than it is measured on a grid of at most mapGrid a side, each cell the full map\'s value at the location holding the cell\'s centre; out of 8..128 the CLI exits 2 naming the file and field', async () => {
+    const model = path.join(TASKS, 'seg2d', 'seg2d.onnx');
+    const data = path.join(TASKS, 'seg2d', 'unetlens.json');
+    const full = await analyze(model, data, { overrides: { mapsPerSplit: 2 } });
+    const { file } = copyFixture('seg2d', (cfg) => {
+      cfg.analysis.mapGrid = 8;
+    });
+    const coarse = await analyze(model, file, { overrides: { mapsPerSplit: 2 } });
+    assert.equal(coarse.maps.items.length, full.maps.items.length);
+    let cut = 0;
+    for (let i = 0; i < full.maps.items.length; i++) {
+      const f = full.maps.items[i];
+      const c = coarse.maps.items[i];
+      assert.deepEqual(c.preview, f.preview, 'the preview does not follow mapGrid');
+      for (const t of full.taps) {
+        const fd = f.confidence[t.name].dims as [number, number];
+        assert.deepEqual(fd, t.shape.slice(1), `${t.name}: the default 64 keeps every location of these taps`);
+        const cd = mapSize(fd, 8);
+        assert.deepEqual(c.confidence[t.name].dims, cd, t.name);
+        if (cd[0] !== fd[0] || cd[1] !== fd[1]) cut++;
+        const locs = centreIndexMap(fd, cd);
+        assert.deepEqual(c.confidence[t.name].values, Array.from(locs, (l) => f.confidence[t.name].values[l]), t.name);
+      }
+    }
+    assert.ok(cut > 0, 'some tap is wider than 8');
+    const bad = copyFixture('seg2d', (cfg) => {
+      cfg.analysis.mapGrid = 256;
+    });
+    cliFails(model, bad.dir, bad.file, 2, /unetlens\.json: "analysis\.mapGrid" must be an integer ≥ 8 and ≤ 128 \(got 256\)/);
   });
 
   it('mapsPerSplit 0 gives no maps; the results stream (onPartial): the taps first, then tap by tap and split by split, each a prefix of the final ones', async () => {

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { DEFAULT_ANALYSIS, LensError, type DatasetConfig } from '../../src/engine/types';
+import { resolveSettings } from '../../src/engine/pipeline/context';
 import {
   DATASET_SCHEMA,
   DEFAULT_INPUT,
@@ -156,6 +157,16 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
     assert.deepEqual(cfg.splits, [{ name: 'train', images: path.resolve('/d/x') }]);
   });
 
+  it('reads analysis.mapGrid: 64 by default, 8 to 128 as given; an override is held to the same bounds', () => {
+    assert.equal(DEFAULT_ANALYSIS.mapGrid, 64);
+    assert.equal(validateDatasetJson(BASE, '/d/unetlens.json').analysis.mapGrid, 64);
+    for (const v of [8, 100, 128]) assert.equal(validateDatasetJson({ ...BASE, analysis: { mapGrid: v } }, '/d/unetlens.json').analysis.mapGrid, v);
+    const cfg = validateDatasetJson({ ...BASE, analysis: { mapGrid: 128 } }, '/d/unetlens.json');
+    assert.equal(resolveSettings(cfg).mapGrid, 128);
+    assert.equal(resolveSettings(cfg, { mapGrid: 32 }).mapGrid, 32);
+    for (const v of [4, 129, 64.5]) throwsLens(() => resolveSettings(cfg, { mapGrid: v }), 'args', `the mapGrid override must be a whole number from 8 to 128 (got ${v})`);
+  });
+
   it('reads analysis.shifts as false, true or an object over the defaults', () => {
     const off = validateDatasetJson({ ...BASE, analysis: { shifts: false } }, '/d/unetlens.json');
     assert.deepEqual(off.analysis.shifts, { ...DEFAULT_ANALYSIS.shifts, enabled: false });
@@ -190,6 +201,10 @@ describe('dataset file: loadDatasetFile / validateDatasetJson', () => {
     ['typo at top level', { ...BASE, anaylsis: {} }, 'unetlens.json: unknown field "anaylsis" (did you mean "analysis"?): expected at the top level only "task", "classes", "input", "splits", "model", "analysis", "checkpoints"'],
     ['negative k', { ...BASE, analysis: { k: 0 } }, 'unetlens.json: "analysis.k" must be an integer ≥ 1 and ≤ 1024 (got 0)'],
     ['huge maxPoints', { ...BASE, analysis: { maxPoints: 1e20 } }, 'unetlens.json: "analysis.maxPoints" must be an integer ≥ 1 and ≤ 1000000 (got 100000000000000000000)'],
+    ['mapGrid too small', { ...BASE, analysis: { mapGrid: 4 } }, 'unetlens.json: "analysis.mapGrid" must be an integer ≥ 8 and ≤ 128 (got 4)'],
+    ['mapGrid too large', { ...BASE, analysis: { mapGrid: 256 } }, 'unetlens.json: "analysis.mapGrid" must be an integer ≥ 8 and ≤ 128 (got 256)'],
+    ['mapGrid not whole', { ...BASE, analysis: { mapGrid: 64.5 } }, 'unetlens.json: "analysis.mapGrid" must be an integer ≥ 8 and ≤ 128 (got 64.5)'],
+    ['mapGrid a string', { ...BASE, analysis: { mapGrid: '128' } }, 'unetlens.json: "analysis.mapGrid" must be an integer ≥ 8 and ≤ 128 (got "128")'],
     ['std 0', { ...BASE, input: { std: [0] } }, 'unetlens.json: "input.std[0]" must be a number > 0 (got 0)'],
     ['size 1-d', { ...BASE, input: { size: [128] } }, 'unetlens.json: "input.size" must be an array of 2 to 3 integers ≥ 1 and ≤ 65536 (got [128])'],
     ['size vs layout', { ...BASE, input: { size: [8, 8, 8] } }, 'unetlens.json: "input.size" must be [H, W] for layout "NCHW" (got [8,8,8])'],

@@ -2,8 +2,9 @@
  * The maps' inputs taken from a split's own pass (pipeline/maps.ts `mapsCapture`, `mapImage`)
  * against the maps' own second model run: the same query rows, labels and maps, value for
  * value. A fake model (no onnxruntime) with a tap wider than 128 cells (measured on the stored
- * grid, one location per cell), a small tap (every location) and a tap that holds a NaN at a
- * location the map does not measure (no map, as before).
+ * grid, one location per cell), a small tap (every location), a tap that holds a NaN at a
+ * location the map does not measure (no map, as before) and a 128² tap: 64² cells at the
+ * default `analysis.mapGrid`, every location with `mapGrid` 128.
  * Run: node --import tsx --test test/unit/mapsCapture.test.ts
  */
 import { describe, it } from 'node:test';
@@ -25,6 +26,7 @@ const TAPS: [string, number, [number, number]][] = [
   ['big', 3, [H, W]],
   ['small', 2, [65, 70]],
   ['nan', 2, [H, W]],
+  ['sq', 2, [128, 128]],
 ];
 
 function image(i: number): Float32Array {
@@ -64,7 +66,7 @@ const model = {
   },
 };
 
-function fakeRun(mapsPerSplit: number, batchSize: number): Run {
+function fakeRun(mapsPerSplit: number, batchSize: number, mapGrid?: number): Run {
   const taps: TapState[] = TAPS.map(([name, C, dims], i) => ({
     info: { name, index: i } as unknown as TapState['info'],
     dims,
@@ -75,7 +77,7 @@ function fakeRun(mapsPerSplit: number, batchSize: number): Run {
   }));
   return {
     cfg: { path: 'fake.unetlens.json', input: { layout: 'NCHW', channels: 1, scale: 1, mean: [0], std: [1], resize: 'resize' }, model: { activation: 'softmax' }, classes: ['bg', 'fg'] },
-    settings: { k: 5, mapsPerSplit, batchSize, seed: 0 },
+    settings: { k: 5, mapsPerSplit, batchSize, seed: 0, ...(mapGrid === undefined ? {} : { mapGrid }) },
     model,
     taps,
     task: 'segmentation',
@@ -115,14 +117,15 @@ async function references(run: Run): Promise<TapReference[]> {
 }
 
 describe('maps from the split pass (mapsCapture) = maps from a second model run', () => {
-  it('mapImage: the stored grid rows of a wide tap, every row of a small one, none for a plane with a NaN', async () => {
-    const run = fakeRun(3, 2);
+  it('mapImage (mapGrid 128): the stored grid rows of a wide tap, every row of a small one, none for a plane with a NaN', async () => {
+    const run = fakeRun(3, 2, 128);
     const batch = await runBatch(run, src, 0, 2);
     const m = mapImage(run, batch, 1, 1, false);
     assert.equal(m.image, 1);
     assert.equal(m.id, 'img1');
     const big = m.taps[0]!;
-    assert.deepEqual(big.dims, mapSize([H, W]));
+    assert.deepEqual(big.dims, mapSize([H, W], 128));
+    assert.deepEqual(big.dims, [119, 128]);
     const locs = centreIndexMap([H, W], big.dims);
     assert.deepEqual(big.locs, locs);
     assert.equal(big.nq, locs.length);
@@ -163,8 +166,56 @@ describe('maps from the split pass (mapsCapture) = maps from a second model run'
       const fromRun = await mapsPass(run, src, ref, isTrain, new Set(), () => undefined, jobsOf(run));
       assert.deepEqual(progress, [1, 2]);
       assert.equal(fromCapture.length, 2);
-      assert.deepEqual(Object.keys(fromCapture[0].confidence), ['big', 'small']);
+      assert.deepEqual(Object.keys(fromCapture[0].confidence), ['big', 'small', 'sq']);
       assert.deepEqual(fromCapture, fromRun);
+    });
+  }
+
+  it('mapGrid: a 128² tap plane gives a 64² grid by default (each cell the location holding its centre), 128² (every location) with mapGrid 128', async () => {
+    const batch = await runBatch(fakeRun(1, 1), src, 0, 1);
+    const def = mapImage(fakeRun(1, 1), batch, 0, 0, false).taps[3]!;
+    assert.deepEqual(def.dims, [64, 64]);
+    assert.equal(def.nq, 64 * 64);
+    // the cell (i, j) of 64² over 128² covers locations 2i..2i+1: its centre is in location 2i+1
+    assert.deepEqual(def.locs, centreIndexMap([128, 128], [64, 64]));
+    assert.equal(def.locs![0], 1 * 128 + 1);
+    assert.equal(def.locs![5 * 64 + 7], 11 * 128 + 15);
+    assert.equal(def.locs![64 * 64 - 1], 127 * 128 + 127);
+    assert.deepEqual(mapImage(fakeRun(1, 1, 64), batch, 0, 0, false).taps[3], def);
+    const full = mapImage(fakeRun(1, 1, 128), batch, 0, 0, false);
+    assert.deepEqual(full.taps[3]!.dims, [128, 128]);
+    assert.equal(full.taps[3]!.locs, null);
+    assert.equal(full.taps[3]!.nq, 128 * 128);
+    // the wide tap (130×140) is cut to 128 a side; the small one (65×70) is whole at 128, cut to 64 a side at the default
+    assert.deepEqual(full.taps[0]!.dims, [119, 128]);
+    assert.deepEqual(full.taps[1]!.dims, [65, 70]);
+    const small = mapImage(fakeRun(1, 1), batch, 0, 0, false).taps[1]!;
+    assert.deepEqual(small.dims, [59, 64]);
+    assert.deepEqual(small.locs, centreIndexMap([65, 70], [59, 64]));
+    // the preview is not the confidence grid: at most 128 px a side either way
+    assert.deepEqual(full.preview.dims, [119, 128]);
+    assert.deepEqual(mapImage(fakeRun(1, 1, 8), batch, 0, 0, false).preview.dims, [119, 128]);
+    assert.deepEqual(mapImage(fakeRun(1, 1, 8), batch, 0, 0, false).taps[3]!.dims, [8, 8]);
+  });
+
+  for (const isTrain of [false, true]) {
+    it(`mapGrid 64: each cell's value is the value of the location holding its centre in the full 128² map${isTrain ? ' (train: leave-one-out)' : ''}`, async () => {
+      const maps = async (mapGrid: number) => {
+        const run = fakeRun(2, 1, mapGrid);
+        return mapsPass(run, src, await references(run), isTrain, new Set(), () => undefined);
+      };
+      const coarse = await maps(64);
+      const fine = await maps(128);
+      assert.equal(coarse.length, 2);
+      const locs = centreIndexMap([128, 128], [64, 64]);
+      for (let i = 0; i < 2; i++) {
+        const c = coarse[i].confidence.sq;
+        const f = fine[i].confidence.sq;
+        assert.deepEqual(c.dims, [64, 64]);
+        assert.deepEqual(f.dims, [128, 128]);
+        assert.deepEqual(c.values, Array.from(locs, (l) => f.values[l]));
+        assert.deepEqual(coarse[i].preview, fine[i].preview);
+      }
     });
   }
 });

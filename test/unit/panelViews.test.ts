@@ -141,6 +141,11 @@ test('maps: grids, nearest upsampling, contours', () => {
   assert.deepEqual([...upsampleNearest([1, 2, 3, 4], src, dst)], [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
   assert.equal(nearestIndex(3, 0, dst, src), 2);
   assert.equal(nearestIndex(0, 3, dst, src), 1);
+  // a 64² confidence grid (analysis.mapGrid) over a 128² preview: preview pixels 2i and 2i+1 show cell i
+  const coarse = Array.from({ length: 64 * 64 }, (_, i) => i);
+  const fine = upsampleNearest(coarse, { h: 64, w: 64 }, { h: 128, w: 128 });
+  for (const [y, x] of [[0, 0], [0, 1], [1, 1], [5, 100], [127, 126], [127, 127]]) assert.equal(fine[y * 128 + x], (y >> 1) * 64 + (x >> 1));
+  assert.equal(nearestIndex(11, 15, { h: 128, w: 128 }, { h: 64, w: 64 }), 5 * 64 + 7);
   // 3×3 odd ratio: every destination pixel maps inside the source
   const up = upsampleNearest([0, 1, 2, 3, 4, 5, 6, 7, 8], { h: 3, w: 3 }, { h: 4, w: 4 });
   assert.equal(up.length, 16);

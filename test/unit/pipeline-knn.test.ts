@@ -240,6 +240,12 @@ describe('points.ts', () => {
     assert.deepEqual(mapSize([64, 64]), [64, 64]);
     assert.deepEqual(mapSize([512, 384]), [128, 96]);
     assert.deepEqual(mapSize([100, 300]), [43, 128]);
+    // analysis.mapGrid (default 64, 8..128) as maxSide
+    assert.deepEqual(mapSize([128, 128], 64), [64, 64]);
+    assert.deepEqual(mapSize([128, 128], 128), [128, 128]);
+    assert.deepEqual(mapSize([64, 64], 64), [64, 64]);
+    assert.deepEqual(mapSize([512, 384], 64), [64, 48]);
+    assert.deepEqual(mapSize([1024, 1024], 8), [8, 8]);
     assert.deepEqual(Array.from(areaMean([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], [4, 4], [2, 2])), [3.5, 5.5, 11.5, 13.5]);
     // 2 channels, 2×2: grey = channel mean, min-max to 0..255
     const p = greyPreview(Float32Array.of(0, 1, 2, 3, 2, 3, 4, 5), 2, [2, 2]);

@@ -33,7 +33,7 @@
  *   returns them; fewer images per batch when that would pass a quarter of the memory
  *   budget, limits.ts `batchForMemory`) and, per image and tap, a few transient arrays of that tap's size;
  * - the maps' inputs of the split in progress, from its pass until its maps: for its first
- *   `mapsPerSplit` images, per tap at most 128² rows of C float32 (maps.ts `mapsCapture`);
+ *   `mapsPerSplit` images, per tap at most `mapGrid`² rows of C float32 (maps.ts `mapsCapture`);
  * - the kNN scratch of one search (a block of at most 2²² float32 distance products);
  * - the results themselves (≤ 1000 PCA rows per tap and split, the maps).
  * Nothing grows with the number of images. Point values are copied only for the points the

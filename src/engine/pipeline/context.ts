@@ -21,7 +21,7 @@ import {
 } from '../types';
 
 export interface AnalyzeOptions {
-  overrides?: Partial<Pick<AnalysisSettings, 'maxPoints' | 'seed' | 'k' | 'maxTaps' | 'batchSize' | 'mapsPerSplit'>> & { shifts?: Partial<ShiftSettings> };
+  overrides?: Partial<Pick<AnalysisSettings, 'maxPoints' | 'seed' | 'k' | 'maxTaps' | 'batchSize' | 'mapsPerSplit' | 'mapGrid'>> & { shifts?: Partial<ShiftSettings> };
   threads?: number;
   onProgress?: (e: ProgressEvent) => void;
   /**
@@ -115,7 +115,7 @@ export interface ScalingSeen {
 export function resolveSettings(cfg: DatasetConfig, overrides: AnalyzeOptions['overrides'] = {}): AnalysisSettings {
   const { shifts: shiftOverrides, ...plainOverrides } = overrides;
   // Overrides come from flags, settings or a worker message: the same bounds as the dataset file's schema.
-  const mins: Record<string, number> = { maxPoints: 2, seed: 0, k: 1, maxTaps: 1, batchSize: 1, mapsPerSplit: 0 };
+  const mins: Record<string, number> = { maxPoints: 2, seed: 0, k: 1, maxTaps: 1, batchSize: 1, mapsPerSplit: 0, mapGrid: 8 };
   for (const [key, v] of Object.entries(plainOverrides)) {
     if (v === undefined || v === null || !(key in ANALYSIS_LIMITS)) continue;
     const max = ANALYSIS_LIMITS[key as keyof typeof ANALYSIS_LIMITS];

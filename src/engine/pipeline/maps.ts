@@ -10,11 +10,12 @@
  * On train itself, a location that is one of the reference points does not count itself
  * (leave-one-out, exactly as the per-tap metric); all other reference points count, including
  * neighbouring locations of the same image. Without sampling, the mean of a split's maps over
- * all its images is its per-tap knnConfidence. A tap plane wider than 128 cells is measured on
- * a grid of at most 128 a side (`mapSize`): each stored cell holds the knnConfidence of the tap
- * location that contains the cell's centre (`centreIndexMap`, the rule roughness uses to match
- * locations across taps), not of every location: the kNN work of a map is bounded by 128² queries
- * whatever the image size (a 1024² tap: 64× fewer). Values are rounded to 4 decimals. Beside them: a grey
+ * all its images is its per-tap knnConfidence. A tap plane wider than `analysis.mapGrid` cells
+ * (default 64, 8 to 128) is measured on a grid of at most `mapGrid` a side (`mapSize`): each
+ * stored cell holds the knnConfidence of the tap location that contains the cell's centre
+ * (`centreIndexMap`, the rule roughness uses to match locations across taps), not of every
+ * location: the kNN work of a map is bounded by `mapGrid`² queries whatever the image size (a
+ * 1024² tap at the default 64: 256× fewer). Values are rounded to 4 decimals. Beside them: a grey
  * preview of the model input (mean over channels, area-averaged to at most 128 px a side,
  * min–max scaled to 0..255), and the ground-truth and predicted label maps on the preview grid
  * (majority-pooled; classification: the image's label everywhere).
@@ -22,13 +23,13 @@
  * The maps' images are not run through the model again: the split's own forward pass hands
  * each batch to `mapsCapture`, which keeps, for the first `mapsPerSplit` images only, what
  * their maps need (the preview, the label planes and per tap the query rows of the stored
- * grid: at most 128² rows of C values), until the maps are measured after the split's metrics
+ * grid: at most `mapGrid`² rows of C values), until the maps are measured after the split's metrics
  * (train's against the final train reference). Same rows, same numbers as a second run.
  */
 import type { SplitSource } from '../data/splits';
 import { centreIndexMap, knnConfidence, knnSearchAsync, type KnnResult } from '../metrics';
 import { allFinite, greyPreview, labelPlane, mapSize, middleCell, planeOf, prod } from '../points';
-import type { ImageMaps } from '../types';
+import { DEFAULT_ANALYSIS, type ImageMaps } from '../types';
 import { checkCancel, round, type Run } from './context';
 import { imageLabels, pointLabels, runBatch, type Batch, type LabelCache } from './batch';
 import type { TapReference, TrainReferences } from './trainReference';
@@ -75,10 +76,15 @@ export function mapsCount(run: Run, src: SplitSource): number {
   return Math.min(Math.max(0, Math.floor(run.settings.mapsPerSplit)), src.count);
 }
 
+/** Largest side of a stored confidence map: `analysis.mapGrid` (the default when a caller's settings lack it). */
+export function mapGridOf(run: Run): number {
+  return run.settings.mapGrid ?? DEFAULT_ANALYSIS.mapGrid;
+}
+
 /**
  * Takes the map inputs of the split's first `mapsCount` images from the split's own forward
  * pass (its `perBatch`), so the maps do not run those images through the model a second time.
- * Holds per image and tap at most `MAP_MAX_SIDE`² query rows of C values (the stored grid).
+ * Holds per image and tap at most `mapGrid`² query rows of C values (the stored grid).
  * Null when the split gets no maps.
  */
 export function mapsCapture(run: Run, src: SplitSource): MapsCapture | null {
@@ -121,6 +127,7 @@ export function mapImage(run: Run, batch: Batch, b: number, image: number, label
     prediction = labelPlane(il.pred!, run.outDims.slice(1), inDepth, pv, numClasses);
   }
   const cache: LabelCache = new Map();
+  const grid = mapGridOf(run);
   const inputs = taps.map((tap): MapTapInput | null => {
     const t = batch.taps.get(tap.info.name);
     if (!t) return null;
@@ -133,7 +140,7 @@ export function mapImage(run: Run, batch: Batch, b: number, image: number, label
     // the whole plane must be finite (not only the measured locations)
     for (let c = 0; c < C; c++) if (!allFinite(view.subarray(c * L + plane.offset, c * L + plane.offset + nPlane))) return null;
     const { pred } = pointLabels(run, il, tap.dims, cache);
-    const dims = mapSize(plane.dims);
+    const dims = mapSize(plane.dims, grid);
     // the measured locations: all of them, or one per stored cell (see the file header)
     const locs = dims[0] === plane.dims[0] && dims[1] === plane.dims[1] ? null : centreIndexMap(plane.dims, dims);
     const nq = locs ? locs.length : nPlane;
