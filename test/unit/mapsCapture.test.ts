@@ -202,7 +202,7 @@ describe('maps from the split pass (mapsCapture) = maps from a second model run'
     it(`mapGrid 64: each cell's value is the value of the location holding its centre in the full 128² map${isTrain ? ' (train: leave-one-out)' : ''}`, async () => {
       const maps = async (mapGrid: number) => {
         const run = fakeRun(2, 1, mapGrid);
-        return mapsPass(run, src, await references(run), isTrain, new Set(), () => undefined);
+        return mapsPass(run, src, await references(run), isTrain, new Set(), () => undefined, jobsOf(run));
       };
       const coarse = await maps(64);
       const fine = await maps(128);
