@@ -73,12 +73,16 @@ describe('compact', () => {
 });
 
 describe('tapLanes', () => {
-  it('follows UNET_LENS_TAP_THREADS, else --threads, else the cores; at most 8', () => {
+  it('follows UNET_LENS_TAP_THREADS, else --threads (1 or more), else one per core up to 4; at most 8', () => {
     assert.equal(tapLanes(2, 16, '0'), 0);
     assert.equal(tapLanes(2, 16, '3'), 3);
     assert.equal(tapLanes(2, 16, ''), 2);
-    assert.equal(tapLanes(undefined, 4, undefined), 4);
-    assert.equal(tapLanes(undefined, 64, undefined), 8);
+    assert.equal(tapLanes(1, 16, undefined), 1, '--threads 1: no pool');
+    assert.equal(tapLanes(undefined, 2, undefined), 2);
+    assert.equal(tapLanes(0, 2, undefined), 2, 'unetLens.threads 0 (its default): one per core');
+    assert.equal(tapLanes(0, 64, undefined), 4);
+    assert.equal(tapLanes(undefined, 1, undefined), 1);
+    assert.equal(tapLanes(32, 64, undefined), 8);
     assert.equal(tapLanes(2, 16, 'many'), 2);
   });
 });

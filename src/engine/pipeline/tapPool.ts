@@ -30,15 +30,16 @@ export function tapThreadScript(dir: string = __dirname): string | null {
 
 /**
  * Threads for the taps: `UNET_LENS_TAP_THREADS` when set (0 or 1: none, everything in this
- * thread), else the analysis's thread count (`--threads`, the `unetLens.threads` setting),
- * else the cores there are; at most 8. Below 2, no pool.
+ * thread), else the analysis's thread count (`--threads`, the `unetLens.threads` setting) when
+ * it is 1 or more, else (unset or 0, onnxruntime's default) one per core, at most 4 (each
+ * thread holds its own onnxruntime, about 60 MB); never more than 8. Below 2, no pool.
  */
 export function tapLanes(threads: number | undefined, cores: number, env: string | undefined = process.env.UNET_LENS_TAP_THREADS): number {
   if (env !== undefined && env.trim() !== '') {
     const n = Number(env);
     if (Number.isInteger(n) && n >= 0) return Math.min(8, n);
   }
-  return Math.min(8, Math.max(1, threads ?? cores));
+  return Math.min(8, threads !== undefined && threads >= 1 ? threads : Math.min(4, Math.max(1, cores)));
 }
 
 /** A job as the thread receives it (`job` is the kind's own payload, structured-cloned). */
