@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchForMemory } from '../../src/engine/limits';
+import { arenaFits, batchForMemory } from '../../src/engine/limits';
 
 const MB = 2 ** 20;
 
@@ -26,5 +26,21 @@ describe('batchForMemory', () => {
     assert.equal(batchForMemory(2.7, MB, 4096 * MB), 2);
     assert.equal(batchForMemory(4, 0, 4096 * MB), 4);
     assert.equal(batchForMemory(4, NaN, 4096 * MB), 4);
+  });
+});
+
+describe('arenaFits', () => {
+  const GB = 2 ** 30;
+  const MB = 2 ** 20;
+  it("keeps onnxruntime's arena when one image's activations are at most 1/32 of the budget", () => {
+    assert.equal(arenaFits(60 * MB, 4 * GB), true, 'a 256² 4-level UNet with 27 taps');
+    assert.equal(arenaFits(128 * MB, 4 * GB), true, 'the bound itself');
+    assert.equal(arenaFits(128 * MB + 1, 4 * GB), false);
+    assert.equal(arenaFits(1.2 * GB, 4 * GB), false, 'a 1024² nested UNet with 64 taps');
+    assert.equal(arenaFits(1.2 * GB, 64 * GB), true, 'with a budget 16 times larger');
+  });
+  it('no arena for an unknown or empty size', () => {
+    assert.equal(arenaFits(0, 4 * GB), false);
+    assert.equal(arenaFits(Number.NaN, 4 * GB), false);
   });
 });

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs, constants as fsConstants, copyFileSync, linkSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
-import { checkFixedBatch, confinedPath, formatBytes, memoryBudgetBytes, requireRegularFile } from '../limits';
+import { arenaFits, checkFixedBatch, confinedPath, formatBytes, memoryBudgetBytes, requireRegularFile } from '../limits';
 import * as ort from 'onnxruntime-node';
 import { LensError, Tensor, TensorDesc } from '../types';
 import { modelError, type LoadedModel, type LoadModelOptions } from './contract';
@@ -101,16 +101,18 @@ async function createSession(
   path: string,
   external: string[] | undefined,
   threads: number | undefined,
+  arena = false,
 ): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
     // failures come back as exceptions, which we wrap; keep onnxruntime's own log quiet
     logSeverityLevel: 4,
     graphOptimizationLevel: 'all',
-    // No CPU memory arena: with every tap fetched as an output, a run's buffers are as large as
-    // the activations themselves (about 1 GB for one 1024² image through a nested UNet with 63
-    // taps), and the arena keeps them after the run, beside the copies handed to JavaScript.
-    // Without it they go back to the system: peak RSS of that run 2.72 → 2.23 GB. Numerics unchanged.
-    enableCpuMemArena: false,
+    // The CPU memory arena only when the activations are small against the memory budget
+    // (limits.ts `arenaFits`): with every tap fetched as an output, a run's buffers are as large
+    // as the activations themselves (about 1 GB for one 1024² image through a nested UNet with
+    // 63 taps), and the arena keeps them after the run, beside the copies handed to JavaScript.
+    // The probe's session has none. Numerics unchanged either way.
+    enableCpuMemArena: arena,
     ...(threads && threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
   };
   if (!external) return ort.InferenceSession.create(bytes, options);
@@ -312,6 +314,17 @@ export async function loadOnnxModel(path: string, opts: LoadModelOptions): Promi
   } catch (e) {
     await session.release();
     throw e;
+  }
+  // Small activations: the session again, with the CPU memory arena (limits.ts `arenaFits`).
+  const tapBytes = plan.taps.reduce((a, t) => a + 4 * (shapes.get(t.name) ?? []).reduce((p, d) => p * d, 1), 0);
+  if (arenaFits(tapBytes + 4 * perImage)) {
+    const old = session;
+    try {
+      session = await createSession(withTaps, path, external, opts.threads, true);
+      await old.release();
+    } catch {
+      session = old; // keep the one that works
+    }
   }
   const tapNames = plan.taps.map((t) => t.name);
   const available = new Set(session.outputNames);
