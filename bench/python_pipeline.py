@@ -30,9 +30,10 @@ file, same settings (maxPoints, k, seed, batch of 4 images). What it does, per M
   label) and featureShift (median of d_k / median train LOO d_k); PCA(3) fitted on train,
   every split projected (at most 1000 rows kept, like the engine's results file).
 - Maps (as the engine's `analysis.mapsPerSplit`, default 3): for the first 3 images of every
-  split, knnConfidence at EVERY location of every tap (kneighbors against the train sample; on
-  train a location that is itself a reference point leaves itself out), from the activations
-  kept during the forward pass (the engine re-runs those images instead).
+  split, knnConfidence at every location of every tap, or for a tap wider than the engine's
+  `analysis.mapGrid` (default 64) at the locations holding its grid cells' centres, as the
+  engine does (kneighbors against the train sample; on train a location that is itself a
+  reference point leaves itself out), from the activations kept during the forward pass.
 
 Prints one JSON object on stdout (and writes it to --out): timings (importMs, loadMs,
 forwardMs, metricsMs, mapsMs and the metric stages dbMs/roughnessMs/knnMs/pcaMs, totalMs), maxRssMB
@@ -130,6 +131,14 @@ def centre_index(n_out, n_in):
     return np.array([((2 * i + 1) * n_in) // (2 * n_out) for i in range(n_out)])
 
 
+def map_size(h, w, grid):
+    """The engine's map grid of an h x w tap (points.ts mapSize): the longer side at most `grid`, the aspect kept (JavaScript's Math.round)."""
+    m = max(h, w)
+    if m <= grid:
+        return h, w
+    return max(1, int(np.floor(h * grid / m + 0.5))), max(1, int(np.floor(w * grid / m + 0.5)))
+
+
 def input_patches(x, h, w, r):
     """(N, C0, H0, W0) -> (N*h*w, r*r*C0): r x r input patch centred on each cell, zero outside."""
     N, C0, H0, W0 = x.shape
@@ -222,6 +231,7 @@ def main():
     K = a.k or an.get("k", 10)
     seed = a.seed if a.seed is not None else an.get("seed", 0)
     maps = a.maps if a.maps is not None else an.get("mapsPerSplit", 3)
+    grid = an.get("mapGrid", 64)  # the engine's analysis.mapGrid: each map measured on a grid of at most grid x grid
     ncls = len(ds["classes"])
     inp = ds["input"]
     scale = inp.get("scale", 1.0)
@@ -296,7 +306,7 @@ def main():
                 for img, d in kept:
                     if s <= img < s + N:
                         L = h * w
-                        d[name] = (pts[(img - s) * L:(img - s + 1) * L].copy(), pred[(img - s) * L:(img - s + 1) * L].copy())
+                        d[name] = (pts[(img - s) * L:(img - s + 1) * L].copy(), pred[(img - s) * L:(img - s + 1) * L].copy(), h, w)
                 prev = (pts, h, w)
         forwardMs += ms(time.perf_counter() - t0)
 
@@ -356,25 +366,32 @@ def main():
             limits.restore_original_limits()
         metricsMs += ms(time.perf_counter() - t1)
 
-        # Spatial knnConfidence maps of the first `maps` images: every location of every tap.
+        # Spatial knnConfidence maps of the first `maps` images: every tap, on the engine's grid
+        # (analysis.mapGrid, default 64: a tap wider than that is measured at the locations
+        # holding the grid cells' centres; every location of a narrower one).
         t2 = time.perf_counter()
         limits = threadpool_limits(limits=a.sklearn_threads) if a.sklearn_threads > 0 else None
         for img, d in kept:
             conf_maps = {}
             for name in taps:
-                pts, pred = d[name]
+                pts_all, pred_all, h, w = d[name]
+                gh, gw = map_size(h, w, grid)
+                cells = (centre_index(gh, h)[:, None] * w + centre_index(gw, w)[None, :]).reshape(-1)
+                pts, pred = pts_all[cells], pred_all[cells]
                 nbrs, tgt = ref[name][0], ref[name][1]
                 if sname == "train":  # a location that is a reference point leaves itself out
-                    L = len(pts)
-                    own = np.full(L, -1)
+                    L = len(pts_all)
+                    own_all = np.full(L, -1)
                     seq = ref_seq[name]
                     sel = np.nonzero((seq >= img * L) & (seq < (img + 1) * L))[0]
-                    own[seq[sel] - img * L] = sel
+                    own_all[seq[sel] - img * L] = sel
+                    own = own_all[cells]
+                    Lq = len(pts)
                     _, ind = nbrs.kneighbors(pts, n_neighbors=K + 1)
                     drop = np.where((ind == own[:, None]).any(1), np.argmax(ind == own[:, None], axis=1), K)
                     keep = np.ones(ind.shape, dtype=bool)
-                    keep[np.arange(L), drop] = False
-                    ind = ind[keep].reshape(L, K)
+                    keep[np.arange(Lq), drop] = False
+                    ind = ind[keep].reshape(Lq, K)
                 else:
                     _, ind = nbrs.kneighbors(pts)
                 conf_maps[name] = float(np.mean(tgt[ind] == pred[:, None]))

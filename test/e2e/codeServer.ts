@@ -491,7 +491,18 @@ export async function explorerContextMenu(page: Page, fileName: string, menuItem
     }
     const found = await item.waitFor({ state: 'visible', timeout: Math.min(2000, Math.max(100, deadline - Date.now())) })
       .then(() => true, () => false);
-    if (found) break;
+    if (found) {
+      // A plain Playwright click (move, down, up at once) right after the menu opens is
+      // swallowed: hover first. The menu can also close between finding the item and hovering
+      // it (the full run saw a 30 s hover time-out on the first right-click after start): then
+      // open it again.
+      const hovered = await item.hover({ timeout: Math.min(5000, Math.max(1000, deadline - Date.now())) }).then(() => true, () => false);
+      if (hovered) break;
+      await page.keyboard.press('Escape');
+      if (Date.now() > deadline) throw new Error(`the Explorer context menu of ${fileName} closed before "${menuItemLabel}" could be clicked, until ${timeoutMs} ms`);
+      await page.waitForTimeout(500);
+      continue;
+    }
     const labels = await menu.locator('.action-label').allInnerTexts().catch(() => []);
     await page.keyboard.press('Escape');
     await menu.first().waitFor({ state: 'hidden', timeout: 2000 }).catch(() => {});
@@ -501,10 +512,7 @@ export async function explorerContextMenu(page: Page, fileName: string, menuItem
     }
     await page.waitForTimeout(500);
   }
-  // A plain Playwright click (move, down, up at once) right after the menu opens is
-  // swallowed: the menu stays open and nothing runs. Hovering first, pausing, and holding
-  // the button a little works every time.
-  await item.hover();
+  // Hovered (above), a pause, and the button held a little: works every time.
   await page.waitForTimeout(250);
   await item.click({ delay: 50 });
   const closed = await menu.first().waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false);
