@@ -179,44 +179,17 @@ export async function mapsPass(
     .filter(({ ref, ti }) => ref && ref.knn.labels && ref.knn.n > 1 && !nonFinite.has(ti)) as { tap: Run['taps'][number]; ti: number; ref: TapReference }[];
   if (usable.length === 0) return [];
   const items: ImageMaps[] = [];
-  // Each tap's map of the image is a job of its own (on the tap threads when there are some,
-  // tapPool.ts); the answers are taken in tap order.
-  const one = async (m: MapImage) => {
-    const confidence: ImageMaps['confidence'] = {};
-    const todo = usable.filter(({ ti }) => m.taps[ti]);
-    await inOrder(
-      todo.length,
-      aheadOf(jobs),
-      (j) => {
-        checkCancel(run.cancel);
-        const { ti, ref } = todo[j];
-        const { q, nq, pred, locs, offset } = m.taps[ti]!;
-        return jobs.map({ ref, q, nq, pred, self: isTrain ? { image: m.image, offset, locs } : null });
-      },
-      async (j, values) => {
-        const { tap, ti } = todo[j];
-        confidence[tap.info.name] = { dims: m.taps[ti]!.dims, values: Array.from(values, (v) => round(v, 4)) };
-        await new Promise((r) => setImmediate(r));
-      },
-    );
-    items.push({ split: src.name, image: m.id, preview: m.preview, label: m.label, prediction: m.prediction, confidence });
-    onImage(items.length, count);
-  };
-  if (captured && captured.length >= count) {
-    // every (image, tap) map in one stream of jobs: no wait between images
+  // Each tap's map of each image is a job of its own (on the tap threads when there are some,
+  // tapPool.ts), all the images' jobs in one stream (no wait between images); the answers are
+  // taken in order, and an image's maps are emitted with its last tap.
+  const measure = async (images: MapImage[]) => {
     const pairs: { i: number; ti: number; tap: Run['taps'][number]; ref: TapReference; last: boolean }[] = [];
-    for (let i = 0; i < count; i++) {
-      const todo = usable.filter(({ ti }) => captured[i].taps[ti]);
+    images.forEach((m, i) => {
+      const todo = usable.filter(({ ti }) => m.taps[ti]);
       todo.forEach((u, j) => pairs.push({ i, ...u, last: j === todo.length - 1 }));
       if (todo.length === 0) pairs.push({ i, ti: -1, tap: usable[0].tap, ref: usable[0].ref, last: true });
-    }
-    const confidence: ImageMaps['confidence'][] = Array.from({ length: count }, () => ({}));
-    const emit = (i: number) => {
-      const m = captured[i];
-      captured[i] = undefined as unknown as MapImage; // drop its queries once measured
-      items.push({ split: src.name, image: m.id, preview: m.preview, label: m.label, prediction: m.prediction, confidence: confidence[i] });
-      onImage(items.length, count);
-    };
+    });
+    const confidence: ImageMaps['confidence'][] = images.map(() => ({}));
     await inOrder(
       pairs.length,
       aheadOf(jobs),
@@ -224,17 +197,25 @@ export async function mapsPass(
         checkCancel(run.cancel);
         const { i, ti, ref } = pairs[j];
         if (ti < 0) return Promise.resolve(null);
-        const m = captured[i];
+        const m = images[i];
         const { q, nq, pred, locs, offset } = m.taps[ti]!;
         return jobs.map({ ref, q, nq, pred, self: isTrain ? { image: m.image, offset, locs } : null });
       },
       async (j, values) => {
         const { i, ti, tap, last } = pairs[j];
-        if (values) confidence[i][tap.info.name] = { dims: captured[i].taps[ti]!.dims, values: Array.from(values, (v) => round(v, 4)) };
-        if (last) emit(i);
+        const m = images[i];
+        if (values) confidence[i][tap.info.name] = { dims: m.taps[ti]!.dims, values: Array.from(values, (v) => round(v, 4)) };
+        if (last) {
+          images[i] = undefined as unknown as MapImage; // drop its queries once measured
+          items.push({ split: src.name, image: m.id, preview: m.preview, label: m.label, prediction: m.prediction, confidence: confidence[i] });
+          onImage(items.length, count);
+        }
         await new Promise((r) => setImmediate(r));
       },
     );
+  };
+  if (captured && captured.length >= count) {
+    await measure(captured.splice(0, count)); // taken out: each image's queries go once measured
     return items;
   }
   const B = Math.max(1, settings.batchSize);
@@ -242,8 +223,7 @@ export async function mapsPass(
     checkCancel(run.cancel);
     const n = Math.min(B, count - start);
     const batch = await runBatch(run, src, start, n);
-    const images = Array.from({ length: n }, (_, b) => mapImage(run, batch, b, start + b, src.labeled));
-    for (const m of images) await one(m);
+    await measure(Array.from({ length: n }, (_, b) => mapImage(run, batch, b, start + b, src.labeled)));
   }
   return items;
 }

@@ -57,7 +57,7 @@ export interface TapPool {
    * Runs `job` of `kind` on a thread; `local` runs the same job here (the fallback after a
    * thread failure: the same functions, so the same result).
    */
-  run<T>(kind: string, job: unknown, local: () => Promise<T>, transfer?: ArrayBuffer[]): Promise<T>;
+  run<T>(kind: string, job: unknown, local: () => Promise<T>): Promise<T>;
   dispose(): Promise<void>;
 }
 
@@ -146,25 +146,25 @@ export function createTapPool(
 
   // Jobs wait here until a thread is free: a long job on one thread never holds back a short
   // one that the other thread could take.
-  const queue: { req: PoolRequest; p: Omit<Pending, 'lane'>; transfer: ArrayBuffer[] }[] = [];
+  const queue: { req: PoolRequest; p: Omit<Pending, 'lane'> }[] = [];
   const dispatch = () => {
     for (const lane of pool) {
       if (queue.length === 0 || broken || disposed) return;
       if (lane.pending > 0) continue;
-      const { req, p, transfer } = queue.shift()!;
+      const { req, p } = queue.shift()!;
       pending.set(req.id, { ...p, lane });
       lane.pending++;
-      lane.worker.postMessage(req, transfer);
+      lane.worker.postMessage(req);
     }
   };
   return {
     lanes,
-    run<T>(kind: string, job: unknown, local: () => Promise<T>, transfer: ArrayBuffer[] = []): Promise<T> {
+    run<T>(kind: string, job: unknown, local: () => Promise<T>): Promise<T> {
       if (broken || disposed) return local();
       start();
       const req: PoolRequest = { id: nextId++, kind, job: compact(job) };
       return new Promise<T>((resolve, reject) => {
-        queue.push({ req, p: { resolve: resolve as (v: unknown) => void, reject, local }, transfer });
+        queue.push({ req, p: { resolve: resolve as (v: unknown) => void, reject, local } });
         dispatch();
       });
     },
