@@ -561,16 +561,18 @@ export async function restoreTimelinePanel(deps: AnalyzeDeps, panel: vscode.Webv
   // A restored page that never loads (see TimelinePanel) is closed, and the panel restored
   // again from the same state into a new panel in the same column: the files are read again,
   // so nothing is lost. Once: a new panel's page loads.
+  // Read now: onStuck runs after the restored panel is disposed, when its title throws.
   const column = panel.viewColumn ?? vscode.ViewColumn.Beside;
+  const title = panel.title;
   const onStuck = again
     ? undefined
     : () => {
-        const fresh = vscode.window.createWebviewPanel(TIMELINE_TYPE, panel.title, { viewColumn: column, preserveFocus: true }, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(deps.context.extensionUri, 'dist')] });
+        const fresh = vscode.window.createWebviewPanel(TIMELINE_TYPE, title, { viewColumn: column, preserveFocus: true }, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(deps.context.extensionUri, 'dist')] });
         void restoreTimelinePanel(deps, fresh, state, true);
       };
   const say = (message: string) => {
     deps.log.warn(`[timeline] ${message}`);
-    new TimelinePanel(deps.context.extensionUri, panel.title, (l) => deps.log.info(l), () => undefined, panel, onStuck).post({ type: 'timelineStatus', message });
+    new TimelinePanel(deps.context.extensionUri, title, (l) => deps.log.info(l), () => undefined, panel, onStuck).post({ type: 'timelineStatus', message });
   };
   if (!parsed.ok) return say(parsed.reason);
   const saved = parsed.saved;

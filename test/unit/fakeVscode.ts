@@ -89,10 +89,23 @@ export class FakeWebviewPanel {
   readonly onDidChangeViewState = this.onViewState.event;
   readonly onDidDispose = this.onDispose.event;
 
+  private name: string;
   constructor(
     readonly viewType: string,
-    public title: string,
-  ) {}
+    title: string,
+  ) {
+    this.name = title;
+  }
+
+  /** As VS Code's: reading or setting it after dispose throws. */
+  get title(): string {
+    if (this.disposed) throw new Error('Webview is disposed');
+    return this.name;
+  }
+  set title(t: string) {
+    if (this.disposed) throw new Error('Webview is disposed');
+    this.name = t;
+  }
 
   reveal(): void {
     this.visible = true;
