@@ -50,7 +50,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from shift_references_common import *  # noqa: E402,F401,F403
-from shift_references_predictors import make_anchored, make_assemble, make_combined, make_predictor  # noqa: E402
+from shift_references_predictors import make_anchored, make_assemble, make_combined, make_noise_floor, make_predictor  # noqa: E402
 
 # ───────────── Gaussian kernel and filter ─────────────
 
@@ -369,6 +369,7 @@ def main():
         "anchored": make_anchored(np.random.default_rng(SEED + 1)),
         "outputFeatures": make_output_features(np.random.default_rng(SEED + 2)),
         "combined": make_combined(np.random.default_rng(SEED + 3)),
+        "noiseFloor": make_noise_floor(np.random.default_rng(SEED + 4)),
     }
     with open(OUT, "w") as f:
         json.dump(ref, f, indent=None, separators=(",", ":"), allow_nan=False)

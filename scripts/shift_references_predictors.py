@@ -497,3 +497,27 @@ def make_combined(rng):
     out["distance"] = {"X": [floats(r) for r in X], "x": floats(x), "sd": floats(sd),
                        "expected": float(np.mean(np.abs(x[keep] - X[0, keep]) / sd[keep]))}
     return out
+
+
+# ───────────── the sampling-noise floor of ours (withoutLabels.ts noiseFloor) ─────────────
+def make_noise_floor(rng):
+    """Halvings of the unshifted images (their predictions) -> s; then per split (value, low, high, m) the shrunk estimate."""
+    y0, n = 0.84, 32
+    halves = [{"images": [16, 16], "predicted": floats(rng.normal(y0, 0.03, 2))} for _ in range(4)]
+    halves.append({"images": [15, 17], "predicted": floats(rng.normal(y0, 0.03, 2))})
+    s1 = float(np.mean([(h["predicted"][0] - h["predicted"][1]) ** 2 / (1 / h["images"][0] + 1 / h["images"][1]) for h in halves]))
+    value = np.array([y0, y0 + 0.01, y0 - 0.03, y0 - 0.12, 0.30, 0.97, y0 + 0.2])
+    below = rng.uniform(0.02, 0.2, value.size)
+    above = rng.uniform(0.02, 0.2, value.size)
+    low, high = np.clip(value - below, 0, 1), np.clip(value + above, 0, 1)
+    m = np.array([24, 24, 8, 24, 40, 3, 24], float)
+    tau = np.sqrt(s1 * (1 / m + 1 / n))
+    delta = value - y0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(delta != 0, np.maximum(0.0, 1 - tau**2 / np.where(delta != 0, delta, 1) ** 2), 0.0)
+    v = np.clip(y0 + w * delta, 0, 1)
+    lo = np.clip(v - np.hypot(value - low, tau), 0, 1)
+    hi = np.clip(v + np.hypot(high - value, tau), 0, 1)
+    return {"y0": y0, "n": n, "halves": halves, "s1": s1,
+            "splits": {"value": floats(value), "low": floats(low), "high": floats(high), "m": floats(m)},
+            "expected": {"sd": floats(tau), "shrink": floats(w), "value": floats(v), "low": floats(lo), "high": floats(hi)}}

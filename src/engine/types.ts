@@ -361,6 +361,12 @@ export interface PerformanceWithoutLabels {
       fromImages?: Estimate | null;
       /** Segmentation: the set-level anchored fit alone (`predicted.features` is the mean of it and `fromImages`). */
       fromSets?: Estimate | null;
+      /**
+       * The noise floor of ours (`predicted.features`): `sd`, the sampling noise of its change from
+       * the unshifted copy for a split of this size; `shrink`, the factor that change was
+       * multiplied by (0: within the noise, the unshifted copy's value); `unshrunk`, ours before.
+       */
+      samplingNoise?: { sd: number; shrink: number; unshrunk: number };
       /** Segmentation: the per-image features, in the split's order (as `perImage` before sorting). */
       imageFeatures?: ImageFeatures[];
       /** File name of the "cases to label" CSV written next to results.json (`cases-to-label-<split>.csv`). */
@@ -371,6 +377,12 @@ export interface PerformanceWithoutLabels {
   temperature?: number | null;
   /** Segmentation: the per-image predictor (ridge on ImageFeatures, fitted on every image of every copy), null when not fitted. */
   imagePredictor?: PredictorSummary | null;
+  /**
+   * The sampling noise of ours, from the unshifted calibration images in two random halves
+   * (several times): per halving, each half's images, true performance and ours' estimate;
+   * `perImageSd`, the noise sd of one image's worth (√s). Absent without unlabelled splits.
+   */
+  samplingNoise?: { perImageSd: number; halves: { images: [number, number]; performance: [number, number]; predicted: [number, number] }[] };
   timingMs: number;
 }
 

@@ -156,10 +156,13 @@ function unlabeledVerdict(r: Results, split: string, metric: string, calibrating
     const drop = ref ? ref.value - est.value : null;
     expect = drop === null ? 'unknown' : drop > DROP ? 'drop' : drop < -DROP ? 'better' : 'same';
     const vs = ref ? ` vs ${n(ref.value)} measured on ${ref.split}` : '';
+    // Ours shrunk all the way to the unshifted copy's value: the split's inputs differ from that copy's by no more than sampling noise.
+    const withinNoise = r.performanceWithoutLabels?.splits[split]?.samplingNoise?.shrink === 0 && ref !== null;
     const what =
       drop === null ? ''
       : expect === 'drop' ? ` — a drop of about ${n(drop, 2)}`
       : expect === 'better' ? ' — no drop expected'
+      : withinNoise ? ` — about the same: its features differ from ${ref.split}'s by no more than the sampling noise`
       : ' — about the same';
     sentence = `${split}: expected ${title} ${n(est.value)} [${n(est.low)}, ${n(est.high)}]${vs}${what} (reliability: ${pred.grade}).`;
   }

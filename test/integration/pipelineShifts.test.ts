@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyze } from '../../src/engine/pipeline/analyze';
+import { HALF_PAIRS } from '../../src/engine/pipeline/sweep';
 import * as ort from 'onnxruntime-node';
 import { LensError, type Results } from '../../src/engine/types';
 import { readNpy } from '../../src/engine/data/formats/npy';
@@ -202,8 +203,10 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
     const tta = p.settings.tta!;
     assert.ok(tta > 0 && p.shifts.length > 1);
     // the loader's probe (one zero image); train, test and site once each; every shifted copy of the calibration images with its TTA
-    // passes; site's TTA passes (its plain pass is the one above).
-    assert.equal(images, 1 + n('train') + n('test') + n('site') + p.shifts.length * p.calibration.images * (1 + tta) + n('site') * tta);
+    // passes; the HALF_PAIRS halvings of the calibration images (each image once per halving) with their TTA passes; site's TTA
+    // passes (its plain pass is the one above).
+    assert.equal(p.samplingNoise?.halves.length, HALF_PAIRS);
+    assert.equal(images, 1 + n('train') + n('test') + n('site') + (p.shifts.length + HALF_PAIRS) * p.calibration.images * (1 + tta) + n('site') * tta);
   });
 
   it('cancel during the sweep: a cancelled LensError, between copies', async () => {

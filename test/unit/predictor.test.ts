@@ -382,3 +382,64 @@ describe('assemble: anchored on the unshifted copy', () => {
     assertRounded(res.predictors.features!.lofoSlope ?? null, A.expected.predictors.features.lofoSlope, 4, 'lofoSlope', 'assemble slope');
   });
 });
+
+describe('assemble: the halves of the unshifted images (sampling noise)', () => {
+  const A = REF.assemble;
+  const c0 = A.copies[0];
+  const base = {
+    metric: A.metric,
+    bounds: A.bounds as [number, number],
+    taps: A.taps,
+    calibration: { splits: ['test'], images: 8, heldOutOfTrain: false },
+    settings: { maxPoints: 1024, kmeansInits: 3, families: ['noise', 'blur', 'gamma', 'contrast', 'scale'] as ShiftFamily[], strengths: {} },
+    copies: A.copies.map((c: any) => ({ shift: { family: c.family, strength: c.strength }, measure: { performance: c.performance, images: c.images, output: c.output, features: c.features } as CopyMeasure })),
+    timingMs: 1,
+  };
+  // A half: the unshifted copy's features moved by a seeded ±4 % (sampling noise), its own true value near y₀.
+  let state = 12345;
+  const jitter = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.08;
+  const half = (): CopyMeasure => {
+    const features: { [tap: string]: LabelFreeMetrics } = {};
+    for (const [t, m] of Object.entries(c0.features as { [tap: string]: LabelFreeMetrics })) {
+      features[t] = { ...m };
+      for (const k of LABEL_FREE_METRICS) if (typeof m[k] === 'number') features[t][k] = (m[k] as number) * (1 + jitter());
+    }
+    return { performance: c0.performance + jitter() / 4, images: 4, output: c0.output, features };
+  };
+  const halves = Array.from({ length: 4 }, () => ({ a: half(), b: half() }));
+  const far = A.copies.reduce((w: any, c: any) => (Math.abs(c.performance - c0.performance) > Math.abs(w.performance - c0.performance) ? c : w), c0);
+  const splits = [
+    { name: 'same', measure: { performance: null, images: 8, output: c0.output, features: c0.features } },
+    { name: 'noisy', measure: { ...halves[0].a, performance: null, images: 8 } },
+    { name: 'far', measure: { performance: null, images: 8, output: far.output, features: far.features } },
+  ];
+  const withHalves = assemble({ ...base, splits, halves });
+  const without = assemble({ ...base, splits });
+
+  it('samplingNoise: every halving with ours on both halves, and √s from them (noiseVariance)', () => {
+    const sn = withHalves.samplingNoise!;
+    assert.equal(sn.halves.length, 4);
+    sn.halves.forEach((h) => assert.deepEqual(h.images, [4, 4]));
+    const s = sn.halves.reduce((acc, h) => acc + (h.predicted[0] - h.predicted[1]) ** 2 / (1 / 4 + 1 / 4), 0) / 4;
+    assert.ok(Math.abs(sn.perImageSd - Math.sqrt(s)) < 2e-4, `${sn.perImageSd} vs ${Math.sqrt(s)}`);
+    assert.equal(without.samplingNoise, undefined, 'no halves, no samplingNoise');
+  });
+  it('the unshifted copy\'s own inputs: still exactly y₀, shrink 0', () => {
+    assertRounded(withHalves.splits.same.predicted.features!.value, c0.performance, 4, 'anchor', 'halves anchor');
+    assert.equal(withHalves.splits.same.samplingNoise!.shrink, 0);
+  });
+  it('a split whose inputs differ by sampling noise: nearer y₀ than without the halves (rows of the fit, then the noise floor)', () => {
+    const d = (r: typeof withHalves) => Math.abs(r.splits.noisy.predicted.features!.value - c0.performance);
+    assert.ok(d(withHalves) < d(without), `${d(withHalves)} vs ${d(without)}`);
+    const sn = withHalves.splits.noisy.samplingNoise!;
+    assert.ok(sn.shrink < 1 && sn.sd > 0);
+    const want = c0.performance + sn.shrink * (sn.unshrunk - c0.performance);
+    assert.ok(Math.abs(withHalves.splits.noisy.predicted.features!.value - want) < 3e-4, `${withHalves.splits.noisy.predicted.features!.value} vs ${want}`);
+  });
+  it('a split far from the unshifted copy keeps nearly all its change, and its interval is not narrower', () => {
+    const sn = withHalves.splits.far.samplingNoise!;
+    assert.ok(sn.shrink > 0.9, String(sn.shrink));
+    const e = withHalves.splits.far.predicted.features!;
+    assert.ok(e.low <= sn.unshrunk && e.high >= e.value);
+  });
+});

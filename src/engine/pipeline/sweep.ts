@@ -8,6 +8,7 @@ import type { SplitSource } from '../data/splits';
 import { toLabelMap } from '../data/preprocess';
 import { poolLabels } from '../metrics';
 import { prod } from '../points';
+import { Prng } from '../metrics/prng';
 import { augmentMap, imageOutput, inverseMap, labelObjects, maskDice, outputMask, ttaCount, type LabelObjects } from '../shift/outputFeatures';
 import { DEFAULT_STRENGTHS, familyApplies, shiftLabel, sweepShifts, type Shift } from '../shift/transforms';
 import { assemble, type CopyMeasure, type ImageRecord } from '../shift/withoutLabels';
@@ -46,6 +47,28 @@ function concatSources(name: string, srcs: SplitSource[], max: number): SplitSou
     notes: [],
     read: (j) => pick[j].s.read(pick[j].i),
   };
+}
+
+/** How many random halvings of the calibration images measure the sampling noise, and the least images per half. */
+export const HALF_PAIRS = 4;
+const MIN_HALF = 2;
+/** Sampler streams of the halves (clear of the copies' 1000 + c and the unlabelled splits' 2000 + u). */
+const HALF_STREAM = 3000;
+
+/** `pairs` random partitions of 0..n−1 into two halves (sizes ⌊n/2⌋ and ⌈n/2⌉), each half in index order; seeded. */
+export function halfPartitions(n: number, pairs: number, seed: number): [number[], number[]][] {
+  const rng = new Prng(seed * 7919 + 104729);
+  const out: [number[], number[]][] = [];
+  for (let k = 0; k < pairs; k++) {
+    const p = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = rng.nextUint32() % (i + 1);
+      [p[i], p[j]] = [p[j], p[i]];
+    }
+    const h = Math.floor(n / 2);
+    out.push([p.slice(0, h).sort((x, y) => x - y), p.slice(h).sort((x, y) => x - y)]);
+  }
+  return out;
 }
 
 /** Least train images for a held-out part to be taken from train. */
@@ -253,6 +276,17 @@ export async function shiftSweep(
   } finally {
     before.catch(() => undefined);
   }
+  // The sampling noise of the estimate (withoutLabels.ts, "Sampling noise"): the unshifted
+  // calibration images in two random halves, HALF_PAIRS times, each half measured as a copy.
+  const halves: { a: CopyMeasure; b: CopyMeasure }[] = [];
+  if (unlabeled.length && calib.count >= 2 * MIN_HALF)
+    for (const [k, [ia, ib]] of halfPartitions(calib.count, HALF_PAIRS, run.settings.seed).entries()) {
+      checkCancel(run.cancel);
+      progress({ stage: 'metrics', message: `Shift sweep: sampling noise (${k + 1} of ${HALF_PAIRS})`, done: shifts.length, total });
+      const a = await measure(subsetSource(calib, `${calib.name} (half ${k + 1}a)`, ia), HALF_STREAM + 2 * k, {});
+      const b = await measure(subsetSource(calib, `${calib.name} (half ${k + 1}b)`, ib), HALF_STREAM + 2 * k + 1, {});
+      if (a.performance !== null && b.performance !== null) halves.push({ a, b });
+    }
   const splits: { name: string; measure: CopyMeasure }[] = [];
   for (let u = 0; u < unlabeled.length; u++) {
     checkCancel(run.cancel);
@@ -276,6 +310,7 @@ export async function shiftSweep(
     settings: { maxPoints: sh.maxPoints, kmeansInits: SWEEP_KMEANS_INITS, families: families.slice(), strengths, ...(seg ? { tta } : {}) },
     copies,
     splits,
+    halves,
     trainObjects,
     timingMs: performance.now() - t0,
   });

@@ -32,6 +32,17 @@
  * set-level fit and the per-image aggregate (below), its change from the unshifted copy
  * de-shrunk and its interval normalised by the distance from the unshifted copy (combine.ts).
  *
+ * ## Sampling noise
+ *
+ * The sweep measures the unshifted calibration images in two random halves, `halves.length`
+ * times (sweep.ts `HALF_PAIRS`). Their rows join the set-level anchored fit in the anchor's
+ * group (in every leave-one-family-out fold: they teach the fit that differences of sampling
+ * noise carry no change of performance). Ours on the two halves of a halving, ŷ_a and ŷ_b, give
+ * the noise variance of one image's worth, s = mean (ŷ_a − ŷ_b)² / (1/n_a + 1/n_b); a split of
+ * m images has τ = √(s·(1/m + 1/n)) (n: the unshifted copy's images) on its change Δ = ŷ − y₀,
+ * and ŷ becomes y₀ + max(0, 1 − τ²/Δ²)·Δ, its interval widened by τ in quadrature
+ * (`noiseFloor`). Copies are the anchor's own images, so their LOFO figures are not shrunk.
+ *
  * Per image (segmentation): a ridge fit (intercept, α by leave-one-family-out error) from the
  * `ImageFeatures` of each image of each copy to its Dice, applied to every image of an
  * unlabelled split; listed worst first, and aggregated (weighted by the predicted foreground
@@ -58,7 +69,7 @@ import {
 } from '../types';
 import { imageFeatures, imageVector, IMAGE_INPUTS, OUTPUT_COLUMNS, outputValue, predictorColumns, predictorMetrics, row, setOut, type CopyMeasure, type OutputContext } from './inputs';
 import { anchorDistance, calibrateCombined, columnSd, estimateCombined, sigmaOf, SIGMA_EPS, SIGMA_PER_DISTANCE, type CombinedCalibration, type CombinedRow } from './combine';
-import { CONFORMAL_MISS, calibrateAnchored, calibrateConformal, conformalHalfWidth, estimateGraded, extrapolation, fitRidgeSelected, grade, predict, slopeOf, type Calibrated, type Model } from './predictor';
+import { CONFORMAL_MISS, calibrateAnchored, calibrateConformal, conformalHalfWidth, estimateGraded, extrapolation, fitRidgeSelected, grade, predict, slopeOf, type Calibrated, type GradedEstimate, type Model } from './predictor';
 import { fitTemperature, TEMPERATURES, type LabelObjects } from './outputFeatures';
 import { shiftLabel, type Shift } from './transforms';
 
@@ -76,6 +87,12 @@ export interface AssembleArgs {
   splits: { name: string; measure: CopyMeasure }[];
   /** Segmentation: the objects of the training labels (for the object-statistics features). */
   trainObjects?: LabelObjects | null;
+  /**
+   * The unshifted calibration images in two random halves, measured as copies (several
+   * partitions): the sampling noise of our estimate ("Sampling noise" above). Absent or empty:
+   * no noise floor.
+   */
+  halves?: { a: CopyMeasure; b: CopyMeasure }[];
   timingMs: number;
 }
 
@@ -156,7 +173,21 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     };
   };
 
-  const fitOurs = (Xc: number[][]) => (anchor >= 0 ? calibrateAnchored(Xc, yy, gg, anchor, a.bounds) : calibrateConformal('ridge', Xc, yy, gg, a.bounds));
+  // The halves of the unshifted images as rows of the anchored fit (the anchor's group: in every
+  // leave-one-family-out fold): unshifted, labelled, their inputs differ from the anchor's by
+  // sampling noise only, so the fit learns those differences carry no change of performance.
+  const halfRows: { x: number[]; y: number }[] = [];
+  if (anchor >= 0)
+    for (const h of a.halves ?? [])
+      for (const m of [h.a, h.b]) {
+        const r = row(m, cols, ctx);
+        if (m.performance !== null && Number.isFinite(m.performance) && r.every((v) => v !== null)) halfRows.push({ x: r as number[], y: m.performance });
+      }
+  const fitOurs = (Xc: number[][], keep?: number[]) => {
+    if (anchor < 0) return calibrateConformal('ridge', Xc, yy, gg, a.bounds);
+    const hx = halfRows.map((h) => (keep ? keep.map((j) => h.x[j]) : h.x));
+    return calibrateAnchored(Xc.concat(hx), yy.concat(halfRows.map((h) => h.y)), gg.concat(halfRows.map(() => gg[anchor])), anchor, a.bounds);
+  };
   if (enough && cols.length > 0) {
     const metricsUsed = predictorMetrics(a.metric).filter((m) => cols.some((c) => c.metric === m)).map((m) => (m === 'knnDice' || m === 'knnConfidence' ? m : `log ${m}`));
     const outUsed = cols.filter((c) => c.metric === 'foreground' || (OUTPUT_COLUMNS as readonly string[]).includes(c.metric)).length;
@@ -326,12 +357,13 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     ...(ctx ? { lofoFromImages: lofoAgg[i], outputFeatures: roundSet(setOut(c.measure, ctx)), perImage: (c.measure.perImage ?? []).map((r, k) => ({ dice: r.dice === null ? null : round(r.dice, 6), features: roundImage(feats(c.measure)[k]) })) } : {}),
   }));
 
-  const splits: PerformanceWithoutLabels['splits'] = {};
-  for (const s of a.splits) {
+  // One split's entry, and ours' final estimate unrounded (null when there is none).
+  const splitEntry = (s: { name: string; measure: CopyMeasure }): { entry: PerformanceWithoutLabels['splits'][string]; ours: GradedEstimate | null } => {
+    let ours: GradedEstimate | null = null;
     const predicted = {} as { [P in PredictorName]: Estimate | null };
     for (const p of PREDICTORS) predicted[p] = null;
     const fF = fits.features;
-    let setEst: (Estimate & { ext: number; dist: number }) | null = null;
+    let setEst: (GradedEstimate & { ext: number; dist: number }) | null = null;
     if (fF) {
       const r = row(s.measure, cols, ctx);
       const graded = (c: Calibrated & { min?: number[]; max?: number[] }, x: number[], keep: number[]) => ({
@@ -342,8 +374,11 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
       // Without the columns this split lacks, refitted.
       const keep = r.map((v, j) => (v === null ? -1 : j)).filter((j) => j >= 0);
       if (keep.length === r.length) setEst = graded(fF, r as number[], keep);
-      else if (keep.length > 0) setEst = graded(fitOurs(X.map((xr) => keep.map((j) => xr[j]))), keep.map((j) => r[j] as number), keep);
-      if (setEst) predicted.features = roundEstimate(setEst);
+      else if (keep.length > 0) setEst = graded(fitOurs(X.map((xr) => keep.map((j) => xr[j])), keep), keep.map((j) => r[j] as number), keep);
+      if (setEst) {
+        ours = setEst;
+        predicted.features = roundEstimate(setEst);
+      }
     }
     for (const which of ['maxProbability', 'entropy'] as const) {
       const f = fits[which];
@@ -373,9 +408,35 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
         if (setEst && combined && Number.isFinite(combined.q)) {
           // ours, final: the mean of the two, de-shrunk, normalised interval (see above)
           entry.fromSets = roundEstimate(setEst);
-          predicted.features = roundEstimate(estimateCombined(combined, (setEst.value + v) / 2, setEst.dist, (setEst.ext + ag.ext) / 2, a.bounds));
+          ours = estimateCombined(combined, (setEst.value + v) / 2, setEst.dist, (setEst.ext + ag.ext) / 2, a.bounds);
+          predicted.features = roundEstimate(ours);
         }
       } else entry.fromImages = null;
+    }
+    return { entry, ours };
+  };
+
+  // Sampling noise: ours on each half of the unshifted images; the spread between two halves
+  // gives the noise of one image's worth, s (see the file header), and a split of m images the
+  // noise sd τ = √(s·(1/m + 1/n)) of its change from y₀. The change is shrunk by the positive
+  // part of 1 − τ²/Δ², the interval widened by τ in quadrature.
+  const nCalib = anchor >= 0 ? a.copies[idx[anchor]].measure.images : 0;
+  const pairs: { images: [number, number]; performance: [number, number]; predicted: [number, number] }[] = [];
+  if (anchor >= 0 && nCalib > 0)
+    for (const h of a.halves ?? []) {
+      const pa = splitEntry({ name: 'half a', measure: h.a }).ours;
+      const pb = splitEntry({ name: 'half b', measure: h.b }).ours;
+      if (pa && pb && h.a.images > 0 && h.b.images > 0) pairs.push({ images: [h.a.images, h.b.images], performance: [h.a.performance ?? NaN, h.b.performance ?? NaN], predicted: [pa.value, pb.value] });
+    }
+  const s1 = noiseVariance(pairs);
+
+  const splits: PerformanceWithoutLabels['splits'] = {};
+  for (const s of a.splits) {
+    const { entry, ours } = splitEntry(s);
+    if (ours && Number.isFinite(s1) && Number.isFinite(y0) && s.measure.images > 0) {
+      const n = noiseFloor(ours, y0, s1, s.measure.images, nCalib, a.bounds);
+      entry.predicted.features = roundEstimate(n.estimate);
+      entry.samplingNoise = { sd: round(n.sd, 4), shrink: round(n.shrink, 4), unshrunk: round(ours.value, 4) };
     }
     splits[s.name] = entry;
   }
@@ -389,10 +450,38 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
     predictors,
     splits,
     ...(ctx ? { temperature: temperature === null ? null : round(temperature, 4), imagePredictor } : {}),
+    ...(pairs.length && Number.isFinite(s1)
+      ? {
+          samplingNoise: {
+            perImageSd: round(Math.sqrt(s1), 4),
+            halves: pairs.map((p) => ({ images: p.images, performance: [round(p.performance[0], 6), round(p.performance[1], 6)] as [number, number], predicted: [round(p.predicted[0], 4), round(p.predicted[1], 4)] as [number, number] })),
+          },
+        }
+      : {}),
     timingMs: Math.round(a.timingMs),
   };
 }
 
+
+/** s of "Sampling noise": the mean over the halvings of (ŷ_a − ŷ_b)² / (1/n_a + 1/n_b); NaN without one. */
+export function noiseVariance(halvings: readonly { images: readonly [number, number]; predicted: readonly [number, number] }[]): number {
+  if (!halvings.length) return NaN;
+  return halvings.reduce((acc, p) => acc + (p.predicted[0] - p.predicted[1]) ** 2 / (1 / p.images[0] + 1 / p.images[1]), 0) / halvings.length;
+}
+
+/**
+ * The noise floor of one split's estimate `e` (see "Sampling noise" in the file header): s1 the
+ * noise variance of one image's worth, m the split's images, n the unshifted copy's.
+ */
+export function noiseFloor(e: GradedEstimate, y0: number, s1: number, m: number, n: number, bounds: readonly [number, number]): { estimate: GradedEstimate; sd: number; shrink: number } {
+  const sd = Math.sqrt(s1 * (1 / m + 1 / n));
+  const delta = e.value - y0;
+  const shrink = delta !== 0 ? Math.max(0, 1 - (sd * sd) / (delta * delta)) : 0;
+  const value = Math.min(bounds[1], Math.max(bounds[0], y0 + shrink * delta));
+  const low = Math.min(bounds[1], Math.max(bounds[0], value - Math.hypot(e.value - e.low, sd)));
+  const high = Math.min(bounds[1], Math.max(bounds[0], value + Math.hypot(e.high - e.value, sd)));
+  return { estimate: { value, low, high, grade: grade(low, high), outside: e.outside }, sd, shrink };
+}
 
 /** The file name of a split's "cases to label" CSV (written by output.ts next to results.json). */
 export function casesToLabelFile(split: string): string {

@@ -85,6 +85,7 @@ export class Estimates {
               `Not a guide here: ${weak.map((n) => `the ${PREDICTOR_INFO[n].short} (ρ ${fmt(p.predictors[n]!.lofoSpearman, 2)})`).join(' and ')} did not follow the true ${m} across the shifted copies (leave-one-family-out ρ ≤ 0), so ${weak.length > 1 ? 'they are' : 'it is'} drawn faint, for comparison only.`,
             )
           : null,
+        noiseNote(p, split),
         h(
           'p',
           { class: 'explain' },
@@ -209,4 +210,17 @@ function marker(p: PredictorName, x: number, y: number, color: string, bg: strin
   if (p === 'features') return s('circle', { cx: x, cy: y, r: 6.5, fill: color, stroke: bg, 'stroke-width': 1.5 });
   if (p === 'maxProbability') return s('path', { d: `M${x},${y - 7} L${x + 7},${y + 5} L${x - 7},${y + 5} z`, fill: bg, stroke: color, 'stroke-width': 2 });
   return s('rect', { x: x - 5.5, y: y - 5.5, width: 11, height: 11, fill: bg, stroke: color, 'stroke-width': 2 });
+}
+
+/** What the noise floor did to ours on this split (METHOD.md §5 "Sampling noise"), in words; null without it. */
+function noiseNote(p: PerformanceWithoutLabels, split: string): HTMLElement | null {
+  const sn = p.splits[split]?.samplingNoise;
+  const est = p.splits[split]?.predicted.features;
+  if (!sn || !est) return null;
+  const m = perfTitle(p.metric);
+  const what =
+    sn.shrink === 0 ? `Its features differ from the unshifted calibration images' by no more than that, so ours is their measured ${m} (${fmt(sn.unshrunk)} before).`
+    : sn.shrink < 0.995 ? `Ours was moved toward the unshifted calibration images' ${m} by that much: ${fmt(sn.unshrunk)} before, ${fmt(est.value)} now.`
+    : 'Its change is far beyond that; ours is unchanged by it.';
+  return h('p', { class: 'note', 'data-role': 'sampling-noise' }, `Sampling noise: another set of this size from the calibration images' distribution would move ours by about ±${fmt(sn.sd, 2)}. ${what}`);
 }
