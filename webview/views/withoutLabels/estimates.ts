@@ -220,7 +220,7 @@ function noiseNote(p: PerformanceWithoutLabels, split: string): HTMLElement | nu
   const m = perfTitle(p.metric);
   const what =
     sn.shrink === 0 ? `Its features differ from the unshifted calibration images' by no more than that, so ours is their measured ${m} (${fmt(sn.unshrunk)} before).`
-    : sn.shrink < 0.995 ? `Ours was moved toward the unshifted calibration images' ${m} by that much: ${fmt(sn.unshrunk)} before, ${fmt(est.value)} now.`
+    : sn.shrink < 0.995 ? `Part of its change from the unshifted calibration images' ${m} may be that noise, so ours was pulled toward their ${m}: ${fmt(sn.unshrunk)} before, ${fmt(est.value)} now.`
     : 'Its change is far beyond that; ours is unchanged by it.';
   return h('p', { class: 'note', 'data-role': 'sampling-noise' }, `Sampling noise: another set of this size from the calibration images' distribution would move ours by about ±${fmt(sn.sd, 2)}. ${what}`);
 }
