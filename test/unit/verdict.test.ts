@@ -155,3 +155,11 @@ test('calibrating (partial results before the sweep): the unlabelled split waits
   // once the sweep's section is there, there is nothing left to wait for
   assert.equal(computeVerdict(withEstimate({ value: 0.7, low: 0.65, high: 0.75 }), { calibrating: true }).calibrating, undefined);
 });
+
+test('within the sampling noise (shrink 0): "about the same", and why; a partly shrunk estimate keeps the plain wording', () => {
+  const within = computeVerdict(withEstimate({ value: 0.88, low: 0.8, high: 0.96, grade: 'fair' }, { samplingNoise: { sd: 0.03, shrink: 0, unshrunk: 0.86 } })).unlabeled[0];
+  assert.equal(within.expect, 'same');
+  assert.equal(within.sentence, "siteB: expected Dice 0.88 [0.8, 0.96] vs 0.88 measured on test — about the same: its features differ from test's by no more than the sampling noise (reliability: fair).");
+  const partly = computeVerdict(withEstimate({ value: 0.87, low: 0.8, high: 0.95, grade: 'fair' }, { samplingNoise: { sd: 0.03, shrink: 0.5, unshrunk: 0.86 } })).unlabeled[0];
+  assert.equal(partly.sentence, 'siteB: expected Dice 0.87 [0.8, 0.95] vs 0.88 measured on test — about the same (reliability: fair).');
+});
