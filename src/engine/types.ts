@@ -382,7 +382,11 @@ export interface PerformanceWithoutLabels {
    * (several times): per halving, each half's images, true performance and ours' estimate;
    * `perImageSd`, the noise sd of one image's worth (√s). Absent without unlabelled splits.
    */
-  samplingNoise?: { perImageSd: number; halves: { images: [number, number]; performance: [number, number]; predicted: [number, number] }[] };
+  samplingNoise?: {
+    perImageSd: number;
+    /** Per halving; segmentation also the two parts of ours on each half (`fromSets`, `fromImages`, as a split's). */
+    halves: { images: [number, number]; performance: [number, number]; predicted: [number, number]; fromSets?: [number, number]; fromImages?: [number, number] }[];
+  };
   timingMs: number;
 }
 

@@ -421,12 +421,24 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
   // noise sd τ = √(s·(1/m + 1/n)) of its change from y₀. The change is shrunk by the positive
   // part of 1 − τ²/Δ², the interval widened by τ in quadrature.
   const nCalib = anchor >= 0 ? a.copies[idx[anchor]].measure.images : 0;
-  const pairs: { images: [number, number]; performance: [number, number]; predicted: [number, number] }[] = [];
+  const pairs: { images: [number, number]; performance: [number, number]; predicted: [number, number]; fromSets?: [number, number]; fromImages?: [number, number] }[] = [];
   if (anchor >= 0 && nCalib > 0)
     for (const h of a.halves ?? []) {
-      const pa = splitEntry({ name: 'half a', measure: h.a }).ours;
-      const pb = splitEntry({ name: 'half b', measure: h.b }).ours;
-      if (pa && pb && h.a.images > 0 && h.b.images > 0) pairs.push({ images: [h.a.images, h.b.images], performance: [h.a.performance ?? NaN, h.b.performance ?? NaN], predicted: [pa.value, pb.value] });
+      const ea = splitEntry({ name: 'half a', measure: h.a });
+      const eb = splitEntry({ name: 'half b', measure: h.b });
+      const [pa, pb] = [ea.ours, eb.ours];
+      if (!pa || !pb || !(h.a.images > 0) || !(h.b.images > 0)) continue;
+      const both = (f: (e: typeof ea) => number | undefined): [number, number] | undefined => {
+        const [u, v] = [f(ea), f(eb)];
+        return u !== undefined && v !== undefined ? [u, v] : undefined;
+      };
+      pairs.push({
+        images: [h.a.images, h.b.images],
+        performance: [h.a.performance ?? NaN, h.b.performance ?? NaN],
+        predicted: [pa.value, pb.value],
+        fromSets: both((e) => e.entry.fromSets?.value),
+        fromImages: both((e) => e.entry.fromImages?.value),
+      });
     }
   const s1 = noiseVariance(pairs);
 
@@ -454,7 +466,12 @@ export function assemble(a: AssembleArgs): PerformanceWithoutLabels {
       ? {
           samplingNoise: {
             perImageSd: round(Math.sqrt(s1), 4),
-            halves: pairs.map((p) => ({ images: p.images, performance: [round(p.performance[0], 6), round(p.performance[1], 6)] as [number, number], predicted: [round(p.predicted[0], 4), round(p.predicted[1], 4)] as [number, number] })),
+            halves: pairs.map((p) => ({
+              images: p.images,
+              performance: [round(p.performance[0], 6), round(p.performance[1], 6)] as [number, number],
+              predicted: [round(p.predicted[0], 4), round(p.predicted[1], 4)] as [number, number],
+              ...(p.fromSets && p.fromImages ? { fromSets: p.fromSets, fromImages: p.fromImages } : {}),
+            })),
           },
         }
       : {}),
