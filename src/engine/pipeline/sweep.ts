@@ -235,58 +235,74 @@ export async function shiftSweep(
   const trainObjects = seg && train?.labeled ? trainLabelObjects(run, train) : null;
   const total = shifts.length + unlabeled.length;
   const copies: { shift: Shift; measure: CopyMeasure }[] = [];
-  // Copy c's label-free features (jobs on the tap threads) overlap copy c+1's pass through the
-  // model (this thread). Each copy's warnings are held and pushed in copy order, its pass's
-  // before its features', as one copy after the other gives them.
+  // The sampling noise of the estimate (withoutLabels.ts, "Sampling noise"): the unshifted
+  // calibration images in two random halves, HALF_PAIRS times, each half measured as a copy
+  // (after the copies, in the same stream of passes).
+  const halving = unlabeled.length && calib.count >= 2 * MIN_HALF ? halfPartitions(calib.count, HALF_PAIRS, run.settings.seed) : [];
+  const halfMeasures: (CopyMeasure | null)[][] = halving.map(() => [null, null]);
+  const passes: { label: string; src: SplitSource; stream: number; po: PassOptions; message: string; done: number; keep: (m: CopyMeasure) => void }[] = [
+    ...shifts.map((shift, c) => ({
+      label: shiftLabel(shift),
+      src: calib,
+      stream: 1000 + c,
+      po: { shift, copy: c },
+      message: `Shift sweep: ${shiftLabel(shift)}`,
+      done: c,
+      keep: (m: CopyMeasure) => void copies.push({ shift, measure: m }),
+    })),
+    ...halving.flatMap((parts, k) =>
+      parts.map((indices, h) => ({
+        label: `half ${k + 1}${'ab'[h]}`,
+        src: subsetSource(calib, `${calib.name} (half ${k + 1}${'ab'[h]})`, indices),
+        stream: HALF_STREAM + 2 * k + h,
+        po: {},
+        message: `Shift sweep: sampling noise (${k + 1} of ${halving.length})`,
+        done: shifts.length,
+        keep: (m: CopyMeasure) => void (halfMeasures[k][h] = m),
+      })),
+    ),
+  ];
+  // Pass p's label-free features (jobs on the tap threads) overlap pass p+1 through the model
+  // (this thread). Each pass's warnings are held and pushed in order, its pass's before its
+  // features', as one pass after the other gives them.
   const jobs = jobsOf(run);
   run.scaling ??= new Map();
   let before: Promise<void> = Promise.resolve();
   try {
-    for (let c = 0; c < shifts.length; c++) {
+    for (const item of passes) {
       checkCancel(run.cancel);
-      const label = shiftLabel(shifts[c]);
-      progress({ stage: 'metrics', message: `Shift sweep: ${label}`, done: c, total });
+      progress({ stage: 'metrics', message: item.message, done: item.done, total });
       const held: string[] = [];
       const r: Run = { ...run, warnings: held };
       const records: ImageRecord[] = [];
       let pass: SplitPass;
       try {
-        pass = await forwardPass(r, calib, 1000 + c, () => undefined, { shift: shifts[c], copy: c, asUnlabeled: true, maxPoints: sh.maxPoints, ...perBatchOf(r, records) });
+        pass = await forwardPass(r, item.src, item.stream, () => undefined, { ...item.po, asUnlabeled: true, maxPoints: sh.maxPoints, ...perBatchOf(r, records) });
       } catch (e) {
         // A shift can push the model where its prediction is not finite (e.g. sqrt or log of a
         // negative input): that copy is left out, the rest of the sweep goes on.
         if (!(e instanceof LensError) || e.kind !== 'model') throw e;
         await before;
-        run.warnings.push(...held, `Performance without labels: the shifted copy "${label}" was left out: ${e.message}.`);
-        run.log(`shift sweep: ${label}: left out (${e.message})`);
+        run.warnings.push(...held, `Performance without labels: the shifted copy "${item.label}" was left out: ${e.message}.`);
+        run.log(`shift sweep: ${item.label}: left out (${e.message})`);
         continue;
       }
-      const features = toMeasure(r, jobs, reference, pass, calib, records);
+      const features = toMeasure(r, jobs, reference, pass, item.src, records);
       const after = before;
-      const shift = shifts[c];
       before = (async () => {
         await after;
         const m = await features;
         run.warnings.push(...held);
-        copies.push({ shift, measure: m });
-        run.log(`shift sweep: ${label}: ${metric} ${m.performance?.toFixed(4) ?? 'n/a'}`);
+        item.keep(m);
+        run.log(`shift sweep: ${item.label}: ${metric} ${m.performance?.toFixed(4) ?? 'n/a'}`);
       })();
     }
     await before;
   } finally {
     before.catch(() => undefined);
   }
-  // The sampling noise of the estimate (withoutLabels.ts, "Sampling noise"): the unshifted
-  // calibration images in two random halves, HALF_PAIRS times, each half measured as a copy.
   const halves: { a: CopyMeasure; b: CopyMeasure }[] = [];
-  if (unlabeled.length && calib.count >= 2 * MIN_HALF)
-    for (const [k, [ia, ib]] of halfPartitions(calib.count, HALF_PAIRS, run.settings.seed).entries()) {
-      checkCancel(run.cancel);
-      progress({ stage: 'metrics', message: `Shift sweep: sampling noise (${k + 1} of ${HALF_PAIRS})`, done: shifts.length, total });
-      const a = await measure(subsetSource(calib, `${calib.name} (half ${k + 1}a)`, ia), HALF_STREAM + 2 * k, {});
-      const b = await measure(subsetSource(calib, `${calib.name} (half ${k + 1}b)`, ib), HALF_STREAM + 2 * k + 1, {});
-      if (a.performance !== null && b.performance !== null) halves.push({ a, b });
-    }
+  for (const [a, b] of halfMeasures) if (a && b && a.performance !== null && b.performance !== null) halves.push({ a, b });
   const splits: { name: string; measure: CopyMeasure }[] = [];
   for (let u = 0; u < unlabeled.length; u++) {
     checkCancel(run.cancel);
