@@ -252,7 +252,7 @@ export async function shiftSweep(
     })),
     ...halving.flatMap((parts, k) =>
       parts.map((indices, h) => ({
-        label: `half ${k + 1}${'ab'[h]}`,
+        label: `unshifted half ${k + 1}${'ab'[h]}`,
         src: subsetSource(calib, `${calib.name} (half ${k + 1}${'ab'[h]})`, indices),
         stream: HALF_STREAM + 2 * k + h,
         po: {},
