@@ -162,6 +162,27 @@ describe('the view in the offline report (headless Chromium)', { skip: existsSyn
     await second.page.close();
   });
 
+  test('the sampling-noise note: within the noise, pulled part of the way, or untouched; none without samplingNoise', async () => {
+    const est = sample.performanceWithoutLabels!.splits.siteB.predicted.features!;
+    const cases: [string, { sd: number; shrink: number; unshrunk: number } | undefined, RegExp | null][] = [
+      ['within', { sd: 0.036, shrink: 0, unshrunk: 0.69 }, new RegExp(`move ours by about ±0\\.036\\. Its features differ from the unshifted calibration images' by no more than that, so ours is their measured Dice \\(0\\.69 before\\)`)],
+      ['pulled', { sd: 0.036, shrink: 0.666, unshrunk: 0.69 }, new RegExp(`may be that noise, so ours was pulled toward their Dice: 0\\.69 before, ${String(est.value).replace('.', '\\.')} now`)],
+      ['far', { sd: 0.01, shrink: 0.999, unshrunk: 0.7 }, /Its change is far beyond that; ours is unchanged by it\./],
+      ['absent', undefined, null],
+    ];
+    for (const [name, sn, want] of cases) {
+      const r = structuredClone(sample);
+      if (sn) r.performanceWithoutLabels!.splits.siteB.samplingNoise = sn;
+      const { page, errors } = await open(r, `noise-${name}`);
+      await page.locator('svg[data-chart="estimates"][data-split="siteB"]').waitFor({ timeout: 10_000 });
+      const note = page.locator('.nl-split-card[data-split="siteB"] [data-role="sampling-noise"]');
+      if (want) assert.match(await note.innerText(), want, name);
+      else assert.equal(await note.count(), 0, name);
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+  });
+
   test('a calibration without unlabelled splits says there is nothing to predict; a predictor reading a few cells marks them', async () => {
     const r = structuredClone(sample);
     r.performanceWithoutLabels!.splits = {};
