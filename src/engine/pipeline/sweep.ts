@@ -240,9 +240,10 @@ export async function shiftSweep(
   // (after the copies, in the same stream of passes).
   const halving = unlabeled.length && calib.count >= 2 * MIN_HALF ? halfPartitions(calib.count, HALF_PAIRS, run.settings.seed) : [];
   const halfMeasures: (CopyMeasure | null)[][] = halving.map(() => [null, null]);
-  const passes: { label: string; src: SplitSource; stream: number; po: PassOptions; message: string; done: number; keep: (m: CopyMeasure) => void }[] = [
+  const passes: { label: string; what: string; src: SplitSource; stream: number; po: PassOptions; message: string; done: number; keep: (m: CopyMeasure) => void }[] = [
     ...shifts.map((shift, c) => ({
       label: shiftLabel(shift),
+      what: 'the shifted copy',
       src: calib,
       stream: 1000 + c,
       po: { shift, copy: c },
@@ -253,6 +254,7 @@ export async function shiftSweep(
     ...halving.flatMap((parts, k) =>
       parts.map((indices, h) => ({
         label: `unshifted half ${k + 1}${'ab'[h]}`,
+        what: 'the sampling-noise measure',
         src: subsetSource(calib, `${calib.name} (half ${k + 1}${'ab'[h]})`, indices),
         stream: HALF_STREAM + 2 * k + h,
         po: {},
@@ -283,7 +285,7 @@ export async function shiftSweep(
         // negative input): that copy is left out, the rest of the sweep goes on.
         if (!(e instanceof LensError) || e.kind !== 'model') throw e;
         await before;
-        run.warnings.push(...held, `Performance without labels: the shifted copy "${item.label}" was left out: ${e.message}.`);
+        run.warnings.push(...held, `Performance without labels: ${item.what} "${item.label}" was left out: ${e.message}.`);
         run.log(`shift sweep: ${item.label}: left out (${e.message})`);
         continue;
       }
