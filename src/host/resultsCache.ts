@@ -17,6 +17,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { sha256Text } from './hash';
+import { canonicalJson, pathStamps, splitPathFile } from '../engine/data/stamps';
 
 export interface CacheKeyParts {
   modelSha256: string;
@@ -47,19 +48,7 @@ interface CacheIndex {
   entries: Record<string, CacheEntry>;
 }
 
-/** JSON with object keys sorted at every level: equal values give equal text. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
+export { canonicalJson };
 
 export function cacheKey(parts: CacheKeyParts): string {
   return sha256Text(canonicalJson({ ...parts, v: 1 }));
@@ -241,30 +230,8 @@ export async function dataFingerprint(datasetPath: string, limit = 200_000): Pro
   const roots: string[] = [];
   for (const sp of Object.values(doc?.splits ?? {})) {
     // `data.npz#member` names a member of data.npz: the file is what changes.
-    for (const p of [sp?.images, sp?.labels]) if (typeof p === 'string') roots.push(path.resolve(base, p.replace(/^(.*\.npz)#[^/\\]*$/i, '$1')));
+    for (const p of [sp?.images, sp?.labels]) if (typeof p === 'string') roots.push(path.resolve(base, splitPathFile(p)));
   }
-  const lines: string[] = [];
-  let count = 0;
-  const walk = async (p: string, depth: number): Promise<void> => {
-    if (count >= limit) return;
-    const st = await fs.stat(p).catch(() => undefined);
-    if (!st) {
-      lines.push(`${p}\tmissing`);
-      return;
-    }
-    if (st.isFile()) {
-      count++;
-      lines.push(`${p}\t${st.size}\t${Math.round(st.mtimeMs)}`);
-      return;
-    }
-    if (!st.isDirectory() || depth > 4) return;
-    const names = (await fs.readdir(p).catch(() => [] as string[])).sort();
-    for (const n of names) {
-      if (n.startsWith('.')) continue;
-      await walk(path.join(p, n), depth + 1);
-      if (count >= limit) break;
-    }
-  };
-  for (const r of [...new Set(roots)].sort()) await walk(r, 0);
+  const lines = await pathStamps(roots, limit);
   return sha256Text(lines.join('\n'));
 }
