@@ -6,6 +6,8 @@
  *
  * A PyTorch model (.pt/.pth, TorchScript) is first exported to ONNX with Python
  * (--python, else python3 on PATH) into --export-dir (default: the user's cache folder).
+ * --cache D keeps each split's measures in D (engine/pipeline/splitCache.ts): the next run of the
+ * same model and settings measures only the splits that are new or changed.
  *
  * The same engine as the extension's worker, in-process. Exit codes (CONTRACT.md §2):
  * 0 done; 2 bad arguments or dataset file; 3 model could not be loaded or run; 130 cancelled;
@@ -22,7 +24,7 @@ import { DEFAULT_DATASET_FILE, importDataset, writeDatasetFile } from './engine/
 import { LensError, type ProgressEvent } from './engine/types';
 import { resultsDirFor, seriesFromResultsDir, writeSeries } from './engine/checkpoints';
 
-const USAGE = `usage: unet-lens analyze <model> --data <unetlens.json> (--out <dir> | --results-dir <dir>) [--max-points N] [--seed S] [--k K] [--max-taps N] [--threads T] [--no-shifts] [--json] [--python P] [--export-dir D]
+const USAGE = `usage: unet-lens analyze <model> --data <unetlens.json> (--out <dir> | --results-dir <dir>) [--max-points N] [--seed S] [--k K] [--max-taps N] [--threads T] [--no-shifts] [--json] [--python P] [--export-dir D] [--cache D]
        unet-lens init <nnU-Net or Decathlon dataset folder> [--out <file>] [--force] [--fold N] [--fingerprint F] [--plans P] [--print]
        unet-lens timeline <results-dir> [--out <series.json>]`;
 
@@ -38,6 +40,8 @@ interface Args {
   /** PyTorch models: the Python to export with, and where exports go. */
   python?: string;
   exportDir?: string;
+  /** `--cache`: the per-split cache's folder (engine/pipeline/splitCache.ts). */
+  cache?: string;
 }
 
 export function parseArgs(argv: string[]): Args {
@@ -91,10 +95,12 @@ export function parseArgs(argv: string[]): Args {
         args.threads = intFlag(a, rest[++i], 0, L.threads);
         break;
       case '--python':
-      case '--export-dir': {
+      case '--export-dir':
+      case '--cache': {
         const v = rest[++i];
         if (!v || v.startsWith('--')) throw new LensError(`${a} needs a path`, 'args');
         if (a === '--python') args.python = v;
+        else if (a === '--cache') args.cache = v;
         else args.exportDir = v;
         break;
       }
@@ -167,6 +173,7 @@ async function main(argv: string[]): Promise<number> {
       log: (m) => process.stderr.write(args.json ? `${JSON.stringify({ stage: 'log', message: m })}\n` : `${m}\n`),
       cancel,
       distDir: __dirname,
+      ...(args.cache ? { cacheDir: path.resolve(args.cache) } : {}),
     });
     if (exported) asPyTorchResults(results, path.resolve(args.model), exported);
     const target = args.resultsDir ? resultsDirFor(path.resolve(args.resultsDir), results) : outDir!;

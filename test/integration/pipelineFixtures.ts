@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { LensError, type Results } from '../../src/engine/types';
 
 export const root = path.resolve(__dirname, '..', '..');
@@ -27,6 +28,26 @@ export const tmp = () => {
 after(() => {
   for (const d of made) fs.rmSync(d, { recursive: true, force: true });
 });
+
+/**
+ * `f()`, counting the images onnxruntime runs meanwhile: every run whose feed is an N×C×H×W
+ * batch (the kNN and k-means kernels' feeds are matrices).
+ */
+export async function countingImages<T>(f: () => Promise<T>): Promise<{ value: T; images: number }> {
+  const proto = (ort.InferenceSession as unknown as { prototype: unknown }).prototype as { run: (feeds: Record<string, ort.Tensor>, ...rest: unknown[]) => Promise<unknown> };
+  const run = proto.run;
+  let images = 0;
+  proto.run = function (this: unknown, feeds: Record<string, ort.Tensor>, ...rest: unknown[]) {
+    const x = Object.values(feeds)[0];
+    if (x?.dims.length === 4) images += x.dims[0];
+    return run.call(this, feeds, ...rest);
+  };
+  try {
+    return { value: await f(), images };
+  } finally {
+    proto.run = run;
+  }
+}
 
 /** analyze() that must fail with a LensError; returns it. */
 export async function lensError(p: Promise<unknown>): Promise<LensError> {

@@ -17,7 +17,7 @@ import { LensError, type Results } from '../../src/engine/types';
 import { readNpy } from '../../src/engine/data/formats/npy';
 import { applyShift } from '../../src/engine/shift/transforms';
 import { morphObjects } from '../../src/engine/shift/objects';
-import { root, TASKS, tmp, lensError, copyFixture, noNonFinite, writeLesionDataset } from './pipelineFixtures';
+import { root, TASKS, tmp, lensError, copyFixture, countingImages, noNonFinite, writeLesionDataset } from './pipelineFixtures';
 
 /* ------------------------------------------------------------------------------------------ */
 /* Performance without labels (METHOD.md §5)                                                    */
@@ -182,22 +182,8 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
 
   it('an unlabelled split runs through the model once: its own pass feeds the sweep too (only the test-time-augmented passes are extra)', async () => {
     const { file } = withUnlabelled();
-    // Images through the model: every run whose feed is an N×C×H×W batch (the kNN and k-means
-    // kernels' feeds are matrices).
-    const proto = (ort.InferenceSession as unknown as { prototype: unknown }).prototype as { run: (feeds: Record<string, ort.Tensor>, ...rest: unknown[]) => Promise<unknown> };
-    const run = proto.run;
-    let images = 0;
-    proto.run = function (this: unknown, feeds: Record<string, ort.Tensor>, ...rest: unknown[]) {
-      const x = Object.values(feeds)[0];
-      if (x?.dims.length === 4) images += x.dims[0];
-      return run.call(this, feeds, ...rest);
-    };
-    let r: Results;
-    try {
-      r = await analyze(path.join(TASKS, 'seg2d', 'seg2d.onnx'), file, { overrides: { mapsPerSplit: 0 } });
-    } finally {
-      proto.run = run;
-    }
+    // Images through the model (pipelineFixtures.ts `countingImages`).
+    const { value: r, images } = await countingImages(() => analyze(path.join(TASKS, 'seg2d', 'seg2d.onnx'), file, { overrides: { mapsPerSplit: 0 } }));
     const p = r.performanceWithoutLabels!;
     const n = (name: string) => r.splits.find((s) => s.name === name)!.images;
     const tta = p.settings.tta!;

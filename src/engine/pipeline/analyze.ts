@@ -21,6 +21,14 @@
  * the model once (plus the sweep's test-time-augmented passes, output only); its label-free
  * features are computed right after its metrics, and only they wait for the sweep.
  *
+ * ## The split cache
+ *
+ * With `opts.cacheDir` (the CLI's `--cache`, the extension's `unetLens.reuseSplits`), each split
+ * is first looked up in the per-split cache (splitCache.ts): one measured before with this model,
+ * these settings, this train and the same files is read back (its results entries, train's
+ * reference, its sweep measure), not run; so are the sweep's shifted copies. What is measured is
+ * written there as it completes, so a cancelled run keeps its finished splits for the next one.
+ *
  * ## Memory bound
  *
  * With S strata (the number of classes; 1 for regression), at any time the engine holds
@@ -99,9 +107,11 @@ import { finishSamples, forwardPass } from './forwardPass';
 import type { TapReference, TrainReferences } from './trainReference';
 import { splitMetrics } from './tapMetrics';
 import { mapsCapture, mapsPass } from './maps';
-import { calibrationPlan, sharedMeasure, shiftSweep, type SharedMeasure } from './sweep';
+import { calibrationPlan, sharedMeasure, shiftSweep, type CachedCopies, type SharedMeasure } from './sweep';
 import { createTapPool, tapLanes, tapThreadScript, type TapPool } from './tapPool';
 import { contextOf, jobRunner, setJobs } from './tapJobs';
+import { openSplitCache, splitStamps, type SplitCache } from './splitCache';
+import type { ImageMaps, TapMetrics } from '../types';
 
 export type { AnalyzeOptions } from './context';
 
@@ -110,6 +120,20 @@ export type { AnalyzeOptions } from './context';
  * each is the whole results so far, serialised to the host and drawn again by the panel.
  */
 const PARTIAL_EVERY_MS = 3000;
+
+/** What the split cache keeps of one split (splitCache.ts). */
+interface CachedSplit {
+  split: Results['splits'][number];
+  metrics: { [tap: string]: TapMetrics };
+  pca: { [tap: string]: Results['pca'][string]['points'][string] };
+  maps: ImageMaps[];
+  warnings: string[];
+  /** Train: the reference of every tap, and how the output was read. */
+  reference?: TrainReferences;
+  activation?: Run['activation'];
+  /** An unlabelled split the sweep reads: its sweep measure. */
+  shared?: SharedMeasure;
+}
 
 export async function analyze(modelPath: string, datasetPath: string, opts: AnalyzeOptions = {}): Promise<Results> {
   const t0 = performance.now();
@@ -255,9 +279,47 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     // The unlabelled splits the sweep measures: their own pass gathers the sweep's sample too.
     const unlabeled = calib.source ? sources.filter((s) => !s.labeled) : [];
     const measured = new Map<string, SharedMeasure>();
+    // The per-split cache (splitCache.ts): a split measured before, with this model, these
+    // settings and this train, is read back; only the others run.
+    const cache = opts.cacheDir
+      ? openSplitCache(
+          opts.cacheDir,
+          { tool: TOOL_VERSION, method: METHOD_VERSION, backend: results.tool.backend, model: model.sha256, taps: taps.map((t) => t.info.name), settings, task: cfg.task, classes: cfg.classes, input: cfg.input, modelBlock: cfg.model },
+          log,
+        )
+      : null;
+    const trainStamps = cache ? await splitStamps(cfg, sources[0]) : null;
     for (let si = 0; si < sources.length; si++) {
       const src = sources[si];
       const isTrain = si === 0; // train (sorted first; without its held-out part, if any)
+      const warnedBefore = warnings.length;
+      const cacheKey = cache
+        ? cache.key('split', { train: trainStamps, split: isTrain ? trainStamps : await splitStamps(cfg, src), si, u: unlabeled.indexOf(src), sweep: !!calib.source, trainLabeled: sources[0].labeled })
+        : '';
+      const hit = cache?.get<CachedSplit>(cacheKey);
+      if (hit && (!isTrain || hit.reference)) {
+        cache!.stats.hits.push(src.name);
+        log(`split ${src.name}: read back from the split cache (measured before with this model, settings and train)`);
+        imagesDone += src.count;
+        results.splits.push(hit.split);
+        results.metrics[src.name] = hit.metrics;
+        for (const [tap, rows] of Object.entries(hit.pca)) results.pca[tap].points[src.name] = rows;
+        if (isTrain) {
+          hit.reference!.forEach((r, ti) => {
+            reference[ti] = r;
+            if (r) results.pca[taps[ti].info.name].explainedVariance = r.pca.explainedVarianceRatio.slice();
+          });
+          if (hit.activation) run.activation = hit.activation;
+        }
+        if (run.activation && !results.model.activation) results.model.activation = run.activation;
+        warnings.push(...hit.warnings);
+        if (hit.shared) measured.set(src.name, hit.shared);
+        results.maps.items.push(...hit.maps);
+        results.verdict = computeVerdict(results, { calibrating: !!calib.source });
+        stream(`split ${src.name}`);
+        continue;
+      }
+      cache?.stats.misses.push(src.name);
       const shared = unlabeled.includes(src) ? sharedMeasure(run, unlabeled.indexOf(src)) : null;
       // the maps' images are taken from this pass (maps.ts), not run again
       const capture = sources[0].labeled ? mapsCapture(run, src) : null;
@@ -332,6 +394,22 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       );
       results.maps.items.push(...items);
       mapsMs += performance.now() - tmaps;
+      if (cache) {
+        const pca: CachedSplit['pca'] = {};
+        for (const t of taps) {
+          const rows = results.pca[t.info.name].points[src.name];
+          if (rows) pca[t.info.name] = rows;
+        }
+        cache.put(cacheKey, {
+          split: results.splits[results.splits.length - 1],
+          metrics: results.metrics[src.name],
+          pca,
+          maps: items,
+          warnings: warnings.slice(warnedBefore),
+          ...(isTrain ? { reference, activation: run.activation } : {}),
+          ...(measured.has(src.name) ? { shared: measured.get(src.name) } : {}),
+        } satisfies CachedSplit);
+      }
       // The verdict so far (the labelled splits' gaps); the unlabelled splits' estimates wait for the sweep.
       results.verdict = computeVerdict(results, { calibrating: !!calib.source });
       stream(`split ${src.name}`);
@@ -342,7 +420,24 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     if (calib.source) {
       stream('calibrating');
       const ts = performance.now();
-      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, unlabeled, progress, sources[0], measured);
+      const sweepCache = cache
+        ? cache.key('sweep', {
+            train: trainStamps,
+            calibration: { ids: calib.source.ids, heldOut: calib.heldOut, splits: await Promise.all(calib.splits.map((name) => splitStamps(cfg, { name, labeled: true, ids: [] } as unknown as SplitSource))) },
+            halves: unlabeled.length > 0,
+          })
+        : '';
+      results.performanceWithoutLabels = await shiftSweep(run, reference, { ...calib, source: calib.source }, unlabeled, progress, sources[0], measured, cache
+          ? {
+              get: () => {
+                const v = cache.get<CachedCopies>(sweepCache);
+                (v ? cache.stats.hits : cache.stats.misses).push('the shifted copies');
+                return v;
+              },
+              put: (v) => cache.put(sweepCache, v),
+            }
+          : undefined,
+      );
       shiftsMs = performance.now() - ts;
       for (const sp of results.splits) {
         const est = results.performanceWithoutLabels.splits[sp.name]?.predicted.features;
@@ -358,6 +453,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       shiftsMs: Math.round(shiftsMs),
     };
     results.verdict = computeVerdict(results);
+    if (cache) log(`split cache: ${cache.stats.hits.length ? `read back ${cache.stats.hits.join(', ')}` : 'nothing read back'}; measured ${cache.stats.misses.join(', ') || 'nothing'}`);
     progress({ stage: 'write', message: 'Writing results' });
     return results;
   } finally {

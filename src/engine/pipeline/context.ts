@@ -40,6 +40,11 @@ export interface AnalyzeOptions {
   cancel?: CancelToken;
   /** Folder of the bundles (for version info); not needed by the computation. */
   distDir?: string;
+  /**
+   * Folder of the per-split cache (splitCache.ts): splits measured before with this model,
+   * these settings and this train are read back, not run. Absent: no cache.
+   */
+  cacheDir?: string;
 }
 
 /** PCA rows kept per tap and split in the results file (evenly strided). */

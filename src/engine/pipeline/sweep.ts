@@ -180,6 +180,13 @@ async function toMeasure(run: Run, jobs: JobRunner, reference: TrainReferences, 
   };
 }
 
+/** What the split cache keeps of the sweep: the copies' and the halves' measures, and the warnings they gave. */
+export interface CachedCopies {
+  copies: { shift: Shift; measure: CopyMeasure }[];
+  halves: (CopyMeasure | null)[][];
+  warnings: string[];
+}
+
 /** An unlabelled split measured for the sweep within its own pass, and the warnings that measuring gave (pushed when the sweep reaches it). */
 export interface SharedMeasure {
   measure: CopyMeasure;
@@ -219,6 +226,7 @@ export async function shiftSweep(
   progress: (e: ProgressEvent) => void,
   train: SplitSource | null = null,
   measured: ReadonlyMap<string, SharedMeasure> = new Map(),
+  cache?: { get: () => CachedCopies | null; put: (v: CachedCopies) => void },
 ): Promise<NonNullable<Results['performanceWithoutLabels']>> {
   const { source: calib, splits: calibSplits, heldOut } = plan;
   const t0 = performance.now();
@@ -270,6 +278,17 @@ export async function shiftSweep(
   const jobs = jobsOf(run);
   run.scaling ??= new Map();
   let before: Promise<void> = Promise.resolve();
+  // The copies and halves measured before with this model, settings, train and calibration
+  // images (analyze.ts, splitCache.ts): read back with the warnings they gave.
+  const cached = cache?.get() ?? null;
+  if (cached && cached.halves.length === halfMeasures.length) {
+    copies.push(...cached.copies);
+    cached.halves.forEach((h, k) => (halfMeasures[k] = h));
+    run.warnings.push(...cached.warnings);
+    run.log('shift sweep: the shifted copies read back from the split cache');
+    passes.length = 0;
+  }
+  const warnedBefore = run.warnings.length;
   try {
     for (const item of passes) {
       checkCancel(run.cancel);
@@ -303,6 +322,7 @@ export async function shiftSweep(
   } finally {
     before.catch(() => undefined);
   }
+  if (cache && passes.length) cache.put({ copies, halves: halfMeasures, warnings: run.warnings.slice(warnedBefore) });
   const halves: { a: CopyMeasure; b: CopyMeasure }[] = [];
   for (const [a, b] of halfMeasures) if (a && b && a.performance !== null && b.performance !== null) halves.push({ a, b });
   const splits: { name: string; measure: CopyMeasure }[] = [];
