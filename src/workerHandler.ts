@@ -62,7 +62,8 @@ const sameFields = (a: Omit<PreloadRequest, 'type'>, b: AnalyzeJob) =>
   a.modelPath === b.modelPath &&
   a.datasetPath === b.datasetPath &&
   JSON.stringify(a.overrides ?? {}) === JSON.stringify(b.overrides ?? {}) &&
-  (a.threads ?? 0) === (b.threads ?? 0);
+  (a.threads ?? 0) === (b.threads ?? 0) &&
+  (a.cacheDir ?? '') === (b.cacheDir ?? '');
 
 const stampsOf = (io: WorkerIo, f: { modelPath: string; datasetPath: string }): string[] => {
   try {
@@ -91,6 +92,7 @@ function startAhead(req: PreloadRequest, io: WorkerIo): Ahead | undefined {
     .analyze(fields.modelPath, fields.datasetPath, {
       overrides: fields.overrides,
       threads: fields.threads,
+      ...(fields.cacheDir ? { cacheDir: fields.cacheDir } : {}),
       onProgress: (event) => out((id) => void io.send({ type: 'progress', id, event })),
       onPartial: (results, stage) => {
         // The results object keeps growing: held, it is copied now.
@@ -130,6 +132,7 @@ async function jobResults(job: AnalyzeJob, io: WorkerIo, ahead: Ahead | undefine
   return io.analyze(job.modelPath, job.datasetPath, {
     overrides: job.overrides,
     threads: job.threads,
+    ...(job.cacheDir ? { cacheDir: job.cacheDir } : {}),
     onProgress: (event) => void io.send({ type: 'progress', id, event }),
     onPartial: (results, stage) => void io.send({ type: 'partial', id, results, stage }),
     log: (message) => void io.send({ type: 'log', id, level: 'info', message }),

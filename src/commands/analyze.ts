@@ -262,6 +262,8 @@ interface RunSettings {
   overrides: { maxPoints?: number; seed?: number; shifts?: { enabled: boolean } };
   threads: number;
   workerMemoryMB: number;
+  /** `unetLens.reuseSplits`: keep each split's measures for the next run (the split cache). */
+  reuseSplits: boolean;
 }
 
 /**
@@ -286,7 +288,7 @@ export function readRunSettings(get: <T>(key: string) => T | undefined): RunSett
   for (const v of [maxPoints, seed, threads, memory]) if (v && typeof v === 'object') return v;
   if (typeof maxPoints === 'number') overrides.maxPoints = maxPoints;
   if (typeof seed === 'number') overrides.seed = seed;
-  return { overrides, threads: (threads as number | undefined) ?? 0, workerMemoryMB: (memory as number | undefined) ?? 8192 };
+  return { overrides, threads: (threads as number | undefined) ?? 0, workerMemoryMB: (memory as number | undefined) ?? 8192, reuseSplits: get<boolean>('reuseSplits') !== false };
 }
 
 /** The overrides of the dataset file's `analysis` block that come from the settings; a setting out of its bounds throws, naming it. */
@@ -353,7 +355,10 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
   // The worker starts this analysis now, while the files are hashed and the cache looked up;
   // the job below takes it over (or, on a cache hit, the worker is stopped). Not for a PyTorch
   // file: its ONNX export comes first.
-  if (!isTorchPath(modelPath) && prestarted.preload({ type: 'preload', modelPath, datasetPath, overrides, threads: run.threads }, launch.workerPath, launch.start)) {
+  // The split cache (engine/pipeline/splitCache.ts) in the extension's storage; not for a Re-run.
+  const storage = context.storageUri ?? context.globalStorageUri;
+  const cacheDir = run.reuseSplits && !opts.force && storage ? path.join(storage.fsPath, 'splits') : undefined;
+  if (!isTorchPath(modelPath) && prestarted.preload({ type: 'preload', modelPath, datasetPath, overrides, threads: run.threads, ...(cacheDir ? { cacheDir } : {}) }, launch.workerPath, launch.start)) {
     log.info(`analyze: the worker started ahead begins the analysis (${since()})`);
   }
   try {
@@ -435,6 +440,7 @@ export async function runAnalysis(deps: AnalyzeDeps, modelPath: string, datasetP
           datasetPath,
           overrides,
           threads: run.threads,
+          ...(cacheDir ? { cacheDir } : {}),
           outDir,
         }, {
           onProgress,

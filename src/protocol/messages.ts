@@ -219,6 +219,8 @@ const jobFields = {
   ),
   /** Threads onnxruntime may use (0 = its default). */
   threads: opt(num()),
+  /** The per-split cache's folder (engine/pipeline/splitCache.ts; absent: none). */
+  cacheDir: opt(str(PATH)),
 };
 
 export const Analyze = message('analyze', {

@@ -56,13 +56,14 @@ test('decideRun: untrusted refuses everything; results-file paths outside the wo
 
 test('readRunSettings: out-of-range settings are an error naming the setting; good ones pass through', () => {
   const from = (cfg: Record<string, unknown>) => readRunSettings(<T>(k: string) => cfg[k] as T | undefined);
-  assert.deepEqual(from({}), { overrides: {}, threads: 0, workerMemoryMB: 8192 });
-  assert.deepEqual(from({ maxPoints: 512, seed: 3, threads: 2, workerMemoryMB: 1024, predictPerformance: false }), {
+  assert.deepEqual(from({}), { overrides: {}, threads: 0, workerMemoryMB: 8192, reuseSplits: true });
+  assert.deepEqual(from({ maxPoints: 512, seed: 3, threads: 2, workerMemoryMB: 1024, predictPerformance: false, reuseSplits: false }), {
     overrides: { maxPoints: 512, seed: 3, shifts: { enabled: false } },
     threads: 2,
     workerMemoryMB: 1024,
+    reuseSplits: false,
   });
-  assert.deepEqual(from({ maxPoints: null, seed: null }), { overrides: {}, threads: 0, workerMemoryMB: 8192 });
+  assert.deepEqual(from({ maxPoints: null, seed: null }), { overrides: {}, threads: 0, workerMemoryMB: 8192, reuseSplits: true });
   for (const [key, v] of [['maxPoints', 1e20], ['maxPoints', 2.5], ['seed', -1], ['threads', 1e9], ['workerMemoryMB', 16], ['maxPoints', '512']] as const) {
     const r = from({ [key]: v });
     assert.ok('error' in r, `${key}=${v}`);
