@@ -524,6 +524,18 @@ export async function explorerContextMenu(page: Page, fileName: string, menuItem
 }
 
 /** Pids of UNet Lens analysis workers (dist/worker.js) started under this code-server. */
+/**
+ * Workspace settings (.vscode/settings.json), merged into what is there: VS Code picks up
+ * changes to this file at once (the user settings file in code-server's user-data folder only
+ * at the next reload).
+ */
+export function workspaceSettings(workspace: string, extra: Record<string, unknown>): void {
+  const file = path.join(workspace, '.vscode', 'settings.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const cur = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  fs.writeFileSync(file, JSON.stringify({ ...cur, ...extra }, null, 2));
+}
+
 export function workerPids(server: CodeServer): number[] {
   const out = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
   return out

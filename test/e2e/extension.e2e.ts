@@ -4,6 +4,7 @@
  *
  * - right-click model.onnx in the Explorer → "Analyze Generalization" → the worker runs →
  *   the panel opens beside the training script and draws every tap and split;
+ * - the same analysis again: read back from the split cache;
  * - the palette command with its quick pick, then Cancel in the progress notification:
  *   the worker is gone within 2 s and the editor goes on working;
  * - a corrupt .onnx: a clear error naming the file, the file untouched, the editor usable.
@@ -28,6 +29,7 @@ import {
   workerPids,
   type CodeServer,
   panelBody,
+  workspaceSettings,
 } from './codeServer';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'synthetic');
@@ -113,14 +115,36 @@ test('right-click model.onnx → Analyze Generalization → the panel opens besi
   assert.equal(workerPids(server).length, 0, 'the worker exits when done');
 });
 
-test('palette command with quick pick, then Cancel: the worker stops within 2 s and the editor stays usable', async () => {
+/** The palette command, model.onnx picked in its quick pick (two models in the workspace). */
+async function analyzeFromPalette(): Promise<void> {
   await runCommand(page, 'UNet Lens: Analyze Generalization');
-  // Two models in the workspace: the command asks which one.
   const quick = page.locator('.quick-input-widget');
   await quick.locator('.monaco-list-row', { hasText: 'model.onnx' }).first().waitFor({ timeout: 15_000 });
   await quick.locator('.quick-input-box input').fill('model.onnx');
   await quick.locator('.monaco-list-row.focused', { hasText: 'model.onnx' }).waitFor({ timeout: 5000 });
   await quick.locator('.quick-input-box input').press('Enter');
+}
+
+test('the same analysis again: every split and the shifted copies read back from the split cache, the same panel in a few seconds', async () => {
+  const t0 = Date.now();
+  await analyzeFromPalette();
+  const { frame } = await panelBody(page, 60_000, 'ready');
+  const readyMs = Date.now() - t0;
+  process.stderr.write(`[e2e] the same analysis again: drawn after ${readyMs} ms\n`);
+  const log = server.extensionLog();
+  assert.match(log, /split cache: read back train, test, siteB, the shifted copies; measured nothing/);
+  const body = frame.locator('body');
+  assert.equal(await body.getAttribute('data-taps'), '15');
+  assert.equal(await body.getAttribute('data-splits'), '3');
+  assert.ok(readyMs < 20_000, `ready after ${readyMs} ms`);
+  assert.equal(workerPids(server).length, 0);
+});
+
+test('palette command with quick pick, then Cancel: the worker stops within 2 s and the editor stays usable', async () => {
+  // Without the split cache, so that this run measures (and lasts long enough to be cancelled).
+  workspaceSettings(workspace, { 'unetLens.reuseSplits': false });
+  await page.waitForTimeout(1000);
+  await analyzeFromPalette();
 
   // The progress notification, with its Cancel button, once the worker is running.
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'UNet Lens' }).first();

@@ -37,6 +37,7 @@ import {
   workerPids,
   type CodeServer,
   answerFileDialog,
+  workspaceSettings,
 } from './codeServer';
 import type { Results } from '../../src/engine/types';
 
@@ -100,16 +101,7 @@ function lens(text: string | RegExp) {
   return page.locator('.codelens-decoration a', { hasText: text }).first();
 }
 
-/**
- * Workspace settings (.vscode/settings.json): VS Code picks up changes to this file at
- * once (the user settings file in code-server's user-data folder only at the next reload).
- */
-function writeWorkspaceSettings(extra: Record<string, unknown>): void {
-  const file = path.join(workspace, '.vscode', 'settings.json');
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const cur = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
-  fs.writeFileSync(file, JSON.stringify({ ...cur, ...extra }, null, 2));
-}
+const writeWorkspaceSettings = (extra: Record<string, unknown>) => workspaceSettings(workspace, extra);
 
 /**
  * Runs a palette command by clicking the row whose label is exactly `title` (runCommand
