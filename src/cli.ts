@@ -18,7 +18,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyze } from './engine/pipeline/analyze';
 import { checkOutDir, removeTempOutputs, writeOutputs } from './engine/output';
-import { ANALYSIS_LIMITS, requireRegularFile } from './engine/limits';
+import { ANALYSIS_LIMITS, ANALYSIS_PROCESS_ENV, requireRegularFile } from './engine/limits';
+import { spawn } from 'node:child_process';
 import { asPyTorchResults, defaultExportRoot, exportForDataset, isTorchPath, pythonCandidates } from './engine/model/torchExport';
 import { DEFAULT_DATASET_FILE, importDataset, writeDatasetFile } from './engine/data/datasetImport';
 import { LensError, type ProgressEvent } from './engine/types';
@@ -313,10 +314,47 @@ export function rebaseSplits(json: Record<string, unknown>, from: string, to: st
   }
 }
 
+/**
+ * `analyze` runs in a child process started with `ANALYSIS_PROCESS_ENV` (engine/limits.ts: glibc
+ * reads it at start only; on Linux, whose other C libraries ignore it), unless the environment
+ * already sets it or UNET_LENS_NO_RELAUNCH is set. The child has its own process group, so a
+ * Ctrl-C reaches it once, forwarded from here (the first cancels, a second stops at once, as
+ * without the relaunch); its exit code, or its signal, is this process's. Resolves null when
+ * there is no relaunch.
+ */
+export function relaunch(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> | null {
+  if (process.platform !== 'linux' || env.UNET_LENS_NO_RELAUNCH || argv.length === 0 || ['init', 'timeline', '--help', '-h'].includes(argv[0]) || argv.includes('--help')) return null;
+  if (Object.keys(ANALYSIS_PROCESS_ENV).every((k) => env[k] !== undefined)) return null;
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...argv], {
+    stdio: 'inherit',
+    detached: true,
+    env: { ...env, ...ANALYSIS_PROCESS_ENV, UNET_LENS_NO_RELAUNCH: String(process.pid) },
+  });
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const forward = (s: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(s);
+  };
+  for (const s of signals) process.on(s, forward);
+  return new Promise((resolve) => {
+    child.on('error', (e) => resolve(reportError(e)));
+    child.on('exit', (code, signal) => {
+      for (const s of signals) process.off(s, forward);
+      if (signal) {
+        process.kill(process.pid, signal);
+        resolve(128 + (os.constants.signals[signal] ?? 0));
+      } else resolve(code ?? 1);
+    });
+  });
+}
+
 if (require.main === module) {
   process.on('uncaughtException', (e) => process.exit(reportError(e)));
   process.on('unhandledRejection', (e) => process.exit(reportError(e)));
-  main(process.argv.slice(2)).then(
+  const argv = process.argv.slice(2);
+  // The relaunched child (see `relaunch`) stops when its parent is gone (killed outright).
+  const parent = Number(process.env.UNET_LENS_NO_RELAUNCH);
+  if (parent > 1 && parent === process.ppid) setInterval(() => process.ppid !== parent && process.exit(130), 1000).unref();
+  (relaunch(argv) ?? main(argv)).then(
     (code) => process.exit(code),
     (e) => process.exit(reportError(e)),
   );

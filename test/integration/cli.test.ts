@@ -205,6 +205,34 @@ test('SIGINT cancels with exit code 130 and writes nothing', async () => {
   assert.ok(!existsSync(join(out, 'results.json')));
 });
 
+test('analyze runs in a relaunched child with the allocator setting (engine/limits.ts ANALYSIS_PROCESS_ENV); SIGTERM and SIGKILL of the CLI take the child with them', { skip: process.platform !== 'linux' && 'the relaunch is for glibc' }, async () => {
+  const started = async (out: string) => {
+    const child = spawn(process.execPath, [cli, 'analyze', model, '--data', data, '--out', out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    await new Promise<void>((r) => child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t).includes('"stage":"forward"') && r()));
+    // the analysing process: the CLI's only child (/proc/<pid>/task/<pid>/children)
+    const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    assert.equal(kids.length, 1, `children of the CLI: ${kids}`);
+    return { child, kid: kids[0] };
+  };
+  const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const a = await started(tmp());
+  const env = readFileSync(`/proc/${a.kid}/environ`, 'utf8').split('\0');
+  assert.ok(env.includes(`MALLOC_MMAP_THRESHOLD_=${4 * 1024 ** 3}`), 'the allocator setting');
+  assert.ok(!readFileSync(`/proc/${a.child.pid}/environ`, 'utf8').split('\0').some((e) => e.startsWith('MALLOC_MMAP_THRESHOLD_=')), 'the CLI itself started without it');
+  a.child.kill('SIGTERM');
+  const sig = await new Promise<NodeJS.Signals | null>((r) => a.child.on('exit', (_c, s) => r(s)));
+  assert.equal(sig, 'SIGTERM', 'the CLI ends as its child did: by the signal');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(!alive(a.kid), 'the child got the SIGTERM');
+  const b = await started(tmp());
+  b.child.kill('SIGKILL');
+  await new Promise((r) => b.child.on('exit', r));
+  const t0 = Date.now();
+  while (alive(b.kid) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!alive(b.kid), 'the orphaned child stops within a few seconds');
+});
+
 test('a dataset whose images are not where it says fails before touching the model', () => {
   const dir = tmp();
   copyFileSync(model, join(dir, 'model.onnx'));
