@@ -61,12 +61,13 @@ export function checkFixedBatch(batch: number | undefined, perImage: number, fil
  * itself with it, cli.ts): glibc's malloc gives every block over its mmap threshold (at most
  * 32 MB) a mapping of its own, unmapped when freed, so every inference of a large network with
  * its taps as outputs maps, faults in and zeroes its gigabytes of activations again. With the
- * threshold at 4 GB those blocks come from the heap and are reused. Measured on the 1024²
- * nested UNet (bench/README.md, issue 12 item 6): forward 56–61 s → 30–33 s, the whole run
- * 1.30× faster, half the page faults, peak RSS 4–5 % higher (freed blocks stay in the heap).
+ * threshold at 4 GB those blocks come from the heap and are reused; the trim threshold at 4 GB
+ * too, or the heap is given back and faulted in again whenever its top is freed (the threshold
+ * alone made the small example 8 % slower, with 1.8× the page faults). Measured on the 1024²
+ * nested UNet and the example (bench/README.md, issue 12 item 6).
  * Read by glibc at process start only; other C libraries ignore it.
  */
-export const ANALYSIS_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: String(4 * 1024 ** 3) };
+export const ANALYSIS_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: String(4 * 1024 ** 3), MALLOC_TRIM_THRESHOLD_: String(4 * 1024 ** 3) };
 
 /** The memory budget of one analysis, in bytes (see the file comment). */
 export function memoryBudgetBytes(env: NodeJS.ProcessEnv = process.env): number {

@@ -11,6 +11,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ANALYSIS_PROCESS_ENV } from '../../src/engine/limits';
 
 const root = resolve(__dirname, '..', '..');
 const cli = join(root, 'dist', 'cli.js');
@@ -218,7 +219,8 @@ test('analyze runs in a relaunched child with the allocator setting (engine/limi
   const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
   const a = await started(tmp());
   const env = readFileSync(`/proc/${a.kid}/environ`, 'utf8').split('\0');
-  assert.ok(env.includes(`MALLOC_MMAP_THRESHOLD_=${4 * 1024 ** 3}`), 'the allocator setting');
+  for (const [k, v] of Object.entries(ANALYSIS_PROCESS_ENV)) assert.ok(env.includes(`${k}=${v}`), `the allocator setting ${k}`);
+  assert.ok(env.includes(`MALLOC_MMAP_THRESHOLD_=${4 * 1024 ** 3}`));
   assert.ok(!readFileSync(`/proc/${a.child.pid}/environ`, 'utf8').split('\0').some((e) => e.startsWith('MALLOC_MMAP_THRESHOLD_=')), 'the CLI itself started without it');
   a.child.kill('SIGTERM');
   const sig = await new Promise<NodeJS.Signals | null>((r) => a.child.on('exit', (_c, s) => r(s)));

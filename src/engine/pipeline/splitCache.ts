@@ -16,7 +16,8 @@
  *   through the model once, the copies are read back.
  *
  * The key of an entry is the SHA-256 of canonical JSON of everything its values depend on:
- * the run (tool and method versions, the model file's SHA-256 and its taps, every resolved
+ * the build (the running bundle's size and mtime), the run (tool and method versions, the
+ * onnxruntime or TF.js backend, the model file's SHA-256 and its taps, every resolved
  * setting, the dataset file's task, classes, input and model blocks), train's stamps (the
  * reference), the split's own stamps (its config paths, the size and mtime of every file under
  * them, its item ids) and its place (the split index seeds its samplers; the unlabelled index
@@ -55,6 +56,20 @@ export interface SplitCache {
   readonly stats: { hits: string[]; misses: string[] };
 }
 
+/**
+ * The build that computes: the size and mtime of the file this code runs from (the bundle,
+ * dist/worker.js or dist/cli.js; this source file under tsx), so that a new build of the engine
+ * never reads what an older one measured, even with the same version numbers.
+ */
+function buildStamp(): string {
+  try {
+    const st = fs.statSync(__filename);
+    return `${st.size}:${Math.round(st.mtimeMs)}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -85,7 +100,7 @@ export function openSplitCache(dir: string, run: unknown, log: (m: string) => vo
     log(`split cache: ${dir} cannot be made (${(e as Error).message}); running without it`);
     return null;
   }
-  const runText = canonicalJson({ format: CACHE_FORMAT, node: process.versions.v8, run });
+  const runText = canonicalJson({ format: CACHE_FORMAT, node: process.versions.v8, build: buildStamp(), run });
   const file = (key: string) => path.join(dir, `${key}.v8`);
   const stats = { hits: [] as string[], misses: [] as string[] };
   const prune = () => {
