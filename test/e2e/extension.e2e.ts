@@ -126,13 +126,17 @@ async function analyzeFromPalette(): Promise<void> {
 }
 
 test('the same analysis again: every split and the shifted copies read back from the split cache, the same panel in a few seconds', async () => {
+  // The panel already shows these results, so asking again runs the analysis (the host's
+  // results cache is for reopening): this run ends with one more "done in" line in the log.
+  const runs = () => (server.extensionLog().match(/\] done in \d+ ms/g) ?? []).length;
+  const before = runs();
   const t0 = Date.now();
   await analyzeFromPalette();
-  const { frame } = await panelBody(page, 60_000, 'ready');
+  while (runs() === before && Date.now() - t0 < 60_000) await page.waitForTimeout(100);
   const readyMs = Date.now() - t0;
-  process.stderr.write(`[e2e] the same analysis again: drawn after ${readyMs} ms\n`);
-  const log = server.extensionLog();
-  assert.match(log, /split cache: read back train, test, siteB, the shifted copies; measured nothing/);
+  process.stderr.write(`[e2e] the same analysis again: done after ${readyMs} ms\n`);
+  assert.match(server.extensionLog(), /split cache: read back train, test, siteB, the shifted copies; measured nothing/);
+  const { frame } = await panelBody(page, 30_000, 'ready');
   const body = frame.locator('body');
   assert.equal(await body.getAttribute('data-taps'), '15');
   assert.equal(await body.getAttribute('data-splits'), '3');
