@@ -29,7 +29,6 @@ import {
   workerPids,
   type CodeServer,
   panelBody,
-  workspaceSettings,
 } from './codeServer';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'synthetic');
@@ -145,9 +144,11 @@ test('the same analysis again: every split and the shifted copies read back from
 });
 
 test('palette command with quick pick, then Cancel: the worker stops within 2 s and the editor stays usable', async () => {
-  // Without the split cache, so that this run measures (and lasts long enough to be cancelled).
-  workspaceSettings(workspace, { 'unetLens.reuseSplits': false });
-  await page.waitForTimeout(1000);
+  // A train image touched (a new mtime): every split's key holds train's files, so this run
+  // measures everything again (and lasts long enough to be cancelled).
+  const trainImages = path.join(workspace, 'data', 'train', 'images');
+  const touched = new Date(Date.now() + 60_000);
+  fs.utimesSync(path.join(trainImages, fs.readdirSync(trainImages).sort()[0]), touched, touched);
   await analyzeFromPalette();
 
   // The progress notification, with its Cancel button, once the worker is running.

@@ -586,8 +586,10 @@ test('Open Results… on the sample results: the confidence map follows the tap 
   const png = path.join(workspace, 'the-u.png');
   await f.locator('#view-unet').getByRole('button', { name: 'Export the network picture as PNG' }).click();
   await answerFileDialog(page, png, 'panels-file-dialog-stuck');
+  // written: there and not empty (the file can be seen created before its bytes land)
+  const written = (f: string) => fs.existsSync(f) && fs.statSync(f).size > 0;
   const deadline = Date.now() + 10_000;
-  while (!fs.existsSync(png) && Date.now() < deadline) await page.waitForTimeout(200);
+  while (!written(png) && Date.now() < deadline) await page.waitForTimeout(200);
   const bytes = fs.readFileSync(png);
   assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG');
   assert.ok(bytes.readUInt32BE(16) > 600, `wide enough (${bytes.readUInt32BE(16)} px)`);
@@ -597,7 +599,7 @@ test('Open Results… on the sample results: the confidence map follows the tap 
   await f.getByRole('button', { name: 'Export report…' }).click();
   await answerFileDialog(page, report, 'panels-file-dialog-stuck');
   const d2 = Date.now() + 10_000;
-  while (!fs.existsSync(report) && Date.now() < d2) await page.waitForTimeout(200);
+  while (!written(report) && Date.now() < d2) await page.waitForTimeout(200);
   const html = fs.readFileSync(report, 'utf8');
   assert.match(html, /id="unetlens-results"/);
   assert.match(html, /Where is the model unsure/);
