@@ -12,7 +12,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openSplitCache, splitStamps } from '../../src/engine/pipeline/splitCache';
 import type { DatasetConfig } from '../../src/engine/types';
-import type { SplitSource } from '../../src/engine/data/splits';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'unetlens-splitcache-'));
 
@@ -101,7 +100,7 @@ test('splitStamps: a split\'s files (size, mtime), its paths and its ids; a file
   fs.mkdirSync(images);
   fs.writeFileSync(path.join(images, 'a.png'), 'aaaa');
   const cfg = { splits: [{ name: 'site', images }] } as unknown as DatasetConfig;
-  const src = { name: 'site', labeled: false, ids: ['a'] } as unknown as SplitSource;
+  const src = { name: 'site', labeled: false, ids: ['a'] };
   const s0 = JSON.stringify(await splitStamps(cfg, src));
   assert.equal(JSON.stringify(await splitStamps(cfg, src)), s0);
   assert.notEqual(JSON.stringify(await splitStamps(cfg, { ...src, ids: ['b'] })), s0, 'other ids');

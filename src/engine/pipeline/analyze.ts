@@ -87,7 +87,7 @@ import { listSplit, type SplitSource } from '../data/splits';
 import { loadModel } from '../model/load';
 import { createOnnxGemm, createOnnxTopk } from '../metrics';
 import { batchForMemory, formatBytes, memoryBudgetBytes } from '../limits';
-import { LensError, METHOD_VERSION, RESULTS_SCHEMA, type ProgressEvent, type Results } from '../types';
+import { LensError, METHOD_VERSION, RESULTS_SCHEMA, type ImageMaps, type ProgressEvent, type Results, type TapMetrics } from '../types';
 import {
   buildTapStates,
   checkCancel,
@@ -110,8 +110,7 @@ import { mapsCapture, mapsPass } from './maps';
 import { calibrationPlan, sharedMeasure, shiftSweep, type CachedCopies, type SharedMeasure } from './sweep';
 import { createTapPool, tapLanes, tapThreadScript, type TapPool } from './tapPool';
 import { contextOf, jobRunner, setJobs } from './tapJobs';
-import { openSplitCache, splitStamps, type SplitCache } from './splitCache';
-import type { ImageMaps, TapMetrics } from '../types';
+import { openSplitCache, splitStamps } from './splitCache';
 
 export type { AnalyzeOptions } from './context';
 
@@ -423,7 +422,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       const sweepCache = cache
         ? cache.key('sweep', {
             train: trainStamps,
-            calibration: { ids: calib.source.ids, heldOut: calib.heldOut, splits: await Promise.all(calib.splits.map((name) => splitStamps(cfg, { name, labeled: true, ids: [] } as unknown as SplitSource))) },
+            calibration: { ids: calib.source.ids, heldOut: calib.heldOut, splits: await Promise.all(calib.splits.map((name) => splitStamps(cfg, { name, labeled: true, ids: [] }))) },
             halves: unlabeled.length > 0,
           })
         : '';

@@ -75,7 +75,7 @@ function sha256(text: string): string {
 }
 
 /** A split's own stamps: its config (paths, cases), the files under its paths, its item ids. */
-export async function splitStamps(cfg: DatasetConfig, src: SplitSource): Promise<unknown> {
+export async function splitStamps(cfg: DatasetConfig, src: Pick<SplitSource, 'name' | 'labeled' | 'ids'>): Promise<unknown> {
   const sc = cfg.splits.find((s) => s.name === src.name);
   const roots = sc ? [sc.images, ...(sc.labels ? [sc.labels] : [])].map(splitPathFile) : [];
   return {
