@@ -287,13 +287,14 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
           log,
         )
       : null;
-    const trainStamps = cache ? await splitStamps(cfg, sources[0]) : null;
+    const walked = new Map<string, Promise<string>>();
+    const trainStamps = cache ? await splitStamps(cfg, sources[0], walked) : null;
     for (let si = 0; si < sources.length; si++) {
       const src = sources[si];
       const isTrain = si === 0; // train (sorted first; without its held-out part, if any)
       const warnedBefore = warnings.length;
       const cacheKey = cache
-        ? cache.key('split', { train: trainStamps, split: isTrain ? trainStamps : await splitStamps(cfg, src), si, u: unlabeled.indexOf(src), sweep: !!calib.source, trainLabeled: sources[0].labeled })
+        ? cache.key('split', { train: trainStamps, split: isTrain ? trainStamps : await splitStamps(cfg, src, walked), si, u: unlabeled.indexOf(src), sweep: !!calib.source, trainLabeled: sources[0].labeled })
         : '';
       const hit = cache?.get<CachedSplit>(cacheKey);
       if (hit && (!isTrain || hit.reference)) {
@@ -422,7 +423,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       const sweepCache = cache
         ? cache.key('sweep', {
             train: trainStamps,
-            calibration: { ids: calib.source.ids, heldOut: calib.heldOut, splits: await Promise.all(calib.splits.map((name) => splitStamps(cfg, { name, labeled: true, ids: [] }))) },
+            calibration: { ids: calib.source.ids, heldOut: calib.heldOut, splits: await Promise.all(calib.splits.map((name) => splitStamps(cfg, { name, labeled: true, ids: [] }, walked))) },
             halves: unlabeled.length > 0,
           })
         : '';

@@ -74,10 +74,16 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** A split's own stamps: its config (paths, cases), the files under its paths, its item ids. */
-export async function splitStamps(cfg: DatasetConfig, src: Pick<SplitSource, 'name' | 'labeled' | 'ids'>): Promise<unknown> {
+/**
+ * A split's own stamps: its config (paths, cases), the files under its paths, its item ids.
+ * `walked` (one per run) keeps each split's files hash, so a folder is walked once per run
+ * (train's and the calibration splits' are asked for again by later keys).
+ */
+export async function splitStamps(cfg: DatasetConfig, src: Pick<SplitSource, 'name' | 'labeled' | 'ids'>, walked = new Map<string, Promise<string>>()): Promise<unknown> {
   const sc = cfg.splits.find((s) => s.name === src.name);
   const roots = sc ? [sc.images, ...(sc.labels ? [sc.labels] : [])].map(splitPathFile) : [];
+  const key = roots.join('\n');
+  if (!walked.has(key)) walked.set(key, pathStamps(roots).then((lines) => sha256(lines.join('\n'))));
   return {
     name: src.name,
     labeled: src.labeled,
@@ -85,7 +91,7 @@ export async function splitStamps(cfg: DatasetConfig, src: Pick<SplitSource, 'na
     labels: sc?.labels ?? null,
     cases: sc?.cases ?? null,
     ids: src.ids,
-    files: sha256((await pathStamps(roots)).join('\n')),
+    files: await walked.get(key),
   };
 }
 
