@@ -481,6 +481,37 @@ def main():
                       dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})
     print("mlp:", os.path.getsize(os.path.join(OUT, "mlp.onnx")), "bytes")
 
+    fixed_reshape()
+
+
+class FixedReshape(nn.Module):
+    """A 512x512 net with a Reshape to constant shapes in the middle (a flattened softmax):
+    it runs only at its declared size, so the loader's small-size shape probe must give way to
+    the full-size one (onnxModel.ts, probeShapes.ts)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 2, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.c2 = nn.Conv2d(2, 2, 3, padding=1)
+        self.up = nn.ConvTranspose2d(2, 2, 2, stride=2)
+        self.head = nn.Conv2d(2, 2, 1)
+
+    def forward(self, x):
+        y = torch.relu(self.c1(x))
+        z = torch.relu(self.c2(self.pool(y)))
+        z = torch.softmax(z.reshape(1, 2, 256 * 256), dim=2).reshape(1, 2, 256, 256)
+        return self.head(self.up(z) + y)
+
+
+def fixed_reshape():
+    torch.manual_seed(7)
+    m = FixedReshape().eval()
+    path = os.path.join(OUT, "fixed_reshape.onnx")
+    torch.onnx.export(m, torch.zeros(1, 1, 512, 512), path, opset_version=13,
+                      input_names=["image"], output_names=["logits"])
+    print("fixed_reshape:", os.path.getsize(path), "bytes")
+
 
 if __name__ == "__main__":
     sys.exit(main())

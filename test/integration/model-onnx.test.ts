@@ -25,7 +25,7 @@ import {
   writeKey,
   WIRE_VARINT,
 } from '../../src/engine/model/protobuf';
-import { OnnxGraph, OnnxNode, matMulModel, parseOnnx, withExtraOutputs } from '../../src/engine/model/onnxGraph';
+import { OnnxGraph, OnnxNode, matMulModel, parseOnnx, withExtraOutputs, withInputShape } from '../../src/engine/model/onnxGraph';
 import { GraphIndex, autoCandidates, planTaps, sortNodes, spread } from '../../src/engine/model/taps';
 import { loadOnnxModel } from '../../src/engine/model/onnxModel';
 
@@ -363,4 +363,91 @@ describe('loadOnnxModel errors', () => {
     assert.equal(m.outputName, 'logits');
     await m.dispose();
   });
+});
+
+// The shape probe at small sizes (probeShapes.ts): a large input's candidates are run at
+// sides / f, / (f/2), / (f/4) and their shapes extrapolated; the plan must be the one that a
+// full-size probe gives, and where the model cannot run small, the full-size probe decides.
+describe('loadOnnxModel: the shape probe at small sizes', () => {
+  const plan = (m: { taps: TapInfo[]; tapsLeftOut: string[]; outputDims: number[] }) => JSON.stringify([m.taps, m.tapsLeftOut, m.outputDims]);
+  const loadBoth = async (file: string, inputDims: number[]) => {
+    const base = { taps: 'auto' as const, maxTaps: 64, output: 'auto', inputDims, threads: 1 };
+    const auto = await loadOnnxModel(file, base);
+    const full = await loadOnnxModel(file, { ...base, probe: 'full' });
+    return { auto, full };
+  };
+  /** A large copy of a fixture with its input's declared shape fixed (or changed) by withInputShape. */
+  const resized = async (name: string, dims: (number | string)[]) => {
+    const file = path.join(await tmpdir(), name.replace('.onnx', '-large.onnx'));
+    await fs.writeFile(file, withInputShape(readFileSync(fixture(name)), 'image', dims, name));
+    return file;
+  };
+
+  test('withInputShape: the input declared anew, outputs by name, value_info gone, the rest byte for byte', async () => {
+    const bytes = readFileSync(fixture('nhwc.onnx'));
+    const before = parseOnnx(bytes, 'nhwc');
+    const out = withInputShape(bytes, 'image', ['batch', 'h', 'w', 1], 'nhwc');
+    const g = parseOnnx(out, 'nhwc');
+    assert.deepEqual(g.inputs.map((i) => [i.name, i.type, i.dims]), [['image', 'float32', ['batch', 'h', 'w', 1]]]);
+    assert.deepEqual(g.outputs.map((o) => [o.name, o.dims]), [['logits', null]]);
+    assert.equal(g.valueInfo.size, 0);
+    assert.deepEqual(g.nodes, before.nodes);
+    assert.deepEqual([...g.initializers.keys()], [...before.initializers.keys()]);
+    // onnxruntime runs the copy at a size the original refuses, with the same numbers at 16×16
+    const s0 = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+    const s1 = await ort.InferenceSession.create(out, { logSeverityLevel: 3 });
+    try {
+      const x = Float32Array.from({ length: 16 * 16 }, (_, i) => Math.sin(i * 0.1));
+      const a = await s0.run({ image: new ort.Tensor('float32', x, [1, 16, 16, 1]) });
+      const b = await s1.run({ image: new ort.Tensor('float32', x, [1, 16, 16, 1]) });
+      close(b.logits.data as Float32Array, a.logits.data as Float32Array, 0, 'nhwc at 16×16');
+      await assert.rejects(s0.run({ image: new ort.Tensor('float32', new Float32Array(64 * 64), [1, 64, 64, 1]) }));
+      const c = await s1.run({ image: new ort.Tensor('float32', new Float32Array(64 * 64), [1, 64, 64, 1]) });
+      assert.deepEqual(c.logits.dims, [1, 64, 64, 2]);
+    } finally {
+      await s0.release();
+      await s1.release();
+    }
+    // a name that is not an input: the bytes come back unchanged
+    assert.equal(withInputShape(bytes, 'nope', [1, 2, 3, 4], 'nhwc'), bytes);
+  });
+
+  const cases: [string, () => Promise<string>, number[], boolean][] = [
+    // dynamic sides, fed 512×512: the probes run on the analysis session itself
+    ['unet2d (dynamic sides) at 512×512', async () => fixture('unet2d.onnx'), [1, 512, 512], true],
+    ['unet2d at 1024×768, non-square', async () => fixture('unet2d.onnx'), [1, 1024, 768], true],
+    // a fixed 512×512 declaration: a session of its own with symbolic sides
+    ['unet2d declared 1×512×512', () => resized('unet2d.onnx', ['batch', 1, 512, 512]), [1, 512, 512], true],
+    ['nhwc (channels-last, Resize) declared 512×512×1', () => resized('nhwc.onnx', ['batch', 512, 512, 1]), [1, 512, 512], true],
+    // a Reshape to constant shapes: it cannot run small, so one full-size zero image decides
+    ['fixed_reshape (constant Reshape) 512×512', async () => fixture('fixed_reshape.onnx'), [1, 512, 512], false],
+    // too small for the small probes
+    ['unet2d at 256×256', async () => fixture('unet2d.onnx'), [1, 256, 256], false],
+  ];
+  for (const [what, file, inputDims, small] of cases) {
+    test(`${what}: the plan of a full-size probe${small ? ', learnt from small runs' : ', from the full-size probe'}`, async () => {
+      const { auto, full } = await loadBoth(await file(), inputDims);
+      try {
+        const sides = inputDims.slice(1);
+        const f = sides[0] >= 1024 && sides[1] >= 1024 ? 16 : 8;
+        assert.equal(
+          auto.shapeProbe,
+          small
+            ? `zero images at ${[f, f / 2, f / 4].map((d) => sides.map((s) => s / d).join('×')).join(', ')}, extrapolated`
+            : `a zero image at ${sides.join('×')}`,
+        );
+        assert.equal(full.shapeProbe, `a zero image at ${sides.join('×')}`);
+        assert.ok(auto.taps.length >= 3, `${auto.taps.length} taps`);
+        assert.equal(plan(auto), plan(full));
+        // a real image runs, and the fetched shapes agree with the plan (run() checks them)
+        const x = Float32Array.from({ length: inputDims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.001));
+        const [ra, rf] = [await auto.run({ data: x, dims: [1, ...inputDims] }), await full.run({ data: x, dims: [1, ...inputDims] })];
+        for (const t of auto.taps) assert.deepEqual(ra.taps.get(t.name)!.dims, [1, ...t.shape]);
+        close(ra.output.data, rf.output.data, 0, 'the same output');
+      } finally {
+        await auto.dispose();
+        await full.dispose();
+      }
+    });
+  }
 });

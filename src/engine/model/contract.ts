@@ -63,6 +63,12 @@ export interface LoadModelOptions {
   inputDims?: number[];
   /** onnxruntime intra-op threads (0 or undefined: its default). */
   threads?: number;
+  /**
+   * How the ONNX loader learns the candidates' shapes: 'auto' (default) runs a large input at
+   * small sizes and extrapolates when that is exact (probeShapes.ts), 'full' always runs one
+   * full-size zero image. Tests compare the two.
+   */
+  probe?: 'auto' | 'full';
 }
 
 /** A loaded model, whatever its format: channels-first batches in, channels-first tensors out, taps planned by taps.ts. */
@@ -82,6 +88,8 @@ export interface LoadedModel {
   outputDims: number[];
   taps: TapInfo[];
   tapsLeftOut: string[];
+  /** How the candidates' shapes were learnt, for the log, e.g. "zero images at 64×64, 128×128, 256×256, extrapolated" (ONNX only). */
+  shapeProbe?: string;
   /** What computes the forward passes, e.g. "tfjs 4.22.0 wasm (simd, 1 thread)"; for results.tool.backend. Not set by the ONNX loader (onnxruntime-node, cpu). */
   backend?: string;
   run(batch: Tensor, opts?: { taps?: string[] }): Promise<{ output: Tensor; taps: Map<string, Tensor> }>;

@@ -1,7 +1,8 @@
 /**
  * Reading the graph of an ONNX model (onnx.proto, IR version 3+) without any ONNX or
- * protobuf library, and the two small writes the engine needs: extra graph outputs
- * appended to the model bytes, and a 1-node MatMul model built in memory.
+ * protobuf library, and the small writes the engine needs: extra graph outputs appended to
+ * the model bytes, the input's declared shape replaced (for the shape probe at small
+ * sizes), and a 1-node MatMul model built in memory.
  *
  * Field numbers (onnx/onnx.proto, checked against onnx 1.12's copy):
  *   ModelProto:  ir_version 1, producer_name 2, producer_version 3, domain 4,
@@ -30,8 +31,10 @@ import {
   WIRE_LEN,
   WIRE_VARINT,
   writeBytesField,
+  writeKey,
   writeMessageField,
   writeStringField,
+  writeVarint,
   writeVarintField,
 } from './protobuf';
 
@@ -495,6 +498,74 @@ export function withExtraOutputs(
   const out = new Uint8Array(bytes.length + tail.length);
   out.set(bytes, 0);
   out.set(tail, bytes.length);
+  return out;
+}
+
+/**
+ * The model bytes with the declared shape of graph input `inputName` replaced by `dims`
+ * (a float tensor; strings are symbolic dims), the graph outputs reduced to their names
+ * (onnxruntime infers their types, as for withExtraOutputs) and the graph's value_info
+ * dropped, so that no declared intermediate or output shape contradicts the new input
+ * shape. Everything else (nodes, initializers, opsets) is copied byte for byte. Used to
+ * learn the tap shapes of a model with a fixed input size from runs at smaller sizes
+ * (onnxModel.ts). A model without that input is returned unchanged.
+ */
+export function withInputShape(bytes: Uint8Array, inputName: string, dims: (number | string)[], where: string): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let found = false;
+  const nameOf = (vi: ProtoReader): string => {
+    while (!vi.done) {
+      const [f, w] = vi.key();
+      if (f === 1 && w === WIRE_LEN) return vi.string();
+      vi.skipField(w);
+    }
+    return '';
+  };
+  const r = ProtoReader.of(bytes, where);
+  while (!r.done) {
+    const start = r.pos;
+    const [field, wire] = r.key();
+    if (field !== 7 || wire !== WIRE_LEN) {
+      r.skipField(wire);
+      parts.push(bytes.subarray(start, r.pos));
+      continue;
+    }
+    const g = r.sub();
+    const body: Uint8Array[] = [];
+    while (!g.done) {
+      const at = g.pos;
+      const [f, w] = g.key();
+      if (w === WIRE_LEN && (f === 11 || f === 12 || f === 13)) {
+        const name = nameOf(g.sub());
+        if (f === 13) continue; // value_info: dropped
+        const out: number[] = [];
+        if (f === 11 && name === inputName) {
+          found = true;
+          valueInfo(out, 11, name, dims);
+        } else if (f === 12) writeMessageField(out, 12, (vi) => writeStringField(vi, 1, name));
+        else {
+          body.push(bytes.subarray(at, g.pos));
+          continue;
+        }
+        body.push(Uint8Array.from(out));
+        continue;
+      }
+      g.skipField(w);
+      body.push(bytes.subarray(at, g.pos));
+    }
+    const length = body.reduce((a, b) => a + b.length, 0);
+    const head: number[] = [];
+    writeKey(head, 7, WIRE_LEN);
+    writeVarint(head, length);
+    parts.push(Uint8Array.from(head), ...body);
+  }
+  if (!found) return bytes;
+  const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 

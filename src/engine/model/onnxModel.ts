@@ -2,7 +2,8 @@
  * Loading an ONNX model for the analysis: read and check the file, find the input and the
  * prediction output, settle the per-image input dims, open an onnxruntime session whose
  * graph also outputs every candidate tap, probe it with one zero image to learn the
- * candidates' shapes, and plan the taps (taps.ts).
+ * candidates' shapes (a large input: zero images at small sizes, probeShapes.ts), and plan
+ * the taps (taps.ts).
  *
  * Batches are N×C×H×W (N×C×D×H×W) float32. Models that take channels-last input (a
  * Transpose to channels-first right after the input, as converted Keras models have) get
@@ -18,7 +19,8 @@ import { arenaFits, checkFixedBatch, confinedPath, formatBytes, memoryBudgetByte
 import * as ort from 'onnxruntime-node';
 import { LensError, Tensor, TensorDesc } from '../types';
 import { modelError, type LoadedModel, type LoadModelOptions } from './contract';
-import { OnnxGraph, OnnxValueInfo, parseOnnx, withExtraOutputs } from './onnxGraph';
+import { OnnxGraph, OnnxValueInfo, parseOnnx, withExtraOutputs, withInputShape } from './onnxGraph';
+import { extrapolateShapes, probeFactor } from './probeShapes';
 import { checkRunRequest } from './runChecks';
 import { GraphIndex, inputLayout, logitsValue, planTaps, probeValues } from './taps';
 
@@ -251,6 +253,66 @@ export async function loadOnnxModel(path: string, opts: LoadModelOptions): Promi
   const outNames = graph.outputs.map((o) => o.name);
   const withTaps = withExtraOutputs(bytes, probe, { existing: outNames });
   const external = [...graph.initializers.values()].some((t) => t.external) ? externalFiles(graph, path) : undefined;
+  const batchOf = batchDim ?? 1;
+  checkFixedBatch(batchDim, inputDims.reduce((a, b) => a * b, 1), path);
+  const perImage = inputDims.reduce((a, b) => a * b, 1);
+  const modelDims = toLast(inputDims);
+
+  const runOn = async (sess: ort.InferenceSession, data: Float32Array, dims: number[], names: string[]): Promise<Map<string, Tensor>> => {
+    const feed = new ort.Tensor('float32', data, dims);
+    let res: ort.InferenceSession.ReturnType;
+    try {
+      res = await sess.run({ [input.name]: feed }, names, { logSeverityLevel: 4 });
+    } catch (e) {
+      throw modelError(`onnxruntime could not run ${path} on input ${fmt(dims)}: ${ortMessage(e)}`, path);
+    }
+    const out = new Map<string, Tensor>();
+    for (const name of names) {
+      const v = res[name];
+      out.set(name, { data: toFloat32(v), dims: [...v.dims] });
+    }
+    return out;
+  };
+  const logitsName = logitsValue(idx);
+  const probeNames = (sess: ort.InferenceSession) => {
+    const fetch = logitsName !== outputName && sess.outputNames.includes(logitsName) ? logitsName : outputName;
+    return [...new Set([fetch, ...probe.filter((p) => sess.outputNames.includes(p))])];
+  };
+  /** Per-image dims of the candidates at the sides / f, / (f/2), / (f/4), extrapolated (probeShapes.ts); undefined when that does not work out. */
+  const smallProbe = async (sess: ort.InferenceSession, f: number): Promise<Map<string, number[]> | undefined> => {
+    const runs: Map<string, number[]>[] = [];
+    for (const div of [f, f / 2, f / 4]) {
+      const dims = toLast([inputDims[0], ...inputDims.slice(1).map((d) => d / div)]);
+      try {
+        const res = await runOn(sess, new Float32Array(batchOf * dims.reduce((a, b) => a * b, 1)), [batchOf, ...dims], probeNames(sess));
+        runs.push(new Map([...res].map(([k, t]) => [k, t.dims.slice(1)])));
+      } catch {
+        return undefined; // e.g. a Reshape to a constant shape: the full-size probe decides
+      }
+    }
+    const got = extrapolateShapes(runs as [Map<string, number[]>, Map<string, number[]>, Map<string, number[]>], f);
+    return 'shapes' in got ? got.shapes : undefined;
+  };
+
+  // Large inputs: the shapes from small runs. A model that declares fixed sides gets a
+  // session of its own for them, with the input's sides made symbolic (withInputShape).
+  const factor = opts.probe === 'full' ? undefined : probeFactor(inputDims.slice(1));
+  const sidesFixed = !!declared && toFirst(declared.slice(1)).slice(1).some((d) => typeof d === 'number' && d > 0);
+  let learnt: Map<string, number[]> | undefined;
+  if (factor && sidesFixed) {
+    const sides = inputDims.slice(1).map((_, a) => `unet_lens_side${a}`);
+    const symbolic = [declared![0], ...toLast([inputDims[0], ...sides])];
+    let own: ort.InferenceSession | undefined;
+    try {
+      own = await createSession(withExtraOutputs(withInputShape(bytes, input.name, symbolic, path), probe, { existing: outNames }), path, external, opts.threads);
+      learnt = await smallProbe(own, factor);
+    } catch {
+      learnt = undefined; // the full-size probe below reports what is wrong, if anything
+    } finally {
+      await own?.release();
+    }
+  }
+
   let session: ort.InferenceSession;
   try {
     session = await createSession(withTaps, path, external, opts.threads);
@@ -271,42 +333,28 @@ export async function loadOnnxModel(path: string, opts: LoadModelOptions): Promi
     throw modelError(`onnxruntime cannot load ${path}: ${ortMessage(e)}`, path);
   }
 
-  const batchOf = batchDim ?? 1;
-  checkFixedBatch(batchDim, inputDims.reduce((a, b) => a * b, 1), path);
-  const logits = logitsValue(idx);
-  const fetchOutput = logits !== outputName && session.outputNames.includes(logits) ? logits : outputName;
-  const perImage = inputDims.reduce((a, b) => a * b, 1);
-  const modelDims = toLast(inputDims);
+  const fetchOutput = probeNames(session)[0];
+  const runRaw = (data: Float32Array, n: number, names: string[]) => runOn(session, data, [n, ...modelDims], names);
 
-  const runRaw = async (data: Float32Array, n: number, names: string[]): Promise<Map<string, Tensor>> => {
-    const feed = new ort.Tensor('float32', data, [n, ...modelDims]);
-    let res: ort.InferenceSession.ReturnType;
+  if (factor && !sidesFixed) learnt = await smallProbe(session, factor);
+  const small = !!learnt;
+  if (!learnt) {
+    // one zero image at the full size (a full batch when the batch dim is fixed)
+    let probed: Map<string, Tensor>;
     try {
-      res = await session.run({ [input.name]: feed }, names, { logSeverityLevel: 4 });
+      probed = await runRaw(new Float32Array(perImage * batchOf), batchOf, probeNames(session));
     } catch (e) {
-      throw modelError(`onnxruntime could not run ${path} on input ${fmt([n, ...modelDims])}: ${ortMessage(e)}`, path);
+      await session.release();
+      throw e;
     }
-    const out = new Map<string, Tensor>();
-    for (const name of names) {
-      const v = res[name];
-      out.set(name, { data: toFloat32(v), dims: [...v.dims] });
-    }
-    return out;
-  };
-
-  // probe: one zero image (a full batch when the batch dim is fixed)
-  const probeNames = [...new Set([fetchOutput, ...probe.filter((p) => session.outputNames.includes(p))])];
-  let probed: Map<string, Tensor>;
-  try {
-    probed = await runRaw(new Float32Array(perImage * batchOf), batchOf, probeNames);
-  } catch (e) {
-    await session.release();
-    throw e;
+    learnt = new Map([...probed].map(([name, t]) => [name, t.dims.slice(1)]));
+    probed.clear();
   }
-  const shapes = new Map<string, number[]>();
+  const shapeProbe = small
+    ? `zero images at ${[factor!, factor! / 2, factor! / 4].map((d) => inputDims.slice(1).map((x) => x / d).join('×')).join(', ')}, extrapolated`
+    : `a zero image at ${inputDims.slice(1).join('×')}`;
+  const shapes = new Map<string, number[]>(learnt);
   shapes.set(input.name, toLast(inputDims));
-  for (const [name, t] of probed) shapes.set(name, t.dims.slice(1));
-  probed.clear();
 
   let plan;
   try {
@@ -356,6 +404,7 @@ export async function loadOnnxModel(path: string, opts: LoadModelOptions): Promi
     outputDims,
     taps: plan.taps,
     tapsLeftOut: plan.leftOut,
+    shapeProbe,
 
     async run(batch, runOpts) {
       const wanted = runOpts?.taps ?? tapNames;
@@ -395,6 +444,18 @@ export async function loadOnnxModel(path: string, opts: LoadModelOptions): Promi
           o += t.data.length;
         }
         joined.set(name, { data, dims: [n, ...ts[0].dims.slice(1)] });
+      }
+      // The plan's shapes may come from the small-size probes: the real ones must match.
+      for (const name of names) {
+        const got = joined.get(name)!.dims.slice(1);
+        const want = shapes.get(name);
+        if (want && (got.length !== want.length || got.some((d, i) => d !== want[i]))) {
+          throw new LensError(
+            `${path}: ${JSON.stringify(name)} came out of onnxruntime as ${fmt(got)} per image, not ${fmt(want)} as the shape probe found; the taps were planned on wrong shapes`,
+            'internal',
+            path,
+          );
+        }
       }
       const output = joined.get(fetchOutput)!;
       const taps = new Map<string, Tensor>();

@@ -174,7 +174,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
   let pool: TapPool | null = null;
   try {
     const loadMs = performance.now() - t0;
-    log(`model ${modelPath}: ${model.taps.length} taps (${model.tapsLeftOut.length} left out), input ${model.inputName} [${model.inputDims.join(', ')}], prediction ${model.outputName} [${model.outputDims.join(', ')}]`);
+    log(`model ${modelPath}: ${model.taps.length} taps (${model.tapsLeftOut.length} left out), input ${model.inputName} [${model.inputDims.join(', ')}], prediction ${model.outputName} [${model.outputDims.join(', ')}]${model.shapeProbe ? `; shapes from ${model.shapeProbe}` : ''}`);
     // Not an encoder–decoder (a single convolution, a plain CNN): say so rather than draw a
     // one-tap "U" without comment.
     const downsampled = model.taps.some((t) => t.level > 0);
