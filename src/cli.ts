@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyze } from './engine/pipeline/analyze';
 import { checkOutDir, removeTempOutputs, writeOutputs } from './engine/output';
-import { ANALYSIS_LIMITS, ANALYSIS_PROCESS_ENV, requireRegularFile } from './engine/limits';
+import { ANALYSIS_EXEC_ARGV, ANALYSIS_LIMITS, ANALYSIS_PROCESS_ENV, requireRegularFile } from './engine/limits';
 import { spawn } from 'node:child_process';
 import { asPyTorchResults, defaultExportRoot, exportForDataset, isTorchPath, pythonCandidates } from './engine/model/torchExport';
 import { DEFAULT_DATASET_FILE, importDataset, writeDatasetFile } from './engine/data/datasetImport';
@@ -325,7 +325,8 @@ export function rebaseSplits(json: Record<string, unknown>, from: string, to: st
 export function relaunch(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> | null {
   if (process.platform !== 'linux' || env.UNET_LENS_NO_RELAUNCH || argv.length === 0 || ['init', 'timeline', '--help', '-h'].includes(argv[0]) || argv.includes('--help')) return null;
   if (Object.keys(ANALYSIS_PROCESS_ENV).every((k) => env[k] !== undefined)) return null;
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...argv], {
+  const flags = [...process.execArgv, ...ANALYSIS_EXEC_ARGV.filter((f) => !process.execArgv.includes(f))];
+  const child = spawn(process.execPath, [...flags, process.argv[1], ...argv], {
     stdio: 'inherit',
     detached: true,
     env: { ...env, ...ANALYSIS_PROCESS_ENV, UNET_LENS_NO_RELAUNCH: String(process.pid) },

@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { parseWorkerMessage, type AnalyzeJob, type PreloadRequest, type WorkerMessage } from '../protocol/messages';
 import type { ProgressEvent, Results } from '../engine/types';
+import { ANALYSIS_EXEC_ARGV } from '../engine/limits';
 
 export interface WorkerOutcome {
   results: Results;
@@ -54,7 +55,7 @@ export interface RunOptions {
 export type WorkerStart = Pick<RunOptions, 'maxOldSpaceMB' | 'env'>;
 
 function forkWorker(workerPath: string, start: WorkerStart): ChildProcess {
-  const execArgv = start.maxOldSpaceMB ? [`--max-old-space-size=${start.maxOldSpaceMB}`] : [];
+  const execArgv = [...ANALYSIS_EXEC_ARGV, ...(start.maxOldSpaceMB ? [`--max-old-space-size=${start.maxOldSpaceMB}`] : [])];
   return fork(workerPath, [], {
     execArgv,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { PrestartedWorker, runWorker, WorkerError } from '../../src/host/workerRunner';
 import type { AnalyzeJob } from '../../src/protocol/messages';
 import type { ProgressEvent } from '../../src/engine/types';
+import { ANALYSIS_EXEC_ARGV } from '../../src/engine/limits';
 
 const root = resolve(__dirname, '..', '..');
 const worker = join(root, 'dist', 'worker.js');
@@ -29,7 +30,15 @@ const job = (over: Partial<AnalyzeJob> = {}): AnalyzeJob => ({
 test('a job runs in the worker, streams progress and writes its outputs', async () => {
   const out = mkdtempSync(join(tmpdir(), 'unetlens-worker-'));
   const events: ProgressEvent[] = [];
-  const { results, peakRssBytes } = await runWorker(worker, job({ outDir: out }), { onProgress: (e) => events.push(e) });
+  let cmdline: string[] = [];
+  const { results, peakRssBytes } = await runWorker(worker, job({ outDir: out }), {
+    onProgress: (e) => events.push(e),
+    onSpawn: (pid) => {
+      if (process.platform === 'linux') cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    },
+  });
+  // started with the analysis flags (engine/limits.ts ANALYSIS_EXEC_ARGV: releaseBatch's gc)
+  if (process.platform === 'linux') for (const f of ANALYSIS_EXEC_ARGV) assert.ok(cmdline.includes(f), `worker command line ${cmdline.join(' ')}`);
   assert.equal(results.taps.length, 15);
   assert.equal(results.splits.length, 3);
   assert.ok(peakRssBytes > 10 * 2 ** 20, `peak RSS ${peakRssBytes}`);

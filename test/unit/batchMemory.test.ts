@@ -1,11 +1,11 @@
 /**
  * limits.ts `batchForMemory`: images per forward pass under the memory budget (a quarter of it
- * for one batch of activations).
+ * for one batch of activations); `releaseBatch`: a collection after a large batch, when gc is exposed.
  * Run: node --import tsx --test test/unit/batchMemory.test.ts
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { arenaFits, batchForMemory } from '../../src/engine/limits';
+import { RELEASE_BATCH_BYTES, arenaFits, batchForMemory, releaseBatch } from '../../src/engine/limits';
 
 const MB = 2 ** 20;
 
@@ -42,5 +42,27 @@ describe('arenaFits', () => {
   it('no arena for an unknown or empty size', () => {
     assert.equal(arenaFits(0, 4 * GB), false);
     assert.equal(arenaFits(Number.NaN, 4 * GB), false);
+  });
+});
+
+describe('releaseBatch', () => {
+  const g = globalThis as { gc?: () => void };
+  it('collects after a batch of at least RELEASE_BATCH_BYTES, only then, and only when gc is exposed', () => {
+    const saved = g.gc;
+    let calls = 0;
+    try {
+      g.gc = () => void calls++;
+      releaseBatch(RELEASE_BATCH_BYTES - 1);
+      assert.equal(calls, 0, 'a small batch: no collection');
+      releaseBatch(RELEASE_BATCH_BYTES);
+      releaseBatch(1200 * MB); // one 1024² image through the nested UNet
+      assert.equal(calls, 2);
+      delete g.gc;
+      assert.doesNotThrow(() => releaseBatch(1200 * MB)); // a process started without --expose-gc
+      assert.equal(calls, 2);
+    } finally {
+      if (saved) g.gc = saved;
+      else delete g.gc;
+    }
   });
 });

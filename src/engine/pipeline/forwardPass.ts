@@ -16,6 +16,7 @@ import {
 } from '../metrics';
 import { allFinite, inputPatchAt, prod } from '../points';
 import { LensError, type OutputStats, type Performance } from '../types';
+import { releaseBatch } from '../limits';
 import { checkCancel, finiteOrNull, streamSeed, type Run, type TapState } from './context';
 import { imageLabels, pointLabels, runBatch, targetForOutput, type Batch, type BatchShift, type LabelCache } from './batch';
 
@@ -79,7 +80,8 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
   for (let start = 0; start < src.count; start += B) {
     checkCancel(run.cancel);
     const n = Math.min(B, src.count - start);
-    const batch = await runBatch(run, src, start, n, po);
+    // `let`, so that the batch is unreferenced before releaseBatch collects it
+    let batch: Batch | null = await runBatch(run, src, start, n, po);
     if (po.perBatch) await po.perBatch(batch, n);
 
     for (let b = 0; b < n; b++) {
@@ -134,6 +136,10 @@ export async function forwardPass(run: Run, src: SplitSource, splitIndex: number
       }
     }
     onBatch(start + n);
+    let bytes = batch.output.data.byteLength;
+    for (const t of batch.taps.values()) bytes += t.data.byteLength;
+    batch = null;
+    releaseBatch(bytes);
   }
 
   let perf: Performance | null = null;
