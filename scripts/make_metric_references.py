@@ -11,7 +11,8 @@ Point sets are float32 (stored as base64 of little-endian float32 bytes, so the 
 reads exactly the values used here); the references are computed on their exact float64 copies
 (`X.astype(np.float64)`), which is what the TypeScript code accumulates in:
 
-- davies_bouldin_score (sklearn), PCA(n_components=3, svd_solver='full') ratios and components,
+- davies_bouldin_score (sklearn), PCA(n_components=3, svd_solver='full') ratios and components
+  (also of a 160-wide set, for fitPca's Lanczos route),
 - kNN via sklearn NearestNeighbors (brute and ball_tree must agree; leave-one-out through
   kneighbors(None)), and a tie-heavy set checked against a NumPy brute force with
   (distance, index) ordering,
@@ -358,6 +359,27 @@ def main():
         "mask": ints(pred), "expected": ints(pool(pred, (4, 4), 3)),
     })
     ref["pooling"] = pooling
+
+    # ── PCA of a wide set: 160 channels, above fitPca's LANCZOS_MIN_DIM (128), so the leading
+    # components come from its Lanczos route. A generator of its own, so that every draw above
+    # stays as it was.
+    rw = np.random.default_rng(20261205)
+    Xw, yw, pw = point_set(rw, 1000, 160, 4, 1.2, relu=True, offset=0.2)
+    ref["pointSets"]["wide"] = {
+        "n": int(Xw.shape[0]),
+        "dim": int(Xw.shape[1]),
+        "points": b64(Xw, np.float32),
+        "labels": ints(yw),
+        "predicted": ints(pw),
+    }
+    model = PCA(n_components=3, svd_solver="full").fit(Xw.astype(np.float64))
+    ref["pca"].append({
+        "set": "wide",
+        "explainedVarianceRatio": floats(model.explained_variance_ratio_),
+        "explainedVariance": floats(model.explained_variance_),
+        "components": floats(model.components_),
+        "mean": floats(model.mean_),
+    })
 
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:

@@ -24,6 +24,8 @@ import {
   fitPca,
   project,
   symmetricEigen,
+  lanczosTop,
+  LANCZOS_MIN_DIM,
   knnSearch,
   knnSearchAsync,
   knnBruteForce,
@@ -418,6 +420,100 @@ describe('pca', () => {
       }
     }
     assert.ok(worst < 1e-11, `residual ${worst}`);
+  });
+});
+
+describe('pca: the Lanczos route of wide taps', () => {
+  /** The float64 covariance of a point set, divided by n − 1 (independent of pca.ts's kernel). */
+  const cov = (points: Float32Array, n: number, dim: number) => {
+    const mean = new Float64Array(dim);
+    for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) mean[d] += points[i * dim + d] / n;
+    const A = new Float64Array(dim * dim);
+    const x = new Float64Array(dim);
+    for (let i = 0; i < n; i++) {
+      for (let d = 0; d < dim; d++) x[d] = points[i * dim + d] - mean[d];
+      for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) A[a * dim + b] += x[a] * x[b];
+    }
+    for (let i = 0; i < A.length; i++) A[i] /= n - 1;
+    return A;
+  };
+  /** The full decomposition's k leading pairs, decreasing. */
+  const fullTop = (A: Float64Array, n: number, k: number) => {
+    const { values, vectors } = symmetricEigen(A, n);
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[b] - values[a] || a - b);
+    return order.slice(0, k).map((j) => ({ value: values[j], vector: vectors.subarray(j * n, (j + 1) * n) }));
+  };
+  /** A = Q diag(λ) Qᵀ with a random orthogonal Q (the eigenvectors of a random symmetric matrix). */
+  const withSpectrum = (lambda: number[], seed: number) => {
+    const n = lambda.length;
+    const r = new Prng(seed);
+    const S = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) S[i * n + j] = S[j * n + i] = r.normal();
+    const Q = symmetricEigen(S, n).vectors; // rows orthonormal
+    const A = new Float64Array(n * n);
+    for (let c = 0; c < n; c++) {
+      const l = lambda[c];
+      if (l === 0) continue;
+      for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) A[a * n + b] += l * Q[c * n + a] * Q[c * n + b];
+    }
+    return A;
+  };
+  const agrees = (A: Float64Array, n: number, got: { values: Float64Array; vectors: Float64Array }, what: string) => {
+    const want = fullTop(A, n, 3);
+    for (let c = 0; c < 3; c++) {
+      assert.ok(Math.abs(got.values[c] - want[c].value) <= 1e-12 * want[0].value, `${what}: λ${c} ${got.values[c]} vs ${want[c].value}`);
+      let dot = 0;
+      for (let t = 0; t < n; t++) dot += got.vectors[c * n + t] * want[c].vector[t];
+      note('PCA Lanczos against the full decomposition, | 1 - |cos| |', Math.abs(1 - Math.abs(dot)));
+      assert.ok(1 - Math.abs(dot) < 1e-12, `${what}: vector ${c}: |cos| = ${Math.abs(dot)}`);
+    }
+  };
+
+  it("the reference's wide set (sklearn, above) takes it, and it gives the full decomposition's leading pairs", () => {
+    const s = SETS.wide;
+    assert.ok(s.dim > LANCZOS_MIN_DIM, `the wide set is ${s.dim} wide`);
+    const A = cov(s.points, s.n, s.dim);
+    const got = lanczosTop(A, s.dim, 3);
+    assert.ok(got, 'the Lanczos route is taken');
+    agrees(A, s.dim, got, 'wide');
+  });
+
+  it('well separated leading eigenvalues over a flat or decaying rest: taken and exact', () => {
+    const n = 150;
+    const decaying = Array.from({ length: n }, (_, i) => (i < 3 ? [9, 6, 4][i] : 2 * Math.exp(-i / 20)));
+    const flat = Array.from({ length: n }, (_, i) => (i < 3 ? [3, 2, 1.5][i] : 1));
+    const rankFour = Array.from({ length: n }, (_, i) => (i < 4 ? [8, 5, 3, 1][i] : 0));
+    for (const [what, lambda] of [['decaying', decaying], ['flat', flat], ['rank 4', rankFour]] as const) {
+      const A = withSpectrum(lambda, 11);
+      const got = lanczosTop(A, n, 3);
+      assert.ok(got, `${what}: taken`);
+      agrees(A, n, got, what);
+    }
+  });
+
+  it('leading components not fixed by the data: null, so that fitPca uses the full decomposition', () => {
+    const n = 150;
+    const rest = (i: number) => Math.exp(-i / 30);
+    const cases: [string, number[]][] = [
+      ['a repeated first eigenvalue', Array.from({ length: n }, (_, i) => (i < 3 ? [5, 5, 3][i] : rest(i)))],
+      ['a repeated third eigenvalue (the 3rd component is any vector of a plane)', Array.from({ length: n }, (_, i) => (i < 4 ? [5, 4, 3, 3][i] : rest(i)))],
+      ['the first two within 1e-4 of λ₁', Array.from({ length: n }, (_, i) => (i < 3 ? [5, 5 - 5e-4, 3][i] : rest(i)))],
+      ['isotropic', new Array(n).fill(2)],
+      ['all zero', new Array(n).fill(0)],
+    ];
+    for (const [what, lambda] of cases) assert.equal(lanczosTop(withSpectrum(lambda, 3), n, 3), null, what);
+    assert.equal(lanczosTop(withSpectrum(new Array(3).fill(1).map((_, i) => 3 - i), 1), 3, 3), null, 'k = n');
+    // fitPca on a repeated leading eigenvalue still gives an exact decomposition (the full route)
+    const r = new Prng(9);
+    const pts = new Float32Array(600 * 140);
+    for (let i = 0; i < 600; i++) {
+      const [u, v] = [r.normal() * 3, r.normal() * 3]; // the same variance on the first two axes
+      for (let d = 0; d < 140; d++) pts[i * 140 + d] = (d === 0 ? u : d === 1 ? v : 0) + 0.01 * r.normal();
+    }
+    const m = fitPca(pts, 600, 140, 3);
+    const A = cov(pts, 600, 140);
+    const want = fullTop(A, 140, 3);
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(m.explainedVariance[c] - want[c].value) <= 1e-9 * want[0].value, `λ${c}`);
   });
 });
 
