@@ -408,6 +408,16 @@ describe('loadOnnxModel: the shape probe at small sizes', () => {
       await s0.release();
       await s1.release();
     }
+    // extra outputs in the same copy, an existing one not twice; onnxruntime serves them
+    const taps = withInputShape(bytes, 'image', ['batch', 'h', 'w', 1], 'nhwc', ['/pool/MaxPool_output_0', 'logits']);
+    assert.deepEqual(parseOnnx(taps, 'nhwc').outputs.map((o) => o.name), ['logits', '/pool/MaxPool_output_0']);
+    const s2 = await ort.InferenceSession.create(taps, { logSeverityLevel: 3 });
+    try {
+      const r = await s2.run({ image: new ort.Tensor('float32', new Float32Array(64 * 64), [1, 64, 64, 1]) }, ['/pool/MaxPool_output_0']);
+      assert.deepEqual(r['/pool/MaxPool_output_0'].dims, [1, 4, 32, 32]);
+    } finally {
+      await s2.release();
+    }
     // a name that is not an input: the bytes come back unchanged
     assert.equal(withInputShape(bytes, 'nope', [1, 2, 3, 4], 'nhwc'), bytes);
   });

@@ -506,13 +506,15 @@ export function withExtraOutputs(
  * (a float tensor; strings are symbolic dims), the graph outputs reduced to their names
  * (onnxruntime infers their types, as for withExtraOutputs) and the graph's value_info
  * dropped, so that no declared intermediate or output shape contradicts the new input
- * shape. Everything else (nodes, initializers, opsets) is copied byte for byte. Used to
- * learn the tap shapes of a model with a fixed input size from runs at smaller sizes
- * (onnxModel.ts). A model without that input is returned unchanged.
+ * shape. Everything else (nodes, initializers, opsets) is copied byte for byte.
+ * `extraOutputs` are added as outputs too (by name, as withExtraOutputs does; in the same
+ * copy). Used to learn the tap shapes of a model with a fixed input size from runs at
+ * smaller sizes (onnxModel.ts). A model without that input is returned unchanged.
  */
-export function withInputShape(bytes: Uint8Array, inputName: string, dims: (number | string)[], where: string): Uint8Array {
+export function withInputShape(bytes: Uint8Array, inputName: string, dims: (number | string)[], where: string, extraOutputs: string[] = []): Uint8Array {
   const parts: Uint8Array[] = [];
   let found = false;
+  const outputs = new Set<string>();
   const nameOf = (vi: ProtoReader): string => {
     while (!vi.done) {
       const [f, w] = vi.key();
@@ -542,8 +544,10 @@ export function withInputShape(bytes: Uint8Array, inputName: string, dims: (numb
         if (f === 11 && name === inputName) {
           found = true;
           valueInfo(out, 11, name, dims);
-        } else if (f === 12) writeMessageField(out, 12, (vi) => writeStringField(vi, 1, name));
-        else {
+        } else if (f === 12) {
+          outputs.add(name);
+          writeMessageField(out, 12, (vi) => writeStringField(vi, 1, name));
+        } else {
           body.push(bytes.subarray(at, g.pos));
           continue;
         }
@@ -560,6 +564,18 @@ export function withInputShape(bytes: Uint8Array, inputName: string, dims: (numb
     parts.push(Uint8Array.from(head), ...body);
   }
   if (!found) return bytes;
+  // the extra outputs: one more graph fragment (merged into the graph, see withExtraOutputs)
+  const more: number[] = [];
+  for (const name of extraOutputs) {
+    if (outputs.has(name)) continue;
+    outputs.add(name);
+    writeMessageField(more, 12, (vi) => writeStringField(vi, 1, name));
+  }
+  if (more.length) {
+    const tail: number[] = [];
+    writeBytesField(tail, 7, more);
+    parts.push(Uint8Array.from(tail));
+  }
   const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
   let o = 0;
   for (const p of parts) {
