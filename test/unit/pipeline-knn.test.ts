@@ -72,6 +72,7 @@ describe('StratifiedSampler.addRows', () => {
     for (const maxPoints of [100, 5000]) {
       const a = new StratifiedSampler({ maxPoints, dim, seed: 4, numStrata: 3 });
       const b = new StratifiedSampler({ maxPoints, dim, seed: 4, numStrata: 3 });
+      const c = new StratifiedSampler({ maxPoints, dim, seed: 4, numStrata: 3 });
       for (let s = 0; s < n; s += 700) {
         const e = Math.min(n, s + 700);
         a.add(pts.slice(s * dim, e * dim), strata.slice(s, e), { tag: tag.slice(s, e) });
@@ -85,15 +86,35 @@ describe('StratifiedSampler.addRows', () => {
           strata.slice(s, e),
           { tag: tag.slice(s, e) },
         );
-        if (maxPoints === 100 && s > 0) assert.ok(written < (e - s) / 2, 'most points are never written');
+        // the same, all rows the call keeps at once
+        let batched = 0;
+        c.addRows(
+          e - s,
+          {
+            rows(is, m, dst, offsets) {
+              for (let j = 0; j < m; j++) {
+                if (j > 0) assert.ok(is[j] > is[j - 1], 'increasing points (one call per stratum)');
+                for (let d = 0; d < dim; d++) dst[offsets[j] + d] = pts[(s + is[j]) * dim + d];
+              }
+              batched += m;
+            },
+          },
+          strata.slice(s, e),
+          { tag: tag.slice(s, e) },
+        );
+        assert.equal(batched, written, 'the same rows either way');
+        // only the points still kept at the end of the call are written
+        assert.ok(written <= Math.min(e - s, 3 * maxPoints), `${written} written`);
+        if (maxPoints === 100) assert.ok(written <= 300, 'at most the quota of each stratum, whatever was replaced within the call');
       }
       const ra = a.finish();
-      const rb = b.finish();
-      assert.deepEqual(rb.points, ra.points);
-      assert.deepEqual(rb.strata, ra.strata);
-      assert.deepEqual(rb.seq, ra.seq);
-      assert.deepEqual(rb.extras.tag, ra.extras.tag);
-      assert.deepEqual(rb.keptPerStratum, ra.keptPerStratum);
+      for (const rb of [b.finish(), c.finish()]) {
+        assert.deepEqual(rb.points, ra.points);
+        assert.deepEqual(rb.strata, ra.strata);
+        assert.deepEqual(rb.seq, ra.seq);
+        assert.deepEqual(rb.extras.tag, ra.extras.tag);
+        assert.deepEqual(rb.keptPerStratum, ra.keptPerStratum);
+      }
     }
   });
 });

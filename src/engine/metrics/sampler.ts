@@ -65,6 +65,13 @@ export interface SampleResult {
   nonFinite: number;
 }
 
+/** `addRows`'s writer of points: one at a time, or all the call keeps at once (see addRows). */
+export type BatchFill = { rows(is: Int32Array, n: number, dst: Float32Array, offsets: Int32Array): void };
+export type RowFill = ((i: number, dst: Float32Array, offset: number) => void) | BatchFill;
+
+/** point·SLOT_SPAN + slot orders a call's slots by point while the stratum has at most this many slots (maxPoints ≤ ANALYSIS_LIMITS.maxPoints = 10^6 always does); beyond, a comparison sort. */
+const SLOT_SPAN = 2 ** 21;
+
 class Stratum {
   size = 0;
   cap = 0;
@@ -190,6 +197,9 @@ export class StratifiedSampler {
   private total = 0;
   /** `addRows`: the keys of a call, and the per-stratum thresholds. */
   private keyBuf = new Float64Array(0);
+  /** `addRows`: per stratum, the point that last took each slot in the current call (−1: none), and the slots taken. */
+  private readonly owners: Int32Array[] = [];
+  private readonly touched: Int32Array[] = [];
   private readonly thr: Float64Array;
   private nonFinite = 0;
 
@@ -281,17 +291,22 @@ export class StratifiedSampler {
 
   /**
    * Streams in m points whose values are written on demand: exactly as `add` with the same
-   * points (the same keys, the same sample), but only the points that are kept at arrival
-   * are materialised, by `fill(i, dst, offset)` writing point i's `dim` values to
-   * `dst[offset …]`. For streams far longer than `maxPoints`, most points are never copied.
+   * points (the same keys, the same sample), but only the points still kept at the end of the
+   * call are materialised (a point kept at arrival and replaced later in the same call is
+   * never written), stratum by stratum in increasing i: by `fill(i, dst, offset)` writing
+   * point i's `dim` values to `dst[offset …]`, or by `fill.rows(is, n, dst, offsets)` writing
+   * a stratum's points is[0 … n−1] (increasing) to `dst[offsets[j] …]` at once. For streams far longer than
+   * `maxPoints`, most points are never copied.
    * `nonFinite` is not counted here: the caller checks its values.
    * @param strata per-point stratum in [0, numStrata) (may be omitted when numStrata = 1)
    * @param extras per-point side data, as for `add`
    */
-  addRows(m: number, fill: (i: number, dst: Float32Array, offset: number) => void, strata?: Int32Array | Uint8Array | null, extras?: { [name: string]: SideArray }): void {
+  addRows(m: number, fill: RowFill, strata?: Int32Array | Uint8Array | null, extras?: { [name: string]: SideArray }): void {
     const fn = 'StratifiedSampler.addRows';
     checkInt(fn, 'm', m, 0);
-    if (typeof fill !== 'function') throw new MetricArgumentError(fn, 'fill', 'must be a function (i, dst, offset) => void');
+    if (typeof fill !== 'function' && !(fill && typeof (fill as BatchFill).rows === 'function')) {
+      throw new MetricArgumentError(fn, 'fill', 'must be a function (i, dst, offset) => void or { rows(is, n, dst, offsets) }');
+    }
     const extraArrays = this.prepare(fn, m, strata, extras);
     const dim = this.dim;
     const max = this.maxPoints;
@@ -308,6 +323,9 @@ export class StratifiedSampler {
     const counts = this.counts;
     const seq0 = this.total;
     const ne = extraArrays.length;
+    // per stratum: the slots written in this call and each one's last point (filled at the end)
+    if (this.owners.length === 0) for (let s = 0; s < ns; s++) (this.owners.push(new Int32Array(0)), this.touched.push(new Int32Array(0)));
+    const touchedCount = new Int32Array(ns);
     for (let i = 0; i < m; i++) {
       const key = keys[i];
       const s = strata == null ? 0 : strata[i];
@@ -316,7 +334,10 @@ export class StratifiedSampler {
       const st = all[s];
       const isNew = st.size < max;
       const slot = st.slotFor(key);
-      fill(i, st.points, slot * dim);
+      if (slot >= this.owners[s].length) this.growOwners(s, st.cap);
+      const owner = this.owners[s];
+      if (owner[slot] < 0) this.touched[s][touchedCount[s]++] = slot;
+      owner[slot] = i;
       st.keys[slot] = key;
       st.seqs[slot] = seq0 + i;
       for (let e = 0; e < ne; e++) st.extras[e][slot] = extraArrays[e][i];
@@ -324,6 +345,49 @@ export class StratifiedSampler {
       if (st.size === max) thr[s] = st.keys[st.heap[0]];
     }
     this.total = seq0 + m;
+    for (let s = 0; s < ns; s++) {
+      const n = touchedCount[s];
+      if (n === 0) continue;
+      const owner = this.owners[s];
+      const touched = this.touched[s];
+      const is = new Int32Array(n);
+      const offsets = new Int32Array(n);
+      if (all[s].cap <= SLOT_SPAN) {
+        // in increasing point order: i·SLOT_SPAN + slot (exact doubles: i < 2^31, slot < 2^21)
+        const order = new Float64Array(n);
+        for (let j = 0; j < n; j++) {
+          const slot = touched[j];
+          order[j] = owner[slot] * SLOT_SPAN + slot;
+          owner[slot] = -1;
+        }
+        order.sort();
+        for (let j = 0; j < n; j++) {
+          const slot = order[j] % SLOT_SPAN;
+          is[j] = (order[j] - slot) / SLOT_SPAN;
+          offsets[j] = slot * dim;
+        }
+      } else {
+        const slots = Array.from(touched.subarray(0, n)).sort((x, y) => owner[x] - owner[y]);
+        slots.forEach((slot, j) => {
+          is[j] = owner[slot];
+          offsets[j] = slot * dim;
+          owner[slot] = -1;
+        });
+      }
+      const dst = all[s].points;
+      if (typeof fill === 'function') for (let j = 0; j < n; j++) fill(is[j], dst, offsets[j]);
+      else fill.rows(is, n, dst, offsets);
+    }
+  }
+
+  /** The slot bookkeeping of `addRows` for a stratum of `cap` slots (grown as the stratum grows). */
+  private growOwners(s: number, cap: number): void {
+    const owner = new Int32Array(cap).fill(-1);
+    owner.set(this.owners[s]);
+    this.owners[s] = owner;
+    const touched = new Int32Array(cap);
+    touched.set(this.touched[s]);
+    this.touched[s] = touched;
   }
 
   /** Checks strata and extras of m points (the first call fixes the extras' names and types); returns the extras in name order. */

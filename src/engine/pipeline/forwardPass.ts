@@ -13,6 +13,7 @@ import {
   RegressionAccumulator,
   OutputStatsAccumulator,
   poolLabels,
+  type BatchFill,
 } from '../metrics';
 import { allFinite, inputPatchAt, prod } from '../points';
 import { LensError, type OutputStats, type Performance } from '../types';
@@ -170,32 +171,47 @@ function locations(L: number): Int32Array {
 }
 
 /**
- * Writes point l of a tap into `dst[off …]`: its C values (`view` is the image's C×L
- * activations, channel-major), then the previous tap's C_prev values at the location
- * `prevLoc[l]` (`prevView` channel-major), or for the first tap the input patch of its
- * receptive field (`inputPatchAt`).
+ * Writes the points `is[0 … n−1]` (increasing locations) of a tap into `dst[offsets[j] …]`:
+ * each point's C values (`view` is the image's C×L activations, channel-major), then the
+ * previous tap's C_prev values at the location `prevLoc[l]` (`prevView` channel-major), or
+ * for the first tap the input patch of its receptive field (`inputPatchAt`). Only the points
+ * the sampler still keeps at the end of the image are written (StratifiedSampler.addRows).
  */
-function rowFill(run: Run, tap: TapState, view: Float32Array, prevView: Float32Array | null, image: Float32Array): (l: number, dst: Float32Array, off: number) => void {
+function rowFill(run: Run, tap: TapState, view: Float32Array, prevView: Float32Array | null, image: Float32Array): BatchFill {
   const C = tap.C;
   const L = prod(tap.dims);
   const P = tap.prevDim;
+  const channels = (is: Int32Array, n: number, dst: Float32Array, offsets: Int32Array) => gatherChannels(view, L, C, is, n, dst, offsets, 0);
   if (tap.prev && tap.prevLoc && prevView) {
     const Lp = prod(tap.prev.dims);
     const prevLoc = tap.prevLoc;
-    return (l, dst, off) => {
-      for (let c = 0; c < C; c++) dst[off + c] = view[c * L + l];
-      const pl = prevLoc[l];
-      const o = off + C;
-      for (let c = 0; c < P; c++) dst[o + c] = prevView[c * Lp + pl];
+    return {
+      rows(is, n, dst, offsets) {
+        channels(is, n, dst, offsets);
+        const pl = new Int32Array(n);
+        for (let j = 0; j < n; j++) pl[j] = prevLoc[is[j]];
+        gatherChannels(prevView, Lp, P, pl, n, dst, offsets, C);
+      },
     };
   }
   const { C0, spatial } = run;
   const r = Math.round(tap.dims.length === 3 ? Math.cbrt(P / C0) : Math.sqrt(P / C0));
   const side = Math.max(1, Math.round(r));
-  return (l, dst, off) => {
-    for (let c = 0; c < C; c++) dst[off + c] = view[c * L + l];
-    inputPatchAt(image, C0, spatial, tap.dims, side, l, dst, off + C);
+  return {
+    rows(is, n, dst, offsets) {
+      channels(is, n, dst, offsets);
+      for (let j = 0; j < n; j++) inputPatchAt(image, C0, spatial, tap.dims, side, is[j], dst, offsets[j] + C);
+    },
   };
+}
+
+/** dst[offsets[j] + col + c] = src[c·L + locs[j]] for c < channels, j < n (point by point: faster than channel by channel except on the largest planes). */
+function gatherChannels(src: Float32Array, L: number, channels: number, locs: Int32Array, n: number, dst: Float32Array, offsets: Int32Array, col: number): void {
+  for (let j = 0; j < n; j++) {
+    const l = locs[j];
+    const o = offsets[j] + col;
+    for (let c = 0; c < channels; c++) dst[o + c] = src[c * L + l];
+  }
 }
 
 /**
