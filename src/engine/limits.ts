@@ -75,8 +75,14 @@ export const ANALYSIS_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_M
  */
 export const ANALYSIS_EXEC_ARGV: readonly string[] = ['--expose-gc'];
 
-/** Batches of at least this many bytes of activations are collected as soon as they are used (`releaseBatch`). */
-export const RELEASE_BATCH_BYTES = 256 * MB;
+/**
+ * Batches of at least this many bytes of activations are collected as soon as they are used
+ * (`releaseBatch`). A batch is at most a quarter of the memory budget unless one image is more
+ * (batchForMemory), so with the default 4 GB budget this is a large network on large images.
+ * Measured lower: at 256 MB the 256² large case (321 MB batches, 75 of them) paid 4–11 s of
+ * CPU for its collections and its peak did not move.
+ */
+export const RELEASE_BATCH_BYTES = 1024 * MB;
 
 /**
  * After a batch of `bytes` of activations has been used: a full garbage collection when the
@@ -84,9 +90,8 @@ export const RELEASE_BATCH_BYTES = 256 * MB;
  * nothing. onnxruntime-node hands every output over in a new ArrayBuffer, which V8 frees only
  * when it collects: without this, the next image's gigabyte of taps is allocated (and faulted
  * in) beside the last one's, and with the allocator setting above the freed blocks are then
- * reused instead. On the 1024² nested UNet (1.2 GB of taps per image) it lowers the peak by
- * about that much and shortens the forward stage (bench/README.md). A collection of a small
- * heap costs about 10 ms, nothing against the batch's inference.
+ * reused instead. On the 1024² nested UNet (1.2 GB of taps per image) it lowered the peak by
+ * 200–700 MB (bench/README.md).
  */
 export function releaseBatch(bytes: number): void {
   const gc = (globalThis as { gc?: () => void }).gc;

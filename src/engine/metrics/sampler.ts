@@ -88,8 +88,9 @@ class Stratum {
     private readonly extraCtors: SideCtor[],
   ) {}
 
-  grow(): void {
-    const cap = Math.min(this.max, Math.max(16, this.cap * 2));
+  /** At least `want` slots (at most max): doubling, or `want` at once when that is more. */
+  grow(want = 0): void {
+    const cap = Math.min(this.max, Math.max(16, this.cap * 2, want));
     const p = new Float32Array(cap * this.dim);
     p.set(this.points);
     this.points = p;
@@ -326,6 +327,16 @@ export class StratifiedSampler {
     // per stratum: the slots written in this call and each one's last point (filled at the end)
     if (this.owners.length === 0) for (let s = 0; s < ns; s++) (this.owners.push(new Int32Array(0)), this.touched.push(new Int32Array(0)));
     const touchedCount = new Int32Array(ns);
+    // each stratum will hold min(max, size + its points in this call): one allocation, not a
+    // doubling at every power of two (a stratum's first image at 1024² filled it 8 times)
+    const incoming = new Int32Array(ns);
+    if (strata == null) incoming[0] = m;
+    else for (let i = 0; i < m; i++) incoming[strata[i]]++;
+    for (let s = 0; s < ns; s++) {
+      const st = all[s];
+      const want = Math.min(max, st.size + incoming[s]);
+      if (want > st.cap) st.grow(want);
+    }
     for (let i = 0; i < m; i++) {
       const key = keys[i];
       const s = strata == null ? 0 : strata[i];
