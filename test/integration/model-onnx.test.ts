@@ -25,7 +25,8 @@ import {
   writeKey,
   WIRE_VARINT,
 } from '../../src/engine/model/protobuf';
-import { OnnxGraph, OnnxNode, matMulModel, parseOnnx, withExtraOutputs, withInputShape } from '../../src/engine/model/onnxGraph';
+import { OnnxGraph, OnnxNode, parseOnnx } from '../../src/engine/model/onnxGraph';
+import { matMulModel, withExtraOutputs, withInputShape } from '../../src/engine/model/onnxWrite';
 import { GraphIndex, autoCandidates, planTaps, sortNodes, spread } from '../../src/engine/model/taps';
 import { loadOnnxModel } from '../../src/engine/model/onnxModel';
 

@@ -23,7 +23,8 @@ import {
   writeKey,
   WIRE_VARINT,
 } from '../../src/engine/model/protobuf';
-import { OnnxGraph, OnnxNode, matMulModel, parseOnnx, withExtraOutputs } from '../../src/engine/model/onnxGraph';
+import { OnnxGraph, OnnxNode, parseOnnx } from '../../src/engine/model/onnxGraph';
+import { matMulModel, withExtraOutputs } from '../../src/engine/model/onnxWrite';
 import { GraphIndex, autoCandidates, planTaps, sortNodes, spread } from '../../src/engine/model/taps';
 
 import { MODELS, expected, fixture, isModelError } from '../modelFixtures';

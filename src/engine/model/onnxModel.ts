@@ -19,7 +19,8 @@ import { arenaFits, checkFixedBatch, confinedPath, formatBytes, memoryBudgetByte
 import * as ort from 'onnxruntime-node';
 import { LensError, Tensor, TensorDesc } from '../types';
 import { modelError, type LoadedModel, type LoadModelOptions } from './contract';
-import { OnnxGraph, OnnxValueInfo, parseOnnx, withExtraOutputs, withInputShape } from './onnxGraph';
+import { OnnxGraph, OnnxValueInfo, parseOnnx } from './onnxGraph';
+import { withExtraOutputs, withInputShape } from './onnxWrite';
 import { extrapolateShapes, probeFactor } from './probeShapes';
 import { checkRunRequest } from './runChecks';
 import { GraphIndex, inputLayout, logitsValue, planTaps, probeValues } from './taps';
