@@ -257,7 +257,6 @@ export async function loadOnnxModel(path: string, opts: LoadModelOptions): Promi
   // ---- session with the candidate outputs, probe, plan
   const probe = probeValues(idx, opts.taps);
   const outNames = graph.outputs.map((o) => o.name);
-  const withTaps = withExtraOutputs(bytes, probe, { existing: outNames });
   const external = [...graph.initializers.values()].some((t) => t.external) ? externalFiles(graph, path) : undefined;
   const batchOf = batchDim ?? 1;
   checkFixedBatch(batchDim, inputDims.reduce((a, b) => a * b, 1), path);
@@ -319,6 +318,8 @@ export async function loadOnnxModel(path: string, opts: LoadModelOptions): Promi
     }
   }
 
+  // after the small-size probe's session is gone: one copy of the model bytes at a time
+  const withTaps = withExtraOutputs(bytes, probe, { existing: outNames });
   let session: ort.InferenceSession;
   try {
     session = await createSession(withTaps, path, external, opts.threads);
