@@ -256,7 +256,7 @@ function lanczosRun(
   const w = new Float64Array(n);
   const q = Float64Array.from(start);
   orthogonalize(Q, fixed, n, q);
-  let norm = Math.sqrt(dot(q, q, n));
+  const norm = Math.sqrt(dot(q, q, n));
   if (!(norm > 0)) return null;
   for (let t = 0; t < n; t++) q[t] /= norm;
   for (let j = 0; j < maxSteps; j++) {
@@ -298,7 +298,6 @@ function lanczosRun(
     if (exhausted) return null;
     for (let t = 0; t < n; t++) q[t] = w[t] / b;
     beta.push(b);
-    norm = b;
   }
   return null;
 }

@@ -181,16 +181,15 @@ function rowFill(run: Run, tap: TapState, view: Float32Array, prevView: Float32A
   const C = tap.C;
   const L = prod(tap.dims);
   const P = tap.prevDim;
-  const channels = (is: Int32Array, n: number, dst: Float32Array, offsets: Int32Array) => gatherChannels(view, L, C, is, n, dst, offsets, 0);
   if (tap.prev && tap.prevLoc && prevView) {
     const Lp = prod(tap.prev.dims);
     const prevLoc = tap.prevLoc;
     return {
       rows(is, n, dst, offsets) {
-        channels(is, n, dst, offsets);
+        gatherPoints(view, L, C, is, n, dst, offsets, 0);
         const pl = new Int32Array(n);
         for (let j = 0; j < n; j++) pl[j] = prevLoc[is[j]];
-        gatherChannels(prevView, Lp, P, pl, n, dst, offsets, C);
+        gatherPoints(prevView, Lp, P, pl, n, dst, offsets, C);
       },
     };
   }
@@ -199,14 +198,14 @@ function rowFill(run: Run, tap: TapState, view: Float32Array, prevView: Float32A
   const side = Math.max(1, Math.round(r));
   return {
     rows(is, n, dst, offsets) {
-      channels(is, n, dst, offsets);
+      gatherPoints(view, L, C, is, n, dst, offsets, 0);
       for (let j = 0; j < n; j++) inputPatchAt(image, C0, spatial, tap.dims, side, is[j], dst, offsets[j] + C);
     },
   };
 }
 
 /** dst[offsets[j] + col + c] = src[c·L + locs[j]] for c < channels, j < n (point by point: faster than channel by channel except on the largest planes). */
-function gatherChannels(src: Float32Array, L: number, channels: number, locs: Int32Array, n: number, dst: Float32Array, offsets: Int32Array, col: number): void {
+function gatherPoints(src: Float32Array, L: number, channels: number, locs: Int32Array, n: number, dst: Float32Array, offsets: Int32Array, col: number): void {
   for (let j = 0; j < n; j++) {
     const l = locs[j];
     const o = offsets[j] + col;
