@@ -17,6 +17,7 @@ export class OutputStatsAccumulator {
   private sumEnt = 0;
   private count = 0;
   private fg = 0;
+  private e = new Float64Array(0);
 
   /** `out`: one image's output, channel-major K × L; `dims` = [K, ...spatial]. */
   add(out: Float32Array, dims: readonly number[], activation: 'softmax' | 'sigmoid' | 'probability'): void {
@@ -33,6 +34,9 @@ export class OutputStatsAccumulator {
       }
       return;
     }
+    // each pixel's e^(s − max), computed once (the same numbers as computing them twice)
+    if (this.e.length < K) this.e = new Float64Array(K);
+    const e = this.e;
     for (let l = 0; l < L; l++) {
       let mx = -Infinity;
       let arg = 0;
@@ -44,9 +48,12 @@ export class OutputStatsAccumulator {
       }
       if (arg !== 0) this.fg++;
       let z = 0;
-      for (let k = 0; k < K; k++) z += Math.exp(out[k * L + l] - mx);
+      for (let k = 0; k < K; k++) {
+        e[k] = Math.exp(out[k * L + l] - mx);
+        z += e[k];
+      }
       let ent = 0;
-      for (let k = 0; k < K; k++) ent += xlogx(Math.exp(out[k * L + l] - mx) / z);
+      for (let k = 0; k < K; k++) ent += xlogx(e[k] / z);
       this.sumMax += 1 / z; // the largest probability: e^0 / z
       this.sumEnt += ent;
       this.count++;
