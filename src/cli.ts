@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyze } from './engine/pipeline/analyze';
 import { checkOutDir, removeTempOutputs, writeOutputs } from './engine/output';
-import { ANALYSIS_EXEC_ARGV, ANALYSIS_LIMITS, ANALYSIS_PROCESS_ENV, requireRegularFile } from './engine/limits';
+import { ANALYSIS_EXEC_ARGV, ANALYSIS_LIMITS, analysisProcessEnv, hasAnalysisProcessEnv, requireRegularFile } from './engine/limits';
 import { spawn } from 'node:child_process';
 import { asPyTorchResults, defaultExportRoot, exportForDataset, isTorchPath, pythonCandidates } from './engine/model/torchExport';
 import { DEFAULT_DATASET_FILE, importDataset, writeDatasetFile } from './engine/data/datasetImport';
@@ -315,7 +315,7 @@ export function rebaseSplits(json: Record<string, unknown>, from: string, to: st
 }
 
 /**
- * `analyze` runs in a child process started with `ANALYSIS_PROCESS_ENV` (engine/limits.ts: glibc
+ * `analyze` runs in a child process started with `analysisProcessEnv` (engine/limits.ts: glibc
  * reads it at start only; on Linux, whose other C libraries ignore it), unless the environment
  * already sets it or UNET_LENS_NO_RELAUNCH is set. The child has its own process group, so a
  * Ctrl-C reaches it once, forwarded from here (the first cancels, a second stops at once, as
@@ -324,12 +324,12 @@ export function rebaseSplits(json: Record<string, unknown>, from: string, to: st
  */
 export function relaunch(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> | null {
   if (process.platform !== 'linux' || env.UNET_LENS_NO_RELAUNCH || argv.length === 0 || ['init', 'timeline', '--help', '-h'].includes(argv[0]) || argv.includes('--help')) return null;
-  if (Object.keys(ANALYSIS_PROCESS_ENV).every((k) => env[k] !== undefined)) return null;
+  if (hasAnalysisProcessEnv(env)) return null;
   const flags = [...process.execArgv, ...ANALYSIS_EXEC_ARGV.filter((f) => !process.execArgv.includes(f))];
   const child = spawn(process.execPath, [...flags, process.argv[1], ...argv], {
     stdio: 'inherit',
     detached: true,
-    env: { ...env, ...ANALYSIS_PROCESS_ENV, UNET_LENS_NO_RELAUNCH: String(process.pid) },
+    env: { ...env, ...analysisProcessEnv(env), UNET_LENS_NO_RELAUNCH: String(process.pid) },
   });
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const forward = (s: NodeJS.Signals) => {

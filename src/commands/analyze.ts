@@ -19,7 +19,7 @@ import type { FileHasher } from '../host/hash';
 import { FileSearch } from '../host/fileSearch';
 import { cacheKey, dataFingerprint, type ResultsCache } from '../host/resultsCache';
 import { confirmKey, decideRun } from '../host/runPolicy';
-import { ANALYSIS_LIMITS, ANALYSIS_PROCESS_ENV } from '../engine/limits';
+import { ANALYSIS_LIMITS, analysisProcessEnv } from '../engine/limits';
 import { METHOD_VERSION, type ProgressEvent, type Results } from '../engine/types';
 import { modelFileFormat, modelFilesGlob } from '../engine/model/contract';
 
@@ -174,7 +174,7 @@ function workerLaunch(context: vscode.ExtensionContext, run: RunSettings): { wor
   return {
     workerPath: path.join(context.extensionUri.fsPath, 'dist', 'worker.js'),
     // The readers' memory budget (engine/limits.ts) follows the worker's heap limit.
-    start: { maxOldSpaceMB: run.workerMemoryMB, env: { ...ANALYSIS_PROCESS_ENV, UNET_LENS_MEMORY_MB: String(run.workerMemoryMB) } },
+    start: { maxOldSpaceMB: run.workerMemoryMB, env: { ...analysisProcessEnv(), UNET_LENS_MEMORY_MB: String(run.workerMemoryMB) } },
   };
 }
 

@@ -33,7 +33,7 @@ import { loadDatasetFile } from '../engine/data/datasetFile';
 import { parseTimelineToHost, type HostToTimeline, type SavedTimeline } from '../protocol/messages';
 import { parseTimelineState, readSavedColumns, readSavedComparison, restoredStatus, resumeProblem, watchedFolder, type SavedSeries } from '../host/timelineRestore';
 import { claimSlot, releaseSlot, settingsOverrides, type AnalyzeDeps } from './analyze';
-import { ANALYSIS_PROCESS_ENV } from '../engine/limits';
+import { analysisProcessEnv } from '../engine/limits';
 
 export const TIMELINE_TYPE = 'unetLens.timeline';
 /** How long a restored panel's page may take to say `ready` before it is loaded again. */
@@ -92,7 +92,7 @@ export async function analyzeOne(deps: AnalyzeDeps, modelPath: string, datasetPa
       signal,
       maxOldSpaceMB: cfg.get<number>('workerMemoryMB') ?? 8192,
       // The readers' memory budget (engine/limits.ts) follows the worker's heap limit.
-      env: { ...ANALYSIS_PROCESS_ENV, UNET_LENS_MEMORY_MB: String(cfg.get<number>('workerMemoryMB') ?? 8192) },
+      env: { ...analysisProcessEnv(), UNET_LENS_MEMORY_MB: String(cfg.get<number>('workerMemoryMB') ?? 8192) },
     },
   );
   await cache.record({ key, modelPath, datasetPath, modelSha256, datasetSha256, settings: overrides }).catch((e) => log.warn(`results cache not updated: ${(e as Error).message}`));

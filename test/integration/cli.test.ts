@@ -11,7 +11,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ANALYSIS_EXEC_ARGV, ANALYSIS_PROCESS_ENV } from '../../src/engine/limits';
+import { ANALYSIS_EXEC_ARGV, analysisProcessEnv } from '../../src/engine/limits';
 
 const root = resolve(__dirname, '..', '..');
 const cli = join(root, 'dist', 'cli.js');
@@ -206,7 +206,7 @@ test('SIGINT cancels with exit code 130 and writes nothing', async () => {
   assert.ok(!existsSync(join(out, 'results.json')));
 });
 
-test('analyze runs in a relaunched child with the allocator setting and the gc flag (engine/limits.ts ANALYSIS_PROCESS_ENV, ANALYSIS_EXEC_ARGV); SIGTERM and SIGKILL of the CLI take the child with them', { skip: process.platform !== 'linux' && 'the relaunch is for glibc' }, async () => {
+test('analyze runs in a relaunched child with the allocator setting and the gc flag (engine/limits.ts analysisProcessEnv, ANALYSIS_EXEC_ARGV); SIGTERM and SIGKILL of the CLI take the child with them', { skip: process.platform !== 'linux' && 'the relaunch is for glibc' }, async () => {
   const started = async (out: string) => {
     const child = spawn(process.execPath, [cli, 'analyze', model, '--data', data, '--out', out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -219,8 +219,9 @@ test('analyze runs in a relaunched child with the allocator setting and the gc f
   const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
   const a = await started(tmp());
   const env = readFileSync(`/proc/${a.kid}/environ`, 'utf8').split('\0');
-  for (const [k, v] of Object.entries(ANALYSIS_PROCESS_ENV)) assert.ok(env.includes(`${k}=${v}`), `the allocator setting ${k}`);
+  for (const [k, v] of Object.entries(analysisProcessEnv(process.env))) assert.ok(env.includes(`${k}=${v}`), `the allocator setting ${k}`);
   assert.ok(env.includes(`MALLOC_MMAP_THRESHOLD_=${4 * 1024 ** 3}`));
+  assert.ok(env.some((e) => /^GLIBC_TUNABLES=(.*:)?glibc\.malloc\.hugetlb=/.test(e)), 'transparent huge pages asked for');
   const cmdline = readFileSync(`/proc/${a.kid}/cmdline`, 'utf8').split('\0');
   for (const f of ANALYSIS_EXEC_ARGV) assert.ok(cmdline.includes(f), `the child's flags: ${cmdline.join(' ')}`);
   assert.ok(!readFileSync(`/proc/${a.child.pid}/environ`, 'utf8').split('\0').some((e) => e.startsWith('MALLOC_MMAP_THRESHOLD_=')), 'the CLI itself started without it');

@@ -1,11 +1,12 @@
 /**
  * limits.ts `batchForMemory`: images per forward pass under the memory budget (a quarter of it
- * for one batch of activations); `releaseBatch`: a collection after a large batch, when gc is exposed.
+ * for one batch of activations); `releaseBatch`: a collection after a large batch, when gc is exposed;
+ * `analysisProcessEnv`: the allocator settings merged into the caller's environment.
  * Run: node --import tsx --test test/unit/batchMemory.test.ts
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RELEASE_BATCH_BYTES, arenaFits, batchForMemory, releaseBatch } from '../../src/engine/limits';
+import { ANALYSIS_PROCESS_ENV, RELEASE_BATCH_BYTES, analysisProcessEnv, arenaFits, batchForMemory, hasAnalysisProcessEnv, releaseBatch } from '../../src/engine/limits';
 
 const MB = 2 ** 20;
 
@@ -64,5 +65,27 @@ describe('releaseBatch', () => {
       if (saved) g.gc = saved;
       else delete g.gc;
     }
+  });
+});
+
+describe('analysisProcessEnv', () => {
+  it('adds the allocator settings to an environment without them', () => {
+    const env = analysisProcessEnv({ PATH: '/usr/bin' });
+    assert.deepEqual(env, { ...ANALYSIS_PROCESS_ENV });
+    assert.equal(env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1');
+    assert.equal(env.MALLOC_MMAP_THRESHOLD_, String(4 * 1024 ** 3));
+    assert.equal(hasAnalysisProcessEnv({ PATH: '/usr/bin' }), false);
+    assert.equal(hasAnalysisProcessEnv({ PATH: '/usr/bin', ...env }), true);
+  });
+  it("keeps the user's own tunables and values, and adds only what they do not name", () => {
+    const env = analysisProcessEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2', MALLOC_TRIM_THRESHOLD_: '1048576' });
+    assert.equal(env.GLIBC_TUNABLES, 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+    assert.equal(env.MALLOC_TRIM_THRESHOLD_, '1048576');
+    assert.equal(env.MALLOC_MMAP_THRESHOLD_, String(4 * 1024 ** 3));
+    // a hugetlb=0 of the user's stays, and then nothing is missing but the thresholds
+    const off = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' };
+    assert.equal(analysisProcessEnv(off).GLIBC_TUNABLES, 'glibc.malloc.hugetlb=0');
+    assert.equal(hasAnalysisProcessEnv(off), false);
+    assert.equal(hasAnalysisProcessEnv({ ...off, MALLOC_MMAP_THRESHOLD_: '1', MALLOC_TRIM_THRESHOLD_: '1' }), true);
   });
 });
