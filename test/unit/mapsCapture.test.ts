@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SplitItem, SplitSource } from '../../src/engine/data/splits';
 import { buildTrainReference, centreIndexMap } from '../../src/engine/metrics';
-import { mapImage, mapsCapture, mapsPass } from '../../src/engine/pipeline/maps';
+import { mapImage, mapsAsTheyCome, mapsCapture, mapsPass } from '../../src/engine/pipeline/maps';
 import { runBatch } from '../../src/engine/pipeline/batch';
 import { jobsOf } from '../../src/engine/pipeline/tapJobs';
 import type { Run, TapState } from '../../src/engine/pipeline/context';
@@ -170,6 +170,40 @@ describe('maps from the split pass (mapsCapture) = maps from a second model run'
       assert.deepEqual(fromCapture, fromRun);
     });
   }
+
+  it('mapsAsTheyCome (a split after train): each batch measured in the pass, the same maps as mapsPass; a tap that turns non-finite later is dropped', async () => {
+    const run = fakeRun(2, 1);
+    const ref = await references(run);
+    const early = mapsAsTheyCome(run, src, ref, jobsOf(run))!;
+    const cap = mapsCapture(run, src)!;
+    let kept = 0;
+    for (let start = 0; start < src.count; start++) {
+      const batch = await runBatch(run, src, start, 1);
+      await early.perBatch(batch, 1);
+      await cap.perBatch(batch, 1);
+      kept = Math.max(kept, cap.images.length);
+    }
+    assert.equal(kept, 2, 'the plain capture holds both images until the maps');
+    assert.ok(early.ms > 0);
+    const progress: number[] = [];
+    const asTheyCame = early.finish(new Set(), (d, t) => progress.push(d, t));
+    assert.deepEqual(progress, [1, 2, 2, 2]);
+    const after = await mapsPass(run, src, ref, false, new Set(), () => undefined, jobsOf(run), cap.images);
+    assert.equal(asTheyCame.length, 2);
+    assert.deepEqual(asTheyCame, after);
+    // a tap found non-finite in a later image: out of every map, as mapsPass leaves it out
+    const again = mapsAsTheyCome(run, src, ref, jobsOf(run))!;
+    for (let start = 0; start < src.count; start++) await again.perBatch(await runBatch(run, src, start, 1), 1);
+    const without = again.finish(new Set([1]), () => undefined);
+    const expected = await mapsPass(run, src, ref, false, new Set([1]), () => undefined, jobsOf(run));
+    assert.deepEqual(Object.keys(without[0].confidence), ['big', 'sq']);
+    assert.deepEqual(without, expected);
+    // every tap non-finite: no maps at all (mapsPass: none)
+    const none = mapsAsTheyCome(run, src, ref, jobsOf(run))!;
+    for (let start = 0; start < src.count; start++) await none.perBatch(await runBatch(run, src, start, 1), 1);
+    assert.deepEqual(none.finish(new Set([0, 1, 2, 3]), () => undefined), []);
+    assert.equal(mapsAsTheyCome(fakeRun(0, 1), src, ref, jobsOf(run)), null);
+  });
 
   it('mapGrid: a 128² tap plane gives a 64² grid by default (each cell the location holding its centre), 128² (every location) with mapGrid 128', async () => {
     const batch = await runBatch(fakeRun(1, 1), src, 0, 1);

@@ -13,7 +13,9 @@
  * (only the PCA rows are kept; tapMetrics.ts). Then the spatial maps of the split's first
  * `analysis.mapsPerSplit` images are measured (maps.ts) from the query rows their batches
  * left in the split's own pass (`mapsCapture`: no second model run); train's own maps use the
- * same final reference as every other split.
+ * same final reference as every other split. A split after train has that reference from the
+ * start, so its maps are measured batch by batch inside its pass (`mapsAsTheyCome`: the same
+ * jobs and numbers, and the query rows gone before the next batch runs).
  *
  * With the shift sweep on (METHOD.md §5), an unlabelled split's pass also draws the sweep's
  * own sample of every tap (its streams and `shifts.maxPoints`) from the same rows and the
@@ -41,7 +43,8 @@
  *   returns them; fewer images per batch when that would pass a quarter of the memory
  *   budget, limits.ts `batchForMemory`) and, per image and tap, a few transient arrays of that tap's size;
  * - the maps' inputs of the split in progress, from its pass until its maps: for its first
- *   `mapsPerSplit` images, per tap at most `mapGrid`² rows of C float32 (maps.ts `mapsCapture`);
+ *   `mapsPerSplit` images, per tap at most `mapGrid`² rows of C float32 (maps.ts `mapsCapture`;
+ *   train's until its maps, every other split's only until the end of their batch);
  * - the kNN scratch of one search (a block of at most 2²² float32 distance products);
  * - the results themselves (≤ 1000 PCA rows per tap and split, the maps).
  * Nothing grows with the number of images. Point values are copied only for the points the
@@ -106,7 +109,7 @@ import { targetRange, type Batch } from './batch';
 import { finishSamples, forwardPass } from './forwardPass';
 import type { TapReference, TrainReferences } from './trainReference';
 import { splitMetrics } from './tapMetrics';
-import { mapsCapture, mapsPass } from './maps';
+import { mapsAsTheyCome, mapsCapture, mapsPass } from './maps';
 import { calibrationPlan, sharedMeasure, shiftSweep, type CachedCopies, type SharedMeasure } from './sweep';
 import { createTapPool, tapLanes, tapThreadScript, type TapPool } from './tapPool';
 import { contextOf, jobRunner, setJobs } from './tapJobs';
@@ -321,14 +324,17 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       }
       cache?.stats.misses.push(src.name);
       const shared = unlabeled.includes(src) ? sharedMeasure(run, unlabeled.indexOf(src)) : null;
-      // the maps' images are taken from this pass (maps.ts), not run again
-      const capture = sources[0].labeled ? mapsCapture(run, src) : null;
+      // the maps' images are taken from this pass (maps.ts), not run again; after train, whose
+      // reference is then complete, each batch's maps are measured before the next batch runs
+      const early = sources[0].labeled && !isTrain ? mapsAsTheyCome(run, src, reference, jobs) : null;
+      const capture = sources[0].labeled && !early ? mapsCapture(run, src) : null;
+      const takeMaps = early ?? capture;
       const sharedBatch = shared?.options.perBatch;
-      const passOptions = capture
+      const passOptions = takeMaps
         ? {
             ...shared?.options,
             perBatch: async (batch: Batch, n: number) => {
-              await capture.perBatch(batch, n);
+              await takeMaps.perBatch(batch, n);
               if (sharedBatch) await sharedBatch(batch, n);
             },
           }
@@ -342,7 +348,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
         passOptions,
       );
       imagesDone += src.count;
-      forwardMs += performance.now() - tf;
+      forwardMs += performance.now() - tf - (early?.ms ?? 0);
       if (run.activation && !results.model.activation) results.model.activation = run.activation;
 
       const tm = performance.now();
@@ -387,13 +393,12 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       metricsMs += performance.now() - tm;
 
       const tmaps = performance.now();
-      const items = await mapsPass(run, src, reference, isTrain, pass.nonFinite, (done, total) =>
-        progress({ stage: 'metrics', message: `Maps: ${src.name}`, split: src.name, done, total }),
-        jobs,
-        capture?.images,
-      );
+      const onMap = (done: number, total: number) => progress({ stage: 'metrics', message: `Maps: ${src.name}`, split: src.name, done, total });
+      const items = early
+        ? early.finish(pass.nonFinite, onMap)
+        : await mapsPass(run, src, reference, isTrain, pass.nonFinite, onMap, jobs, capture?.images);
       results.maps.items.push(...items);
-      mapsMs += performance.now() - tmaps;
+      mapsMs += performance.now() - tmaps + (early?.ms ?? 0);
       if (cache) {
         const pca: CachedSplit['pca'] = {};
         for (const t of taps) {

@@ -156,6 +156,53 @@ export function mapImage(run: Run, batch: Batch, b: number, image: number, label
   return { image, id: item.id, preview, label, prediction, taps: inputs };
 }
 
+type UsableTap = { tap: Run['taps'][number]; ti: number; ref: TapReference };
+
+/** The taps a split's maps measure: those with a labelled reference of ≥ 2 points whose activations stayed finite. */
+function usableTaps(run: Run, reference: TrainReferences, nonFinite: Set<number>): UsableTap[] {
+  return run.taps
+    .map((tap, ti) => ({ tap, ti, ref: reference[ti] }))
+    .filter(({ ref, ti }) => ref && ref.knn.labels && ref.knn.n > 1 && !nonFinite.has(ti)) as UsableTap[];
+}
+
+/**
+ * The maps of `images` at the `usable` taps, each image's emitted (`onItem`) with its last tap.
+ * Each tap's map of each image is a job of its own (on the tap threads when there are some,
+ * tapPool.ts), all the images' jobs in one stream (no wait between images); the answers are
+ * taken in order. An image's queries are dropped from `images` once measured.
+ */
+async function measureImages(run: Run, src: SplitSource, usable: UsableTap[], isTrain: boolean, jobs: JobRunner, images: MapImage[], onItem: (item: ImageMaps) => void): Promise<void> {
+  const pairs: { i: number; ti: number; tap: Run['taps'][number]; ref: TapReference; last: boolean }[] = [];
+  images.forEach((m, i) => {
+    const todo = usable.filter(({ ti }) => m.taps[ti]);
+    todo.forEach((u, j) => pairs.push({ i, ...u, last: j === todo.length - 1 }));
+    if (todo.length === 0) pairs.push({ i, ti: -1, tap: usable[0].tap, ref: usable[0].ref, last: true });
+  });
+  const confidence: ImageMaps['confidence'][] = images.map(() => ({}));
+  await inOrder(
+    pairs.length,
+    aheadOf(jobs),
+    (j) => {
+      checkCancel(run.cancel);
+      const { i, ti, ref } = pairs[j];
+      if (ti < 0) return Promise.resolve(null);
+      const m = images[i];
+      const { q, nq, pred, locs, offset } = m.taps[ti]!;
+      return jobs.map({ ref, q, nq, pred, self: isTrain ? { image: m.image, offset, locs } : null });
+    },
+    async (j, values) => {
+      const { i, ti, tap, last } = pairs[j];
+      const m = images[i];
+      if (values) confidence[i][tap.info.name] = { dims: m.taps[ti]!.dims, values: Array.from(values, (v) => round(v, 4)) };
+      if (last) {
+        images[i] = undefined as unknown as MapImage; // drop its queries once measured
+        onItem({ split: src.name, image: m.id, preview: m.preview, label: m.label, prediction: m.prediction, confidence: confidence[i] });
+      }
+      await new Promise((r) => setImmediate(r));
+    },
+  );
+}
+
 /**
  * Spatial knnConfidence maps of the first `mapsPerSplit` images of a split (see the file
  * header). `captured`: their inputs taken in the split's own pass (`mapsCapture`); without
@@ -171,49 +218,17 @@ export async function mapsPass(
   jobs: JobRunner,
   captured?: MapImage[],
 ): Promise<ImageMaps[]> {
-  const { settings, taps } = run;
+  const { settings } = run;
   const count = mapsCount(run, src);
   if (count === 0) return [];
-  const usable = taps
-    .map((tap, ti) => ({ tap, ti, ref: reference[ti] }))
-    .filter(({ ref, ti }) => ref && ref.knn.labels && ref.knn.n > 1 && !nonFinite.has(ti)) as { tap: Run['taps'][number]; ti: number; ref: TapReference }[];
+  const usable = usableTaps(run, reference, nonFinite);
   if (usable.length === 0) return [];
   const items: ImageMaps[] = [];
-  // Each tap's map of each image is a job of its own (on the tap threads when there are some,
-  // tapPool.ts), all the images' jobs in one stream (no wait between images); the answers are
-  // taken in order, and an image's maps are emitted with its last tap.
-  const measure = async (images: MapImage[]) => {
-    const pairs: { i: number; ti: number; tap: Run['taps'][number]; ref: TapReference; last: boolean }[] = [];
-    images.forEach((m, i) => {
-      const todo = usable.filter(({ ti }) => m.taps[ti]);
-      todo.forEach((u, j) => pairs.push({ i, ...u, last: j === todo.length - 1 }));
-      if (todo.length === 0) pairs.push({ i, ti: -1, tap: usable[0].tap, ref: usable[0].ref, last: true });
+  const measure = (images: MapImage[]) =>
+    measureImages(run, src, usable, isTrain, jobs, images, (item) => {
+      items.push(item);
+      onImage(items.length, count);
     });
-    const confidence: ImageMaps['confidence'][] = images.map(() => ({}));
-    await inOrder(
-      pairs.length,
-      aheadOf(jobs),
-      (j) => {
-        checkCancel(run.cancel);
-        const { i, ti, ref } = pairs[j];
-        if (ti < 0) return Promise.resolve(null);
-        const m = images[i];
-        const { q, nq, pred, locs, offset } = m.taps[ti]!;
-        return jobs.map({ ref, q, nq, pred, self: isTrain ? { image: m.image, offset, locs } : null });
-      },
-      async (j, values) => {
-        const { i, ti, tap, last } = pairs[j];
-        const m = images[i];
-        if (values) confidence[i][tap.info.name] = { dims: m.taps[ti]!.dims, values: Array.from(values, (v) => round(v, 4)) };
-        if (last) {
-          images[i] = undefined as unknown as MapImage; // drop its queries once measured
-          items.push({ split: src.name, image: m.id, preview: m.preview, label: m.label, prediction: m.prediction, confidence: confidence[i] });
-          onImage(items.length, count);
-        }
-        await new Promise((r) => setImmediate(r));
-      },
-    );
-  };
   if (captured && captured.length >= count) {
     await measure(captured.splice(0, count)); // taken out: each image's queries go once measured
     return items;
@@ -226,6 +241,56 @@ export async function mapsPass(
     await measure(Array.from({ length: n }, (_, b) => mapImage(run, batch, b, start + b, src.labeled)));
   }
   return items;
+}
+
+/** The maps of a split measured in its own pass, image by image (`mapsAsTheyCome`). */
+export interface MapsAsTheyCome {
+  /** For `PassOptions.perBatch`: takes the batch's map images (as `mapsCapture`) and measures them before the next batch runs. */
+  perBatch: (batch: Batch, n: number) => Promise<void>;
+  /**
+   * The split's maps once its pass is done: what `mapsPass` gives for the same images, i.e.
+   * without the taps that turned out to hold NaN/Inf in a later image of the split. `onImage`
+   * is called for each, as mapsPass does.
+   */
+  finish: (nonFinite: Set<number>, onImage: (done: number, total: number) => void) => ImageMaps[];
+  /** Milliseconds spent measuring (inside the forward pass: the caller counts them as the maps'). */
+  ms: number;
+}
+
+/**
+ * The maps of a split whose train reference is complete (every split after train), measured
+ * as its pass takes the images (`mapsCapture`), each batch's before the next batch runs: the
+ * captured query rows (≈ 134 MB an image for the 1024² nested UNet) are gone before the next
+ * image's activations arrive, instead of waiting for the split's metrics. The same jobs, the
+ * same numbers and the same items as `mapsPass` on the captured images. Null when the split
+ * gets no maps or no tap can be measured.
+ */
+export function mapsAsTheyCome(run: Run, src: SplitSource, reference: TrainReferences, jobs: JobRunner): MapsAsTheyCome | null {
+  const capture = mapsCapture(run, src);
+  const usable = usableTaps(run, reference, new Set());
+  if (!capture || usable.length === 0) return null;
+  const count = mapsCount(run, src);
+  const items: ImageMaps[] = [];
+  const out: MapsAsTheyCome = {
+    ms: 0,
+    perBatch: async (batch, n) => {
+      await capture.perBatch(batch, n);
+      if (capture.images.length === 0) return;
+      const t = performance.now();
+      await measureImages(run, src, usable, false, jobs, capture.images.splice(0), (item) => items.push(item));
+      out.ms += performance.now() - t;
+    },
+    finish: (nonFinite, onImage) => {
+      if (!usable.some(({ ti }) => !nonFinite.has(ti))) return [];
+      const dropped = usable.filter(({ ti }) => nonFinite.has(ti)).map(({ tap }) => tap.info.name);
+      items.forEach((item, i) => {
+        for (const name of dropped) delete item.confidence[name];
+        onImage(i + 1, count);
+      });
+      return items;
+    },
+  };
+  return out;
 }
 
 /**
