@@ -69,12 +69,18 @@ export function checkFixedBatch(batch: number | undefined, perImage: number, fil
  * huge pages where the kernel offers them on request ("madvise"): the heap's gigabytes are then
  * faulted in 2 MB at a time, not 4 KB (nested UNet: 1.2 M → 0.2 M page faults, and the first
  * two images' runs no longer cost three times the later ones'; bench/README.md).
+ * `MALLOC_ARENA_MAX=1`: one heap for every thread. Else each tap thread (pipeline/tapPool.ts)
+ * allocates its jobs' rows from a heap of its own, which with the trim threshold above keeps
+ * its largest size for the rest of the run, out of reach of the main thread's next batch
+ * (nested UNet: peak 3.95–4.25 GB → 3.76–4.00 GB over 4–6 runs each, wall time within the noise
+ * on the example; bench/README.md).
  * Read by glibc at process start only; other C libraries ignore it. Merged into the caller's
  * environment by `analysisProcessEnv`.
  */
 export const ANALYSIS_PROCESS_ENV: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: String(4 * 1024 ** 3),
   MALLOC_TRIM_THRESHOLD_: String(4 * 1024 ** 3),
+  MALLOC_ARENA_MAX: '1',
   GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
 };
 

@@ -74,6 +74,7 @@ describe('analysisProcessEnv', () => {
     assert.deepEqual(env, { ...ANALYSIS_PROCESS_ENV });
     assert.equal(env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1');
     assert.equal(env.MALLOC_MMAP_THRESHOLD_, String(4 * 1024 ** 3));
+    assert.equal(env.MALLOC_ARENA_MAX, '1');
     assert.equal(hasAnalysisProcessEnv({ PATH: '/usr/bin' }), false);
     assert.equal(hasAnalysisProcessEnv({ PATH: '/usr/bin', ...env }), true);
   });
@@ -86,6 +87,6 @@ describe('analysisProcessEnv', () => {
     const off = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' };
     assert.equal(analysisProcessEnv(off).GLIBC_TUNABLES, 'glibc.malloc.hugetlb=0');
     assert.equal(hasAnalysisProcessEnv(off), false);
-    assert.equal(hasAnalysisProcessEnv({ ...off, MALLOC_MMAP_THRESHOLD_: '1', MALLOC_TRIM_THRESHOLD_: '1' }), true);
+    assert.equal(hasAnalysisProcessEnv({ ...off, MALLOC_MMAP_THRESHOLD_: '1', MALLOC_TRIM_THRESHOLD_: '1', MALLOC_ARENA_MAX: '4' }), true);
   });
 });
