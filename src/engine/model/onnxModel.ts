@@ -124,7 +124,7 @@ async function createSession(
     // Without the arena, no memory pattern either: with fixed shapes onnxruntime plans one block
     // for every intermediate tensor of a run and allocates it whole each run. For the 1024² nested
     // UNet that block, beside the fetched taps and their copies in JavaScript, set the peak
-    // (3.7 GB against 4.4 GB for one image's run, and the second run 3.2 s against 6.1 s;
+    // (six runs of one image: 3707 MB against 4317 MB, the second run 3.6 s against 5.6 s;
     // bench/README.md, issue 12 item 6). Numerics unchanged.
     enableMemPattern: arena,
     ...(threads && threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
