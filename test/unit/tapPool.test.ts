@@ -7,6 +7,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,5 +141,55 @@ parentPort.on('message', (req) => {
     const pool = createTapPool(script, 1, {}, run);
     await pool.dispose();
     assert.equal(await pool.run('tap', 'q', async () => 'local:q'), 'local:q');
+  });
+});
+
+describe('the threads compile on their own thread', () => {
+  // Node 20 can abort the whole process when a worker is stopped while one of V8's background
+  // compile jobs for it still runs (tapPool.ts, noConcurrentRecompilationInNewIsolates). The
+  // pool's threads therefore compile synchronously: read back from V8's own --trace-opt, in a
+  // child process, against a plain Worker (concurrent, as V8 does by default).
+  const dir = mkdtempSync(join(tmpdir(), 'unetlens-tappool-jit-'));
+  const script = join(dir, 'hot.js');
+  writeFileSync(
+    script,
+    `const { parentPort } = require('node:worker_threads');
+function tapHotLoop(n) { let s = 0; for (let i = 0; i < n; i++) s += Math.sqrt(i) * 0.5; return s; }
+parentPort.on('message', (req) => {
+  let t = 0;
+  for (let r = 0; r < 3000; r++) t += tapHotLoop(1000);
+  parentPort.postMessage({ id: req.id, result: t });
+});`,
+  );
+  const pool = join(dir, 'pool.ts');
+  writeFileSync(
+    pool,
+    `import { Worker } from 'node:worker_threads';
+import { createTapPool } from ${JSON.stringify(join(process.cwd(), 'src/engine/pipeline/tapPool'))};
+const script = ${JSON.stringify(script)};
+(async () => {
+  if (process.argv[2] === 'plain') {
+    const w = new Worker(script);
+    await new Promise((r) => { w.once('message', r); w.postMessage({ id: 1 }); });
+    await w.terminate();
+    return;
+  }
+  const p = createTapPool(script, 1, {}, { settings: { k: 10, seed: 0 }, numClasses: 2, task: 'segmentation' });
+  await p.run('tap', 1, async () => 0);
+  await p.dispose();
+})();`,
+  );
+  const modes = (arg: string) => {
+    const r = spawnSync(process.execPath, ['--trace-opt', '--import', 'tsx', pool, arg], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    return [...r.stdout.matchAll(/\[compiling method .*<JSFunction tapHotLoop .*mode: ConcurrencyMode::(\w+)\]/g)].map((m) => m[1]);
+  };
+
+  it('a plain worker compiles its hot function concurrently; a pool thread does it synchronously', () => {
+    const plain = modes('plain');
+    assert.ok(plain.includes('kConcurrent'), `plain worker: ${plain.join(', ') || 'never compiled'}`);
+    const pooled = modes('pool');
+    assert.ok(pooled.length > 0, 'the hot function was optimized in the pool thread');
+    assert.deepEqual([...new Set(pooled)], ['kSynchronous']);
   });
 });

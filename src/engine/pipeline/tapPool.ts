@@ -20,6 +20,7 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 
 /** The thread's script next to this bundle (dist/tapThread.js); null when absent (running from the sources, e.g. unit tests). */
@@ -90,6 +91,24 @@ export function compact<T>(v: T, depth = 0): T {
   return out as T;
 }
 
+/**
+ * Node 20 takes a worker's isolate off its platform before it disposes of it. An optimizing
+ * compile job still running on a background thread for that isolate then asks the platform
+ * for the isolate's task runner and the whole process aborts (`NodePlatform::ForIsolate`,
+ * `Assertion failed: (data.first) != nullptr`, native stack through
+ * `OptimizingCompileDispatcher::CompileTask`). CI saw it once, as the pool was stopped right
+ * after the maps. V8 makes an isolate's compile dispatcher when the isolate is created, from
+ * this flag: isolates created after it (the tap threads) compile on their own thread, so no
+ * job of theirs outlives them; this thread's isolate keeps its dispatcher. Process-wide, so
+ * it is set once, in the analysis process only (the CLI or the extension's forked worker).
+ */
+let recompilationSet = false;
+export function noConcurrentRecompilationInNewIsolates(): void {
+  if (recompilationSet) return;
+  recompilationSet = true;
+  setFlagsFromString('--no-concurrent-recompilation');
+}
+
 export function createTapPool(
   script: string,
   lanes: number,
@@ -119,6 +138,7 @@ export function createTapPool(
   // so loading onnxruntime in them does not take a core from the start of the analysis.
   const start = () => {
     if (pool.length) return;
+    noConcurrentRecompilationInNewIsolates();
     for (let i = 0; i < lanes; i++) {
       const worker = new Worker(script, { workerData: { sessionOptions, run } });
       worker.unref();
