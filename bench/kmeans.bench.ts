@@ -8,7 +8,8 @@
  * For each dim: n seeded ReLU-like points (4 Gaussian clusters, clipped at 0), K = 2,
  * nInit = 10 (as the engine's roughness, KMEANS_INITS), seed 0. Prints the median ms of one
  * call on each side, the iterations of the winning run, and the ratio; `kMeansAsync` (the same
- * result through onnxruntime's Gemm, as the pipeline runs it; `--threads`, default 2) beside it. The Python side is
+ * result through onnxruntime's Gemm, as the pipeline runs it; `--threads`, default 2) beside it,
+ * and the same with its centre sums by the JavaScript loop instead of rowSums.ts's WebAssembly. The Python side is
  * KMeans(n_clusters=K, n_init=10, random_state=0) in /usr/bin/python3 with 1 OpenMP thread
  * (threadpoolctl; the fastest setting on this shared machine, as in the full benchmark).
  */
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
   const gemm = await createOnnxGemm(require('onnxruntime-node'), { intraOpNumThreads: THREADS, graphOptimizationLevel: 'all' });
   const dir = mkdtempSync(join(tmpdir(), 'kmeans-bench-'));
   console.log(`kMeans: n = ${N}, K = ${K}, nInit = ${N_INIT}, median of ${RUNS} (ms per call); Gemm route: onnxruntime, ${THREADS} threads`);
-  console.log('   dim    ours JS  (iters)  ours Gemm   same     sklearn  (iters)   JS/sklearn  Gemm/sklearn');
+  console.log('   dim    ours JS  (iters)  ours Gemm   same     sklearn  (iters)   JS/sklearn  Gemm/sklearn   Gemm, JS sums');
   for (const dim of DIMS) {
     const x = makePoints(N, dim, dim);
     const ref = kMeans({ points: x, n: N, dim, k: K, seed: 0, nInit: N_INIT }); // warm-up
@@ -81,13 +82,22 @@ async function main(): Promise<void> {
       tg.push(performance.now() - t0);
     }
     const oursG = median(tg);
+    // the same route with the centre sums by the JavaScript loop (before rowSums.ts's WebAssembly)
+    const tj: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const t0 = performance.now();
+      await kMeansAsync({ points: x, n: N, dim, k: K, seed: 0, nInit: N_INIT, gemm, rowSums: 'js' });
+      tj.push(performance.now() - t0);
+    }
+    const oursGJ = median(tj);
     const file = join(dir, `x${dim}.f32`);
     writeFileSync(file, Buffer.from(x.buffer, x.byteOffset, x.byteLength));
     const r = spawnSync('/usr/bin/python3', ['-c', PY, file, String(N), String(dim), String(K), String(N_INIT), String(RUNS)], { encoding: 'utf8' });
     const py = r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').at(-1)!) : null;
     console.log(
       `${String(dim).padStart(6)} ${ours.toFixed(0).padStart(7)} ms (${String(iters).padStart(3)}) ${oursG.toFixed(0).padStart(7)} ms  ${same ? 'yes' : 'NO '}  ` +
-        (py ? `${py.ms.toFixed(0).padStart(7)} ms (${String(py.iterations).padStart(3)})   ${(ours / py.ms).toFixed(2).padStart(8)}×  ${(oursG / py.ms).toFixed(2).padStart(8)}×` : `python failed: ${r.stderr.trim().split('\n').pop()}`),
+        (py ? `${py.ms.toFixed(0).padStart(7)} ms (${String(py.iterations).padStart(3)})   ${(ours / py.ms).toFixed(2).padStart(8)}×  ${(oursG / py.ms).toFixed(2).padStart(8)}×` : `python failed: ${r.stderr.trim().split('\n').pop()}`) +
+        `   ${oursGJ.toFixed(0).padStart(7)} ms (${(oursGJ / oursG).toFixed(2)}× the WebAssembly sums' time)`,
     );
   }
   rmSync(dir, { recursive: true, force: true });

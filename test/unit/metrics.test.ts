@@ -777,6 +777,7 @@ describe('kMeansAsync (the Gemm route)', () => {
         const a = kMeans({ points, n, dim, k, seed: 0, nInit });
         same(a, await kMeansAsync({ points, n, dim, k, seed: 0, nInit }), `${what} nInit ${nInit} (gemmNT)`);
         same(a, await kMeansAsync({ points, n, dim, k, seed: 0, nInit, gemm: async (...x) => crude(...x) }), `${what} nInit ${nInit} (crude hook)`);
+        same(a, await kMeansAsync({ points, n, dim, k, seed: 0, nInit, rowSums: 'js' }), `${what} nInit ${nInit} (gemmNT, the centre sums by the JavaScript loop)`);
       }
     }
     const r = roughness({ points: cases[1][1], dim: 32, prevPoints: cases[2][1].subarray(0, 600 * 64), prevDim: 64, n: 600, k: 2, seed: 1, nInit: 10 });

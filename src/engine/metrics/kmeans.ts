@@ -21,6 +21,7 @@
 import { MetricArgumentError, checkInt, checkNumber, checkPoints, type FloatArray } from './validate';
 import { Prng } from './prng';
 import { gemmNT, type AsyncGemm } from './knn';
+import { rowSummer, sumRowsJs } from './rowSums';
 
 export interface KMeansOptions {
   /** Row-major n×dim. */
@@ -257,7 +258,7 @@ export function kMeans(o: KMeansOptions): KMeansResult {
  * `kMeansAsync`: the same result as `kMeans`, bit for bit (labels, centres, sizes, inertia,
  * iterations), with the assignment step's point–centre products from a gemm hook
  * (onnxruntime's `Gemm`, `createOnnxGemm`; default the JavaScript `gemmNT`) and the centre sums
- * in the same pass over the points.
+ * from rowSums.ts.
  *
  * - Assignment. `d̃(i, c) = ‖x_i‖² + ‖c‖² − 2·G[i, c]`, `G = X·fl32(C)ᵀ` in float32, norms in
  *   float64. Against the float64 loop `sq` of `kMeans` (the reference value),
@@ -267,16 +268,18 @@ export function kMeans(o: KMeansOptions): KMeansResult {
  *   itself), doubled for safety. The nearest centre by `d̃` is certain when its upper bound
  *   is below every other centre's lower bound; otherwise the point takes `kMeans`'s own
  *   float64 loop (ties to the lower index). So the labels are `kMeans`'s.
- * - Centre sums: accumulated in point order during the same pass (the order of `kMeans`'s
- *   M-step, so the same float64 sums); when a cluster is left empty (the farthest-point rule
- *   moves points), the sums are redone after the move, as `kMeans` does.
+ * - Centre sums: after each assignment, every point's row added to its label's row in point
+ *   order (the order of `kMeans`'s M-step, so the same float64 sums), by rowSums.ts's
+ *   WebAssembly function where it runs (the same additions, two lanes at a time); when a cluster
+ *   is left empty (the farthest-point rule moves points), the sums are redone after the move,
+ *   as `kMeans` does.
  * - Few centre values (K·dim ≤ `EXACT_KDIM`): no gemm; the assignment is `kMeans`'s own float64
- *   loop fused with the centre sums (`assignExact`), its inertia exact (bound 0).
+ *   loop (`assignExact`), its inertia exact (bound 0).
  * - Best of `nInit`: each run's inertia is known to within the sum of its bounds; when two
  *   runs' intervals overlap, both exact inertias (`Σ sq`, in point order) decide, so the
  *   chosen run (lowest inertia, first on ties) is `kMeans`'s. The returned inertia is exact.
  */
-export async function kMeansAsync(o: KMeansOptions & { gemm?: AsyncGemm }): Promise<KMeansResult> {
+export async function kMeansAsync(o: KMeansOptions & { gemm?: AsyncGemm; /** 'js': the centre sums by the JavaScript loop (the benchmark's comparison); the same result. */ rowSums?: 'auto' | 'js' }): Promise<KMeansResult> {
   const fn = 'kMeans';
   if (!o || typeof o !== 'object') throw new MetricArgumentError(fn, 'options', 'must be an object');
   const n = checkInt(fn, 'n', o.n, 1);
@@ -316,6 +319,9 @@ export async function kMeansAsync(o: KMeansOptions & { gemm?: AsyncGemm }): Prom
     xn2[i] = s;
   }
   const gemm: AsyncGemm = o.gemm && n * dim >= 32768 ? o.gemm : gemmNT;
+  // The centre sums of every pass (rowSums.ts): WebAssembly where it runs, the same sums either way.
+  const summer = rowSummer(x32, n, dim, Math.min(K, n), o.rowSums ?? 'auto');
+  const sumRows: SumRows = summer ? (l, s) => summer.sum(l, s) : (l, s) => sumRowsJs(x32, n, dim, l, s);
   const prng = new Prng(o.seed);
   let best: (KMeansResult & { approx: number; bound: number; exact?: number }) | null = null;
   const exactInertia = (r: KMeansResult & { exact?: number }): number => {
@@ -326,12 +332,16 @@ export async function kMeansAsync(o: KMeansOptions & { gemm?: AsyncGemm }): Prom
     }
     return r.exact;
   };
-  for (let r = 0; r < nInit; r++) {
-    const res = await runOnceGemm(points, x32, xn2, n, dim, Math.min(K, n), prng, maxIter, tolAbs, gemm);
-    if (best === null) best = res;
-    else if (res.approx + res.bound < best.approx - best.bound) best = res;
-    else if (res.approx - res.bound > best.approx + best.bound) continue;
-    else if (exactInertia(res) < exactInertia(best)) best = res;
+  try {
+    for (let r = 0; r < nInit; r++) {
+      const res = await runOnceGemm(points, x32, xn2, n, dim, Math.min(K, n), prng, maxIter, tolAbs, gemm, sumRows);
+      if (best === null) best = res;
+      else if (res.approx + res.bound < best.approx - best.bound) best = res;
+      else if (res.approx - res.bound > best.approx + best.bound) continue;
+      else if (exactInertia(res) < exactInertia(best)) best = res;
+    }
+  } finally {
+    summer?.release();
   }
   const b = best!;
   b.inertia = exactInertia(b);
@@ -348,11 +358,12 @@ const U64 = 2 ** -53;
  */
 async function assignGemm(
   points: FloatArray, x32: Float32Array, xn2: Float64Array, n: number, dim: number,
-  centres: Float64Array, k: number, labels: Int32Array, sums: Float64Array, G: Float32Array, gemm: AsyncGemm,
+  centres: Float64Array, k: number, labels: Int32Array, sums: Float64Array, G: Float32Array, gemm: AsyncGemm, sumRows: SumRows,
 ): Promise<{ approx: number; bound: number; changed: boolean; exactPoints: number }> {
   if (k * dim <= EXACT_KDIM) {
-    sums.fill(0);
-    return assignExact(x32, n, dim, centres, k, labels, sums);
+    const r = assignExact(x32, n, dim, centres, k, labels);
+    sumRows(labels, sums);
+    return r;
   }
   const c32 = Float32Array.from(centres);
   const cn2 = new Float64Array(k);
@@ -367,7 +378,6 @@ async function assignGemm(
   const gamma = (dim * U32) / (1 - dim * U32);
   const a = 4 * (gamma * 1.0001 + U32);
   const bb = 2 * (2 * dim + 8) * U64 * 1.01;
-  sums.fill(0);
   const dt = new Float64Array(k);
   const bd = new Float64Array(k);
   let approx = 0;
@@ -404,9 +414,9 @@ async function assignGemm(
       }
       if (labels[i] !== best) changed = true;
       labels[i] = best;
-      addRow(sums, best * dim, points, i * dim, dim);
     }
     bound += 4 * (n + 2) * U64 * (Math.abs(approx) + bound);
+    sumRows(labels, sums);
     return { approx, bound, changed, exactPoints };
   }
   for (let i = 0; i < n; i++) {
@@ -439,25 +449,23 @@ async function assignGemm(
     }
     if (labels[i] !== best) changed = true;
     labels[i] = best;
-    const c0 = best * dim;
-    const p = i * dim;
-    for (let d = 0; d < dim; d++) sums[c0 + d] += points[p + d];
   }
   // the float64 summation of the inertia itself (both sides), with room to spare
   bound += 4 * (n + 2) * U64 * (Math.abs(approx) + bound);
+  sumRows(labels, sums);
   return { approx, bound, changed, exactPoints };
 }
 
 /**
  * Below this many centre values (K·dim), the assignment takes `kMeans`'s own float64 loop
- * (`sq`, ties to the lower centre) fused with the centre sums: at so few products the gemm
+ * (`sq`, ties to the lower centre): at so few products the gemm
  * call costs more than the distances themselves. The inertia is then exact (bound 0).
  */
 const EXACT_KDIM = 32;
 
-/** `assignGemm` without the gemm: the exact distances of `assign`, with the centre sums in the same pass. */
+/** `assignGemm` without the gemm: the exact distances of `assign` (the caller then takes the centre sums). */
 function assignExact(
-  x: Float32Array, n: number, dim: number, centres: Float64Array, k: number, labels: Int32Array, sums: Float64Array,
+  x: Float32Array, n: number, dim: number, centres: Float64Array, k: number, labels: Int32Array,
 ): { approx: number; bound: number; changed: boolean; exactPoints: number } {
   let approx = 0;
   let changed = false;
@@ -478,7 +486,6 @@ function assignExact(
       approx += best === 1 ? s1 : s0;
       if (labels[i] !== best) changed = true;
       labels[i] = best;
-      addRow(sums, best * dim, x, p, dim);
     }
     return { approx, bound: 0, changed, exactPoints: n };
   }
@@ -495,26 +502,16 @@ function assignExact(
     approx += bd;
     if (labels[i] !== best) changed = true;
     labels[i] = best;
-    addRow(sums, best * dim, x, i * dim, dim);
   }
   return { approx, bound: 0, changed, exactPoints: n };
 }
 
-/** `sums[c … c + dim) += x[p … p + dim)`, element by element (each sum in point order, as the M-step). */
-function addRow(sums: Float64Array, c: number, x: Float32Array, p: number, dim: number): void {
-  let d = 0;
-  for (; d + 3 < dim; d += 4) {
-    sums[c + d] += x[p + d];
-    sums[c + d + 1] += x[p + d + 1];
-    sums[c + d + 2] += x[p + d + 2];
-    sums[c + d + 3] += x[p + d + 3];
-  }
-  for (; d < dim; d++) sums[c + d] += x[p + d];
-}
+/** Zeroes `sums` (k×dim) and adds every point's row to its label's row, in point order (rowSums.ts). */
+type SumRows = (labels: Int32Array, sums: Float64Array) => void;
 
 async function runOnceGemm(
   points: FloatArray, x32: Float32Array, xn2: Float64Array, n: number, dim: number, K: number, prng: Prng,
-  maxIter: number, tolAbs: number, gemm: AsyncGemm,
+  maxIter: number, tolAbs: number, gemm: AsyncGemm, sumRows: SumRows,
 ): Promise<KMeansResult & { approx: number; bound: number }> {
   const init = plusPlus(points, n, dim, K, prng);
   const k = init.k;
@@ -528,7 +525,7 @@ async function runOnceGemm(
   let a = { approx: 0, bound: 0, changed: false, exactPoints: 0 };
   for (let it = 0; it < maxIter; it++) {
     iterations = it + 1;
-    a = await assignGemm(points, x32, xn2, n, dim, centres, k, labels, sums, G, gemm);
+    a = await assignGemm(points, x32, xn2, n, dim, centres, k, labels, sums, G, gemm, sumRows);
     if (it > 0 && !a.changed) {
       converged = true;
       break;
@@ -558,14 +555,7 @@ async function runOnceGemm(
       dist[far] = 0;
       moved = true;
     }
-    if (moved) {
-      sums.fill(0);
-      for (let i = 0; i < n; i++) {
-        const c = labels[i] * dim;
-        const p = i * dim;
-        for (let d = 0; d < dim; d++) sums[c + d] += points[p + d];
-      }
-    }
+    if (moved) sumRows(labels, sums);
     const next = sums;
     let shift = 0;
     for (let c = 0; c < k; c++) {
@@ -580,11 +570,11 @@ async function runOnceGemm(
     centres = next;
     if (shift <= tolAbs) {
       converged = true;
-      a = await assignGemm(points, x32, xn2, n, dim, centres, k, labels, sums, G, gemm);
+      a = await assignGemm(points, x32, xn2, n, dim, centres, k, labels, sums, G, gemm, sumRows);
       break;
     }
   }
-  if (!converged) a = await assignGemm(points, x32, xn2, n, dim, centres, k, labels, sums, G, gemm);
+  if (!converged) a = await assignGemm(points, x32, xn2, n, dim, centres, k, labels, sums, G, gemm, sumRows);
   sizes.fill(0);
   for (let i = 0; i < n; i++) sizes[labels[i]]++;
   return { labels, centroids: centres, k, sizes, inertia: a.approx, iterations, converged, approx: a.approx, bound: a.bound };
