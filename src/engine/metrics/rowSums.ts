@@ -56,10 +56,12 @@ function wasmModule(): WebAssembly.Module | null {
 
 /**
  * A summer over `x` (n×dim, row-major) for labels in [0, k), or null (no WebAssembly SIMD, or
- * too large): the caller then uses `sumRowsJs`. Its own memory, so calls never share state.
+ * too large): the caller then uses `sumRowsJs`; `route` 'js' asks for that loop (the
+ * benchmark's comparison). Its memory is its own until `release` (then the thread's next
+ * summer may take it), so summers in use never share state.
  */
-export function rowSummer(x: Float32Array, n: number, dim: number, k: number, force: 'wasm' | 'js' | 'auto' = 'auto'): RowSummer | null {
-  if (force === 'js') return null;
+export function rowSummer(x: Float32Array, n: number, dim: number, k: number, route: 'auto' | 'js' = 'auto'): RowSummer | null {
+  if (route === 'js') return null;
   const mod = wasmModule();
   if (!mod) return null;
   const xBytes = n * dim * 4;
