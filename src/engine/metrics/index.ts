@@ -14,4 +14,5 @@ export * from './kmeans';
 export * from './roughness';
 export * from './performance';
 export * from './gemm-onnx';
+export * from './topkWasm';
 export * from './outputStats';
