@@ -8,7 +8,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { createOnnxGemm, createOnnxTopk } from './metrics/gemm-onnx';
-import { preferWasmTopk } from './metrics/topkWasm';
 import type { JobContext, MapJob, TapJob } from './pipeline/jobTypes';
 import { runMapJob, runTapJob } from './pipeline/tapJobs';
 import type { PoolReply, PoolRequest } from './pipeline/tapPool';
@@ -17,7 +16,7 @@ const port = parentPort;
 if (!port) throw new Error('tapThread.js runs as a worker thread of the analysis');
 
 const opts = { ...((workerData as { sessionOptions?: object } | undefined)?.sessionOptions ?? {}), intraOpNumThreads: 1, interOpNumThreads: 1 };
-const kernels = Promise.all([createOnnxGemm(ort, opts), createOnnxTopk(ort, opts).then((t) => preferWasmTopk(t))]);
+const kernels = Promise.all([createOnnxGemm(ort, opts), createOnnxTopk(ort, opts)]);
 const { settings, numClasses, task } = (workerData as { run: Omit<JobContext, 'gemm' | 'topk'> }).run;
 
 port.on('message', (req: PoolRequest) => {

@@ -14,5 +14,4 @@ export * from './kmeans';
 export * from './roughness';
 export * from './performance';
 export * from './gemm-onnx';
-export * from './topkWasm';
 export * from './outputStats';

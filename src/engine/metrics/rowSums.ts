@@ -13,8 +13,6 @@
  * missing (`rowSummer` returns null), the JavaScript loop runs: the same sums.
  */
 
-import { ADD, AND, GE_U, I32, LT_U, MUL, SHL, compiledOnce, get, i32, set, simd, wasmModule as assembleModule } from './wasmAsm';
-
 /** `sums.fill(0)`, then every point's row added to its label's row of `sums` (k×dim), in point order. */
 export function sumRowsJs(x: Float32Array, n: number, dim: number, labels: Int32Array, sums: Float64Array): void {
   sums.fill(0);
@@ -43,8 +41,18 @@ export interface RowSummer {
 /** Above this many bytes of points, labels and sums, the JavaScript loop (no second copy of the points). */
 const MAX_BYTES = 1 << 30;
 
+let compiled: WebAssembly.Module | null | undefined;
+
 /** The compiled module (once per thread), or null where WebAssembly SIMD is not available. */
-const wasmModule = compiledOnce(() => assemble());
+function wasmModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    compiled = typeof WebAssembly === 'object' && WebAssembly.validate(ROW_SUMS_WASM) ? new WebAssembly.Module(ROW_SUMS_WASM) : null;
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
 
 /**
  * A summer over `x` (n×dim, row-major) for labels in [0, k), or null (no WebAssembly SIMD, or
@@ -110,6 +118,29 @@ const align16 = (b: number) => (b + 15) & ~15;
 /* The module                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
+const uleb = (v: number): number[] => {
+  const o: number[] = [];
+  do {
+    let b = v & 0x7f;
+    v >>>= 7;
+    if (v) b |= 0x80;
+    o.push(b);
+  } while (v);
+  return o;
+};
+const sleb = (v: number): number[] => {
+  const o: number[] = [];
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && !(b & 0x40)) || (v === -1 && b & 0x40)) return [...o, b];
+    o.push(b | 0x80);
+  }
+};
+const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+const vector = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const name = (s: string) => [...uleb(s.length), ...[...s].map((ch) => ch.charCodeAt(0))];
+
 /**
  * `addRows(x, lab, n, dim, sums)` (byte offsets into the imported memory `env.mem`):
  *
@@ -120,7 +151,18 @@ const align16 = (b: number) => (b + 15) & ~15;
  *       if dim is odd: f64 at d = dim − 1, the same addition
  */
 function assemble(): Uint8Array<ArrayBuffer> {
+  const I32 = 0x7f;
   // params 0 x, 1 lab, 2 n, 3 dim, 4 sums; locals 5 i, 6 p (byte offset of point i), 7 c (byte offset of its sums row), 8 d, 9 even (dim & ~1)
+  const get = (i: number) => [0x20, i];
+  const set = (i: number) => [0x21, i];
+  const i32 = (v: number) => [0x41, ...sleb(v)];
+  const ADD = 0x6a;
+  const MUL = 0x6c;
+  const AND = 0x71;
+  const SHL = 0x74;
+  const LT_U = 0x49;
+  const GE_U = 0x4f;
+  const simd = (op: number) => [0xfd, ...uleb(op)];
   const sumsAddr = [...get(7), ...get(8), ...i32(3), SHL, ADD];
   const xAddr = [...get(6), ...get(8), ...i32(2), SHL, ADD];
   const code = [
@@ -151,6 +193,15 @@ function assemble(): Uint8Array<ArrayBuffer> {
     0x0c, 0, 0x0b, 0x0b,
     0x0b,
   ];
-  return assembleModule([{ params: [I32, I32, I32, I32, I32], results: [], locals: [[5, I32]], code: code.slice(0, -1) }], { addRows: 0 });
+  const body = [...vector([[5, I32]]), ...code];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vector([[0x60, ...vector([[I32], [I32], [I32], [I32], [I32]]), 0]])),
+    ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x00, 0x01]])),
+    ...section(3, vector([[0]])),
+    ...section(7, vector([[...name('addRows'), 0x00, 0]])),
+    ...section(10, vector([[...uleb(body.length), ...body]])),
+  ]);
 }
 
+const ROW_SUMS_WASM = assemble();

@@ -88,7 +88,7 @@ import * as ort from 'onnxruntime-node';
 import { loadDatasetFile } from '../data/datasetFile';
 import { listSplit, type SplitSource } from '../data/splits';
 import { loadModel } from '../model/load';
-import { createOnnxGemm, createOnnxTopk, preferWasmTopk } from '../metrics';
+import { createOnnxGemm, createOnnxTopk } from '../metrics';
 import { batchForMemory, formatBytes, memoryBudgetBytes } from '../limits';
 import { LensError, METHOD_VERSION, RESULTS_SCHEMA, type ImageMaps, type ProgressEvent, type Results, type TapMetrics } from '../types';
 import {
@@ -218,8 +218,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       C0: model.inputDims[0],
       outDims: model.outputDims.slice(),
       gemm: await createOnnxGemm(ort, kernelOptions),
-      // the kNN's candidates: WebAssembly SIMD on narrow taps, onnxruntime's Gemm + TopK on wide ones (topkWasm.ts)
-      topk: preferWasmTopk(await createOnnxTopk(ort, kernelOptions)),
+      topk: await createOnnxTopk(ort, kernelOptions),
       cancel: opts.cancel,
       warnings,
       log,
