@@ -17,6 +17,7 @@ import type {
 } from '../src/engine/types';
 import { isUnitMetric, LABEL_FREE_METRICS, METRIC_SPECS, metricShort, metricSpec } from '../src/protocol/metrics';
 import { numOrNull, shortTapName, tapsInOrder, toCsv } from './format';
+import { cannotTell, estimateText as estimateLabel } from '../src/protocol/names';
 import type { RGB } from './scale';
 
 /**
@@ -329,20 +330,23 @@ export function est(v: number): string {
   return String(Number(v.toPrecision(3)));
 }
 
+/** "0.88 [0.73, 1.00]", or only "0.65–1.00" when it cannot tell (src/protocol/names.ts, the one rule). */
 export function estimateText(e: Estimate): string {
-  return `${est(e.value)} [${est(e.low)}, ${est(e.high)}]`;
+  return estimateLabel(e, e.grade);
 }
 
 /**
- * What the estimates of a split mean, in one sentence: "Predicted Dice 0.712 [0.624, 0.793]
- * from the interior features; the max-softmax baseline says 0.843 [0.669, 0.843], the
- * entropy baseline 0.821 [0.691, 0.822]."
+ * What the estimates of a split mean, in one sentence: "Predicted Dice 0.71 [0.62, 0.79]
+ * from the interior features; the max-softmax baseline says 0.84 [0.67, 0.84], the
+ * entropy baseline 0.82 [0.69, 0.82]." An estimate that cannot tell gives only its range.
  */
 export function estimateSentence(metric: string | undefined, rows: EstimateRow[]): string {
   const m = perfTitle(metric);
   const ours = rows.find((r) => r.predictor === 'features')?.estimate ?? null;
   const first = ours
-    ? `Predicted ${m} ${estimateText(ours)} from the interior features`
+    ? cannotTell(ours, ours.grade)
+      ? `Predicted ${m} somewhere in ${estimateText(ours)} (cannot tell) from the interior features`
+      : `Predicted ${m} ${estimateText(ours)} from the interior features`
     : `The interior-features predictor has no estimate of ${m} for this split`;
   const base = rows
     .filter((r) => r.predictor !== 'features')

@@ -14,11 +14,11 @@
  * Pure: reads a Results, returns a Verdict. No I/O.
  */
 import { FEATURE_SHIFT_USUAL, metricSpec } from '../protocol/metrics';
-import { fmtNumber, shortTapName } from '../protocol/names';
+import { CANNOT_TELL_WIDTH, estimateNumber, estimateText, fmtNumber, shortTapName } from '../protocol/names';
 import type { Estimate, Grade, LabeledVerdict, PerformanceWithoutLabels, Results, Stage, UnlabeledVerdict, Verdict } from './types';
 
 /** An interval wider than this (high − low, on the metric's scale) cannot tell a drop from no drop (METHOD.md §5). */
-export const CANNOT_TELL_WIDTH = 0.3;
+export { CANNOT_TELL_WIDTH };
 /** A drop of the expected performance below the reference larger than this is "a drop". */
 export const DROP = 0.05;
 /** A generalization gap (train − split) larger than this is worth naming. */
@@ -151,7 +151,8 @@ function unlabeledVerdict(r: Results, split: string, metric: string, calibrating
       : `${split}: no predicted ${title} — the shift sweep did not run (it needs a labelled split besides train, or enough train images to hold some out).`;
   } else if (pred.grade === 'cannot tell') {
     expect = 'cannot tell';
-    sentence = `${split}: cannot tell whether ${title} drops — the predicted ${title} ${n(est.value)} could be anywhere from ${n(est.low)} to ${n(est.high)} (${refText}).`;
+    // the words, not a precise-looking number: only where it lies
+    sentence = `${split}: cannot tell whether ${title} drops — it could be anywhere from ${estimateNumber(est.low)} to ${estimateNumber(est.high)} (${refText}).`;
   } else {
     const drop = ref ? ref.value - est.value : null;
     expect = drop === null ? 'unknown' : drop > DROP ? 'drop' : drop < -DROP ? 'better' : 'same';
@@ -164,7 +165,7 @@ function unlabeledVerdict(r: Results, split: string, metric: string, calibrating
       : expect === 'better' ? ' — no drop expected'
       : withinNoise ? ` — about the same: its features differ from ${ref.split}'s by no more than the sampling noise`
       : ' — about the same';
-    sentence = `${split}: expected ${title} ${n(est.value)} [${n(est.low)}, ${n(est.high)}]${vs}${what} (reliability: ${pred.grade}).`;
+    sentence = `${split}: expected ${title} ${estimateText(est, pred.grade)}${vs}${what} (reliability: ${pred.grade}).`;
   }
 
   // The share of pixels the model calls foreground: the clearest sign when objects go missing.

@@ -30,3 +30,33 @@ export function fmtNumber(v: unknown, digits = 3): string {
   if (Number.isInteger(n)) return String(n);
   return String(Number(n.toPrecision(digits)));
 }
+
+/** Wider than this, a label-free estimate cannot tell a drop from no drop (its grade is "cannot tell"). */
+export const CANNOT_TELL_WIDTH = 0.3;
+
+/** Whether an estimate cannot tell: its grade says so, or, without one, its interval is wider than CANNOT_TELL_WIDTH. */
+export function cannotTell(e: { low: number; high: number }, grade?: string | null): boolean {
+  return (grade ?? (e.high - e.low > CANNOT_TELL_WIDTH + 1e-12 ? 'cannot tell' : null)) === 'cannot tell';
+}
+
+/**
+ * One number of a label-free estimate: two decimals. Its interval is never narrower than a
+ * few hundredths, so a third decimal would not deserve its place. Values of 10 or more (e.g.
+ * PSNR in dB) with three significant digits.
+ */
+export function estimateNumber(v: number): string {
+  if (!Number.isFinite(v)) return '—';
+  if (Math.abs(v) >= 10) return fmtNumber(v, 3);
+  const s = v.toFixed(2);
+  return s === '-0.00' ? '0.00' : s;
+}
+
+/**
+ * A label-free estimate as text, one rule for the engine's sentences, the panel and the report:
+ * "0.88 [0.73, 1.00]"; when it cannot tell (graded so, or, without a grade, an interval wider
+ * than CANNOT_TELL_WIDTH) no point value, only where it lies: "0.65–1.00".
+ */
+export function estimateText(e: { value: number; low: number; high: number }, grade?: string | null): string {
+  if (cannotTell(e, grade)) return `${estimateNumber(e.low)}–${estimateNumber(e.high)}`;
+  return `${estimateNumber(e.value)} [${estimateNumber(e.low)}, ${estimateNumber(e.high)}]`;
+}

@@ -140,6 +140,30 @@ test('the verdict is the first thing in the panel, and its sentences are those o
   await screenshot(page, 'verdict-panel');
 });
 
+test('the images the verdict asks to label are listed under Without labels, worst first; an estimate that cannot tell shows no point value', async () => {
+  const f = frame();
+  const u = results.verdict!.unlabeled[0];
+  assert.match(u.action.sentence, /listed under Without labels/);
+  // cannot tell: the range in words, not the point value
+  const est = results.performanceWithoutLabels!.splits.siteB.predicted.features!;
+  assert.ok(!/predicted Dice \d/.test(u.sentence), u.sentence);
+  assert.ok(u.sentence.includes(`anywhere from ${est.low.toFixed(2)} to ${est.high.toFixed(2)}`), u.sentence);
+  await showTab(f, 'Without labels');
+  const table = f.locator('section[data-role="cases"] table[data-split="siteB"]');
+  await table.waitFor({ timeout: 10_000 });
+  const per = results.performanceWithoutLabels!.splits.siteB.perImage!;
+  const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-image'), tr.getAttribute('data-label-first') === 'true']));
+  assert.deepEqual(rows.map((r) => r[0]), per.slice(0, 50).map((e) => e.id), 'worst predicted first, as results.json');
+  assert.deepEqual(rows.filter((r) => r[1]).map((r) => r[0]), u.action.images, 'the verdict\'s images marked');
+  // the estimates chart: ours cannot tell, so no marker and no point value beside it
+  const ours = f.locator('svg[data-chart="estimates"][data-split="siteB"] g[data-predictor="features"]');
+  assert.equal(await ours.getAttribute('data-cannot-tell'), 'true');
+  assert.equal(await ours.locator('circle').count(), 0);
+  assert.ok(!(await ours.textContent())!.includes(est.value.toFixed(3)));
+  await f.locator('section[data-role="cases"]').scrollIntoViewIfNeeded();
+  await screenshot(page, 'verdict-cases-to-label');
+});
+
 test('report.html opens with the same verdict first', async () => {
   const report = path.join(path.dirname(resultsFile), 'report.html');
   assert.ok(fs.existsSync(report));

@@ -5,9 +5,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Results } from '../../src/engine/types';
+import type { PerformanceWithoutLabels, Results } from '../../src/engine/types';
 import { installDom, type FakeElement } from '../dom';
 import { results, shiftCopy, split, tap, tapMetrics, testTheme, uTaps, withoutLabelsSection } from '../builders';
+import { computeVerdict } from '../../src/engine/verdict';
 import type { View } from '../../webview/views/view';
 import type { ViewContext } from '../../webview/views/context';
 
@@ -107,9 +108,23 @@ test('Splits: one row per split, measured or predicted with its interval', () =>
   assert.equal(svg.dataset.metric, 'dice');
   const rows = svg.querySelectorAll('g[data-split]');
   assert.deepEqual(rows.map((g) => [g.dataset.split, g.dataset.value ?? g.dataset.predicted]), [['test', '0.8'], ['siteB', '0.6,0.5,0.7'], ['siteC', 'none']]);
-  assert.match(rows[1].textContent, /≈ 0\.6 \[0\.5, 0\.7\]/);
+  assert.match(rows[1].textContent, /≈ 0\.60 \[0\.50, 0\.70\]/);
   assert.equal(root.querySelectorAll('.split-card').length, 3);
-  assert.match(root.querySelector('.split-card[data-split="siteB"]')!.textContent, /Dice \(predicted\)≈ 0\.6 \[0\.5, 0\.7\]/);
+  assert.match(root.querySelector('.split-card[data-split="siteB"]')!.textContent, /Dice \(predicted\)≈ 0\.60 \[0\.50, 0\.70\]/);
+});
+
+test('Splits and Overview: an estimate that cannot tell shows only its range, in words, never a precise-looking value', () => {
+  const r = results({
+    splits: [split('test', { performance: { dice: 0.92 } }), split('siteB', { labeled: false, predictedPerformance: { dice: 0.879, low: 0.653, high: 1 } })],
+  });
+  const { root } = draw((a, b) => new views.SplitsView(a, b), r);
+  const row = root.querySelectorAll('svg[data-chart="splits"] g[data-split]')[1];
+  assert.equal(row.textContent, 'siteBunlabeled0.65–1.00 (cannot tell)');
+  assert.match(root.querySelector('.split-card[data-split="siteB"]')!.textContent, /Dice \(predicted\)0\.65–1\.00 \(cannot tell\)/);
+  const o = draw((a, b) => new views.OverviewView(a, b), r).root;
+  const cell = o.querySelector('td[data-role="predicted"]')!;
+  assert.match(cell.textContent, /^0\.65–1\.00/);
+  assert.doesNotMatch(cell.textContent, /0\.879|0\.88|≈/);
 });
 
 test('The U: one block per tap with its value, coloured by the metric; a selected tap is outlined', () => {
@@ -182,7 +197,62 @@ test('Without labels: the heat strip cells, the scatter hooks, the estimates of 
     ['maxProbability', '0.85,0.8,0.9'],
     ['entropy', 'none'],
   ]);
-  assert.match(root.querySelector('[data-role="estimate-text"]')!.textContent, /^Predicted Dice 0\.6 \[0\.5, 0\.7\] from the interior features; the max-softmax baseline says 0\.85 \[0\.8, 0\.9\], the entropy baseline has none\.$/);
+  assert.match(root.querySelector('[data-role="estimate-text"]')!.textContent, /^Predicted Dice 0\.60 \[0\.50, 0\.70\] from the interior features; the max-softmax baseline says 0\.85 \[0\.80, 0\.90\], the entropy baseline has none\.$/);
+});
+
+/** A without-labels section with one unlabelled split, siteB, and its estimates (and more of its entry). */
+function siteBSection(taps: ReturnType<typeof uTaps>, predicted: PerformanceWithoutLabels['splits'][string]['predicted'], more: Partial<PerformanceWithoutLabels['splits'][string]> = {}): PerformanceWithoutLabels {
+  return withoutLabelsSection({
+    taps,
+    rho: () => ({ roughness: null, knnConfidence: null, featureShift: null }),
+    estimates: { siteB: { output: { maxProbability: 0.9, entropy: 0.3, foreground: 0.1 }, features: {}, predicted, ...more } },
+  });
+}
+
+test('Without labels: an estimate that cannot tell is drawn as its interval alone, no marker, and labelled with its range in words', () => {
+  const taps = uTaps();
+  const pwl = siteBSection(taps, { features: { value: 0.879, low: 0.653, high: 1, grade: 'cannot tell' }, maxProbability: { value: 0.85, low: 0.8, high: 0.9, grade: 'good' }, entropy: null });
+  const { root } = draw((a, b) => new views.WithoutLabelsView(a, b), results({ taps, extra: { performanceWithoutLabels: pwl } }));
+  const est = root.querySelector('svg[data-chart="estimates"][data-split="siteB"]')!;
+  const ours = est.querySelector('g[data-predictor="features"]')!;
+  const base = est.querySelector('g[data-predictor="maxProbability"]')!;
+  assert.equal(ours.dataset.cannotTell, 'true');
+  assert.equal(base.dataset.cannotTell, 'false');
+  assert.equal(ours.querySelectorAll('circle').length, 0, 'no marker at a value it cannot vouch for');
+  assert.equal(base.querySelectorAll('path').length >= 1, true, 'the baseline keeps its marker');
+  assert.match(ours.textContent, /0\.65–1\.00: cannot tell/);
+  assert.doesNotMatch(ours.textContent, /0\.879|0\.88\b/);
+  assert.match(root.querySelector('[data-role="estimate-text"]')!.textContent, /^Predicted Dice somewhere in 0\.65–1\.00 \(cannot tell\) from the interior features; the max-softmax baseline says 0\.85 \[0\.80, 0\.90\]/);
+});
+
+test('Without labels: the cases to label, worst predicted first, the verdict\'s images marked, the list as CSV', () => {
+  const taps = uTaps();
+  const perImage = [
+    { id: 'case7', file: 'data/siteB/images/case7.png', value: 0.0, low: 0, high: 0.2265, grade: 'fair' as const },
+    { id: 'case2', file: 'data/siteB/images/case2.png', value: 0.2384, low: 0.0119, high: 0.4649, grade: 'cannot tell' as const },
+    { id: 'case9', file: 'data/siteB/images/case9.png', value: 0.8869, low: 0.6605, high: 1, grade: 'cannot tell' as const },
+  ];
+  const pwl = siteBSection(taps, { features: { value: 0.6, low: 0.5, high: 0.7 }, maxProbability: null, entropy: null }, { perImage, casesToLabel: 'cases-to-label-siteB.csv' });
+  const r = results({ taps, splits: [split('test', { performance: { dice: 0.9 } }), split('siteB', { labeled: false })], extra: { performanceWithoutLabels: pwl } });
+  r.verdict = computeVerdict(r);
+  assert.deepEqual(r.verdict.unlabeled[0].action.images, ['case7', 'case2', 'case9']);
+  assert.match(r.verdict.unlabeled[0].action.sentence, /listed under Without labels/);
+  const { root, exported } = draw((a, b) => new views.WithoutLabelsView(a, b), r);
+  const section = root.querySelector('[data-role="cases"]')!;
+  assert.ok(section, 'the list the verdict points to is in the view');
+  const rows = section.querySelectorAll('table[data-split="siteB"] tbody tr');
+  assert.deepEqual(rows.map((tr) => [tr.dataset.rank, tr.dataset.image, tr.dataset.labelFirst]), [['1', 'case7', 'true'], ['2', 'case2', 'true'], ['3', 'case9', 'true']]);
+  assert.deepEqual(cells(rows[0]), ['1', 'case7.pnglabel first', '0.00 [0.00, 0.23]', 'fair']);
+  assert.deepEqual(cells(rows[1]), ['2', 'case2.pnglabel first', '0.01–0.46', 'cannot tell'], 'cannot tell: the range, not the value');
+  assert.match(section.textContent, /written beside results\.json as cases-to-label-siteB\.csv/);
+  section.querySelector('button')!.click();
+  assert.equal(exported.csv.length, 1);
+  assert.equal(exported.csv[0][0], 'unetlens-cases-to-label-siteB');
+  assert.equal(exported.csv[0][1].split('\n')[0], 'rank,file,id,predicted_dice,low,high,grade,outside_calibration');
+  assert.equal(exported.csv[0][1].split('\n')[2], '2,data/siteB/images/case2.png,case2,0.2384,0.0119,0.4649,cannot tell,false');
+  // no per-image estimates (classification, older results): no section
+  const { root: bare } = draw((a, b) => new views.WithoutLabelsView(a, b), results({ taps, extra: { performanceWithoutLabels: withoutLabelsSection({ taps, rho: () => ({}) }) } }));
+  assert.equal(bare.querySelector('[data-role="cases"]'), null);
 });
 
 test('Without labels: the predictor table shows a normalised interval as a function of the distance d, a plain one as − / +', () => {

@@ -27,6 +27,7 @@ import { canLog, decadesSpanned } from '../scale';
 import type { Theme } from '../theme';
 import { BaseView } from './view';
 import { metricShort, metricSpec } from '../../src/protocol/metrics';
+import { cannotTell, estimateNumber, estimateText } from '../../src/protocol/names';
 import { metricExplain } from '../explain';
 import { exportFigure } from '../exportStamp';
 
@@ -188,11 +189,14 @@ export class OverviewView extends BaseView {
       const p = s.predictedPerformance;
       if (!p || !predKey || predictedKey(p) !== predKey) return h('td', { class: 'num muted' }, s.labeled ? '' : '—');
       const grade = verdictOf(s.name)?.grade;
+      const ranged = typeof p.low === 'number' && typeof p.high === 'number';
+      // the one rule (src/protocol/names.ts): two decimals; when it cannot tell, only the range
+      const unsure = ranged && cannotTell(p, grade);
       return h(
         'td',
         { class: 'num predicted', title: 'Predicted from the label-free metrics; [low, high] is the interval', 'data-role': 'predicted' },
-        `≈ ${fmt(p[predKey])}`,
-        typeof p.low === 'number' && typeof p.high === 'number' ? h('span', { class: 'range' }, ` [${fmt(p.low)}, ${fmt(p.high)}]`) : null,
+        unsure ? estimateText({ value: p[predKey], low: p.low, high: p.high }, 'cannot tell') : `≈ ${estimateNumber(p[predKey])}`,
+        ranged && !unsure ? h('span', { class: 'range' }, ` [${estimateNumber(p.low)}, ${estimateNumber(p.high)}]`) : null,
         grade ? h('span', { class: `grade-word grade-${grade.replace(' ', '-')}` }, ` ${grade}`) : null,
       );
     };

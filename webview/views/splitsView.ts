@@ -14,6 +14,7 @@ import { exportName, splitStyle } from '../charts';
 import { clear, h, exportButton } from '../dom';
 import { isUnitMetric, metricShort } from '../../src/protocol/metrics';
 import { fmt, numOrNull, performanceCsv, predictedKey, primaryMetric, splitsInOrder } from '../format';
+import { cannotTell, estimateText } from '../../src/protocol/names';
 import { valueAxis } from '../scale';
 import { s, svgToPng } from '../svg';
 import { intervalBar, valueAxisMarks } from '../svgCharts';
@@ -161,7 +162,7 @@ export class SplitsView extends BaseView {
         g.append(
           ...intervalBar(x0, x1, y, st.color, withAlpha(st.color, 0.22)),
           s('path', { d: `M${xv},${y - 7} L${xv + 7},${y} L${xv},${y + 7} L${xv - 7},${y} z`, fill: theme.bg, stroke: st.color, 'stroke-width': 2 }),
-          s('text', { x: left + plotW + 8, y, fill: theme.fg, 'dominant-baseline': 'central', 'font-style': 'italic' }, `≈ ${fmt(predicted[metric])} [${fmt(predicted.low)}, ${fmt(predicted.high)}]`),
+          s('text', { x: left + plotW + 8, y, fill: theme.fg, 'dominant-baseline': 'central', 'font-style': 'italic' }, predictedText(predicted, metric)),
         );
       } else {
         g.append(
@@ -193,7 +194,7 @@ export class SplitsView extends BaseView {
     if (p && pk) {
       row(
         `${metricShort(pk)} (predicted)`,
-        h('span', null, `≈ ${fmt(p[pk])}`, h('span', { class: 'range' }, ` [${fmt(p.low)}, ${fmt(p.high)}]`)),
+        h('span', null, predictedText(p, pk)),
         'predicted',
       );
     } else if (!sp.labeled) {
@@ -229,4 +230,10 @@ export class SplitsView extends BaseView {
     this.svg = undefined;
     this.wrap = undefined;
   }
+}
+
+/** A split's predicted performance: "≈ 0.88 [0.73, 1.00]", or only "0.65–1.00 (cannot tell)" (src/protocol/names.ts, the one rule). */
+function predictedText(p: { [metric: string]: number; low: number; high: number }, metric: string): string {
+  const e = { value: p[metric], low: p.low, high: p.high };
+  return cannotTell(e) ? `${estimateText(e)} (cannot tell)` : `≈ ${estimateText(e)}`;
 }

@@ -69,6 +69,7 @@ import {
 } from '../types';
 import { imageFeatures, imageVector, IMAGE_INPUTS, OUTPUT_COLUMNS, outputValue, predictorColumns, predictorMetrics, row, setOut, type CopyMeasure, type OutputContext } from './inputs';
 import { anchorDistance, calibrateCombined, columnSd, estimateCombined, sigmaOf, SIGMA_EPS, SIGMA_PER_DISTANCE, type CombinedCalibration, type CombinedRow } from './combine';
+import { casesToLabelFile } from '../../protocol/cases';
 import { CONFORMAL_MISS, calibrateAnchored, calibrateConformal, conformalHalfWidth, estimateGraded, extrapolation, fitRidgeSelected, grade, predict, slopeOf, type Calibrated, type GradedEstimate, type Model } from './predictor';
 import { fitTemperature, TEMPERATURES, type LabelObjects } from './outputFeatures';
 import { shiftLabel, type Shift } from './transforms';
@@ -500,27 +501,6 @@ export function noiseFloor(e: GradedEstimate, y0: number, s1: number, m: number,
   return { estimate: { value, low, high, grade: grade(low, high), outside: e.outside }, sd, shrink };
 }
 
-/** The file name of a split's "cases to label" CSV (written by output.ts next to results.json). */
-export function casesToLabelFile(split: string): string {
-  return `cases-to-label-${split.replace(/[^A-Za-z0-9._-]/g, '_')}.csv`;
-}
-
-function csvField(v: string | number | boolean): string {
-  const t = String(v);
-  return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
-}
-
-/**
- * The "cases to label" CSV of one split: its images, worst predicted first (rank 1 = label
- * first), with the estimate, its interval and grade.
- */
-export function casesToLabelCsv(metric: string, per: readonly ImageEstimate[]): string {
-  const head = ['rank', 'file', 'id', `predicted_${metric}`, 'low', 'high', 'grade', 'outside_calibration'];
-  const lines = [head.join(',')];
-  per.forEach((e, i) => lines.push([i + 1, e.file, e.id, e.value, e.low, e.high, e.grade ?? '', e.outside ?? false].map(csvField).join(',')));
-  return `${lines.join('\n')}\n`;
-}
-
 function roundSet(o: SetOutputFeatures | null): SetOutputFeatures | null {
   if (!o) return null;
   return {
@@ -572,3 +552,5 @@ function roundFeatures(f: { [tap: string]: LabelFreeMetrics }): { [tap: string]:
 function listing(items: string[]): string {
   return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
+
+export { casesToLabelCsv, casesToLabelFile } from '../../protocol/cases';

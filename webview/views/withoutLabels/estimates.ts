@@ -16,6 +16,7 @@ import { s, svgToPng } from '../../svg';
 import { intervalBar, valueAxisMarks } from '../../svgCharts';
 import { withAlpha, type Theme } from '../../theme';
 import { estimateRows, estimateSentence, estimatesCsv, estimateSplits, estimateText, perfTitle, PREDICTOR_INFO, PREDICTOR_NAMES } from '../../withoutLabels';
+import { cannotTell } from '../../../src/protocol/names';
 import type { ViewContext } from '../context';
 import { exportFigure } from '../../exportStamp';
 
@@ -171,7 +172,9 @@ export class Estimates {
       const e = r.estimate;
       const rho = p.predictors[r.predictor]?.lofoSpearman;
       const weak = !ours && typeof rho === 'number' && rho <= 0;
-      const g = s('g', { 'data-predictor': r.predictor, 'data-estimate': e ? `${e.value},${e.low},${e.high}` : 'none', 'data-weak': weak ? 'true' : undefined, opacity: weak ? 0.45 : undefined });
+      // cannot tell: the interval alone, no marker and no number that looks precise
+      const unsure = !!e && cannotTell(e, e.grade);
+      const g = s('g', { 'data-predictor': r.predictor, 'data-estimate': e ? `${e.value},${e.low},${e.high}` : 'none', 'data-cannot-tell': e ? String(unsure) : undefined, 'data-weak': weak ? 'true' : undefined, opacity: weak ? 0.45 : undefined });
       g.append(
         s('text', { x: left - 12, y, fill: ours ? theme.fg : theme.muted, 'text-anchor': 'end', 'dominant-baseline': 'central', 'font-weight': ours ? 600 : 400 }, name(r.predictor)),
         s('line', { x1: left, x2: left + plotW, y1: y, y2: y, stroke: theme.grid, 'stroke-width': 1, 'stroke-dasharray': '2 3' }),
@@ -182,10 +185,10 @@ export class Estimates {
         const xv = X(e.value);
         g.append(
           ...intervalBar(x0, x1, y, color, withAlpha(color, ours ? 0.25 : 0.15)),
-          marker(r.predictor, xv, y, color, theme.bg),
-          s('title', null, `${PREDICTOR_INFO[r.predictor].title}: ${m} ≈ ${estimateText(e)}`),
+          ...(unsure ? [] : [marker(r.predictor, xv, y, color, theme.bg)]),
+          s('title', null, `${PREDICTOR_INFO[r.predictor].title}: ${unsure ? `cannot tell — ${m} anywhere in ${estimateText(e)}` : `${m} ≈ ${estimateText(e)}`}`),
         );
-        if (!compact) g.append(s('text', { x: left + plotW + 8, y, fill: ours ? theme.fg : theme.muted, 'dominant-baseline': 'central', 'font-weight': ours ? 600 : 400 }, estimateText(e)));
+        if (!compact) g.append(s('text', { x: left + plotW + 8, y, fill: ours ? theme.fg : theme.muted, 'dominant-baseline': 'central', 'font-weight': ours ? 600 : 400 }, unsure ? `${estimateText(e)}: cannot tell` : estimateText(e)));
       } else {
         g.append(s('text', { x: left + 8, y, fill: theme.muted, 'dominant-baseline': 'central', 'font-style': 'italic' }, compact ? 'no estimate' : 'no estimate (could not be fitted)'));
       }

@@ -4,7 +4,8 @@
  *
  *  1. heatStrip.ts: which taps are indicative (Spearman ρ per tap and label-free metric);
  *  2. shiftScatter.ts: predicted versus true on the shifted copies, with the baselines;
- *  3. estimates.ts: every split without labels, its estimate and interval beside the baselines'.
+ *  3. estimates.ts: every split without labels, its estimate and interval beside the baselines';
+ *  4. cases.ts: per split without labels, its images worst predicted first (cases to label).
  * Without the section: a message saying why (no labelled split, or the sweep was off).
  *
  * Test hooks: the view's root has `data-shifts` (copies) and, without the section,
@@ -15,6 +16,7 @@ import type { PerformanceWithoutLabels, Results } from '../../../src/engine/type
 import { h } from '../../dom';
 import { absence, FAMILY_TITLES, perfTitle, shiftFamilies, withoutLabels } from '../../withoutLabels';
 import { BaseView } from '../view';
+import { CasesToLabel } from './cases';
 import { Estimates } from './estimates';
 import { HeatStrip } from './heatStrip';
 import { ShiftScatter } from './shiftScatter';
@@ -48,10 +50,13 @@ export class WithoutLabelsView extends BaseView {
     this.strip = new HeatStrip(this.ctx, results, p);
     this.scatter = new ShiftScatter(this.ctx, p);
     this.estimates = new Estimates(this.ctx, results, p);
+    const cases = new CasesToLabel(this.ctx, results, p).element;
     this.root.append(
       h('section', { class: 'section', 'aria-labelledby': 'nl-h' }, head, h('p', { class: 'hint' }, calibrationText(p)), relatedWarnings(results)),
-      // the answer first: the estimates of the splits without labels, then how they were made
+      // the answer first: the estimates of the splits without labels and the images to label
+      // next, then how they were made
       this.estimates.element,
+      ...(cases ? [cases] : []),
       this.strip.element,
       this.scatter.element,
     );
