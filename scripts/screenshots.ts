@@ -9,7 +9,7 @@
 // train.py, and the window (1600×1000, the default dark theme) is captured:
 //   media/screenshot-panel.png           the verdict above the Overview
 //   media/screenshot-unet.png            The U coloured by feature shift on siteB
-//   media/screenshot-without-labels.png  the estimates of siteB, the reference line, the heat strip
+//   media/screenshot-without-labels.png  the estimates of siteB, the reference line, the cases to label
 // Nothing of the machine shows: no temporary path, no test fixture.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -211,7 +211,11 @@ function siteBSection(taps: ReturnType<typeof uTaps>, predicted: PerformanceWith
 
 test('Without labels: an estimate that cannot tell is drawn as its interval alone, no marker, and labelled with its range in words', () => {
   const taps = uTaps();
-  const pwl = siteBSection(taps, { features: { value: 0.879, low: 0.653, high: 1, grade: 'cannot tell' }, maxProbability: { value: 0.85, low: 0.8, high: 0.9, grade: 'good' }, entropy: null });
+  const pwl = siteBSection(
+    taps,
+    { features: { value: 0.879, low: 0.653, high: 1, grade: 'cannot tell' }, maxProbability: { value: 0.85, low: 0.8, high: 0.9, grade: 'good' }, entropy: null },
+    { samplingNoise: { sd: 0.036, shrink: 0.6, unshrunk: 0.858 } },
+  );
   const { root } = draw((a, b) => new views.WithoutLabelsView(a, b), results({ taps, extra: { performanceWithoutLabels: pwl } }));
   const est = root.querySelector('svg[data-chart="estimates"][data-split="siteB"]')!;
   const ours = est.querySelector('g[data-predictor="features"]')!;
@@ -220,8 +224,12 @@ test('Without labels: an estimate that cannot tell is drawn as its interval alon
   assert.equal(base.dataset.cannotTell, 'false');
   assert.equal(ours.querySelectorAll('circle').length, 0, 'no marker at a value it cannot vouch for');
   assert.equal(base.querySelectorAll('path').length >= 1, true, 'the baseline keeps its marker');
-  assert.match(ours.textContent, /0\.65–1\.00: cannot tell/);
+  assert.match(ours.textContent, /0\.65–1\.00/);
+  assert.match(ours.querySelector('title')!.textContent, /cannot tell — Dice anywhere in 0\.65–1\.00/);
   assert.doesNotMatch(ours.textContent, /0\.879|0\.88\b/);
+  const noise = root.querySelector('[data-role="sampling-noise"]')!.textContent;
+  assert.match(noise, /pulled toward their Dice\.$/);
+  assert.doesNotMatch(noise, /0\.858|0\.879|0\.86|0\.88/, 'no point values for an estimate that cannot tell');
   assert.match(root.querySelector('[data-role="estimate-text"]')!.textContent, /^Predicted Dice somewhere in 0\.65–1\.00 \(cannot tell\) from the interior features; the max-softmax baseline says 0\.85 \[0\.80, 0\.90\]/);
 });
 

@@ -268,7 +268,7 @@ export class OverviewView extends BaseView {
       ),
       h('div', { class: 'table-wrap' }, table),
       anyPredicted
-        ? h('p', { class: 'hint' }, `≈ value [low, high]: predicted from the label-free metrics for a split without labels, with how far it can be trusted; "cannot tell" when the interval is too wide to tell a drop from no drop.${fgShown ? ` The ${fgClass} share: pixels the model predicts as ${fgClass}${fgPerSplit ? ', over all the split\'s images' : ' (on the shifted-copy sweep\'s images)'}.` : ''}`)
+        ? h('p', { class: 'hint' }, `≈ value [low, high]: predicted from the label-free metrics for a split without labels, with how far it can be trusted; "cannot tell" when the interval is too wide to tell a drop from no drop, and then only the range (low–high).${fgShown ? ` The ${fgClass} share: pixels the model predicts as ${fgClass}${fgPerSplit ? ', over all the split\'s images' : ' (on the shifted-copy sweep\'s images)'}.` : ''}`)
         : null,
     );
   }

@@ -16,7 +16,7 @@ import { s, svgToPng } from '../../svg';
 import { intervalBar, valueAxisMarks } from '../../svgCharts';
 import { withAlpha, type Theme } from '../../theme';
 import { estimateRows, estimateSentence, estimatesCsv, estimateSplits, estimateText, perfTitle, PREDICTOR_INFO, PREDICTOR_NAMES } from '../../withoutLabels';
-import { cannotTell } from '../../../src/protocol/names';
+import { cannotTell, estimateNumber } from '../../../src/protocol/names';
 import type { ViewContext } from '../context';
 import { exportFigure } from '../../exportStamp';
 
@@ -101,7 +101,7 @@ export class Estimates {
       h(
         'p',
         { class: 'hint' },
-        `The ${m} each predictor expects on the splits that have no labels: a marker at the estimate, a bar over its [low, high] interval. The baselines read only the final output; when they are far more optimistic than the interior features, the output is confident on data whose features have moved away from training.`,
+        `The ${m} each predictor expects on the splits that have no labels: a bar over its [low, high] interval and a marker at the estimate (none when the interval is too wide to tell a drop from no drop). The baselines read only the final output; when they are far more optimistic than the interior features, the output is confident on data whose features have moved away from training.`,
       ),
       h('div', { class: 'nl-split-cards' }, cards),
     );
@@ -188,7 +188,7 @@ export class Estimates {
           ...(unsure ? [] : [marker(r.predictor, xv, y, color, theme.bg)]),
           s('title', null, `${PREDICTOR_INFO[r.predictor].title}: ${unsure ? `cannot tell — ${m} anywhere in ${estimateText(e)}` : `${m} ≈ ${estimateText(e)}`}`),
         );
-        if (!compact) g.append(s('text', { x: left + plotW + 8, y, fill: ours ? theme.fg : theme.muted, 'dominant-baseline': 'central', 'font-weight': ours ? 600 : 400 }, unsure ? `${estimateText(e)}: cannot tell` : estimateText(e)));
+        if (!compact) g.append(s('text', { x: left + plotW + 8, y, fill: ours ? theme.fg : theme.muted, 'dominant-baseline': 'central', 'font-weight': ours ? 600 : 400 }, estimateText(e)));
       } else {
         g.append(s('text', { x: left + 8, y, fill: theme.muted, 'dominant-baseline': 'central', 'font-style': 'italic' }, compact ? 'no estimate' : 'no estimate (could not be fitted)'));
       }
@@ -222,8 +222,9 @@ function noiseNote(p: PerformanceWithoutLabels, split: string): HTMLElement | nu
   if (!sn || !est) return null;
   const m = perfTitle(p.metric);
   const what =
-    sn.shrink === 0 ? `Its features differ from the unshifted calibration images' by no more than that, so ours is their measured ${m} (${fmt(sn.unshrunk)} before).`
-    : sn.shrink < 0.995 ? `Part of its change from the unshifted calibration images' ${m} may be that noise, so ours was pulled toward their ${m}: ${fmt(sn.unshrunk)} before, ${fmt(est.value)} now.`
+    sn.shrink === 0 ? `Its features differ from the unshifted calibration images' by no more than that, so ours is their measured ${m} (${estimateNumber(sn.unshrunk)} before).`
+    : sn.shrink < 0.995
+      ? `Part of its change from the unshifted calibration images' ${m} may be that noise, so ours was pulled toward their ${m}${cannotTell(est, est.grade) ? '' : `: ${estimateNumber(sn.unshrunk)} before, ${estimateNumber(est.value)} now`}.`
     : 'Its change is far beyond that; ours is unchanged by it.';
   return h('p', { class: 'note', 'data-role': 'sampling-noise' }, `Sampling noise: another set of this size from the calibration images' distribution would move ours by about ±${fmt(sn.sd, 2)}. ${what}`);
 }
