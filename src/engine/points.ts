@@ -241,10 +241,10 @@ export function areaMean(values: ArrayLike<number>, dims: readonly [number, numb
 
 /**
  * Grey preview of one model input (planar `C0×spatial`): the middle slice in 3D, the mean
- * over channels, area-averaged to at most `MAP_MAX_SIDE` a side, then min–max scaled to
+ * over channels, area-averaged to at most `maxSide` (MAP_MAX_SIDE) a side, then min–max scaled to
  * integers 0..255 (all 0 when the slice is constant).
  */
-export function greyPreview(image: Float32Array, C0: number, spatial: readonly number[]): { dims: [number, number]; values: number[] } {
+export function greyPreview(image: Float32Array, C0: number, spatial: readonly number[], maxSide = MAP_MAX_SIDE): { dims: [number, number]; values: number[] } {
   const z = spatial.length === 3 ? Math.floor(spatial[0] / 2) : 0;
   const plane = planeOf(spatial, z);
   const P = plane.dims[0] * plane.dims[1];
@@ -255,7 +255,7 @@ export function greyPreview(image: Float32Array, C0: number, spatial: readonly n
     for (let i = 0; i < P; i++) grey[i] += image[base + i];
   }
   for (let i = 0; i < P; i++) grey[i] /= C0;
-  const dims = mapSize(plane.dims);
+  const dims = mapSize(plane.dims, maxSide);
   const small = areaMean(grey, plane.dims, dims);
   let min = Infinity;
   let max = -Infinity;

@@ -238,11 +238,23 @@ export interface Estimate {
   outside?: boolean;
 }
 
+/** A small picture of one image and what the model predicts on it (the cases to label). */
+export interface CaseThumb {
+  /** [h, w], at most 64 a side (3D: the middle slice). */
+  dims: number[];
+  /** Grey preview of the model input, row-major ints 0..255. */
+  image: number[];
+  /** Predicted label map on the same grid. */
+  prediction: number[];
+}
+
 /** Per image of an unlabelled split (segmentation): its predicted performance. */
 export interface ImageEstimate extends Estimate {
   /** The image's id in its split and its file (relative to the dataset file). */
   id: string;
   file: string;
+  /** The image and its prediction, for the worst predicted ones (the verdict's images to label). */
+  thumb?: CaseThumb;
 }
 
 /**

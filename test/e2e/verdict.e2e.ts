@@ -155,6 +155,19 @@ test('the images the verdict asks to label are listed under Without labels, wors
   const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-image'), tr.getAttribute('data-label-first') === 'true']));
   assert.deepEqual(rows.map((r) => r[0]), per.slice(0, 50).map((e) => e.id), 'worst predicted first, as results.json');
   assert.deepEqual(rows.filter((r) => r[1]).map((r) => r[0]), u.action.images, 'the verdict\'s images marked');
+  // each of those with the prediction over the image: a painted thumbnail
+  const thumbs = table.locator('canvas.case-thumb');
+  assert.deepEqual(await thumbs.evaluateAll((cs) => cs.map((c) => c.getAttribute('data-image'))), u.action.images);
+  const painted = await thumbs.first().evaluate((c) => {
+    const cv = c as HTMLCanvasElement;
+    const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+    let tinted = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] !== d[i + 1] || d[i + 1] !== d[i + 2]) tinted++;
+    return { opaque: d[3] === 255, tinted };
+  });
+  const first = per[0].thumb!;
+  assert.equal(painted.opaque, true, 'painted');
+  assert.equal(painted.tinted, first.prediction.filter((v) => v > 0).length, 'the predicted pixels tinted, the rest grey');
   // the estimates chart: ours cannot tell, so no marker and no point value beside it
   const ours = f.locator('svg[data-chart="estimates"][data-split="siteB"] g[data-predictor="features"]');
   assert.equal(await ours.getAttribute('data-cannot-tell'), 'true');

@@ -90,6 +90,24 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
     assert.equal(r.splits.find((s) => s.name === 'test')!.predictedPerformance, undefined, 'labelled splits are measured, not predicted');
     assert.ok(events.some((m) => m.startsWith('Shift sweep: blur')), 'progress names the copies');
     assert.ok(typeof r.timings.shiftsMs === 'number' && r.timings.shiftsMs > 0);
+    // the images the verdict asks to label carry their thumbnail (the image and its prediction),
+    // taken in the split's own pass: the same preview and labels as a map of the same image
+    const withThumb = ps.perImage!.filter((e) => e.thumb).map((e) => e.id);
+    assert.deepEqual(withThumb, ps.perImage!.slice(0, 10).map((e) => e.id));
+    assert.deepEqual(r.verdict!.unlabeled[0].action.images, withThumb.slice(0, r.verdict!.unlabeled[0].action.images.length));
+    let compared = 0;
+    for (const e of ps.perImage!.filter((x) => x.thumb)) {
+      const t = e.thumb!;
+      assert.ok(t.dims.length === 2 && Math.max(...t.dims) <= 64 && t.image.length === t.dims[0] * t.dims[1] && t.prediction.length === t.image.length);
+      assert.ok(t.image.every((v) => Number.isInteger(v) && v >= 0 && v <= 255) && t.prediction.every((v) => v === 0 || v === 1));
+      const m = r.maps.items.find((x) => x.split === 'site' && x.image === e.id);
+      if (m && m.preview.dims[0] === t.dims[0] && m.preview.dims[1] === t.dims[1]) {
+        assert.deepEqual(t.image, m.preview.values, `${e.id}: the maps' preview`);
+        assert.deepEqual(t.prediction, m.prediction, `${e.id}: the maps' prediction`);
+        compared++;
+      }
+    }
+    assert.ok(compared > 0 || !r.maps.items.some((x) => x.split === 'site' && withThumb.includes(x.image)), 'compared with the maps where both exist');
   });
 
   it('the same seed gives the same section; analysis.shifts false (or the override) leaves it out', async () => {

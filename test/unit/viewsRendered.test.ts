@@ -236,7 +236,7 @@ test('Without labels: an estimate that cannot tell is drawn as its interval alon
 test('Without labels: the cases to label, worst predicted first, the verdict\'s images marked, the list as CSV', () => {
   const taps = uTaps();
   const perImage = [
-    { id: 'case7', file: 'data/siteB/images/case7.png', value: 0.0, low: 0, high: 0.2265, grade: 'fair' as const },
+    { id: 'case7', file: 'data/siteB/images/case7.png', value: 0.0, low: 0, high: 0.2265, grade: 'fair' as const, thumb: { dims: [2, 3], image: [0, 50, 100, 150, 200, 250], prediction: [0, 1, 1, 0, 0, 0] } },
     { id: 'case2', file: 'data/siteB/images/case2.png', value: 0.2384, low: 0.0119, high: 0.4649, grade: 'cannot tell' as const },
     { id: 'case9', file: 'data/siteB/images/case9.png', value: 0.8869, low: 0.6605, high: 1, grade: 'cannot tell' as const },
   ];
@@ -250,8 +250,12 @@ test('Without labels: the cases to label, worst predicted first, the verdict\'s 
   assert.ok(section, 'the list the verdict points to is in the view');
   const rows = section.querySelectorAll('table[data-split="siteB"] tbody tr');
   assert.deepEqual(rows.map((tr) => [tr.dataset.rank, tr.dataset.image, tr.dataset.labelFirst]), [['1', 'case7', 'true'], ['2', 'case2', 'true'], ['3', 'case9', 'true']]);
-  assert.deepEqual(cells(rows[0]), ['1', 'case7.pnglabel first', '0.00 [0.00, 0.23]', 'fair']);
-  assert.deepEqual(cells(rows[1]), ['2', 'case2.pnglabel first', '0.01–0.46', 'cannot tell'], 'cannot tell: the range, not the value');
+  assert.deepEqual(cells(rows[0]), ['1', '', 'case7.pnglabel first', '0.00 [0.00, 0.23]', 'fair']);
+  assert.deepEqual(cells(rows[1]), ['2', '', 'case2.pnglabel first', '0.01–0.46', 'cannot tell'], 'cannot tell: the range, not the value');
+  // the image with the prediction over it, where results.json holds its thumbnail
+  const thumb = rows[0].querySelector('canvas.case-thumb')!;
+  assert.deepEqual([thumb.dataset.image, thumb.dataset.predicted, thumb.getAttribute('width'), thumb.getAttribute('height')], ['case7', '2', '3', '2']);
+  assert.equal(rows[1].querySelector('canvas.case-thumb'), null);
   assert.match(section.textContent, /written beside results\.json as cases-to-label-siteB\.csv/);
   section.querySelector('button')!.click();
   assert.equal(exported.csv.length, 1);

@@ -46,9 +46,12 @@
  *   `mapsPerSplit` images, per tap at most `mapGrid`² rows of C float32 (maps.ts `mapsCapture`;
  *   train's until its maps, every other split's only until the end of their batch);
  * - the kNN scratch of one search (a block of at most 2²² float32 distance products);
- * - the results themselves (≤ 1000 PCA rows per tap and split, the maps).
- * Nothing grows with the number of images. Point values are copied only for the points the
- * sampler keeps (`StratifiedSampler.addRows`), straight from the batch's activations.
+ * - the results themselves (≤ 1000 PCA rows per tap and split, the maps);
+ * - the thumbnails of the unlabelled splits' images until the sweep has ranked them (segmentation;
+ *   at most 64² grey values and labels, about 20 kB an image: the one part that grows with the
+ *   number of images, 20 MB for 1000).
+ * Apart from the thumbnails, nothing grows with the number of images. Point values are
+ * copied only for the points the sampler keeps (`StratifiedSampler.addRows`), straight from the batch's activations.
  * test/integration/memory.test.ts streams 660 images of 64×64 through the example UNet
  * (15 taps; ≈ 1.6 GB of points if held at once) in a worker whose V8 heap is capped at
  * 192 MB, with maxPoints 512, and requires a peak RSS under 450 MB (measured: ~220 MB; the
@@ -83,7 +86,7 @@
  */
 import * as path from 'node:path';
 import * as os from 'node:os';
-import { computeVerdict } from '../verdict';
+import { computeVerdict, IMAGES_TO_LABEL } from '../verdict';
 import * as ort from 'onnxruntime-node';
 import { loadDatasetFile } from '../data/datasetFile';
 import { listSplit, type SplitSource } from '../data/splits';
@@ -109,7 +112,7 @@ import { targetRange, type Batch } from './batch';
 import { finishSamples, forwardPass } from './forwardPass';
 import type { TapReference, TrainReferences } from './trainReference';
 import { splitMetrics } from './tapMetrics';
-import { mapsAsTheyCome, mapsCapture, mapsPass } from './maps';
+import { attachThumbs, mapsAsTheyCome, mapsCapture, mapsPass, thumbsCapture, type SplitThumbs } from './maps';
 import { calibrationPlan, sharedMeasure, shiftSweep, type CachedCopies, type SharedMeasure } from './sweep';
 import { createTapPool, tapLanes, tapThreadScript, type TapPool } from './tapPool';
 import { contextOf, jobRunner, setJobs } from './tapJobs';
@@ -133,8 +136,9 @@ interface CachedSplit {
   /** Train: the reference of every tap, and how the output was read. */
   reference?: TrainReferences;
   activation?: Run['activation'];
-  /** An unlabelled split the sweep reads: its sweep measure. */
+  /** An unlabelled split the sweep reads: its sweep measure, and its images' thumbnails (segmentation). */
   shared?: SharedMeasure;
+  thumbs?: SplitThumbs;
 }
 
 export async function analyze(modelPath: string, datasetPath: string, opts: AnalyzeOptions = {}): Promise<Results> {
@@ -281,6 +285,8 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
     // The unlabelled splits the sweep measures: their own pass gathers the sweep's sample too.
     const unlabeled = calib.source ? sources.filter((s) => !s.labeled) : [];
     const measured = new Map<string, SharedMeasure>();
+    // Their images' thumbnails (segmentation), for the worst predicted ones once the sweep ranks them.
+    const thumbsOf = new Map<string, SplitThumbs>();
     // The per-split cache (splitCache.ts): a split measured before, with this model, these
     // settings and this train, is read back; only the others run.
     const cache = opts.cacheDir
@@ -317,6 +323,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
         if (run.activation && !results.model.activation) results.model.activation = run.activation;
         warnings.push(...hit.warnings);
         if (hit.shared) measured.set(src.name, hit.shared);
+        if (hit.thumbs) thumbsOf.set(src.name, hit.thumbs);
         results.maps.items.push(...hit.maps);
         results.verdict = computeVerdict(results, { calibrating: !!calib.source });
         stream(`split ${src.name}`);
@@ -329,13 +336,14 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       const early = sources[0].labeled && !isTrain ? mapsAsTheyCome(run, src, reference, jobs) : null;
       const capture = sources[0].labeled && !early ? mapsCapture(run, src) : null;
       const takeMaps = early ?? capture;
-      const sharedBatch = shared?.options.perBatch;
-      const passOptions = takeMaps
+      const thumbs: SplitThumbs | null = shared && cfg.task === 'segmentation' ? new Map() : null;
+      if (thumbs) thumbsOf.set(src.name, thumbs);
+      const hooks = [takeMaps?.perBatch, thumbs ? thumbsCapture(run, thumbs) : undefined, shared?.options.perBatch].filter((f) => !!f);
+      const passOptions = hooks.length
         ? {
             ...shared?.options,
             perBatch: async (batch: Batch, n: number) => {
-              await takeMaps.perBatch(batch, n);
-              if (sharedBatch) await sharedBatch(batch, n);
+              for (const f of hooks) await f(batch, n);
             },
           }
         : shared?.options;
@@ -413,6 +421,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
           warnings: warnings.slice(warnedBefore),
           ...(isTrain ? { reference, activation: run.activation } : {}),
           ...(measured.has(src.name) ? { shared: measured.get(src.name) } : {}),
+          ...(thumbs ? { thumbs } : {}),
         } satisfies CachedSplit);
       }
       // The verdict so far (the labelled splits' gaps); the unlabelled splits' estimates wait for the sweep.
@@ -445,8 +454,12 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       );
       shiftsMs = performance.now() - ts;
       for (const sp of results.splits) {
-        const est = results.performanceWithoutLabels.splits[sp.name]?.predicted.features;
+        const entry = results.performanceWithoutLabels.splits[sp.name];
+        const est = entry?.predicted.features;
         if (!sp.labeled && est) sp.predictedPerformance = { [results.performanceWithoutLabels.metric]: est.value, low: est.low, high: est.high };
+        // the images the verdict asks to label, shown with the prediction over them
+        const thumbs = thumbsOf.get(sp.name);
+        if (entry?.perImage && thumbs) attachThumbs(entry.perImage, thumbs, IMAGES_TO_LABEL);
       }
     }
     results.timings = {

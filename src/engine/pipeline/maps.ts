@@ -29,7 +29,7 @@
 import type { SplitSource } from '../data/splits';
 import { centreIndexMap, knnConfidence, knnSearchAsync, type KnnResult } from '../metrics';
 import { allFinite, greyPreview, labelPlane, mapSize, middleCell, planeOf, prod } from '../points';
-import { DEFAULT_ANALYSIS, type ImageMaps } from '../types';
+import { DEFAULT_ANALYSIS, type ImageEstimate, type ImageMaps } from '../types';
 import { checkCancel, round, type Run } from './context';
 import { imageLabels, pointLabels, runBatch, type Batch, type LabelCache } from './batch';
 import type { TapReference, TrainReferences } from './trainReference';
@@ -360,4 +360,43 @@ function othersOf(nb: KnnResult, rows: number[], own: Int32Array, want: number):
     }
   }
   return { indices, distances, k: want, nq: rows.length, candidatesPerQuery: nb.candidatesPerQuery };
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Thumbnails of the cases to label                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Largest side of a case's thumbnail (the image and its prediction, in the cases to label). */
+export const THUMB_SIDE = 64;
+
+/** A split's thumbnails by image id, compact until the worst predicted ones are chosen. */
+export type SplitThumbs = Map<string, { dims: [number, number]; image: Uint8Array; prediction: Int32Array }>;
+
+/**
+ * For `PassOptions.perBatch`: the grey preview and the predicted labels of every image of an
+ * unlabelled split, at most THUMB_SIDE a side (a few kB an image), so that its worst predicted
+ * images can be shown with their prediction once the sweep has ranked them, without running
+ * them through the model again. The same preview and label rule as the maps (`mapImage`).
+ */
+export function thumbsCapture(run: Run, into: SplitThumbs): (batch: Batch, n: number) => Promise<void> {
+  return async (batch, n) => {
+    const { C0, spatial, numClasses } = run;
+    const inL = prod(spatial);
+    const outPerImage = prod(run.outDims);
+    const inDepth = spatial.length === 3 ? spatial[0] : undefined;
+    for (let b = 0; b < n; b++) {
+      const item = batch.items[b];
+      const pred = imageLabels(run, item, batch.output.data.subarray(b * outPerImage, (b + 1) * outPerImage), false).pred!;
+      const g = greyPreview(batch.input.subarray(b * C0 * inL, (b + 1) * C0 * inL), C0, spatial, THUMB_SIDE);
+      into.set(item.id, { dims: g.dims, image: Uint8Array.from(g.values), prediction: Int32Array.from(labelPlane(pred, run.outDims.slice(1), inDepth, g.dims, numClasses)) });
+    }
+  };
+}
+
+/** Gives the first `count` of `perImage` (the worst predicted) their thumbnails, as results.json holds them. */
+export function attachThumbs(perImage: ImageEstimate[], thumbs: SplitThumbs, count: number): void {
+  for (const e of perImage.slice(0, count)) {
+    const t = thumbs.get(e.id);
+    if (t) e.thumb = { dims: [...t.dims], image: Array.from(t.image), prediction: Array.from(t.prediction) };
+  }
 }

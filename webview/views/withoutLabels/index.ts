@@ -25,6 +25,7 @@ export class WithoutLabelsView extends BaseView {
   private strip?: HeatStrip;
   private scatter?: ShiftScatter;
   private estimates?: Estimates;
+  private cases?: CasesToLabel;
 
   protected build(results: Results): void {
     const p = withoutLabels(results);
@@ -50,7 +51,8 @@ export class WithoutLabelsView extends BaseView {
     this.strip = new HeatStrip(this.ctx, results, p);
     this.scatter = new ShiftScatter(this.ctx, p);
     this.estimates = new Estimates(this.ctx, results, p);
-    const cases = new CasesToLabel(this.ctx, results, p).element;
+    this.cases = new CasesToLabel(this.ctx, results, p);
+    const cases = this.cases.element;
     this.root.append(
       h('section', { class: 'section', 'aria-labelledby': 'nl-h' }, head, h('p', { class: 'hint' }, calibrationText(p)), relatedWarnings(results)),
       // the answer first: the estimates of the splits without labels and the images to label
@@ -71,6 +73,7 @@ export class WithoutLabelsView extends BaseView {
     this.strip.draw(theme, width);
     this.scatter?.draw(theme);
     this.estimates?.draw(theme);
+    this.cases?.draw(theme);
   }
 
   /** Moves the selected-tap outline of the heat strip. */
@@ -84,6 +87,7 @@ export class WithoutLabelsView extends BaseView {
     this.strip = undefined;
     this.scatter = undefined;
     this.estimates = undefined;
+    this.cases = undefined;
   }
 }
 
