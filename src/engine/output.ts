@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 
 let tmpCounter = 0;
 import { renderReport } from './report';
-import { casesToLabelCsv } from './shift/withoutLabels';
+import { casesToLabelCsv } from '../protocol/cases';
 import { LensError, type Results } from './types';
 
 export interface Outputs {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 
 import { augmentMap, fitTemperature, imageOutput, inverseMap, labelObjects, maskDice, outputMask, softDiceAt, TEMPERATURES, ttaCount, wasserstein1 } from '../../src/engine/shift/outputFeatures';
 import { applyShift, blockMean, components, ringOf, sweepShifts, type Shift } from '../../src/engine/shift/transforms';
-import { casesToLabelCsv, casesToLabelFile } from '../../src/engine/shift/withoutLabels';
+import { casesToLabelCsv, casesToLabelFile } from '../../src/protocol/cases';
 import { Prng } from '../../src/engine/metrics/prng';
 
 const REF = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'shift-reference.json'), 'utf8')).outputFeatures;

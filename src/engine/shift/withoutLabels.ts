@@ -552,5 +552,3 @@ function roundFeatures(f: { [tap: string]: LabelFreeMetrics }): { [tap: string]:
 function listing(items: string[]): string {
   return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
-
-export { casesToLabelCsv, casesToLabelFile } from '../../protocol/cases';
