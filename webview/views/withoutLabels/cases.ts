@@ -95,7 +95,8 @@ export class CasesToLabel {
     const first = new Set(r.verdict?.unlabeled.find((v) => v.split === l.split)?.action.images ?? []);
     const shown = l.images.slice(0, CASES_SHOWN);
     const rows = shown.map((e, i) => {
-      const unsure = cannotTell(e, e.grade);
+      // the engine's grade; for older files without one, the width rule's word
+      const word = e.grade ?? (cannotTell(e) ? 'cannot tell' : '');
       const base = e.file.split(/[\\/]/).pop() ?? e.file;
       return h(
         'tr',
@@ -104,7 +105,7 @@ export class CasesToLabel {
         h('td', { class: 'thumb-cell' }, e.thumb ? this.thumbCanvas(e) : null),
         h('td', { title: e.file }, base, first.has(e.id) ? h('span', { class: 'badge' }, 'label first') : null),
         h('td', { class: 'num' }, estimateText(e, e.grade)),
-        h('td', { class: `grade-word grade-${(e.grade ?? (unsure ? 'cannot tell' : '')).replace(' ', '-')}` }, e.grade ?? (unsure ? 'cannot tell' : '')),
+        h('td', { class: `grade-word grade-${word.replace(' ', '-')}` }, word),
       );
     });
     const csvName = l.file ?? `cases-to-label-${fileSafe(l.split)}.csv`;
