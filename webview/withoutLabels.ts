@@ -63,7 +63,8 @@ export function stripMetrics(p: PerformanceWithoutLabels): LfMetric[] {
 export const PREDICTOR_NAMES: readonly PredictorName[] = ['features', 'maxProbability', 'entropy'];
 
 export const PREDICTOR_INFO: Record<PredictorName, { title: string; short: string; baseline: boolean }> = {
-  features: { title: 'Interior features', short: 'interior features', baseline: false },
+  // ours reads the interior taps and, for segmentation, the output's shape and confidence too
+  features: { title: 'Network features', short: 'network features', baseline: false },
   maxProbability: { title: 'Max-softmax baseline', short: 'max-softmax baseline', baseline: true },
   entropy: { title: 'Entropy baseline', short: 'entropy baseline', baseline: true },
 };
@@ -337,7 +338,7 @@ export function estimateText(e: Estimate): string {
 
 /**
  * What the estimates of a split mean, in one sentence: "Predicted Dice 0.71 [0.62, 0.79]
- * from the interior features; the max-softmax baseline says 0.84 [0.67, 0.84], the
+ * from the network features; the max-softmax baseline says 0.84 [0.67, 0.84], the
  * entropy baseline 0.82 [0.69, 0.82]." An estimate that cannot tell gives only its range.
  */
 export function estimateSentence(metric: string | undefined, rows: EstimateRow[]): string {
@@ -345,9 +346,9 @@ export function estimateSentence(metric: string | undefined, rows: EstimateRow[]
   const ours = rows.find((r) => r.predictor === 'features')?.estimate ?? null;
   const first = ours
     ? cannotTell(ours, ours.grade)
-      ? `Predicted ${m} somewhere in ${estimateText(ours)} (cannot tell) from the interior features`
-      : `Predicted ${m} ${estimateText(ours)} from the interior features`
-    : `The interior-features predictor has no estimate of ${m} for this split`;
+      ? `Predicted ${m} somewhere in ${estimateText(ours)} (cannot tell) from the ${PREDICTOR_INFO.features.short}`
+      : `Predicted ${m} ${estimateText(ours)} from the ${PREDICTOR_INFO.features.short}`
+    : `The ${PREDICTOR_INFO.features.short} predictor has no estimate of ${m} for this split`;
   const base = rows
     .filter((r) => r.predictor !== 'features')
     .map((r, i) => {

@@ -98,14 +98,14 @@ describe('the view in the offline report (headless Chromium)', { skip: existsSyn
       assert.equal(Number(await row.getAttribute('data-mae')), pwl.predictors[n]!.lofoMae);
       assert.equal(Number(await row.getAttribute('data-spearman')), pwl.predictors[n]!.lofoSpearman);
     }
-    assert.match(await page.locator('[data-role="scatter-caption"]').innerText(), new RegExp(`interior features ${pwl.predictors.features!.lofoMae} \\(ρ ${rhoText(pwl.predictors.features!.lofoSpearman)}\\)`));
+    assert.match(await page.locator('[data-role="scatter-caption"]').innerText(), new RegExp(`network features ${pwl.predictors.features!.lofoMae} \\(ρ ${rhoText(pwl.predictors.features!.lofoSpearman)}\\)`));
     // the estimates of siteB
     const est = page.locator('svg[data-chart="estimates"][data-split="siteB"]');
     for (const n of ['features', 'maxProbability', 'entropy'] as const) {
       const e = pwl.splits.siteB.predicted[n]!;
       assert.equal(await est.locator(`g[data-predictor="${n}"]`).getAttribute('data-estimate'), `${e.value},${e.low},${e.high}`);
     }
-    assert.match(await page.locator('.nl-split-card[data-split="siteB"] [data-role="estimate-text"]').innerText(), /Predicted Dice 0\.71 \[0\.62, 0\.79\] from the interior features/);
+    assert.match(await page.locator('.nl-split-card[data-split="siteB"] [data-role="estimate-text"]').innerText(), /Predicted Dice 0\.71 \[0\.62, 0\.79\] from the network features/);
     // a click on a cell selects its tap everywhere
     const deep = sample.taps.find((t) => t.stage === 'bottleneck')!.name;
     await strip.locator(`g[data-tap="${deep}"][data-metric="featureShift"]`).click();

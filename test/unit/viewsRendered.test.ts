@@ -187,8 +187,8 @@ test('Without labels: the heat strip cells, the scatter hooks, the estimates of 
   assert.equal(scatter.dataset.points, '3');
   const chart = Chart.getChart(scatter as unknown as HTMLCanvasElement)!;
   assert.deepEqual(chart.data.datasets.map((d) => [d.label, (d.data as { x: number; y: number }[]).map((q) => [q.x, q.y])]), [
-    ['unshifted · interior features', [[0.8, 0.78]]],
-    ['Gaussian noise · interior features', [[0.5, 0.55], [0.7, 0.72]]],
+    ['unshifted · network features', [[0.8, 0.78]]],
+    ['Gaussian noise · network features', [[0.5, 0.55], [0.7, 0.72]]],
   ]);
   assert.equal(scatter.dataset.families, 'none,noise');
   const est = root.querySelector('svg[data-chart="estimates"][data-split="siteB"]')!;
@@ -197,7 +197,7 @@ test('Without labels: the heat strip cells, the scatter hooks, the estimates of 
     ['maxProbability', '0.85,0.8,0.9'],
     ['entropy', 'none'],
   ]);
-  assert.match(root.querySelector('[data-role="estimate-text"]')!.textContent, /^Predicted Dice 0\.60 \[0\.50, 0\.70\] from the interior features; the max-softmax baseline says 0\.85 \[0\.80, 0\.90\], the entropy baseline has none\.$/);
+  assert.match(root.querySelector('[data-role="estimate-text"]')!.textContent, /^Predicted Dice 0\.60 \[0\.50, 0\.70\] from the network features; the max-softmax baseline says 0\.85 \[0\.80, 0\.90\], the entropy baseline has none\.$/);
 });
 
 /** A without-labels section with one unlabelled split, siteB, and its estimates (and more of its entry). */
@@ -230,7 +230,7 @@ test('Without labels: an estimate that cannot tell is drawn as its interval alon
   const noise = root.querySelector('[data-role="sampling-noise"]')!.textContent;
   assert.match(noise, /pulled toward their Dice\.$/);
   assert.doesNotMatch(noise, /0\.858|0\.879|0\.86|0\.88/, 'no point values for an estimate that cannot tell');
-  assert.match(root.querySelector('[data-role="estimate-text"]')!.textContent, /^Predicted Dice somewhere in 0\.65–1\.00 \(cannot tell\) from the interior features; the max-softmax baseline says 0\.85 \[0\.80, 0\.90\]/);
+  assert.match(root.querySelector('[data-role="estimate-text"]')!.textContent, /^Predicted Dice somewhere in 0\.65–1\.00 \(cannot tell\) from the network features; the max-softmax baseline says 0\.85 \[0\.80, 0\.90\]/);
 });
 
 test('Without labels: the cases to label, worst predicted first, the verdict\'s images marked, the list as CSV', () => {

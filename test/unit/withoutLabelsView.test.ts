@@ -169,12 +169,12 @@ test('estimates: each predictor per unlabelled split, and a sentence with the nu
   assert.deepEqual(rows[0].estimate, pwl.splits.siteB.predicted.features);
   const text = estimateSentence('dice', rows);
   // two decimals: a label-free estimate's interval never deserves a third
-  assert.match(text, /^Predicted Dice 0\.71 \[0\.62, 0\.79\] from the interior features; the max-softmax baseline says /);
+  assert.match(text, /^Predicted Dice 0\.71 \[0\.62, 0\.79\] from the network features; the max-softmax baseline says /);
   const mp = pwl.splits.siteB.predicted.maxProbability!;
   assert.ok(text.includes(mp.high - mp.low > 0.3 ? `${mp.low.toFixed(2)}–${mp.high.toFixed(2)}` : `${mp.value.toFixed(2)} [${mp.low.toFixed(2)}, ${mp.high.toFixed(2)}]`), text);
   // one that cannot tell: only where it lies
   const wide = estimateSentence('dice', [{ predictor: 'features', estimate: { value: 0.879, low: 0.653, high: 1, grade: 'cannot tell' } }]);
-  assert.equal(wide, 'Predicted Dice somewhere in 0.65–1.00 (cannot tell) from the interior features.');
+  assert.equal(wide, 'Predicted Dice somewhere in 0.65–1.00 (cannot tell) from the network features.');
   assert.doesNotMatch(wide, /0\.879|0\.88/);
   const none = estimateSentence('dice', [{ predictor: 'features', estimate: null }, { predictor: 'maxProbability', estimate: null }, { predictor: 'entropy', estimate: null }]);
   assert.match(none, /no estimate of Dice/);

@@ -1,5 +1,5 @@
 /**
- * "Splits without labels": for every split without labels, the interior-features estimate
+ * "Splits without labels": for every split without labels, the network-features estimate
  * with its [low, high] interval beside the two baselines', and a sentence saying what it
  * means. One SVG interval plot per split.
  *
@@ -101,7 +101,7 @@ export class Estimates {
       h(
         'p',
         { class: 'hint' },
-        `The ${m} each predictor expects on the splits that have no labels: a bar over its [low, high] interval and a marker at the estimate (none when the interval is too wide to tell a drop from no drop). The baselines read only the final output; when they are far more optimistic than the interior features, the output is confident on data whose features have moved away from training.`,
+        `The ${m} each predictor expects on the splits that have no labels: a bar over its [low, high] interval and a marker at the estimate (none when the interval is too wide to tell a drop from no drop). The baselines read only the final output's confidence; when they are far more optimistic than the ${PREDICTOR_INFO.features.short} (the interior taps and, for segmentation, the output's shape), the output is confident on data whose features have moved away from training.`,
       ),
       h('div', { class: 'nl-split-cards' }, cards),
     );

@@ -25,6 +25,7 @@ import {
   moveCell,
   parseInput,
   perfTitle,
+  PREDICTOR_INFO,
   rhoText,
   stripMetrics,
   type IndicativenessCell,
@@ -85,7 +86,7 @@ export class HeatStrip {
           h('td', null, t.stage),
           metrics.map((m) => {
             const c = this.cells.find((x) => x.col === i && x.metric === m);
-            return h('td', { class: `num${c?.input ? ' nl-input' : ''}`, title: c?.input ? 'read by the interior-features predictor' : undefined }, rhoText(c?.rho ?? null), c?.input ? ' •' : '');
+            return h('td', { class: `num${c?.input ? ' nl-input' : ''}`, title: c?.input ? `read by the ${PREDICTOR_INFO.features.short} predictor` : undefined }, rhoText(c?.rho ?? null), c?.input ? ' •' : '');
           }),
         ),
       ),
@@ -103,7 +104,7 @@ export class HeatStrip {
       h(
         'p',
         { class: 'hint' },
-        `Each cell: Spearman ρ between a label-free metric at a tap and the true ${perfTitle(p.metric)}, over the ${n} shifted copies. Far from 0 (either colour) = that metric at that tap follows performance, so it can stand in for labels; near 0 = it says little. Hatched: no value. ${marked ? 'A dot marks what the interior-features predictor reads.' : cellInputs ? 'The interior-features predictor reads every cell with a value.' : read ? `The interior-features predictor reads ${read} summaries of these cells (a metric averaged over the taps of each stage of the U), listed under the scatter.` : ''} Click a cell (or Tab to it and press Enter; arrow keys move) to select that tap in every view.`,
+        `Each cell: Spearman ρ between a label-free metric at a tap and the true ${perfTitle(p.metric)}, over the ${n} shifted copies. Far from 0 (either colour) = that metric at that tap follows performance, so it can stand in for labels; near 0 = it says little. Hatched: no value. ${marked ? `A dot marks what the ${PREDICTOR_INFO.features.short} predictor reads.` : cellInputs ? `The ${PREDICTOR_INFO.features.short} predictor reads every cell with a value.` : read ? `The ${PREDICTOR_INFO.features.short} predictor reads ${read} summaries of these cells (a metric averaged over the taps of each stage of the U), listed under the scatter.` : ''} Click a cell (or Tab to it and press Enter; arrow keys move) to select that tap in every view.`,
       ),
       this.wrap,
       h('details', { class: 'values' }, h('summary', null, `Table: ${this.taps.length} taps × ${metrics.length} metrics`), h('div', { class: 'table-wrap' }, table)),
@@ -250,7 +251,7 @@ export class HeatStrip {
         s(
           'title',
           null,
-          `${c.tap.name}\n${metricName}: ${rhoWords}\nwith the true ${perfTitle(p.metric)} over the shifted copies${c.input ? '\nread by the interior-features predictor' : ''}\n${c.tap.stage}, level ${c.tap.level} · ${c.tap.op} · ${shapeText(c.tap.shape)}`,
+          `${c.tap.name}\n${metricName}: ${rhoWords}\nwith the true ${perfTitle(p.metric)} over the shifted copies${c.input ? `\nread by the ${PREDICTOR_INFO.features.short} predictor` : ''}\n${c.tap.stage}, level ${c.tap.level} · ${c.tap.op} · ${shapeText(c.tap.shape)}`,
         ),
         s('rect', {
           class: 'body',

@@ -4,7 +4,7 @@
  * the output baselines (max-softmax, entropy) on demand as hollow markers. Beside it the
  * predictors' table, under it every copy's numbers. chart.js canvas.
  *
- * Test hooks: the canvas has `data-chart="shift-scatter"`, `data-points` (interior-features
+ * Test hooks: the canvas has `data-chart="shift-scatter"`, `data-points` (network-features
  * points), `data-baselines` (true|false), `data-baseline-points`, `data-families`,
  * `data-theme`, `data-bg`. The predictor table's rows carry `data-predictor`, `data-mae`,
  * `data-spearman`.
@@ -79,7 +79,7 @@ export class ShiftScatter {
 
     const summaryText = PREDICTOR_NAMES.map((n) => {
       const sm = p.predictors?.[n];
-      const name = n === 'features' ? 'interior features' : PREDICTOR_INFO[n].short.replace(/ baseline$/, '');
+      const name = PREDICTOR_INFO[n].short.replace(/ baseline$/, '');
       if (!sm) return `${name}: not fitted`;
       return `${name} ${fmt(sm.lofoMae)} (ρ ${rhoText(sm.lofoSpearman)})`;
     }).join(' · ');
@@ -164,7 +164,7 @@ export class ShiftScatter {
       h(
         'p',
         { class: 'hint' },
-        `Each point is one shifted copy: its true ${m} across, the prediction of a fit that never saw that copy's shift family (leave one family out) up. On the dashed diagonal the prediction is exact; the farther off, the worse. Filled circles: the interior features; hollow triangles and squares: the max-softmax and entropy baselines. Click a legend entry to hide it.`,
+        `Each point is one shifted copy: its true ${m} across, the prediction of a fit that never saw that copy's shift family (leave one family out) up. On the dashed diagonal the prediction is exact; the farther off, the worse. Filled circles: the ${PREDICTOR_INFO.features.short}; hollow triangles and squares: the max-softmax and entropy baselines. Click a legend entry to hide it.`,
       ),
       h(
         'div',
