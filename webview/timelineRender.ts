@@ -18,6 +18,7 @@ import { s, svgToPng } from './svg';
 import { seriesColor, scaleStops, type Theme } from './theme';
 import { interpolate, rgbCss, badness, domainOf, position } from './scale';
 import { toCsv } from './format';
+import { cannotTell, estimateNumber, estimateText, fmtNumber } from '../src/protocol/names';
 import { TAP_METRIC_SPECS, metricShort, metricSpec, higherIsBetter } from '../src/protocol/metrics';
 import type { TimelineToHost } from '../src/protocol/messages';
 import type { Comparison, Series } from '../src/engine/series';
@@ -43,7 +44,9 @@ let ctx: TimelineCtx;
 let theme: Theme;
 const post = (m: TimelineToHost) => ctx.post(m);
 
-const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? '–' : Number(v.toPrecision(digits)).toString());
+const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? '–' : fmtNumber(v, digits));
+/** A difference with its sign: measured values with three significant digits, estimates with two decimals. */
+const signed = (v: number | null | undefined, estimate = false) => (v === null || v === undefined ? '–' : `${v > 0 ? '+' : v < 0 ? '−' : ''}${estimate ? estimateNumber(Math.abs(v)) : fmtNumber(Math.abs(v))}`);
 
 function setBody(state: string, extra: Record<string, string> = {}): void {
   document.body.dataset.state = state;
@@ -225,11 +228,13 @@ function performance(series: Series): HTMLElement {
     series.gap?.values[j] ?? null,
   ]);
   const head = ['checkpoint', 'number', ...series.splits.flatMap((sp) => (sp.labeled ? [`${sp.name} ${series.metric}`] : [`${sp.name} predicted ${series.metric}`, 'low', 'high'])), 'gap'];
+  // how each column is shown: measured values with three significant digits, the estimates with two decimals (the one rule)
+  const shown: ((v: number) => string)[] = [String, String, ...series.splits.flatMap((sp) => (sp.labeled ? [(v: number) => fmtNumber(v)] : [estimateNumber, estimateNumber, estimateNumber])), (v: number) => signed(v)];
   const table = h(
     'table',
     { class: 'data perf-table' },
     h('thead', null, h('tr', null, ...head.map((x) => h('th', null, x)))),
-    h('tbody', null, ...rows.map((r, j) => h('tr', { class: series.best?.checkpoint === j ? 'best' : null, 'data-checkpoint': j }, ...r.map((v) => h('td', null, typeof v === 'number' ? fmt(v, 4) : v === null ? '–' : String(v)))))),
+    h('tbody', null, ...rows.map((r, j) => h('tr', { class: series.best?.checkpoint === j ? 'best' : null, 'data-checkpoint': j }, ...r.map((v, i) => h('td', null, typeof v === 'number' ? shown[i](v) : v === null ? '–' : String(v)))))),
   );
   return section(
     `${metricShort(series.metric)} per checkpoint, and the generalization gap`,
@@ -258,7 +263,12 @@ export function drawComparison(cx: TimelineCtx, c: Comparison): void {
   // Performance and the predicted performance difference per split.
   const head = ['split', `A ${c.metric}`, `B ${c.metric}`, 'B − A', 'A predicted', 'B predicted', 'predicted B − A'];
   const rows = c.splits.map((sp) => [sp.name, sp.a, sp.b, sp.diff, sp.predictedA?.value ?? null, sp.predictedB?.value ?? null, sp.predictedDiff]);
-  root.append(section('Performance', [exportButton('Export CSV', () => post({ type: 'exportCsv', name: 'compare-performance', csv: toCsv(head, rows) }), 'CSV')], h('table', { class: 'data compare-splits' }, h('thead', null, h('tr', null, ...head.map((x) => h('th', null, x)))), h('tbody', null, ...rows.map((r) => h('tr', { 'data-split': String(r[0]) }, ...r.map((v, i) => h('td', { 'data-col': i }, typeof v === 'number' ? String(v) : v === null ? '–' : String(v)))))))));
+  // shown: measured values with three significant digits; estimates by the one rule (two decimals,
+  // only the range when it cannot tell, and then no difference either); the CSV keeps every digit
+  const estimate = (e: Comparison['splits'][number]['predictedA']) => (e ? estimateText(e, e.grade) : '–');
+  const unsure = (sp: Comparison['splits'][number]) => [sp.predictedA, sp.predictedB].some((e) => e && cannotTell(e, e.grade));
+  const cells = c.splits.map((sp) => [sp.name, fmt(sp.a), fmt(sp.b), signed(sp.diff), estimate(sp.predictedA), estimate(sp.predictedB), sp.predictedDiff !== null && unsure(sp) ? 'cannot tell' : signed(sp.predictedDiff, true)]);
+  root.append(section('Performance', [exportButton('Export CSV', () => post({ type: 'exportCsv', name: 'compare-performance', csv: toCsv(head, rows) }), 'CSV')], h('table', { class: 'data compare-splits' }, h('thead', null, h('tr', null, ...head.map((x) => h('th', null, x)))), h('tbody', null, ...cells.map((r, k) => h('tr', { 'data-split': r[0] }, ...r.map((v, i) => h('td', { 'data-col': i, class: i > 0 ? 'num' : null, 'data-value': typeof rows[k][i] === 'number' ? String(rows[k][i]) : null }, v))))))));
   for (const m of TAP_METRIC_SPECS) root.append(compareChart(c, m.key));
 }
 

@@ -135,6 +135,18 @@ export interface SeriesInput extends CheckpointRef {
 }
 
 /**
+ * The label-free estimate of a split in one results file: ours (METHOD.md §5) with its grade,
+ * else the split's `predictedPerformance` (files written before the predictor kept its own).
+ */
+export function predictedEstimate(r: Results, split: string, metric: string): Estimate | null {
+  const e = r.performanceWithoutLabels?.splits[split]?.predicted.features;
+  if (e) return { value: e.value, low: e.low, high: e.high, ...(e.grade ? { grade: e.grade } : {}) };
+  const pp = r.splits.find((s) => s.name === split)?.predictedPerformance;
+  const v = num(pp?.[metric]);
+  return pp && v !== null ? { value: v, low: pp.low, high: pp.high } : null;
+}
+
+/**
  * Assembles the series document from the results of each checkpoint. The inputs may come in
  * any order; they are ordered by `orderCheckpoints`, a model (by sha256) appears once.
  */
@@ -215,13 +227,7 @@ export function assembleSeries(inputs: readonly SeriesInput[], createdAt = new D
   const lower = !higherIsBetter(metric);
   const splits: SeriesSplit[] = splitNames.map((name) => {
     const performance = items.map((it) => num(it.results.splits.find((s) => s.name === name)?.performance?.[metric]));
-    const predicted = items.map((it): Estimate | null => {
-      const e = it.results.performanceWithoutLabels?.splits[name]?.predicted.features;
-      if (e) return { value: e.value, low: e.low, high: e.high };
-      const pp = it.results.splits.find((s) => s.name === name)?.predictedPerformance;
-      const v = num(pp?.[metric]);
-      return pp && v !== null ? { value: v, low: pp.low, high: pp.high } : null;
-    });
+    const predicted = items.map((it) => predictedEstimate(it.results, name, metric));
     const isLabeled = labeled.get(name) ?? false;
     let peak: SeriesPeak | null = null;
     if (name !== 'train') {
@@ -341,17 +347,13 @@ export function compareResults(a: Results, b: Results, createdNames?: [string, s
     }
     metrics[split] = per;
   }
-  const pred = (r: Results, split: string): Estimate | null => {
-    const e = r.performanceWithoutLabels?.splits[split]?.predicted.features;
-    return e ? { value: e.value, low: e.low, high: e.high } : null;
-  };
   const splits = splitNames.map((name) => {
     const sa = a.splits.find((s) => s.name === name);
     const sb = b.splits.find((s) => s.name === name);
     const va = num(sa?.performance?.[metric]);
     const vb = num(sb?.performance?.[metric]);
-    const pa = pred(a, name);
-    const pb = pred(b, name);
+    const pa = predictedEstimate(a, name, metric);
+    const pb = predictedEstimate(b, name, metric);
     return {
       name,
       labeled: Boolean(sa?.labeled || sb?.labeled),

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { REPO_ROOT, explorerContextMenu, openBrowser, runCommand, screenshot, startCodeServer, waitForWorkbench, webviewFrame, webviewWith, type CodeServer } from './codeServer';
 import type { Results } from '../../src/engine/types';
+import { fmtNumber } from '../../src/protocol/names';
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'series');
 const EXT = 'unetlens.unet-lens';
@@ -123,9 +124,13 @@ test('Compare Results… on two checkpoints selected in the Explorer: the number
   assert.ok(a && b, `cached results of ${m![1]} and ${m![2]}`);
   assert.equal(await f.locator('body').getAttribute('data-samegraph'), 'true');
   for (const split of ['train', 'test']) {
-    const tds = await f.locator(`table.compare-splits tr[data-split="${split}"] td`).allTextContents();
-    assert.equal(Number(tds[1]), a.splits.find((x) => x.name === split)!.performance!.dice, `${split} A`);
-    assert.equal(Number(tds[2]), b.splits.find((x) => x.name === split)!.performance!.dice, `${split} B`);
+    const td = (col: number) => f.locator(`table.compare-splits tr[data-split="${split}"] td[data-col="${col}"]`);
+    const [da, db] = [a, b].map((r) => r.splits.find((x) => x.name === split)!.performance!.dice as number);
+    assert.equal(Number(await td(1).getAttribute('data-value')), da, `${split} A`);
+    assert.equal(Number(await td(2).getAttribute('data-value')), db, `${split} B`);
+    // shown with three significant digits, never every digit the file holds
+    assert.equal(await td(1).textContent(), fmtNumber(da), `${split} A shown`);
+    assert.equal(await td(2).textContent(), fmtNumber(db), `${split} B shown`);
   }
   const pts = await f.locator('svg.compare-chart[data-metric="featureShift"] circle.pt-a').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
   assert.deepEqual(pts, a.taps.map((t) => a.metrics.test[t.name].featureShift));

@@ -120,7 +120,10 @@ test('compareResults: taps matched by name, b − a per tap and split, the predi
   assert.deepEqual(c.metrics.test.db.b, [3, 4, 5, 6, null, 7]);
   assert.deepEqual(c.metrics.test.db.diff, [2, 2, 2, 2, null, null]);
   const siteB = c.splits.find((s) => s.name === 'siteB')!;
-  assert.equal(siteB.predictedA, null, 'predicted from performanceWithoutLabels only');
+  // without performanceWithoutLabels, the split's predictedPerformance (as the series reads it)
+  assert.equal(siteB.predictedA!.value, 0.4);
+  assert.equal(siteB.predictedB!.value, 0.65);
+  assert.equal(siteB.predictedDiff, 0.25);
   const testSplit = c.splits.find((s) => s.name === 'test')!;
   assert.deepEqual([testSplit.a, testSplit.b, testSplit.diff], [0.5, 0.7, 0.2]);
   assert.ok(c.warnings.some((w) => /graphs differ: 1 tap\(s\) only in A, 1 only in B/.test(w)));

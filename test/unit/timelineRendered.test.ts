@@ -74,7 +74,11 @@ test('the comparison shows the two results’ numbers and B − A, and says the 
   assert.match(root.querySelector('#compare-graphs')!.textContent ?? '', /graphs differ/);
   const testRow = root.querySelector('table.compare-splits tr[data-split="test"]')!;
   const tds = testRow.querySelectorAll('td').map((td) => td.textContent);
-  assert.deepEqual(tds.slice(0, 4), ['test', '0.5', '0.7', '0.2']);
+  assert.deepEqual(tds.slice(0, 4), ['test', '0.5', '0.7', '+0.2']);
+  // estimates by the one rule: two decimals with the interval; the raw numbers stay in data-value
+  const siteB = root.querySelector('table.compare-splits tr[data-split="siteB"]')!.querySelectorAll('td');
+  assert.deepEqual(siteB.slice(4).map((td) => td.textContent), ['0.40 [0.30, 0.50]', '0.65 [0.55, 0.75]', '+0.25']);
+  assert.equal(Number(siteB[6].getAttribute('data-value')), c.splits.find((x) => x.name === 'siteB')!.predictedDiff);
   const chart = root.querySelector('svg.compare-chart[data-metric="db"]')!;
   const aPts = chart.querySelectorAll('circle.pt-a').map((p) => Number(p.getAttribute('data-value')));
   assert.deepEqual(aPts, a.taps.map((t) => a.metrics.test[t.name].db));
@@ -84,4 +88,18 @@ test('the comparison shows the two results’ numbers and B − A, and says the 
   assert.equal(blocks.length, 6);
   assert.equal(blocks[0].getAttribute('data-diff'), '1');
   assert.equal(blocks[4].getAttribute('data-diff'), '');
+});
+
+test('the comparison shows measured numbers with three significant digits and an estimate that cannot tell as its range, with no difference', () => {
+  const a = ckpt(1, 0.49812841923409157, 0.8840943301555444, 0.6);
+  const b = ckpt(2, 0.44158948311921126, 0.968595041322314, 0.7);
+  b.splits[2].predictedPerformance = { dice: 0.7, low: 0.35, high: 1 };
+  const c = compareResults(a, b);
+  const { root, ctx } = harness();
+  render.drawComparison(ctx, c);
+  const row = (name: string) => root.querySelector(`table.compare-splits tr[data-split="${name}"]`)!.querySelectorAll('td');
+  assert.deepEqual(row('train').slice(1, 4).map((td) => td.textContent), ['0.498', '0.442', '−0.0565']);
+  assert.deepEqual(row('test').slice(1, 4).map((td) => td.textContent), ['0.884', '0.969', '+0.0845']);
+  assert.equal(Number(row('train')[1].getAttribute('data-value')), 0.49812841923409157);
+  assert.deepEqual(row('siteB').slice(4).map((td) => td.textContent), ['0.60 [0.50, 0.70]', '0.35–1.00', 'cannot tell']);
 });
