@@ -15,6 +15,7 @@ import { CODELENS_SELECTOR, explainFormatComing, FORMAT_COMING_COMMAND, ModelSav
 import { FileHasher } from './host/hash';
 import { ModelFreshness } from './host/modelWatcher';
 import { ResultsCache } from './host/resultsCache';
+import { ModelEditorProvider } from './host/modelEditor';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('UNet Lens', { log: true });
@@ -63,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('unetLens.compareResults', (arg?: unknown, all?: unknown) => compareResultsCommand(deps, arg, all)),
     vscode.window.registerWebviewPanelSerializer(PANEL_TYPE, panels),
     vscode.window.registerWebviewPanelSerializer(TIMELINE_TYPE, timelineSerializer(deps)),
+    ModelEditorProvider.register(context.extensionUri),
   );
   log.info(`UNet Lens ${context.extension.packageJSON.version} activated`);
 }

@@ -41,18 +41,22 @@ export function panelCsp(cspSource: string, nonce: string): string {
   ].join('; ');
 }
 
-export function panelHtml(o: PanelHtmlOptions): string {
-  if (!/^[A-Za-z0-9+/=_-]+$/.test(o.nonce)) throw new Error('panelHtml: the nonce must be base64 or base64url');
-  const csp = panelCsp(o.cspSource, o.nonce);
+/** The document's start up to `</head>`: its CSP, the stylesheet and the title (the panel's and the model page's). */
+export function pageHead(csp: string, styleUri: string, title: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${escapeHtml(o.styleUri)}">
-<title>${escapeHtml(o.title ?? 'UNet Lens')}</title>
-</head>
+<link rel="stylesheet" href="${escapeHtml(styleUri)}">
+<title>${escapeHtml(title)}</title>
+</head>`;
+}
+
+export function panelHtml(o: PanelHtmlOptions): string {
+  if (!/^[A-Za-z0-9+/=_-]+$/.test(o.nonce)) throw new Error('panelHtml: the nonce must be base64 or base64url');
+  return `${pageHead(panelCsp(o.cspSource, o.nonce), o.styleUri, o.title ?? 'UNet Lens')}
 <body data-state="empty" data-taps="0" data-splits="0" data-metrics="">
 <div id="app"></div>
 <script nonce="${o.nonce}" src="${escapeHtml(o.scriptUri)}"></script>

@@ -7,7 +7,9 @@
  * - the same analysis again: read back from the split cache;
  * - the palette command with its quick pick, then Cancel in the progress notification:
  *   the worker is gone within 2 s and the editor goes on working;
- * - a corrupt .onnx: a clear error naming the file, the file untouched, the editor usable.
+ * - a corrupt .onnx: a clear error naming the file, the file untouched, the editor usable;
+ * - a model file clicked in the Explorer opens to its page (graph, Analyze Generalization),
+ *   and a corrupt one to what is wrong with it.
  * Screenshots go to test-results/e2e/.
  */
 import { after, before, test } from 'node:test';
@@ -26,10 +28,12 @@ import {
   waitForNotification,
   waitForWorkbench,
   webviewFrame,
+  webviewWith,
   workerPids,
   type CodeServer,
   panelBody,
 } from './codeServer';
+import { describeModel } from '../../src/host/modelPage';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'synthetic');
 let workspace: string;
@@ -207,4 +211,38 @@ test('a corrupt .onnx gets a clear error naming the file; the file is untouched 
   // Usable: the next command runs (open the log channel).
   await runCommand(page, 'UNet Lens: Show Log');
   await page.locator('.part.panel', { hasText: 'UNet Lens' }).first().waitFor({ timeout: 15_000 });
+});
+
+test('clicking model.onnx in the Explorer opens its page, not its bytes; Analyze Generalization there runs the analysis; a corrupt file\'s page says what is wrong', async () => {
+  const ext = 'unetlens.unet-lens';
+  const row = (name: string) => page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${name.replace('.', '\\.')}$`) }) }).first();
+  await row('model.onnx').click();
+  const f = await webviewWith(page, 'body[data-state="model"][data-format="onnx"]', { extensionId: ext, timeoutMs: 30_000 });
+  const expected = (await describeModel(path.join(workspace, 'model.onnx'), 'model.onnx')).onnx!;
+  assert.equal(await f.locator('td[data-role="inputs"]').innerText(), `image: float32 [${expected.inputs[0].dims!.join(', ')}]`);
+  assert.match(await f.locator('td[data-role="layers"]').innerText(), new RegExp(`^${expected.nodes} nodes: Conv ${expected.ops[0].count} · Relu`));
+  assert.match(await f.locator('td[data-role="parameters"]').innerText(), /^29\.3 k$/);
+  assert.equal(await page.locator('.editor-group-container .tab.active', { hasText: 'model.onnx' }).count(), 1);
+  await screenshot(page, 'model-page');
+
+  // The page's one action: the same analysis as the Explorer's menu, for this model.
+  const runs = () => (server.extensionLog().match(/\] done in \d+ ms/g) ?? []).length;
+  const before = runs();
+  await f.locator('a[data-role="analyze"]').click();
+  const t0 = Date.now();
+  while (runs() === before && Date.now() - t0 < 120_000) await page.waitForTimeout(200);
+  assert.ok(runs() > before, 'the analysis ran to its end');
+  assert.match(server.extensionLog(), /analyze: model .*model\.onnx/);
+  const panel = await webviewWith(page, 'body[data-state="ready"][data-taps="15"]', { extensionId: ext, timeoutMs: 30_000 });
+  assert.equal(await panel.locator('body').getAttribute('data-splits'), '3');
+
+  // A corrupt file opens to what is wrong with it, and no action; the file is not touched.
+  const bytes = fs.readFileSync(path.join(workspace, 'broken.onnx'));
+  await row('broken.onnx').click();
+  const b = await webviewWith(page, 'body[data-state="model"] [data-role="error"]', { extensionId: ext, timeoutMs: 30_000 });
+  assert.match(await b.locator('[data-role="error"]').innerText(), /cannot be read as an ONNX model\. broken\.onnx is not a valid ONNX model/);
+  assert.equal(await b.locator('a[data-role="analyze"]').count(), 0);
+  await screenshot(page, 'model-page-corrupt');
+  assert.deepEqual(fs.readFileSync(path.join(workspace, 'broken.onnx')), bytes);
+  await runCommand(page, 'View: Close All Editors');
 });
