@@ -15,11 +15,11 @@
  */
 import { h, clear, exportButton } from './dom';
 import { s, svgToPng } from './svg';
-import { seriesColor, scaleStops, type Theme } from './theme';
-import { interpolate, rgbCss, badness, domainOf, position } from './scale';
+import { divergingStops, seriesColor, scaleStops, type Theme } from './theme';
+import { domainOf, meaningScale, position, rgbCss, type MeaningScale, type RGB } from './scale';
 import { toCsv } from './format';
 import { cannotTell, estimateNumber, estimateText, fmtNumber } from '../src/protocol/names';
-import { TAP_METRIC_SPECS, metricShort, metricSpec, higherIsBetter } from '../src/protocol/metrics';
+import { TAP_METRIC_SPECS, improvement, metricShort, metricSpec } from '../src/protocol/metrics';
 import type { TimelineToHost } from '../src/protocol/messages';
 import type { Comparison, Series } from '../src/engine/series';
 
@@ -121,12 +121,15 @@ function heatMap(series: Series, metric: string): HTMLElement {
   const values = series.metrics[ctx.ui.split]?.[metric as keyof Series['metrics'][string]] ?? [];
   const flat = values.flat();
   const spec = metricSpec(metric);
-  const domain = domainOf(flat, false);
-  const stops = scaleStops(theme);
+  // the panel's one rule for what a colour means (scale.ts meaningScale): feature shift on its
+  // log scale about 1 (collapsed and far from train both unusual), 0–1 metrics on a fixed scale
+  const scale = spec ? meaningScale(spec, flat, false) : null;
+  const stops = scale?.kind === 'diverging' ? divergingStops(theme) : scaleStops(theme);
   const n = series.checkpoints.length;
-  const w = LABEL_W + n * CELL_W + 10;
+  const w = Math.max(LABEL_W + n * CELL_W + 10, LABEL_W + LEGEND_W + 20);
   const top = 40;
-  const hgt = top + series.taps.length * CELL_H + 10;
+  const legendTop = top + series.taps.length * CELL_H + 22;
+  const hgt = legendTop + 44;
   const svg = s('svg', { viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, class: 'heatmap', role: 'img', 'aria-label': `${spec?.title ?? metric} of ${ctx.ui.split}, taps × checkpoints` });
   series.checkpoints.forEach((c, j) => {
     const x = LABEL_W + j * CELL_W;
@@ -148,8 +151,8 @@ function heatMap(series: Series, metric: string): HTMLElement {
     svg.append(s('text', { x: 62, y: y + 11, fill: theme.fg, 'font-size': 10 }, s('title', null, t.name), t.name.length > 30 ? `…${t.name.slice(-29)}` : t.name));
     for (let j = 0; j < n; j++) {
       const v = values[i]?.[j] ?? null;
-      const tpos = domain && v !== null ? position(v, domain) : null;
-      const fill = tpos === null ? theme.grid : rgbCss(interpolate(stops, badness(tpos, spec ? spec.direction === 'higher-better' : true)));
+      const tpos = scale ? scale.t(v) : null;
+      const fill = tpos === null || !scale ? theme.grid : rgbCss(scale.colourAt(tpos, stops));
       svg.append(
         s(
           'rect',
@@ -163,6 +166,7 @@ function heatMap(series: Series, metric: string): HTMLElement {
             'data-tap': t.name,
             'data-checkpoint': j,
             'data-value': v === null ? '' : v,
+            'data-tone': scale ? scale.tone(v) : 'none',
             tabindex: 0,
             onclick: () => post({ type: 'openCheckpoint', checkpoint: j, tap: t.name }),
           },
@@ -171,6 +175,7 @@ function heatMap(series: Series, metric: string): HTMLElement {
       );
     }
   });
+  if (scale) svg.append(colourLegend(scale, stops, LABEL_W, legendTop));
   const csv = () =>
     post({
       type: 'exportCsv',
@@ -178,6 +183,28 @@ function heatMap(series: Series, metric: string): HTMLElement {
       csv: toCsv(['tap', 'stage', ...series.checkpoints.map((c) => c.name)], series.taps.map((t, i) => [t.name, t.stage, ...(values[i] ?? [])])),
     });
   return section(`${spec?.title ?? metric} of ${ctx.ui.split}: taps × checkpoints`, [exportButton('Export PNG', () => exportSvg(svg, `timeline-${metric}-${ctx.ui.split}`)), exportButton('Export CSV', csv, 'CSV')], h('p', { class: 'muted' }, 'Click a cell to open that checkpoint’s full panel at that tap.'), h('div', { class: 'scroll-x' }, svg));
+}
+
+const LEGEND_W = 240;
+
+/** What the heat map's colours mean: the bar from one end of the scale to the other, its words and note. */
+function colourLegend(scale: MeaningScale, stops: RGB[], x: number, y: number): SVGElement {
+  const g = s('g', { 'data-role': 'legend', 'data-scale-kind': scale.kind, 'data-ends': scale.ends.join('|') });
+  const steps = 48;
+  for (let i = 0; i < steps; i++) {
+    g.append(s('rect', { x: x + (i * LEGEND_W) / steps, y, width: LEGEND_W / steps + 0.5, height: 10, fill: rgbCss(scale.colourAt((i + 0.5) / steps, stops)) }));
+  }
+  g.append(s('rect', { x, y, width: LEGEND_W, height: 10, fill: 'none', stroke: theme.border }));
+  if (scale.band) g.append(s('rect', { x: x + LEGEND_W * scale.band[0], y: y - 1, width: LEGEND_W * (scale.band[1] - scale.band[0]), height: 12, fill: 'none', stroke: theme.fg, 'stroke-dasharray': '2 2' }));
+  const ends = scale.ends.map((e) => e.replace(/^unusual: /, ''));
+  g.append(
+    s('text', { x: 2, y: y + 9, fill: theme.muted, 'font-size': 9 }, 'colour'),
+    s('text', { x, y: y + 22, fill: theme.fg, 'font-size': 9 }, ends[0]),
+    s('text', { x: x + LEGEND_W / 2, y: y + 22, fill: theme.fg, 'font-size': 9, 'text-anchor': 'middle' }, ends[1]),
+    s('text', { x: x + LEGEND_W, y: y + 22, fill: theme.fg, 'font-size': 9, 'text-anchor': 'end' }, ends[2]),
+    s('text', { x, y: y + 35, fill: theme.muted, 'font-size': 9 }, scale.note.replace('range over all splits', 'range over these taps and checkpoints')),
+  );
+  return g;
 }
 
 function performance(series: Series): HTMLElement {
@@ -194,6 +221,8 @@ function performance(series: Series): HTMLElement {
     svg.append(s('line', { x1: LABEL_W, x2: w, y1: yOf(g), y2: yOf(g), stroke: theme.grid }));
     svg.append(s('text', { x: LABEL_W - 4, y: yOf(g) + 3, 'text-anchor': 'end', fill: theme.muted, 'font-size': 9 }, g));
   }
+  // the checkpoints' numbers under the chart, as above the heat map's columns
+  series.checkpoints.forEach((c, j) => svg.append(s('text', { x: xOf(j), y: y0 + 14, 'text-anchor': 'middle', fill: theme.muted, 'font-size': 9, class: 'x-label' }, c.number ?? j + 1)));
   const legend: { name: string; color: string; dashed: boolean }[] = [];
   const line = (vals: (number | null)[], color: string, dashed: boolean, cls: string) => {
     const pts = vals.map((v, j) => (v === null ? null : `${xOf(j)},${yOf(v)}`)).filter(Boolean);
@@ -289,17 +318,22 @@ function compareChart(c: Comparison, metric: string): HTMLElement {
     vals.forEach((v, i) => v !== null && svg.append(s('circle', { cx: xOf(i), cy: yOf(v), r: 2.5, fill: colors[k], class: `pt-${side}`, 'data-value': v }, s('title', null, `${side.toUpperCase()} ${c.taps[i].name}: ${v}`))));
   });
   // The U coloured by the difference: one block per tap, encoder down, decoder up.
+  // coloured by how much better B is than A by the metric's direction (feature shift: closer to 1
+  // on either side), not by the sign of B − A; a metric without a direction stays grey
   const diffs = d?.diff ?? [];
-  const maxAbs = Math.max(1e-12, ...diffs.map((v) => Math.abs(v ?? 0)));
-  const better = higherIsBetter(metric);
+  const gains = c.taps.map((_, i) => improvement(metric, d?.a[i] ?? null, d?.b[i] ?? null));
+  const maxGain = Math.max(1e-12, ...gains.map((v) => Math.abs(v ?? 0)));
+  const directed = metricSpec(metric)?.direction !== 'none';
   c.taps.forEach((t, i) => {
     const v = diffs[i];
+    const gain = gains[i];
     const y = 150 + Math.min(3, t.level) * 8;
-    const good = v === null ? null : (v > 0) === better;
-    const fill = v === null ? theme.grid : good ? theme.charts.green : theme.charts.red;
-    svg.append(s('rect', { x: xOf(i) - 9, y, width: 18, height: 8, fill, 'fill-opacity': v === null ? 1 : 0.25 + 0.75 * (Math.abs(v) / maxAbs), class: 'u-block', 'data-tap': t.name, 'data-diff': v === null ? '' : v }, s('title', null, `${t.name} (${t.stage}${t.inA && t.inB ? '' : t.inA ? ', only in A' : ', only in B'}): B − A = ${v ?? '–'}`)));
+    const fill = gain === null || gain === 0 ? theme.grid : gain > 0 ? theme.charts.green : theme.charts.red;
+    const verdict = gain === null ? '' : gain > 0 ? ' (B better)' : gain < 0 ? ' (B worse)' : '';
+    svg.append(s('rect', { x: xOf(i) - 9, y, width: 18, height: 8, fill, 'fill-opacity': gain === null ? 1 : 0.25 + 0.75 * (Math.abs(gain) / maxGain), class: 'u-block', 'data-tap': t.name, 'data-diff': v === null ? '' : v, 'data-better': gain === null || gain === 0 ? '' : String(gain > 0) }, s('title', null, `${t.name} (${t.stage}${t.inA && t.inB ? '' : t.inA ? ', only in A' : ', only in B'}): B − A = ${v ?? '–'}${verdict}`)));
   });
-  svg.append(s('text', { x: 4, y: 12, fill: theme.fg, 'font-size': 10 }, `A solid, B dashed; the U below: B − A (green = better)`));
+  const rule = metricSpec(metric)?.direction === 'centred-on-1' ? 'green = B closer to 1' : 'green = B better';
+  svg.append(s('text', { x: 4, y: 12, fill: theme.fg, 'font-size': 10 }, `A solid, B dashed; the U below: B against A${directed ? ` (${rule})` : ''}`));
   return section(metricSpec(metric)?.title ?? metric, [exportButton('Export PNG', () => exportSvg(svg, `compare-${metric}-${ctx.ui.split}`)), exportButton('Export CSV', () => post({ type: 'exportCsv', name: `compare-${metric}-${ctx.ui.split}`, csv: toCsv(['tap', 'stage', 'inA', 'inB', 'A', 'B', 'B − A'], c.taps.map((t, i) => [t.name, t.stage, t.inA, t.inB, d?.a[i] ?? null, d?.b[i] ?? null, diffs[i] ?? null])) }), 'CSV')], h('div', { class: 'scroll-x' }, svg));
 }
 

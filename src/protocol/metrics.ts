@@ -241,6 +241,20 @@ export function higherIsBetter(key: string): boolean {
   return BY_KEY.get(key)?.direction === 'higher-better';
 }
 
+/**
+ * How much better b is than a, by the metric's direction: higher-better b − a, lower-better
+ * a − b, centred-on-1 |ln a| − |ln b| (closer to 1 is better, on either side); null when the
+ * metric has no direction or a value is missing (or, centred on 1, not positive).
+ */
+export function improvement(key: string, a: number | null, b: number | null): number | null {
+  const dir = BY_KEY.get(key)?.direction;
+  if (a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b)) return null;
+  if (dir === 'higher-better') return b - a;
+  if (dir === 'lower-better') return a - b;
+  if (dir === 'centred-on-1') return a > 0 && b > 0 ? Math.abs(Math.log(a)) - Math.abs(Math.log(b)) : null;
+  return null;
+}
+
 /** The metric's values live in [0, 1]. */
 export function isUnitMetric(key: string | undefined): boolean {
   return !!key && !!BY_KEY.get(key)?.unitRange;

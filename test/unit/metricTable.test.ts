@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   explainText,
+  improvement,
   LABEL_FREE_METRICS,
   METRIC_SPECS,
   metricSpec,
@@ -66,4 +67,16 @@ test('the table imports nothing (no vscode, no engine)', () => {
   const src = readFileSync(path.join(root, 'src/protocol/metrics.ts'), 'utf8');
   assert.doesNotMatch(src, /^\s*import\s/m);
   assert.doesNotMatch(src, /require\(/);
+});
+
+test('improvement: how much better b is than a, by each direction of the table', () => {
+  assert.equal(improvement('dice', 0.7, 0.8)! > 0, true);
+  assert.equal(improvement('db', 2, 3)! < 0, true, 'Davies–Bouldin: lower is better');
+  // feature shift: closer to 1 on either side, on the log scale (0.5× and 2× equally far)
+  assert.ok(Math.abs(improvement('featureShift', 0.5, 2)!) < 1e-12);
+  assert.ok(improvement('featureShift', 0.5, 0.9)! > 0 && improvement('featureShift', 1.1, 1.6)! < 0 && improvement('featureShift', 3, 0.6)! > 0);
+  assert.equal(improvement('featureShift', 0, 1), null);
+  assert.equal(improvement('dice', null, 0.5), null);
+  assert.equal(improvement('dice', Number.NaN, 0.5), null);
+  for (const m of METRIC_SPECS.filter((x) => x.direction === 'none')) assert.equal(improvement(m.key, 1, 2), null, m.key);
 });

@@ -103,3 +103,39 @@ test('the comparison shows measured numbers with three significant digits and an
   assert.equal(Number(row('train')[1].getAttribute('data-value')), 0.49812841923409157);
   assert.deepEqual(row('siteB').slice(4).map((td) => td.textContent), ['0.60 [0.50, 0.70]', '0.35–1.00', 'cannot tell']);
 });
+
+test('the heat map colours feature shift by what it means: collapsed and far from train both unusual, about 1 usual; the legend says so', () => {
+  const shifts = [0.2, 1, 5, 1.1, 0.9];
+  const r = (epoch: number) => {
+    const x = ckpt(epoch, 0.9, 0.8, 0.7);
+    for (const t of x.taps) x.metrics.test[t.name].featureShift = shifts[x.taps.indexOf(t)];
+    return x;
+  };
+  const series = assembleSeries([r(1), r(2)].map((x) => ({ path: x.model.path, results: x })));
+  const { root, ctx } = harness();
+  render.drawSeries(ctx, series);
+  const tones = root.querySelectorAll('rect.cell').filter((c) => c.getAttribute('data-checkpoint') === '0').map((c) => c.getAttribute('data-tone'));
+  assert.deepEqual(tones, ['unusual-low', 'usual', 'unusual-high', 'usual', 'usual']);
+  const legend = root.querySelector('[data-role="legend"]')!;
+  assert.equal(legend.getAttribute('data-scale-kind'), 'diverging');
+  assert.match(legend.getAttribute('data-ends') ?? '', /collapsed.*in distribution.*far from train/);
+  // the chart of the performance carries the checkpoints' numbers under it
+  assert.deepEqual(root.querySelectorAll('svg.perf-chart text.x-label').map((t) => t.textContent), ['1', '2']);
+});
+
+test('the comparison calls B better by the metric’s direction: feature shift closer to 1 is better on either side', () => {
+  const a = ckpt(1, 0.6, 0.5, 0.4);
+  const b = ckpt(2, 0.9, 0.7, 0.65);
+  const [fa, fb] = [[0.5, 2, 1.2, 0.9, 1], [0.9, 1.1, 1.5, 0.5, 1]];
+  a.taps.forEach((t, i) => (a.metrics.test[t.name].featureShift = fa[i]));
+  b.taps.forEach((t, i) => (b.metrics.test[t.name].featureShift = fb[i]));
+  const c = compareResults(a, b);
+  const { root, ctx } = harness();
+  render.drawComparison(ctx, c);
+  const blocks = root.querySelector('svg.compare-chart[data-metric="featureShift"]')!.querySelectorAll('rect.u-block');
+  assert.deepEqual(blocks.map((x) => x.getAttribute('data-better')), ['true', 'true', 'false', 'false', '']);
+  assert.deepEqual(blocks.map((x) => Number(x.getAttribute('data-diff'))), fb.map((v, i) => Math.round((v - fa[i]) * 1e6) / 1e6));
+  // Davies–Bouldin: lower is better, so a higher B is worse
+  const db = root.querySelector('svg.compare-chart[data-metric="db"]')!.querySelectorAll('rect.u-block');
+  assert.ok(db.every((x) => x.getAttribute('data-better') === 'false'), 'B has the higher Davies–Bouldin on every tap');
+});
