@@ -82,9 +82,22 @@ export function readTheme(): Theme {
   return { kind, fg, bg, muted, border, grid, focus, series: series.length ? series : [fg], charts, font, fontSize };
 }
 
-/** Colour of the i-th series (split or class). */
+/**
+ * Colour of the i-th series (split, class, shift family). The theme has six chart colours; the
+ * next six are the same hues mixed 45 % toward the text colour (lighter on a dark theme, darker
+ * on a light one), the six after that toward the background, so that up to 18 series (the ten
+ * shift families, a run with many splits) never share a colour.
+ */
 export function seriesColor(theme: Theme, i: number): string {
-  return theme.series[((i % theme.series.length) + theme.series.length) % theme.series.length];
+  const n = theme.series.length;
+  const j = Math.max(0, Math.floor(i));
+  const base = theme.series[j % n];
+  const cycle = Math.floor(j / n) % 3;
+  if (cycle === 0) return base;
+  const [r, g, b] = toRgb(base);
+  const [tr, tg, tb] = toRgb(cycle === 1 ? theme.fg : theme.bg);
+  const mix = (x: number, y: number) => Math.round(x + 0.45 * (y - x));
+  return `rgb(${mix(r, tr)}, ${mix(g, tg)}, ${mix(b, tb)})`;
 }
 
 // ---------------------------------------------------------------- colour arithmetic
