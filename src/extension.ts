@@ -64,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('unetLens.compareResults', (arg?: unknown, all?: unknown) => compareResultsCommand(deps, arg, all)),
     vscode.window.registerWebviewPanelSerializer(PANEL_TYPE, panels),
     vscode.window.registerWebviewPanelSerializer(TIMELINE_TYPE, timelineSerializer(deps)),
-    ModelEditorProvider.register(context.extensionUri),
+    ModelEditorProvider.register(context.extensionUri, cache),
   );
   log.info(`UNet Lens ${context.extension.packageJSON.version} activated`);
 }

@@ -5,20 +5,26 @@
  * microsoft/vscode-extension-samples' custom-editor-sample; "Reopen Editor With…" still gives
  * the text editor. The page follows the file: written again (a new export, a new checkpoint),
  * it is read again.
- * Only the file is read, in the extension host (modelPage.ts `describeModel`).
+ * Only the file is read, in the extension host (modelPage.ts `describeModel`), and the newest
+ * cached analysis of it, if any (its verdict's sentences: what the user learned last time).
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { ANALYZE_COMMAND, describeModel, modelPageHtml } from './modelPage';
+import { promises as fs } from 'node:fs';
+import { ANALYZE_COMMAND, describeModel, lastAnalysis, modelPageHtml } from './modelPage';
+import type { ResultsCache } from './resultsCache';
 import { KeyedDebouncer } from './debounce';
 
 export const MODEL_EDITOR_TYPE = 'unetLens.model';
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider {
-  constructor(private readonly extensionUri: vscode.Uri) {}
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly cache: ResultsCache,
+  ) {}
 
-  static register(extensionUri: vscode.Uri): vscode.Disposable {
-    return vscode.window.registerCustomEditorProvider(MODEL_EDITOR_TYPE, new ModelEditorProvider(extensionUri), { supportsMultipleEditorsPerDocument: true });
+  static register(extensionUri: vscode.Uri, cache: ResultsCache): vscode.Disposable {
+    return vscode.window.registerCustomEditorProvider(MODEL_EDITOR_TYPE, new ModelEditorProvider(extensionUri, cache), { supportsMultipleEditorsPerDocument: true });
   }
 
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
@@ -32,6 +38,11 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     const file = document.uri.fsPath;
     const render = async () => {
       const page = await describeModel(file, vscode.workspace.asRelativePath(document.uri, false));
+      const cached = page.error ? undefined : await this.cache.latestFor(file).catch(() => undefined);
+      if (cached) {
+        const mtime = await fs.stat(file).then((st) => st.mtimeMs, () => 0);
+        page.last = await lastAnalysis(cached.resultsPath, cached.entry, mtime, (p) => vscode.workspace.asRelativePath(p, false));
+      }
       webview.html = modelPageHtml(page, { cspSource: webview.cspSource, styleUri });
     };
     await render();
@@ -39,7 +50,15 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     const settle = new KeyedDebouncer<string>(300, () => void render());
     const again = () => settle.trigger(file);
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
-    const subs: vscode.Disposable[] = [settle, watcher, watcher.onDidChange(again), watcher.onDidCreate(again), watcher.onDidDelete(again)];
+    const subs: vscode.Disposable[] = [
+      settle,
+      watcher,
+      watcher.onDidChange(again),
+      watcher.onDidCreate(again),
+      watcher.onDidDelete(again),
+      // an analysis of this file just finished: its verdict becomes the page's "last analysis"
+      this.cache.onRecorded((entry) => entry.modelPath === file && again()),
+    ];
     panel.onDidDispose(() => {
       for (const s of subs) s.dispose();
     });

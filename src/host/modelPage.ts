@@ -13,6 +13,8 @@ import { parseOnnx } from '../engine/model/onnxGraph';
 import { countText, onnxSummary, type OnnxSummary, type ValueSummary } from '../engine/model/summary';
 import { errorText, modelFileFormat, type ModelFormat } from '../engine/model/contract';
 import { escapeHtml, pageHead } from './webviewHtml';
+import { readResultsFile } from './resultsFile';
+import { withVerdict } from '../engine/verdict';
 import { formatBytes } from '../engine/limits';
 
 export const ANALYZE_COMMAND = 'unetLens.analyze';
@@ -27,6 +29,35 @@ export interface ModelPage {
   onnx?: OnnxSummary;
   /** Why the file could not be read (what and where). */
   error?: string;
+  /** The newest analysis of this file in the results cache, as its verdict says it. */
+  last?: LastAnalysis;
+}
+
+export interface LastAnalysis {
+  /** When it ran (ISO), and the dataset file it ran with (as the user reads it). */
+  createdAt: string;
+  dataset: string;
+  /** The verdict's sentences: the splits without labels first (the answer), then the labelled ones. */
+  sentences: string[];
+  /** The model file was written after the analysis. */
+  stale: boolean;
+}
+
+/**
+ * The last analysis of a model from its cached results.json (read with the panel's checks; its
+ * verdict computed when the file has none). Undefined when the file cannot be read.
+ */
+export async function lastAnalysis(resultsPath: string, entry: { createdAt: string; datasetPath: string }, modelMtimeMs: number, relative: (p: string) => string): Promise<LastAnalysis | undefined> {
+  try {
+    const r = withVerdict(await readResultsFile(resultsPath));
+    const v = r.verdict;
+    const sentences = v ? [...v.unlabeled.map((u) => u.sentence), ...v.labeled.map((l) => l.sentence)].filter(Boolean) : [];
+    // when the analysis began (the panel's "Created"); the file written after that is newer than what it saw
+    const createdAt = typeof r.createdAt === 'string' && !Number.isNaN(Date.parse(r.createdAt)) ? r.createdAt : entry.createdAt;
+    return { createdAt, dataset: relative(entry.datasetPath), sentences, stale: modelMtimeMs > Date.parse(createdAt) };
+  } catch {
+    return undefined;
+  }
 }
 
 const FORMAT_NAMES: Record<ModelFormat, [string, string]> = {
@@ -96,12 +127,20 @@ export function modelPageHtml(p: ModelPage, o: { cspSource: string; styleUri: st
     : `<p class="model-actions"><a class="btn" data-role="analyze" href="command:${ANALYZE_COMMAND}" title="Run the analysis on this model">Analyze Generalization</a></p>
 <p class="hint">Runs the model on the images of the workspace's dataset file (unetlens.json) in a background process, then shows layer by layer how its features separate the classes on the training, test and unlabelled data, and predicts its Dice where there are no labels. Also in the Explorer's context menu and the Command Palette.</p>`;
   const about = p.format && ABOUT[p.format] ? `<p class="hint">${e(ABOUT[p.format])}</p>` : '';
+  const l = p.last;
+  const when = l ? new Date(l.createdAt) : null;
+  const last = l
+    ? `<section class="section model-last" data-role="last"><h2>Last analysis</h2>
+<p class="muted">${e(when && !Number.isNaN(when.getTime()) ? when.toLocaleString() : l.createdAt)} · with ${e(l.dataset)}${l.stale ? ' · <strong data-role="stale">the file was written again since: analyze it again</strong>' : ''}</p>
+${l.sentences.length ? `<ul>${l.sentences.slice(0, 6).map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''}
+<p class="hint">${l.stale ? '' : 'Analyze Generalization shows it again at once while the model, the dataset file and its images are unchanged.'}</p></section>`
+    : '';
   return `${pageHead(csp, o.styleUri, p.name)}
 <body data-state="model" data-format="${e(p.format ?? '')}">
 <main class="model-page">
 <h1>${e(p.name)} <span class="muted">${e(kind)} · ${e(formatBytes(p.bytes))}</span></h1>
 ${p.path !== p.name ? `<p class="muted" data-role="path">${e(p.path)}</p>
-` : ''}${error}${action}${about}${noSpatial}${table}
+` : ''}${error}${action}${last}${about}${noSpatial}${table}
 </main>
 </body>
 </html>

@@ -65,6 +65,8 @@ export class ResultsCache {
   private readonly indexFile: string;
   /** Serialises index updates within this process. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Told of every entry recorded (the model page shows the newest analysis of its file). */
+  private readonly recorded = new Set<(entry: CacheEntry) => void>();
 
   constructor(
     readonly root: string,
@@ -116,6 +118,25 @@ export class ResultsCache {
     return run;
   }
 
+  /**
+   * The newest cached results of a model file (any dataset file and settings), or undefined:
+   * read only (nothing marked used, nothing deleted); an entry whose folder or results.json is
+   * gone is passed over.
+   */
+  async latestFor(modelPath: string): Promise<{ entry: CacheEntry; resultsPath: string } | undefined> {
+    const index = await this.readIndex();
+    const mine = Object.values(index.entries)
+      .filter((e) => e && e.modelPath === modelPath)
+      .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
+    for (const entry of mine) {
+      const dir = this.entryDir(entry);
+      if (!dir) continue;
+      const resultsPath = path.join(dir, 'results.json');
+      if (await fs.stat(resultsPath).then((s) => s.isFile(), () => false)) return { entry, resultsPath };
+    }
+    return undefined;
+  }
+
   /** The cached results of a key (their results.json path), or undefined. Marks the entry used. */
   async lookup(key: string): Promise<{ entry: CacheEntry; resultsPath: string } | undefined> {
     const index = await this.readIndex();
@@ -159,7 +180,20 @@ export class ResultsCache {
       if (dir && !kept.has(g.dir)) await fs.rm(dir, { recursive: true, force: true });
     }
     await this.sweep().catch(() => undefined);
+    for (const fn of this.recorded) {
+      try {
+        fn(entry);
+      } catch {
+        /* a listener's failure is its own */
+      }
+    }
     return entry;
+  }
+
+  /** Calls `fn` with every entry recorded from now on, until disposed. */
+  onRecorded(fn: (entry: CacheEntry) => void): { dispose(): void } {
+    this.recorded.add(fn);
+    return { dispose: () => void this.recorded.delete(fn) };
   }
 
   /**

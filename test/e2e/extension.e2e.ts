@@ -235,6 +235,11 @@ test('clicking model.onnx in the Explorer opens its page, not its bytes; Analyze
   assert.match(server.extensionLog(), /analyze: model .*model\.onnx/);
   const panel = await webviewWith(page, 'body[data-state="ready"][data-taps="15"]', { extensionId: ext, timeoutMs: 30_000 });
   assert.equal(await panel.locator('body').getAttribute('data-splits'), '3');
+  // the page, still open, now shows what that analysis found: the verdict, the answer first
+  const last = await webviewWith(page, 'body[data-state="model"] [data-role="last"] li', { extensionId: ext, timeoutMs: 30_000 });
+  assert.match(await last.locator('[data-role="last"] li').first().innerText(), /^siteB: /);
+  assert.match(await last.locator('[data-role="last"]').innerText(), /with unetlens\.json/);
+  await screenshot(page, 'model-page-last');
 
   // A corrupt file opens to what is wrong with it, and no action; the file is not touched.
   const bytes = fs.readFileSync(path.join(workspace, 'broken.onnx'));

@@ -108,6 +108,39 @@ test('ResultsCache: record, lookup, a vanished folder is a miss, LRU eviction re
   }
 });
 
+test('ResultsCache.latestFor: the newest analysis of a model file, whatever its dataset; gone folders passed over; onRecorded tells of each entry', async () => {
+  const root = tmp();
+  try {
+    const cache = new ResultsCache(root, 10);
+    const told: string[] = [];
+    const sub = cache.onRecorded((e) => told.push(e.key.slice(0, 1)));
+    const put = async (key: string, model: string, dataset: string) => {
+      mkdirSync(cache.dirFor(key), { recursive: true });
+      writeFileSync(path.join(cache.dirFor(key), 'results.json'), '{}');
+      await new Promise((r) => setTimeout(r, 5));
+      return cache.record({ key, modelPath: model, datasetPath: dataset, modelSha256: key, datasetSha256: 'd', settings: {} });
+    };
+    assert.equal(await cache.latestFor('/m/a.onnx'), undefined);
+    await put('a'.repeat(64), '/m/a.onnx', '/d/one.unetlens.json');
+    await put('b'.repeat(64), '/m/a.onnx', '/d/two.unetlens.json');
+    await put('c'.repeat(64), '/m/other.onnx', '/d/one.unetlens.json');
+    assert.deepEqual(told, ['a', 'b', 'c']);
+    sub.dispose();
+    await put('d'.repeat(64), '/m/other.onnx', '/d/one.unetlens.json');
+    assert.deepEqual(told, ['a', 'b', 'c'], 'not told once disposed');
+    const newest = await cache.latestFor('/m/a.onnx');
+    assert.equal(newest?.entry.datasetPath, '/d/two.unetlens.json');
+    assert.equal(newest?.resultsPath, path.join(cache.dirFor('b'.repeat(64)), 'results.json'));
+    const usedBefore = (await cache.readIndex()).entries['b'.repeat(64)].usedAt;
+    rmSync(cache.dirFor('b'.repeat(64)), { recursive: true, force: true });
+    assert.equal((await cache.latestFor('/m/a.onnx'))?.entry.datasetPath, '/d/one.unetlens.json', 'the gone one passed over');
+    assert.ok('b'.repeat(64) in (await cache.readIndex()).entries, 'read only: nothing dropped');
+    assert.equal(usedBefore, (await cache.readIndex()).entries['b'.repeat(64)].usedAt, 'nor marked used');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('dataFingerprint changes when an image is added or rewritten, not otherwise', async () => {
   const dir = tmp();
   try {

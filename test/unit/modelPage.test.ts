@@ -13,7 +13,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeModel, modelPageHtml } from '../../src/host/modelPage';
+import { describeModel, lastAnalysis, modelPageHtml } from '../../src/host/modelPage';
+import { computeVerdict } from '../../src/engine/verdict';
+import type { Results } from '../../src/engine/types';
 import { countText } from '../../src/engine/model/summary';
 import { MODEL_EXTENSIONS } from '../../src/engine/model/contract';
 
@@ -106,6 +108,29 @@ test('a PyTorch file is described without being read; names are escaped; the pag
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the last analysis: the verdict of the cached results (computed when the file has none), the answer first; said stale when the file was written after', async () => {
+  const sample = path.join(ROOT, 'test', 'fixtures', 'results-sample.json');
+  const verdict = computeVerdict(JSON.parse(fs.readFileSync(sample, 'utf8')) as Results);
+  const entry = { createdAt: '2026-12-05T20:44:00.000Z', datasetPath: '/ws/unetlens.json' };
+  const rel = (p: string) => p.replace('/ws/', '');
+  // the results' own createdAt (2026-11-27T12:00Z, when the analysis began) is the one shown and compared
+  const last = (await lastAnalysis(sample, entry, Date.parse('2026-11-27T11:00:00Z'), rel))!;
+  assert.equal(last.createdAt, '2026-11-27T12:00:00.000Z');
+  assert.deepEqual(last.sentences, [...verdict.unlabeled.map((u) => u.sentence), ...verdict.labeled.map((l) => l.sentence)]);
+  assert.match(last.sentences[0], /^siteB: /);
+  assert.deepEqual([last.dataset, last.stale], ['unetlens.json', false]);
+  const page = await describeModel(path.join(MODELS, 'unet2d.onnx'), 'unet2d.onnx');
+  const html = modelPageHtml({ ...page, last }, OPTS);
+  assert.match(html, /data-role="last"[^]*Last analysis[^]*with unetlens\.json/);
+  assert.ok(html.includes(`<li>${last.sentences[0].replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')}</li>`));
+  assert.match(html, /shows it again at once/);
+  assert.doesNotMatch(html, /data-role="stale"/);
+  const stale = (await lastAnalysis(sample, entry, Date.parse('2026-11-27T12:00:01Z'), rel))!;
+  assert.equal(stale.stale, true);
+  assert.match(modelPageHtml({ ...page, last: stale }, OPTS), /data-role="stale">the file was written again since/);
+  assert.equal(await lastAnalysis(path.join(MODELS, 'unet2d.onnx'), entry, 0, rel), undefined, 'not a results file: no last analysis');
 });
 
 test('counts in words', () => {
