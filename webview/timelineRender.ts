@@ -17,7 +17,7 @@ import { h, clear, exportButton } from './dom';
 import { s, svgToPng } from './svg';
 import { divergingStops, seriesColor, scaleStops, type Theme } from './theme';
 import { domainOf, meaningScale, position, rgbCss, type MeaningScale, type RGB } from './scale';
-import { toCsv } from './format';
+import { shortTapName, toCsv } from './format';
 import { cannotTell, estimateNumber, estimateText, fmtNumber } from '../src/protocol/names';
 import { TAP_METRIC_SPECS, improvement, metricShort, metricSpec } from '../src/protocol/metrics';
 import type { TimelineToHost } from '../src/protocol/messages';
@@ -303,13 +303,26 @@ export function drawComparison(cx: TimelineCtx, c: Comparison): void {
 
 function compareChart(c: Comparison, metric: string): HTMLElement {
   const d = c.metrics[ctx.ui.split]?.[metric as keyof Comparison['metrics'][string]];
-  const w = Math.max(400, 40 + c.taps.length * 22);
-  const hgt = 190;
+  const left = 44;
+  const w = Math.max(400, left + 10 + c.taps.length * 22);
+  // the taps' names under the U strip, turned 60°: room for the longest
+  const names = c.taps.map((t) => shortTapName(t.name).split('/').pop() ?? t.name);
+  const hgt = 182 + Math.round(Math.max(0, ...names.map((n) => n.length)) * 9 * 0.6 * Math.sin(Math.PI / 3)) + 8;
   const all = [...(d?.a ?? []), ...(d?.b ?? [])];
   const dom = domainOf(all, false);
   const yOf = (v: number) => 130 - (dom ? (position(v, dom) ?? 0) : 0) * 110;
-  const xOf = (i: number) => 30 + i * 22 + 11;
+  const xOf = (i: number) => left + i * 22 + 11;
   const svg = s('svg', { viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, class: 'compare-chart', 'data-metric': metric });
+  // the value axis: its lowest, middle and highest value, with grid lines
+  if (dom) {
+    for (const v of [dom.min, dom.log ? Math.sqrt(dom.min * dom.max) : (dom.min + dom.max) / 2, dom.max]) {
+      svg.append(
+        s('line', { x1: left, x2: w - 4, y1: yOf(v), y2: yOf(v), stroke: theme.grid }),
+        s('text', { x: left - 4, y: yOf(v) + 3, 'text-anchor': 'end', fill: theme.muted, 'font-size': 9, class: 'y-label' }, fmt(v)),
+      );
+    }
+  }
+  names.forEach((n, i) => svg.append(s('text', { x: xOf(i), y: 182, 'text-anchor': 'end', fill: theme.muted, 'font-size': 9, transform: `rotate(-60 ${xOf(i)} 182)`, class: 'x-label' }, s('title', null, c.taps[i].name), n)));
   const colors = [seriesColor(theme, 0), seriesColor(theme, 1)];
   (['a', 'b'] as const).forEach((side, k) => {
     const vals = d?.[side] ?? [];

@@ -111,6 +111,11 @@ test('Compare Results… on two checkpoints selected in the Explorer: the number
   await row('checkpoints').click();
   await row('epoch_1.onnx').waitFor({ timeout: 10_000 });
   await row('epoch_1.onnx').click();
+  // the click opens epoch_1's model page; once it is the active editor the Explorer reveals
+  // (selects) its file again, so the second file joins the selection after that
+  await webviewWith(page, 'body[data-state="model"]', { extensionId: EXT, timeoutMs: 30_000 });
+  await page.locator('.editor-group-container .tab.active', { hasText: 'epoch_1.onnx' }).waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(500);
   await row('epoch_2.onnx').click({ modifiers: ['Control'] });
   await explorerContextMenu(page, 'epoch_2.onnx', 'Compare Results…');
   // Several webviews are open now (the timeline, epoch_7's panel, the comparison): find it.

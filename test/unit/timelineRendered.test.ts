@@ -86,6 +86,9 @@ test('the comparison shows the two results’ numbers and B − A, and says the 
   assert.deepEqual(bPts, b.taps.map((t) => b.metrics.test[t.name].db));
   const blocks = chart.querySelectorAll('rect.u-block');
   assert.equal(blocks.length, 6);
+  // read without hovering: each tap named under the U strip, the value axis' low, middle and high
+  assert.deepEqual(chart.querySelectorAll('text.x-label').map((t) => t.querySelector('title')!.textContent), c.taps.map((t) => t.name));
+  assert.equal(chart.querySelectorAll('text.y-label').length, 3);
   assert.equal(blocks[0].getAttribute('data-diff'), '1');
   assert.equal(blocks[4].getAttribute('data-diff'), '');
 });
