@@ -5,12 +5,12 @@
  * microsoft/vscode-extension-samples' custom-editor-sample; "Reopen Editor With…" still gives
  * the text editor. The page follows the file: written again (a new export, a new checkpoint),
  * it is read again.
+ *
  * Only the file is read, in the extension host (modelPage.ts `describeModel`), and the newest
  * cached analysis of it, if any (its verdict's sentences: what the user learned last time).
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { promises as fs } from 'node:fs';
 import { ANALYZE_COMMAND, describeModel, lastAnalysis, modelPageHtml } from './modelPage';
 import type { ResultsCache } from './resultsCache';
 import { KeyedDebouncer } from './debounce';
@@ -36,14 +36,13 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     webview.options = { enableScripts: false, enableCommandUris: [ANALYZE_COMMAND], localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist')] };
     const styleUri = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'media', 'panel.css')).toString();
     const file = document.uri.fsPath;
+    let disposed = false;
     const render = async () => {
       const page = await describeModel(file, vscode.workspace.asRelativePath(document.uri, false));
       const cached = page.error ? undefined : await this.cache.latestFor(file).catch(() => undefined);
-      if (cached) {
-        const mtime = await fs.stat(file).then((st) => st.mtimeMs, () => 0);
-        page.last = await lastAnalysis(cached.resultsPath, cached.entry, mtime, (p) => vscode.workspace.asRelativePath(p, false));
-      }
-      webview.html = modelPageHtml(page, { cspSource: webview.cspSource, styleUri });
+      if (cached) page.last = await lastAnalysis(cached.resultsPath, cached.entry, page.mtimeMs, (p) => vscode.workspace.asRelativePath(p, false));
+      // closed while the file was read: nothing to draw into
+      if (!disposed) webview.html = modelPageHtml(page, { cspSource: webview.cspSource, styleUri });
     };
     await render();
     // a new export or checkpoint written over the file: read it again (once the writing settles)
@@ -60,6 +59,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
       this.cache.onRecorded((entry) => entry.modelPath === file && again()),
     ];
     panel.onDidDispose(() => {
+      disposed = true;
       for (const s of subs) s.dispose();
     });
   }

@@ -25,6 +25,8 @@ export interface ModelPage {
   path: string;
   format: ModelFormat | undefined;
   bytes: number;
+  /** When the file was last written (0 when it cannot be read). */
+  mtimeMs: number;
   /** The ONNX graph in a few lines; absent for the formats read only by the worker. */
   onnx?: OnnxSummary;
   /** Why the file could not be read (what and where). */
@@ -81,10 +83,11 @@ const READ_LIMIT = 1024 ** 3;
 /** What the page shows of `file`: its graph when it is an ONNX file that reads, else why not. */
 export async function describeModel(file: string, relative: string): Promise<ModelPage> {
   const format = modelFileFormat(file);
-  const page: ModelPage = { name: path.basename(file), path: relative, format, bytes: 0 };
+  const page: ModelPage = { name: path.basename(file), path: relative, format, bytes: 0, mtimeMs: 0 };
   try {
     const st = await fs.stat(file);
     page.bytes = st.size;
+    page.mtimeMs = st.mtimeMs;
     if (format !== 'onnx') return page;
     if (st.size > READ_LIMIT) {
       page.error = `${relative} is ${formatBytes(st.size)}: too large to be described here; Analyze Generalization reads it in the background.`;
