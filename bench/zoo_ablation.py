@@ -56,6 +56,22 @@ OUTPUT = ["softDice", "objectCountDistance", "objectSizeDistance", "boundaryConf
 INTENSITY = {"none", "noise", "blur", "gamma", "contrast", "scale"}
 
 
+def zoo_results(zoos=("zoo", "zoo-vessel", "zoo-vol3d")):
+    """Every model's results beside its truth, over the zoos built under bench/.data: yields
+    (zoo folder, model, results, its truth's Dice per set, kin per set); a zoo not built, or a
+    model its truth.json does not know, is passed over."""
+    for d in zoos:
+        tp = os.path.join(ROOT, "bench", ".data", d, "truth.json")
+        if not os.path.exists(tp):
+            continue
+        truth = json.load(open(tp))
+        kin = {s: v.get("kin") for s, v in truth["sets"].items()}
+        for f in sorted(glob.glob(os.path.join(ROOT, "bench", ".data", d, "out", "*", "results.json"))):
+            m = os.path.basename(os.path.dirname(f))
+            if m in truth["models"]:
+                yield d, m, json.load(open(f)), truth["models"][m]["dice"], kin
+
+
 def fval(m, metric):
     v = (m or {}).get(metric)
     if v is None or not np.isfinite(v):

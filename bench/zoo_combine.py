@@ -20,8 +20,6 @@ Prints, over all held-out sets, the frozen families and the related ones: pooled
 per-model Spearman, MAE, bias, interval coverage and width, the share "cannot tell"; and the iid
 set's |error| <= 0.03 count. A reading aid for bench/README.md, not a test.
 """
-import glob
-import json
 import os
 import sys
 import warnings
@@ -32,7 +30,6 @@ from scipy.stats import spearmanr
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zoo_ablation as za  # noqa: E402
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".data")
 ZOOS = {"lesion": "zoo", "vessel": "zoo-vessel", "vol3d": "zoo-vol3d"}
 GRID = [0, 0.25, 0.5, 0.75, 1]
 
@@ -65,39 +62,28 @@ def combine(parts, w, sigma="fixed"):
 def main():
     warnings.simplefilter("ignore")
     rows = []  # (model, set, frozen, truth, {variant: (value, low, high)})
-    for d in ZOOS.values():
-        tp = os.path.join(DATA, d, "truth.json")
-        if not os.path.exists(tp):
-            continue
-        truth = json.load(open(tp))
-        kin = {s: v.get("kin") for s, v in truth["sets"].items()}
-        for f in sorted(glob.glob(os.path.join(DATA, d, "out", "*", "results.json"))):
-            m = os.path.basename(os.path.dirname(f))
-            if m not in truth["models"]:
-                continue
-            r = json.load(open(f))
-            p = r["performanceWithoutLabels"]
-            t = truth["models"][m]["dice"]
-            sets = [s for s in p["splits"] if s in t and s not in ("train", "test")]
-            sl = za.set_level_lofo(r, p)
-            il = np.array([np.nan if c.get("lofoFromImages") is None else c["lofoFromImages"] for c in p["shifts"]], float)
-            y = np.array([c["performance"] for c in p["shifts"]])
-            fam = np.array([c["family"] for c in p["shifts"]])
-            dl, dv = za.set_level_dist(r, p, sets)
-            sv = np.array([e[0] for e in za.estimates(p, sets, za.stage_columns(r, za.INTERIOR, out=za.OUTPUT))])
-            iv = np.array([e[0] for e in za.engine(p, sets, "fromImages")])
-            parts = (sl, il, y, fam, dl, sv, iv, dv)
-            out = {"engine (as written)": za.engine(p, sets), "refit, w = 0.5": combine(parts, 0.5)[0]}
-            fits = {w: combine(parts, w) for w in GRID}
-            best = min(GRID, key=lambda w: fits[w][1])
-            out["w by the copies' LOFO MAE"] = fits[best][0]
-            for w in GRID:
-                if w != 0.5:
-                    out[f"w = {w} (reference only)"] = fits[w][0]
-            out["sigma(d) fitted on the copies"] = combine(parts, 0.5, "fitted")[0]
-            print(f"{m}: w chosen {best} (copies' LOFO MAE {' / '.join(f'{fits[w][1]:.3f}' for w in GRID)} for w = {GRID})", file=sys.stderr)
-            for i, s in enumerate(sets):
-                rows.append((m, s, kin.get(s) is None and s != "iid", t[s], {k: v[i] for k, v in out.items()}))
+    for _zoo, m, r, t, kin in za.zoo_results(tuple(ZOOS.values())):
+        p = r["performanceWithoutLabels"]
+        sets = [s for s in p["splits"] if s in t and s not in ("train", "test")]
+        sl = za.set_level_lofo(r, p)
+        il = np.array([np.nan if c.get("lofoFromImages") is None else c["lofoFromImages"] for c in p["shifts"]], float)
+        y = np.array([c["performance"] for c in p["shifts"]])
+        fam = np.array([c["family"] for c in p["shifts"]])
+        dl, dv = za.set_level_dist(r, p, sets)
+        sv = np.array([e[0] for e in za.estimates(p, sets, za.stage_columns(r, za.INTERIOR, out=za.OUTPUT))])
+        iv = np.array([e[0] for e in za.engine(p, sets, "fromImages")])
+        parts = (sl, il, y, fam, dl, sv, iv, dv)
+        out = {"engine (as written)": za.engine(p, sets), "refit, w = 0.5": combine(parts, 0.5)[0]}
+        fits = {w: combine(parts, w) for w in GRID}
+        best = min(GRID, key=lambda w: fits[w][1])
+        out["w by the copies' LOFO MAE"] = fits[best][0]
+        for w in GRID:
+            if w != 0.5:
+                out[f"w = {w} (reference only)"] = fits[w][0]
+        out["sigma(d) fitted on the copies"] = combine(parts, 0.5, "fitted")[0]
+        print(f"{m}: w chosen {best} (copies' LOFO MAE {' / '.join(f'{fits[w][1]:.3f}' for w in GRID)} for w = {GRID})", file=sys.stderr)
+        for i, s in enumerate(sets):
+            rows.append((m, s, kin.get(s) is None and s != "iid", t[s], {k: v[i] for k, v in out.items()}))
     if not rows:
         sys.exit("no zoo results: run `node --import tsx bench/zoo.bench.ts --all-tasks` first")
     for label, sel in (("all held-out sets", rows), ("frozen families", [r for r in rows if r[2]]), ("related sets", [r for r in rows if not r[2] and r[1] != "iid"])):

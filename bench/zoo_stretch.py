@@ -17,15 +17,14 @@ Prints Spearman / MAE / coverage (the engine's interval widths moved with the va
 held-out sets, the frozen families and the related ones, and the iid count within 0.03.
 A reading aid for bench/README.md, not a test; nothing here is chosen on the held-out sets.
 """
-import glob
-import json
 import os
+import sys
 
 import numpy as np
 from scipy.stats import spearmanr
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".data")
-ZOOS = ["zoo", "zoo-vessel", "zoo-vol3d"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import zoo_ablation as za  # noqa: E402
 
 
 def js(delta, tau2):
@@ -35,46 +34,36 @@ def js(delta, tau2):
 
 def run(variant):
     out = []
-    for z in ZOOS:
-        tp = os.path.join(DATA, z, "truth.json")
-        if not os.path.exists(tp):
-            continue
-        t = json.load(open(tp))
-        kin = {s: v.get("kin") for s, v in t["sets"].items()}
-        for f in sorted(glob.glob(os.path.join(DATA, z, "out", "*", "results.json"))):
-            m = os.path.basename(os.path.dirname(f))
-            if m not in t["models"]:
+    for _zoo, m, r, truth, kin in za.zoo_results():
+        p = r["performanceWithoutLabels"]
+        y0, n = p["shifts"][0]["performance"], p["shifts"][0]["images"]
+        k = p["predictors"]["features"]["deshrink"]
+        halves = p["samplingNoise"]["halves"]
+        s_d = np.mean([((h["fromSets"][0] - h["fromImages"][0]) - (h["fromSets"][1] - h["fromImages"][1])) ** 2
+                       / (1 / h["images"][0] + 1 / h["images"][1]) for h in halves])
+
+        def comb(s, i, m_):
+            if variant.startswith("S toward I"):
+                d = s - i
+                return y0 + k * (i + js(d, s_d * (1 / m_ + 1 / n)) * d / 2 - y0)
+            if variant == "no stretch":
+                return (s + i) / 2
+            if variant == "half the stretch":
+                return y0 + k ** 0.5 * ((s + i) / 2 - y0)
+            return y0 + k * ((s + i) / 2 - y0)
+
+        hp = [(comb(h["fromSets"][0], h["fromImages"][0], h["images"][0]), comb(h["fromSets"][1], h["fromImages"][1], h["images"][1]), h["images"]) for h in halves]
+        s1 = np.mean([(a - b) ** 2 / (1 / im[0] + 1 / im[1]) for a, b, im in hp])
+        for s, e in p["splits"].items():
+            if s not in truth or s in ("train", "test") or not e.get("perImage") or e.get("fromSets") is None:
                 continue
-            p = json.load(open(f))["performanceWithoutLabels"]
-            y0, n = p["shifts"][0]["performance"], p["shifts"][0]["images"]
-            k = p["predictors"]["features"]["deshrink"]
-            halves = p["samplingNoise"]["halves"]
-            s_d = np.mean([((h["fromSets"][0] - h["fromImages"][0]) - (h["fromSets"][1] - h["fromImages"][1])) ** 2
-                           / (1 / h["images"][0] + 1 / h["images"][1]) for h in halves])
-
-            def comb(s, i, m_):
-                if variant.startswith("S toward I"):
-                    d = s - i
-                    return y0 + k * (i + js(d, s_d * (1 / m_ + 1 / n)) * d / 2 - y0)
-                if variant == "no stretch":
-                    return (s + i) / 2
-                if variant == "half the stretch":
-                    return y0 + k ** 0.5 * ((s + i) / 2 - y0)
-                return y0 + k * ((s + i) / 2 - y0)
-
-            hp = [(comb(h["fromSets"][0], h["fromImages"][0], h["images"][0]), comb(h["fromSets"][1], h["fromImages"][1], h["images"][1]), h["images"]) for h in halves]
-            s1 = np.mean([(a - b) ** 2 / (1 / im[0] + 1 / im[1]) for a, b, im in hp])
-            truth = t["models"][m]["dice"]
-            for s, e in p["splits"].items():
-                if s not in truth or s in ("train", "test") or not e.get("perImage") or e.get("fromSets") is None:
-                    continue
-                mm = len(e["perImage"])
-                v = comb(e["fromSets"]["value"], e["fromImages"]["value"], mm)
-                if not variant.endswith("no shrink toward y0"):
-                    v = y0 + js(v - y0, s1 * (1 / mm + 1 / n)) * (v - y0)
-                v = min(1, max(0, v))
-                pf = e["predicted"]["features"]
-                out.append((m, s, kin.get(s) is None and s != "iid", truth[s], v, v - (pf["value"] - pf["low"]), v + (pf["high"] - pf["value"])))
+            mm = len(e["perImage"])
+            v = comb(e["fromSets"]["value"], e["fromImages"]["value"], mm)
+            if not variant.endswith("no shrink toward y0"):
+                v = y0 + js(v - y0, s1 * (1 / mm + 1 / n)) * (v - y0)
+            v = min(1, max(0, v))
+            pf = e["predicted"]["features"]
+            out.append((m, s, kin.get(s) is None and s != "iid", truth[s], v, v - (pf["value"] - pf["low"]), v + (pf["high"] - pf["value"])))
     return out
 
 
