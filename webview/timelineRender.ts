@@ -257,13 +257,23 @@ function performance(series: Series): HTMLElement {
     series.gap?.values[j] ?? null,
   ]);
   const head = ['checkpoint', 'number', ...series.splits.flatMap((sp) => (sp.labeled ? [`${sp.name} ${series.metric}`] : [`${sp.name} predicted ${series.metric}`, 'low', 'high'])), 'gap'];
-  // how each column is shown: measured values with three significant digits, the estimates with two decimals (the one rule)
-  const shown: ((v: number) => string)[] = [String, String, ...series.splits.flatMap((sp) => (sp.labeled ? [(v: number) => fmtNumber(v)] : [estimateNumber, estimateNumber, estimateNumber])), (v: number) => signed(v)];
+  // shown: measured values with three significant digits; the estimates by the one rule (two
+  // decimals, and no point value when the interval cannot tell: its low and high stay)
+  const cells = series.checkpoints.map((c, j) => [
+    c.name,
+    String(c.number ?? '–'),
+    ...series.splits.flatMap((sp) => {
+      if (sp.labeled) return [fmt(sp.performance[j])];
+      const e = sp.predicted[j];
+      return e ? [cannotTell(e, e.grade) ? 'cannot tell' : estimateNumber(e.value), estimateNumber(e.low), estimateNumber(e.high)] : ['–', '–', '–'];
+    }),
+    signed(series.gap?.values[j]),
+  ]);
   const table = h(
     'table',
     { class: 'data perf-table' },
     h('thead', null, h('tr', null, ...head.map((x) => h('th', null, x)))),
-    h('tbody', null, ...rows.map((r, j) => h('tr', { class: series.best?.checkpoint === j ? 'best' : null, 'data-checkpoint': j }, ...r.map((v, i) => h('td', null, typeof v === 'number' ? shown[i](v) : v === null ? '–' : String(v)))))),
+    h('tbody', null, ...cells.map((r, j) => h('tr', { class: series.best?.checkpoint === j ? 'best' : null, 'data-checkpoint': j }, ...r.map((v) => h('td', null, v))))),
   );
   return section(
     `${metricShort(series.metric)} per checkpoint, and the generalization gap`,

@@ -114,9 +114,15 @@ test('the heat map colours feature shift by what it means: collapsed and far fro
     for (const t of x.taps) x.metrics.test[t.name].featureShift = shifts[x.taps.indexOf(t)];
     return x;
   };
-  const series = assembleSeries([r(1), r(2)].map((x) => ({ path: x.model.path, results: x })));
+  const wide = r(2);
+  wide.splits[2].predictedPerformance = { dice: 0.7, low: 0.3, high: 0.95 };
+  const series = assembleSeries([r(1), wide].map((x) => ({ path: x.model.path, results: x })));
   const { root, ctx } = harness();
   render.drawSeries(ctx, series);
+  // the table: an estimate that cannot tell keeps its range and shows no point value
+  const rows = root.querySelectorAll('table.perf-table tbody tr').map((tr) => tr.querySelectorAll('td').map((td) => td.textContent));
+  assert.deepEqual(rows[0].slice(4, 7), ['0.70', '0.60', '0.80']);
+  assert.deepEqual(rows[1].slice(4, 7), ['cannot tell', '0.30', '0.95']);
   const tones = root.querySelectorAll('rect.cell').filter((c) => c.getAttribute('data-checkpoint') === '0').map((c) => c.getAttribute('data-tone'));
   assert.deepEqual(tones, ['unusual-low', 'usual', 'unusual-high', 'usual', 'usual']);
   const legend = root.querySelector('[data-role="legend"]')!;
