@@ -235,8 +235,9 @@ function performance(series: Series): HTMLElement {
       line(sp.performance, color, false, `perf perf-${sp.name}`);
       legend.push({ name: `${sp.name} (true)`, color, dashed: false });
     } else if (sp.predicted.some(Boolean)) {
-      sp.predicted.forEach((e, j) => e && svg.append(s('line', { x1: xOf(j), x2: xOf(j), y1: yOf(e.low), y2: yOf(e.high), stroke: color, 'stroke-opacity': 0.5, 'stroke-width': 6 })));
-      line(sp.predicted.map((e) => e?.value ?? null), color, true, `pred pred-${sp.name}`);
+      sp.predicted.forEach((e, j) => e && svg.append(s('line', { x1: xOf(j), x2: xOf(j), y1: yOf(e.low), y2: yOf(e.high), stroke: color, 'stroke-opacity': 0.5, 'stroke-width': 6, class: `pred-range pred-range-${sp.name}`, 'data-cannot-tell': String(cannotTell(e, e.grade)) })));
+      // the one rule: an interval that cannot tell gets its bar and no point on the line
+      line(sp.predicted.map((e) => (e && !cannotTell(e, e.grade) ? e.value : null)), color, true, `pred pred-${sp.name}`);
       legend.push({ name: `${sp.name} (predicted)`, color, dashed: true });
     }
     if (sp.peak) svg.append(s('text', { x: xOf(sp.peak.checkpoint), y: yOf(sp.peak.value) - 6, 'text-anchor': 'middle', fill: color, 'font-size': 11, class: `peak peak-${sp.name}`, 'data-checkpoint': sp.peak.checkpoint }, '▼'));

@@ -123,6 +123,9 @@ test('the heat map colours feature shift by what it means: collapsed and far fro
   const rows = root.querySelectorAll('table.perf-table tbody tr').map((tr) => tr.querySelectorAll('td').map((td) => td.textContent));
   assert.deepEqual(rows[0].slice(4, 7), ['0.70', '0.60', '0.80']);
   assert.deepEqual(rows[1].slice(4, 7), ['cannot tell', '0.30', '0.95']);
+  // and the chart: both intervals drawn, a point only where it can tell
+  assert.deepEqual(root.querySelectorAll('svg.perf-chart line.pred-range-siteB').map((l) => l.getAttribute('data-cannot-tell')), ['false', 'true']);
+  assert.equal(root.querySelector('svg.perf-chart polyline.pred-siteB')!.getAttribute('points')!.trim().split(/\s+/).length, 1);
   const tones = root.querySelectorAll('rect.cell').filter((c) => c.getAttribute('data-checkpoint') === '0').map((c) => c.getAttribute('data-tone'));
   assert.deepEqual(tones, ['unusual-low', 'usual', 'unusual-high', 'usual', 'usual']);
   const legend = root.querySelector('[data-role="legend"]')!;
