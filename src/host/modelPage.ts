@@ -31,6 +31,8 @@ export interface ModelPage {
   onnx?: OnnxSummary;
   /** Why the file could not be read (what and where). */
   error?: string;
+  /** Why the graph is not shown though the file may well be fine (too large to read here). */
+  note?: string;
   /** The newest analysis of this file in the results cache, as its verdict says it. */
   last?: LastAnalysis;
 }
@@ -78,10 +80,10 @@ const ABOUT: Record<ModelFormat, string> = {
 };
 
 /** Larger ONNX files are described without their graph (read on every open, in the host). */
-const READ_LIMIT = 1024 ** 3;
+const READ_LIMIT = 512 * 1024 ** 2;
 
 /** What the page shows of `file`: its graph when it is an ONNX file that reads, else why not. */
-export async function describeModel(file: string, relative: string): Promise<ModelPage> {
+export async function describeModel(file: string, relative: string, readLimit = READ_LIMIT): Promise<ModelPage> {
   const format = modelFileFormat(file);
   const page: ModelPage = { name: path.basename(file), path: relative, format, bytes: 0, mtimeMs: 0 };
   try {
@@ -89,8 +91,8 @@ export async function describeModel(file: string, relative: string): Promise<Mod
     page.bytes = st.size;
     page.mtimeMs = st.mtimeMs;
     if (format !== 'onnx') return page;
-    if (st.size > READ_LIMIT) {
-      page.error = `${relative} is ${formatBytes(st.size)}: too large to be described here; Analyze Generalization reads it in the background.`;
+    if (st.size > readLimit) {
+      page.note = `${relative} is ${formatBytes(st.size)}: too large to be described here; Analyze Generalization reads it in the background.`;
       return page;
     }
     page.onnx = onnxSummary(parseOnnx(await fs.readFile(file), relative));
@@ -129,7 +131,7 @@ export function modelPageHtml(p: ModelPage, o: { cspSource: string; styleUri: st
     ? ''
     : `<p class="model-actions"><a class="btn" data-role="analyze" href="command:${ANALYZE_COMMAND}" title="Run the analysis on this model">Analyze Generalization</a></p>
 <p class="hint">Runs the model on the images of the workspace's dataset file (unetlens.json) in a background process, then shows layer by layer how its features separate the classes on the training, test and unlabelled data, and predicts its Dice where there are no labels. Also in the Explorer's context menu and the Command Palette.</p>`;
-  const about = p.format && ABOUT[p.format] ? `<p class="hint">${e(ABOUT[p.format])}</p>` : '';
+  const about = p.note ? `<p class="hint" data-role="note">${e(p.note)}</p>` : p.format && ABOUT[p.format] ? `<p class="hint">${e(ABOUT[p.format])}</p>` : '';
   const l = p.last;
   const when = l ? new Date(l.createdAt) : null;
   const last = l

@@ -66,6 +66,16 @@ test('a graph without spatial layers (an MLP) says UNet Lens would find nothing 
   assert.match(modelPageHtml(page, OPTS), /data-role="no-spatial"[^]*this graph has none/);
 });
 
+test('a file over the read limit is described without being read, and Analyze stays offered', async () => {
+  const page = await describeModel(path.join(MODELS, 'unet2d.onnx'), 'unet2d.onnx', 100);
+  assert.deepEqual([page.onnx, page.error], [undefined, undefined]);
+  assert.match(page.note ?? '', /^unet2d\.onnx is \d+ KB: too large to be described here; Analyze Generalization reads it in the background\.$/);
+  const html = modelPageHtml(page, OPTS);
+  assert.match(html, /data-role="note"/);
+  assert.match(html, /data-role="analyze"/);
+  assert.doesNotMatch(html, /data-role="error"/);
+});
+
 test('weights in a file beside the model are said so', async () => {
   const page = await describeModel(path.join(MODELS, 'unet2d_external.onnx'), 'unet2d_external.onnx');
   assert.equal(page.onnx!.externalData, true);
