@@ -213,6 +213,29 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
     assert.equal(images, 1 + n('train') + n('test') + n('site') + (p.shifts.length + HALF_PAIRS) * p.calibration.images * (1 + tta) + n('site') * tta);
   });
 
+  it('the maps of an unlabelled split are of its worst predicted images, worst first, with the numbers of maps taken in its pass; only those not among its first images run again', async () => {
+    const { file } = withUnlabelled();
+    const model = path.join(TASKS, 'seg2d', 'seg2d.onnx');
+    const count = 2;
+    const { value: r, images } = await countingImages(() => analyze(model, file, { overrides: { mapsPerSplit: count } }));
+    const { images: noMaps } = await countingImages(() => analyze(model, file, { overrides: { mapsPerSplit: 0 } }));
+    // without the sweep (no ranking): the first images of every split, as taken in their passes
+    const first = await analyze(model, file, { overrides: { mapsPerSplit: count, shifts: { enabled: false } } });
+    // every image of site mapped in its pass: the reference numbers of each
+    const all = await analyze(model, file, { overrides: { mapsPerSplit: 1000, shifts: { enabled: false } } });
+    const worst = r.performanceWithoutLabels!.splits.site.perImage!.slice(0, count).map((e) => e.id);
+    const siteMaps = r.maps.items.filter((m) => m.split === 'site');
+    assert.deepEqual(siteMaps.map((m) => m.image), worst, 'worst predicted first');
+    for (const m of siteMaps) assert.deepEqual(m, all.maps.items.find((x) => x.split === 'site' && x.image === m.image), `${m.image}: the same map as one taken in site's pass`);
+    // the labelled splits' maps are their first images, as before, and the splits keep their order
+    assert.deepEqual(r.maps.items.map((m) => m.split), first.maps.items.map((m) => m.split));
+    assert.deepEqual(r.maps.items.filter((m) => m.split !== 'site'), first.maps.items.filter((m) => m.split !== 'site'));
+    const firstIds = first.maps.items.filter((m) => m.split === 'site').map((m) => m.image);
+    const again = worst.filter((id) => !firstIds.includes(id)).length;
+    assert.ok(again > 0, `the fixture's worst predicted images (${worst}) are not its first (${firstIds}): the path that runs them again is taken`);
+    assert.equal(images - noMaps, again, 'only the worst images not among the first ones ran through the model again');
+  });
+
   it('cancel during the sweep: a cancelled LensError, between copies', async () => {
     const { file } = withUnlabelled();
     const token = { cancelled: false };

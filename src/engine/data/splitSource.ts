@@ -1,7 +1,7 @@
 /**
  * A split as the pipeline reads it: a lazy list of items (splits.ts lists folders and arrays,
- * caseFolders.ts folders of cases). Types only; its own file so both listers use it without
- * importing each other.
+ * caseFolders.ts folders of cases), and a view of some of its items. Its own file so both
+ * listers use it without importing each other.
  */
 import type { LabelMap, RawImage } from './formats';
 
@@ -29,4 +29,9 @@ export interface SplitSource {
   notes: string[];
   /** Reads item `i` (0 ≤ i < count); checks label values and label/image sizes. */
   read(i: number): SplitItem;
+}
+
+/** A view of some items of a split (`indices` into it, in the order given), under a name. */
+export function subsetSource(src: SplitSource, name: string, indices: number[]): SplitSource {
+  return { name, count: indices.length, ids: indices.map((i) => src.ids[i]), labeled: src.labeled, notes: [], read: (i) => src.read(indices[i]) };
 }

@@ -112,7 +112,7 @@ import { targetRange, type Batch } from './batch';
 import { finishSamples, forwardPass } from './forwardPass';
 import type { TapReference, TrainReferences } from './trainReference';
 import { splitMetrics } from './tapMetrics';
-import { attachThumbs, mapsAsTheyCome, mapsCapture, mapsPass, thumbsCapture, type SplitThumbs } from './maps';
+import { attachThumbs, mapsAsTheyCome, mapsCapture, mapsCount, mapsPass, thumbsCapture, worstMaps, type SplitThumbs } from './maps';
 import { calibrationPlan, sharedMeasure, shiftSweep, type CachedCopies, type SharedMeasure } from './sweep';
 import { createTapPool, tapLanes, tapThreadScript, type TapPool } from './tapPool';
 import { contextOf, jobRunner, setJobs } from './tapJobs';
@@ -139,6 +139,8 @@ interface CachedSplit {
   /** An unlabelled split the sweep reads: its sweep measure, and its images' thumbnails (segmentation). */
   shared?: SharedMeasure;
   thumbs?: SplitThumbs;
+  /** The taps whose activations held NaN/Inf in this split (left out of its metrics and maps). */
+  nonFinite?: number[];
 }
 
 export async function analyze(modelPath: string, datasetPath: string, opts: AnalyzeOptions = {}): Promise<Results> {
@@ -298,15 +300,17 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
       : null;
     const walked = new Map<string, Promise<string>>();
     const trainStamps = cache ? await splitStamps(cfg, sources[0], walked) : null;
+    // Each split as measured: its source, its taps with NaN/Inf and its cache stamps (for the worst predicted images' maps).
+    const passed = new Map<string, { src: SplitSource; nonFinite: Set<number>; stamps: unknown }>();
     for (let si = 0; si < sources.length; si++) {
       const src = sources[si];
       const isTrain = si === 0; // train (sorted first; without its held-out part, if any)
       const warnedBefore = warnings.length;
-      const cacheKey = cache
-        ? cache.key('split', { train: trainStamps, split: isTrain ? trainStamps : await splitStamps(cfg, src, walked), si, u: unlabeled.indexOf(src), sweep: !!calib.source, trainLabeled: sources[0].labeled })
-        : '';
+      const stamps = cache ? (isTrain ? trainStamps : await splitStamps(cfg, src, walked)) : null;
+      const cacheKey = cache ? cache.key('split', { train: trainStamps, split: stamps, si, u: unlabeled.indexOf(src), sweep: !!calib.source, trainLabeled: sources[0].labeled }) : '';
       const hit = cache?.get<CachedSplit>(cacheKey);
       if (hit && (!isTrain || hit.reference)) {
+        passed.set(src.name, { src, nonFinite: new Set(hit.nonFinite ?? []), stamps });
         cache!.stats.hits.push(src.name);
         log(`split ${src.name}: read back from the split cache (measured before with this model, settings and train)`);
         imagesDone += src.count;
@@ -356,6 +360,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
         passOptions,
       );
       imagesDone += src.count;
+      passed.set(src.name, { src, nonFinite: pass.nonFinite, stamps });
       forwardMs += performance.now() - tf - (early?.ms ?? 0);
       if (run.activation && !results.model.activation) results.model.activation = run.activation;
 
@@ -422,6 +427,7 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
           ...(isTrain ? { reference, activation: run.activation } : {}),
           ...(measured.has(src.name) ? { shared: measured.get(src.name) } : {}),
           ...(thumbs ? { thumbs } : {}),
+          ...(pass.nonFinite.size ? { nonFinite: [...pass.nonFinite] } : {}),
         } satisfies CachedSplit);
       }
       // The verdict so far (the labelled splits' gaps); the unlabelled splits' estimates wait for the sweep.
@@ -461,6 +467,31 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
         const thumbs = thumbsOf.get(sp.name);
         if (entry?.perImage && thumbs) attachThumbs(entry.perImage, thumbs, IMAGES_TO_LABEL);
       }
+      // The maps of an unlabelled split show its worst predicted images (the first cases to label).
+      const tw = performance.now();
+      for (const sp of results.splits) {
+        const perImage = results.performanceWithoutLabels.splits[sp.name]?.perImage;
+        const p = passed.get(sp.name);
+        const have = results.maps.items.filter((m) => m.split === sp.name);
+        if (sp.labeled || !perImage || !p || have.length === 0) continue;
+        const worst = perImage.slice(0, mapsCount(run, p.src)).map((e) => e.id);
+        if (worst.length === have.length && worst.every((id, i) => have[i].image === id)) continue;
+        // images to run again (not among the first ones): their maps are cached like a split's
+        const again = worst.some((id) => !have.some((m) => m.image === id));
+        const key = cache && again ? cache.key('worst maps', { train: trainStamps, split: p.stamps, worst, nonFinite: [...p.nonFinite] }) : '';
+        let items = key ? cache!.get<ImageMaps[]>(key) : undefined;
+        if (!items) {
+          const onMap = (done: number, total: number) => progress({ stage: 'metrics', message: `Maps: ${sp.name}, its worst predicted images`, split: sp.name, done, total });
+          items = await worstMaps(run, p.src, reference, p.nonFinite, have, worst, onMap, jobs);
+          if (key) cache!.put(key, items);
+        }
+        const at = results.maps.items.indexOf(have[0]);
+        const others = results.maps.items.filter((m) => m.split !== sp.name);
+        others.splice(at, 0, ...items);
+        results.maps.items = others;
+        log(`maps of ${sp.name}: its ${items.length} worst predicted images (${worst.join(', ')})`);
+      }
+      mapsMs += performance.now() - tw;
     }
     results.timings = {
       totalMs: Math.round(performance.now() - t0),

@@ -4,7 +4,8 @@
  * ## Maps (`results.maps.items`)
  *
  * For the first `mapsPerSplit` images of every split (segmentation and classification, when
- * train has labels): per tap, the knnConfidence of every location of the tap (3D: of its
+ * train has labels) — of an unlabelled split that the sweep ranks, its `mapsPerSplit` worst
+ * predicted images instead, worst first (`worstMaps`) —: per tap, the knnConfidence of every location of the tap (3D: of its
  * plane that holds the input's middle slice) against the tap's train reference — the share of
  * its k nearest train points whose ground-truth label equals the location's predicted label.
  * On train itself, a location that is one of the reference points does not count itself
@@ -25,8 +26,11 @@
  * their maps need (the preview, the label planes and per tap the query rows of the stored
  * grid: at most `mapGrid`² rows of C values), until the maps are measured after the split's metrics
  * (train's against the final train reference). Same rows, same numbers as a second run.
+ * Only the worst predicted images that are not among the first ones run again, once the sweep
+ * has ranked them.
  */
 import type { SplitSource } from '../data/splits';
+import { subsetSource } from '../data/splitSource';
 import { centreIndexMap, knnConfidence, knnSearchAsync, type KnnResult } from '../metrics';
 import { allFinite, greyPreview, labelPlane, mapSize, middleCell, planeOf, prod } from '../points';
 import { DEFAULT_ANALYSIS, type ImageEstimate, type ImageMaps } from '../types';
@@ -241,6 +245,32 @@ export async function mapsPass(
     await measure(Array.from({ length: n }, (_, b) => mapImage(run, batch, b, start + b, src.labeled)));
   }
   return items;
+}
+
+/**
+ * The maps of an unlabelled split's worst predicted images: `worst`, the ids of its first
+ * `mapsCount` images in the sweep's ranking (`perImage`, worst first), in that order. The maps
+ * its pass already took (`have`, of its first images) are kept; the other images, and only
+ * they, run through the model here (`mapsPass` on a view of the split: the same rows, the same
+ * numbers as maps taken in the pass). An id the split does not hold is left out.
+ */
+export async function worstMaps(
+  run: Run,
+  src: SplitSource,
+  reference: TrainReferences,
+  nonFinite: Set<number>,
+  have: ImageMaps[],
+  worst: string[],
+  onImage: (done: number, total: number) => void,
+  jobs: JobRunner,
+): Promise<ImageMaps[]> {
+  const byId = new Map(have.map((m) => [m.image, m] as const));
+  const index = new Map(src.ids.map((id, i) => [id, i] as const));
+  const missing = worst.filter((id) => !byId.has(id) && index.has(id)).map((id) => index.get(id)!);
+  if (missing.length) {
+    for (const m of await mapsPass(run, subsetSource(src, src.name, missing), reference, false, nonFinite, onImage, jobs)) byId.set(m.image, m);
+  }
+  return worst.flatMap((id) => byId.get(id) ?? []);
 }
 
 /** The maps of a split measured in its own pass, image by image (`mapsAsTheyCome`). */

@@ -5,6 +5,7 @@
  */
 import * as nodePath from 'node:path';
 import type { SplitSource } from '../data/splits';
+import { subsetSource } from '../data/splitSource';
 import { toLabelMap } from '../data/preprocess';
 import { poolLabels } from '../metrics';
 import { prod } from '../points';
@@ -26,11 +27,6 @@ function targetMetric(task: Task): { metric: string; bounds: [number, number] } 
   if (task === 'classification') return { metric: 'accuracy', bounds: [0, 1] };
   if (task === 'regression') return { metric: 'ssim', bounds: [-1, 1] };
   return { metric: 'dice', bounds: [0, 1] };
-}
-
-/** A view of some items of a split, under a name. */
-function subsetSource(src: SplitSource, name: string, indices: number[]): SplitSource {
-  return { name, count: indices.length, ids: indices.map((i) => src.ids[i]), labeled: src.labeled, notes: [], read: (i) => src.read(indices[i]) };
 }
 
 /** At most `max` items of several splits, evenly strided over their concatenation. */
