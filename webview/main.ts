@@ -125,13 +125,20 @@ function start(): void {
       }
       if (reveal) showView('tap', true);
     },
+    showMap(split, image) {
+      maps.show(split, image);
+      showView('maps', true);
+      // from far down another view (the cases to label): the view's top, its controls and the image
+      panels.maps.scrollIntoView({ block: 'start' });
+    },
   };
   const overview = new OverviewView(panels.overview, ctx);
+  const maps = new MapsView(panels.maps, ctx);
   const views: Record<ViewId, View> = {
     overview,
     unet: new UnetView(panels.unet, ctx),
     tap: new TapView(panels.tap, ctx),
-    maps: new MapsView(panels.maps, ctx),
+    maps,
     splits: new SplitsView(panels.splits, ctx),
     withoutLabels: new WithoutLabelsView(panels.withoutLabels, ctx),
   };

@@ -37,6 +37,30 @@ export function mapItems(results: Results | undefined): ImageMaps[] {
   });
 }
 
+/** The order a split's maps are shown in, and what it says (`mapOrder`). */
+export interface MapOrder {
+  /** The images' ids in the order shown. */
+  images: string[];
+  /** Some are ranked by the engine's per-image estimates (worst predicted first). */
+  ranked: boolean;
+  /** The maps are of the split's worst predicted images themselves (the engine chose them so). */
+  worst: boolean;
+}
+
+/**
+ * A split's mapped images (`inFile`, in the results' order) shown worst predicted first by
+ * `worst`, the verdict's ranked ids of the split (`action.images`); the others after them, in
+ * the results' order.
+ */
+export function mapOrder(inFile: string[], worst: string[]): MapOrder {
+  const ranked = worst.filter((id) => inFile.includes(id));
+  return {
+    images: [...ranked, ...inFile.filter((id) => !ranked.includes(id))],
+    ranked: ranked.length > 0,
+    worst: inFile.length > 0 && inFile.every((id, i) => worst[i] === id),
+  };
+}
+
 /** The splits that have maps, in the order of the results' splits (then any others). */
 export function mapSplits(results: Results, items: ImageMaps[]): string[] {
   const names = (results.splits ?? []).map((s) => s.name).filter((n) => items.some((it) => it.split === n));

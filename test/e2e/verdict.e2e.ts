@@ -175,6 +175,22 @@ test('the images the verdict asks to label are listed under Without labels, wors
   assert.ok(!(await ours.textContent())!.includes(est.value.toFixed(3)));
   await f.locator('section[data-role="cases"]').scrollIntoViewIfNeeded();
   await screenshot(page, 'verdict-cases-to-label');
+  // the maps of siteB are of its worst predicted images: each of those rows links to its map
+  const mapped = results.maps.items.filter((m) => m.split === 'siteB').map((m) => m.image);
+  assert.deepEqual(mapped, per.slice(0, mapped.length).map((e) => e.id), 'siteB\'s maps: its worst predicted images, worst first');
+  assert.ok(mapped.length > 0);
+  const links = table.locator('[data-role="show-map"]');
+  assert.deepEqual(await links.evaluateAll((bs) => bs.map((b) => b.closest('tr')!.getAttribute('data-image'))), mapped);
+  await table.locator(`tr[data-image="${mapped[1]}"] [data-role="show-map"]`).click();
+  await f.locator(`#view-maps:not([hidden]) canvas[data-chart="map"][data-split="siteB"][data-image="${mapped[1]}"]`).waitFor({ timeout: 10_000 });
+  assert.match((await f.locator('[data-role="maps-note"]').textContent()) ?? '', new RegExp(`The ${mapped.length} worst predicted images of siteB, worst predicted first`));
+  assert.match((await f.locator('#maps-split option[value="siteB"]').textContent()) ?? '', new RegExp(`${mapped.length} worst predicted images`));
+  // the view is scrolled to its top: the image's thumbnail is in sight
+  assert.ok(await f.locator(`.map-thumb[data-image="${mapped[1]}"]`).evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight;
+  }), 'the chosen image\'s thumbnail is in sight');
+  await screenshot(page, 'verdict-maps-worst');
 });
 
 test('report.html opens with the same verdict first', async () => {

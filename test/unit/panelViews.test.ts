@@ -23,7 +23,7 @@ import {
   readableOn,
   valueAt,
 } from '../../webview/scale';
-import { contourMask, contourSegments, gridOf, integerZoom, labelMap, mapItems, mapSplits, nearestIndex, upsampleNearest } from '../../webview/maps';
+import { contourMask, contourSegments, gridOf, integerZoom, labelMap, mapItems, mapOrder, mapSplits, nearestIndex, upsampleNearest } from '../../webview/maps';
 import { primaryMetric, tapsInOrder } from '../../webview/format';
 
 const root = path.resolve(__dirname, '../..');
@@ -173,6 +173,17 @@ test('maps: grids, nearest upsampling, contours', () => {
   assert.equal(labelMap([1, 2], { h: 1, w: 2 })?.length, 2);
   assert.equal(labelMap(null, { h: 1, w: 2 }), null);
   assert.equal(labelMap([1], { h: 1, w: 2 }), null);
+});
+
+test('maps: the order shown, worst predicted first, and whether the maps are of the worst images themselves', () => {
+  // the engine mapped the split's worst predicted images: shown as they are, said to be the worst
+  assert.deepEqual(mapOrder(['c7', 'c2', 'c9'], ['c7', 'c2', 'c9', 'c4']), { images: ['c7', 'c2', 'c9'], ranked: true, worst: true });
+  // results that map the first images: those ranked come first, the others after in file order, not "the worst"
+  assert.deepEqual(mapOrder(['c0', 'c1', 'c2'], ['c7', 'c2', 'c0']), { images: ['c2', 'c0', 'c1'], ranked: true, worst: false });
+  assert.deepEqual(mapOrder(['c0', 'c1'], ['c1', 'c0']), { images: ['c1', 'c0'], ranked: true, worst: false });
+  // no estimates: file order
+  assert.deepEqual(mapOrder(['c0', 'c1'], []), { images: ['c0', 'c1'], ranked: false, worst: false });
+  assert.deepEqual(mapOrder([], ['c0']), { images: [], ranked: false, worst: false });
 });
 
 test('the sample has plausible maps: every split, previews 0..255, label only where labeled, grids per tap shape', () => {

@@ -39,6 +39,8 @@ interface Harness {
   ctx: ViewContext;
   exported: { png: string[]; csv: [string, string][] };
   selected: string[];
+  /** `split/image` of each `showMap` call. */
+  shownMaps: string[];
 }
 
 function harness(r: Results): Harness {
@@ -47,6 +49,7 @@ function harness(r: Results): Harness {
   const store = new Store(host);
   store.setResults(r, '', false);
   const selected: string[] = [];
+  const shownMaps: string[] = [];
   const root = document.createElement('div') as unknown as FakeElement;
   const ctx: ViewContext = {
     host,
@@ -56,8 +59,11 @@ function harness(r: Results): Harness {
       selected.push(name);
       store.tap = name;
     },
+    showMap(sp, image) {
+      shownMaps.push(`${sp}/${image}`);
+    },
   };
-  return { root, ctx, exported, selected };
+  return { root, ctx, exported, selected, shownMaps };
 }
 
 function draw<V extends View>(make: (root: HTMLElement, ctx: ViewContext) => V, r: Results): Harness & { view: V } {
@@ -262,6 +268,15 @@ test('Without labels: the cases to label, worst predicted first, the verdict\'s 
   assert.equal(exported.csv[0][0], 'unetlens-cases-to-label-siteB');
   assert.equal(exported.csv[0][1].split('\n')[0], 'rank,file,id,predicted_dice,low,high,grade,outside_calibration');
   assert.equal(exported.csv[0][1].split('\n')[2], '2,data/siteB/images/case2.png,case2,0.2384,0.0119,0.4649,cannot tell,false');
+  // an image with a confidence map in the results links to it ("where unsure"); the others do not
+  const mapped = (image: string) => ({ split: 'siteB', image, preview: { dims: [2, 2] as [number, number], values: [0, 1, 2, 3] }, label: null, prediction: null, confidence: {} });
+  const withMaps = { ...r, maps: { items: [mapped('case7'), mapped('case9')] } };
+  const { root: linked, shownMaps } = draw((a, b) => new views.WithoutLabelsView(a, b), withMaps);
+  const links = linked.querySelectorAll('[data-role="cases"] table[data-split="siteB"] tbody tr').map((tr) => tr.querySelector('[data-role="show-map"]'));
+  assert.deepEqual(links.map((b) => !!b), [true, false, true]);
+  links[2]!.click();
+  assert.deepEqual(shownMaps, ['siteB/case9']);
+  assert.match(links[0]!.getAttribute('aria-label')!, /Where is the model unsure in case7/);
   // no per-image estimates (classification, older results): no section
   const { root: bare } = draw((a, b) => new views.WithoutLabelsView(a, b), results({ taps, extra: { performanceWithoutLabels: withoutLabelsSection({ taps, rho: () => ({}) }) } }));
   assert.equal(bare.querySelector('[data-role="cases"]'), null);

@@ -10,4 +10,6 @@ export interface ViewContext {
   theme(): Theme;
   /** Selects a tap everywhere; `reveal` also switches to the Tap view. */
   selectTap(name: string, reveal: boolean): void;
+  /** Shows image `image` of `split` in "Where is the model unsure" (absent where there is no such view, e.g. a test harness). */
+  showMap?(split: string, image: string): void;
 }

@@ -14,7 +14,7 @@ import type { ImageMaps, Results, TapInfo } from '../../src/engine/types';
 import { exportName } from '../charts';
 import { clear, h, exportButton } from '../dom';
 import { fileSafe, fmt, shortTapName, tapLabels, tapsInOrder } from '../format';
-import { contourSegments, gridOf, integerZoom, labelMap, mapItems, mapSplits, upsampleNearest, type Grid } from '../maps';
+import { contourSegments, gridOf, integerZoom, labelMap, mapItems, mapOrder, mapSplits, upsampleNearest, type Grid, type MapOrder } from '../maps';
 import { badness, interpolate } from '../scale';
 import { canvasToPng } from '../svg';
 import { scaleStops, type Theme } from '../theme';
@@ -46,8 +46,8 @@ export class MapsView extends BaseView {
   /** What is laid over the image: the kNN confidence of the tap, or the errors (labelled splits). */
   private overlay: 'confidence' | 'errors' = 'confidence';
   private overlaySelect?: HTMLSelectElement;
-  /** The images of each split in the order shown: worst predicted first when the engine ranks them. */
-  private order = new Map<string, { images: string[]; ranked: boolean }>();
+  /** The images of each split in the order shown (`mapOrder`). */
+  private order = new Map<string, MapOrder>();
   private taps: TapInfo[] = [];
   private splitSelect?: HTMLSelectElement;
   /** Whether the split shown is the default (not picked by the user): see build(). */
@@ -112,8 +112,7 @@ export class MapsView extends BaseView {
     for (const sp of splits) {
       const inFile = this.items.filter((it) => it.split === sp).map((it) => it.image);
       const worst = results.verdict?.unlabeled.find((v) => v.split === sp)?.action.images ?? [];
-      const ranked = worst.filter((id) => inFile.includes(id));
-      this.order.set(sp, { images: [...ranked, ...inFile.filter((id) => !ranked.includes(id))], ranked: ranked.length > 0 });
+      this.order.set(sp, mapOrder(inFile, worst));
     }
 
     this.splitSelect = h(
@@ -122,7 +121,8 @@ export class MapsView extends BaseView {
       splits.map((sp) => {
         const n = this.items.filter((it) => it.split === sp).length;
         const labeled = results.splits?.find((x) => x.name === sp)?.labeled;
-        return h('option', { value: sp }, `${sp}${labeled === false ? ' (unlabeled)' : ''} — ${n} image${n === 1 ? '' : 's'}`);
+        const which = this.order.get(sp)?.worst ? ' worst predicted' : '';
+        return h('option', { value: sp }, `${sp}${labeled === false ? ' (unlabeled)' : ''} — ${n}${which} image${n === 1 ? '' : 's'}`);
       }),
     );
     this.splitSelect.value = store.mapSplit;
@@ -218,6 +218,21 @@ export class MapsView extends BaseView {
         this.strip,
       ),
     );
+  }
+
+  /** Whether the results hold a map of image `image` of `split`. */
+  has(split: string, image: string): boolean {
+    return this.items.some((it) => it.split === split && it.image === image);
+  }
+
+  /** Shows image `image` of `split` (a choice, as if picked here: kept over the default split). */
+  show(split: string, image: string): void {
+    const store = this.ctx.store;
+    store.mapSplit = split;
+    store.mapImage = image;
+    this.splitIsDefault = false;
+    store.persist();
+    this.draw();
   }
 
   private current(): ImageMaps | undefined {
@@ -348,8 +363,10 @@ export class MapsView extends BaseView {
       if (this.overlay === 'errors' && !info.errors) parts.push(labeled === false ? `${item.split} has no labels: its errors cannot be shown; showing the kNN confidence.` : 'This image has no label or prediction map: no errors to show.');
       else if (!info.grid && !info.errors) parts.push(`The results hold no confidence map of this image at tap ${shortTapName(tap)}.`);
       parts.push(
-        order?.ranked
-          ? `Images worst predicted first (the engine's per-image estimates).`
+        order?.worst
+          ? `The ${order.images.length} worst predicted image${order.images.length === 1 ? '' : 's'} of ${item.split}, worst predicted first: the first of its cases to label (Without labels).`
+          : order?.ranked
+          ? `Maps of ${order.images.length} image${order.images.length === 1 ? '' : 's'} of ${item.split} (analysis.mapsPerSplit), worst predicted first among them (the engine's per-image estimates).`
           : `The results hold maps of ${order?.images.length ?? 0} image${order?.images.length === 1 ? '' : 's'} of ${item.split} (analysis.mapsPerSplit), in file order: per-image estimates are not in these results, so they cannot be ordered worst first.`,
       );
       if (store.mapLabel && !labelMap(item.label, g)) parts.push(labeled === false ? `${item.split} has no labels: no label contour.` : 'No label map for this image.');

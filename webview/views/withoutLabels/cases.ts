@@ -8,12 +8,14 @@
  * Test hooks: the section has `data-role="cases"`; each split's table `data-split`, each row
  * `data-image` (the image's id), `data-rank` and, for the images the verdict names,
  * `data-label-first`; a thumbnail is a <canvas class="case-thumb"> with `data-image` and
- * `data-predicted` (its pixels predicted as foreground).
+ * `data-predicted` (its pixels predicted as foreground); an image with a confidence map has a
+ * "where unsure" button (`data-role="show-map"`) that opens it in "Where is the model unsure".
  */
 import type { CaseThumb, ImageEstimate, PerformanceWithoutLabels, Results } from '../../../src/engine/types';
 import { casesToLabelCsv } from '../../../src/protocol/cases';
 import { cannotTell, estimateText } from '../../../src/protocol/names';
 import { exportName } from '../../charts';
+import { mapItems } from '../../maps';
 import { exportButton, h } from '../../dom';
 import { fileSafe } from '../../format';
 import { toRgb, type Theme } from '../../theme';
@@ -93,6 +95,7 @@ export class CasesToLabel {
   private table(r: Results, p: PerformanceWithoutLabels, l: ReturnType<typeof casesOf>[number]): HTMLElement {
     const m = perfTitle(p.metric);
     const first = new Set(r.verdict?.unlabeled.find((v) => v.split === l.split)?.action.images ?? []);
+    const mapped = new Set(mapItems(r).filter((m) => m.split === l.split).map((m) => m.image));
     const shown = l.images.slice(0, CASES_SHOWN);
     const rows = shown.map((e, i) => {
       // the engine's grade; for older files without one, the width rule's word
@@ -103,7 +106,15 @@ export class CasesToLabel {
         { 'data-image': e.id, 'data-rank': String(i + 1), 'data-label-first': first.has(e.id) ? 'true' : undefined, class: first.has(e.id) ? 'label-first' : undefined },
         h('td', { class: 'num' }, String(i + 1)),
         h('td', { class: 'thumb-cell' }, e.thumb ? this.thumbCanvas(e) : null),
-        h('td', { title: e.file }, base, first.has(e.id) ? h('span', { class: 'badge' }, 'label first') : null),
+        h(
+          'td',
+          { title: e.file },
+          base,
+          first.has(e.id) ? h('span', { class: 'badge' }, 'label first') : null,
+          mapped.has(e.id) && this.ctx.showMap
+            ? h('button', { type: 'button', class: 'link-btn', 'data-role': 'show-map', 'aria-label': `Where is the model unsure in ${e.id}: its confidence map`, onclick: () => this.ctx.showMap!(l.split, e.id) }, 'where unsure')
+            : null,
+        ),
         h('td', { class: 'num' }, estimateText(e, e.grade)),
         h('td', { class: `grade-word grade-${word.replace(' ', '-')}` }, word),
       );
