@@ -239,6 +239,16 @@ test('Without labels: an estimate that cannot tell is drawn as its interval alon
   assert.match(root.querySelector('[data-role="estimate-text"]')!.textContent, /^Predicted Dice somewhere in 0\.65–1\.00 \(cannot tell\) from the network features; the max-softmax baseline says 0\.85 \[0\.80, 0\.90\]/);
 });
 
+test('Without labels: baselines that did not follow Dice are named with ρ to two decimals, as in the rest of the view', () => {
+  const taps = uTaps();
+  const pwl = siteBSection(taps, { features: { value: 0.6, low: 0.5, high: 0.7 }, maxProbability: { value: 0.85, low: 0.8, high: 0.9 }, entropy: { value: 0.84, low: 0.8, high: 0.9 } });
+  const summary = { description: 'x', inputs: ['a'], lofoMae: 0.1, interval: { below: 0.07, above: 0.07 } };
+  pwl.predictors = { features: { ...summary, lofoSpearman: 0.8 }, maxProbability: { ...summary, lofoSpearman: -0.04 }, entropy: { ...summary, lofoSpearman: -0.0423 } };
+  const { root } = draw((a, b) => new views.WithoutLabelsView(a, b), results({ taps, extra: { performanceWithoutLabels: pwl } }));
+  const weak = root.querySelector('[data-role="weak-baselines"]')!.textContent;
+  assert.match(weak, /^Not a guide here: the max-softmax baseline \(ρ −0\.04\) and the entropy baseline \(ρ −0\.04\) did not follow/);
+});
+
 test('Without labels: the cases to label, worst predicted first, the verdict\'s images marked, the list as CSV', () => {
   const taps = uTaps();
   const perImage = [

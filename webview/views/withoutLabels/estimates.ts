@@ -15,7 +15,7 @@ import { valueAxis } from '../../scale';
 import { s, svgToPng } from '../../svg';
 import { intervalBar, valueAxisMarks } from '../../svgCharts';
 import { withAlpha, type Theme } from '../../theme';
-import { estimateRows, estimateSentence, estimatesCsv, estimateSplits, estimateText, perfTitle, PREDICTOR_INFO, PREDICTOR_NAMES } from '../../withoutLabels';
+import { estimateRows, estimateSentence, estimatesCsv, estimateSplits, estimateText, perfTitle, PREDICTOR_INFO, PREDICTOR_NAMES, rhoText } from '../../withoutLabels';
 import { cannotTell, estimateNumber } from '../../../src/protocol/names';
 import type { ViewContext } from '../context';
 import { exportFigure } from '../../exportStamp';
@@ -83,7 +83,7 @@ export class Estimates {
           ? h(
               'p',
               { class: 'note', 'data-role': 'weak-baselines' },
-              `Not a guide here: ${weak.map((n) => `the ${PREDICTOR_INFO[n].short} (ρ ${fmt(p.predictors[n]!.lofoSpearman, 2)})`).join(' and ')} did not follow the true ${m} across the shifted copies (leave-one-family-out ρ ≤ 0), so ${weak.length > 1 ? 'they are' : 'it is'} drawn faint, for comparison only.`,
+              `Not a guide here: ${weak.map((n) => `the ${PREDICTOR_INFO[n].short} (ρ ${rhoText(p.predictors[n]!.lofoSpearman)})`).join(' and ')} did not follow the true ${m} across the shifted copies (leave-one-family-out ρ ≤ 0), so ${weak.length > 1 ? 'they are' : 'it is'} drawn faint, for comparison only.`,
             )
           : null,
         noiseNote(p, split),
