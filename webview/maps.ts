@@ -49,8 +49,8 @@ export interface MapOrder {
 
 /**
  * A split's mapped images (`inFile`, in the results' order) shown worst predicted first by
- * `worst`, the verdict's ranked ids of the split (`action.images`); the others after them, in
- * the results' order.
+ * `worst`, the split's ids ranked worst first (`perImage`, or the verdict's `action.images`);
+ * the others after them, in the results' order.
  */
 export function mapOrder(inFile: string[], worst: string[]): MapOrder {
   const ranked = worst.filter((id) => inFile.includes(id));

@@ -111,7 +111,9 @@ export class MapsView extends BaseView {
     this.order.clear();
     for (const sp of splits) {
       const inFile = this.items.filter((it) => it.split === sp).map((it) => it.image);
-      const worst = results.verdict?.unlabeled.find((v) => v.split === sp)?.action.images ?? [];
+      // the split's images worst predicted first: all of them (perImage), else the verdict's few
+      const perImage = results.performanceWithoutLabels?.splits?.[sp]?.perImage;
+      const worst = Array.isArray(perImage) ? perImage.map((e) => e.id) : (results.verdict?.unlabeled.find((v) => v.split === sp)?.action.images ?? []);
       this.order.set(sp, mapOrder(inFile, worst));
     }
 
@@ -218,11 +220,6 @@ export class MapsView extends BaseView {
         this.strip,
       ),
     );
-  }
-
-  /** Whether the results hold a map of image `image` of `split`. */
-  has(split: string, image: string): boolean {
-    return this.items.some((it) => it.split === split && it.image === image);
   }
 
   /** Shows image `image` of `split` (a choice, as if picked here: kept over the default split). */

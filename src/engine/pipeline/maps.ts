@@ -4,10 +4,11 @@
  * ## Maps (`results.maps.items`)
  *
  * For the first `mapsPerSplit` images of every split (segmentation and classification, when
- * train has labels) — of an unlabelled split that the sweep ranks, its `mapsPerSplit` worst
- * predicted images instead, worst first (`worstMaps`) —: per tap, the knnConfidence of every location of the tap (3D: of its
- * plane that holds the input's middle slice) against the tap's train reference — the share of
- * its k nearest train points whose ground-truth label equals the location's predicted label.
+ * train has labels; of an unlabelled split that the sweep ranks, its `mapsPerSplit` worst
+ * predicted images instead, worst first: `worstMaps`): per tap, the knnConfidence of every
+ * location of the tap (3D: of its plane that holds the input's middle slice) against the tap's
+ * train reference — the share of its k nearest train points whose ground-truth label equals the
+ * location's predicted label.
  * On train itself, a location that is one of the reference points does not count itself
  * (leave-one-out, exactly as the per-tap metric); all other reference points count, including
  * neighbouring locations of the same image. Without sampling, the mean of a split's maps over
