@@ -236,6 +236,45 @@ describe('performance without labels: the shift sweep in the pipeline', () => {
     assert.equal(images - noMaps, again, 'only the worst images not among the first ones ran through the model again');
   });
 
+  it('an image deleted before the worst predicted images are mapped again: a warning that names it, the maps of the first images, the rest of the results as in an undisturbed run', async () => {
+    const { dir, file } = copyFixture('seg2d', (c) => {
+      c.splits.site = { images: 'data/site/images' };
+    });
+    const siteDir = path.join(dir, 'data', 'site', 'images');
+    fs.cpSync(path.join(dir, 'data', 'test', 'images'), siteDir, { recursive: true });
+    const model = path.join(TASKS, 'seg2d', 'seg2d.onnx');
+    const count = 2;
+    const plain = await analyze(model, file, { overrides: { mapsPerSplit: count } });
+    const first = fs.readdirSync(siteDir).sort().slice(0, count).map((f) => f.replace(/\.npy$/, ''));
+    const gone = plain.performanceWithoutLabels!.splits.site.perImage!.slice(0, count).map((e) => e.id).filter((id) => !first.includes(id));
+    assert.ok(gone.length > 0, 'the fixture\'s worst predicted images are not all among its first');
+    // site's own pass is over when the sweep starts: its worst images are deleted then
+    let deleted = false;
+    const r = await analyze(model, file, {
+      overrides: { mapsPerSplit: count },
+      onProgress: (e) => {
+        if (deleted || !e.message.startsWith('Shift sweep')) return;
+        for (const id of gone) fs.rmSync(path.join(siteDir, `${id}.npy`));
+        deleted = true;
+      },
+    });
+    assert.ok(deleted);
+    const warned = r.warnings.filter((w) => w.startsWith('The confidence maps of site show its first images, not its worst predicted ones: '));
+    assert.equal(warned.length, 1, r.warnings.join('\n'));
+    assert.ok(gone.some((id) => warned[0].includes(id)), `the warning names the file: ${warned[0]}`);
+    assert.deepEqual(r.maps.items.filter((m) => m.split === 'site').map((m) => m.image), first, 'the maps of its first images, taken in its pass');
+    const rest = (x: Results) => {
+      const c = structuredClone(x);
+      delete (c as Partial<Results>).createdAt;
+      delete (c as Partial<Results>).timings;
+      if (c.performanceWithoutLabels) delete (c.performanceWithoutLabels as { timingMs?: number }).timingMs;
+      c.maps.items = c.maps.items.filter((m) => m.split !== 'site');
+      c.warnings = c.warnings.filter((w) => !warned.includes(w));
+      return c;
+    };
+    assert.deepEqual(rest(r), rest(plain), 'nothing else lost or changed');
+  });
+
   it('cancel during the sweep: a cancelled LensError, between copies', async () => {
     const { file } = withUnlabelled();
     const token = { cancelled: false };

@@ -482,7 +482,17 @@ export async function analyze(modelPath: string, datasetPath: string, opts: Anal
         let items = key ? cache!.get<ImageMaps[]>(key) : undefined;
         if (!items) {
           const onMap = (done: number, total: number) => progress({ stage: 'metrics', message: `Maps: ${sp.name}, its worst predicted images`, split: sp.name, done, total });
-          items = await worstMaps(run, p.src, reference, p.nonFinite, have, worst, onMap, jobs);
+          try {
+            items = await worstMaps(run, p.src, reference, p.nonFinite, have, worst, onMap, jobs);
+          } catch (e) {
+            // The rest of the run is done: an image that cannot be read again (moved, deleted or
+            // rewritten since its pass) costs these maps only, never the results.
+            if (e instanceof LensError && e.kind === 'cancelled') throw e;
+            const why = e instanceof Error ? e.message : String(e);
+            log(`maps of ${sp.name}'s worst predicted images: ${e instanceof Error && e.stack ? e.stack : why}`);
+            warnings.push(`The confidence maps of ${sp.name} show its first images, not its worst predicted ones: ${why}`);
+            continue;
+          }
           if (key) cache!.put(key, items);
         }
         const at = results.maps.items.indexOf(have[0]);
